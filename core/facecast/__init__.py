@@ -1,0 +1,61 @@
+"""facecast: speech audio (and one portrait) to facial animation.
+
+The small public API::
+
+    import facecast
+    clip = facecast.animate("speech.wav", animator="energy", emotion="happy")
+    facecast.save(clip, "take.csv")            # or .json, .fcclip
+    clip = facecast.load("take.csv")
+
+See :mod:`facecast.motion` for the contract every clip follows and :mod:`facecast.client` for the daemon.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+import os
+from typing import Any
+
+from facecast.controls import Controls
+from facecast.errors import AudioError, FacecastError, InvalidInput
+from facecast.motion import CHANNELS, MotionClip, MotionFrame
+
+__all__ = [
+    "__version__", "animate", "save", "load", "Controls", "MotionClip", "MotionFrame", "CHANNELS",
+    "FacecastError", "InvalidInput", "AudioError",
+]
+
+
+def animate(
+    audio: str | os.PathLike[str] | bytes,
+    animator: str | None = None,
+    fps: int = 30,
+    controls: Controls | None = None,
+    progress: Any = None,
+    **control_fields: Any,
+) -> MotionClip:
+    """Animate an audio file (path or encoded bytes) and return the :class:`MotionClip`.
+
+    Controls may be given as a :class:`Controls` or as keyword fields (``emotion="happy"``, ``seed=3``).
+    """
+    from facecast.animators import get_animator
+    from facecast.audio import load_audio
+
+    if control_fields:
+        controls = Controls.from_dict({**(controls.to_dict() if controls else {}), **control_fields})
+    return get_animator(animator).animate(load_audio(audio), controls, fps, progress=progress)
+
+
+def save(clip: MotionClip, path: str | os.PathLike[str], **options: Any) -> None:
+    """Write ``clip`` to ``path``; the format comes from the extension (see :mod:`facecast.exports`)."""
+    from facecast.exports import export
+
+    export(clip, path, **options)
+
+
+def load(path: str | os.PathLike[str]) -> MotionClip:
+    """Read a take written by :func:`save` (``.fcclip``, Live Link Face ``.csv``, ``.json``)."""
+    from facecast.exports import load_clip
+
+    return load_clip(path)

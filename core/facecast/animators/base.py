@@ -1,0 +1,101 @@
+"""The animator interface: offline ``animate(audio, controls) -> MotionClip`` and streaming sessions.
+
+A streaming session takes mono float32 PCM at :data:`facecast.audio.MODEL_RATE` in chunks of any size and
+returns the frames that the audio received so far determines. Frame ``i`` covers time ``i / fps``; it is
+emitted once the audio reaches ``i / fps`` plus the animator's lookahead, so ``lookahead_ms`` is the
+algorithmic latency. ``flush()`` ends the utterance and returns the remaining frames. Offline animation is the
+same session fed the whole clip, so streaming and offline agree frame for frame.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from facecast import __version__
+from facecast.audio import MODEL_RATE, Audio
+from facecast.controls import Controls
+from facecast.motion import DEFAULT_FPS, MotionClip, MotionFrame, check_fps
+
+ProgressCallback = Callable[[float, float], None]  # (seconds done, seconds total)
+OFFLINE_CHUNK_SECONDS = 10.0
+
+
+class StreamingSession(ABC):
+    """One utterance being animated as its audio arrives."""
+
+    def __init__(self, controls: Controls, fps: int) -> None:
+        self.controls = controls.validated()
+        self.fps = check_fps(fps)
+        self.samples_received = 0
+        self.frames_emitted = 0
+
+    @abstractmethod
+    def push(self, pcm: np.ndarray) -> list[MotionFrame]:
+        """Add float32 mono samples at the model rate; return the frames that are now determined."""
+
+    @abstractmethod
+    def flush(self) -> list[MotionFrame]:
+        """End of audio: return every frame not yet emitted, up to the end of the audio."""
+
+    def update_controls(self, controls: Controls) -> None:
+        """Change controls mid-utterance; they apply from the next emitted frame."""
+        self.controls = controls.validated()
+
+    @property
+    def total_frames(self) -> int:
+        """Frames that the audio received so far covers: ``ceil(duration * fps)``."""
+        return math.ceil(self.samples_received * self.fps / MODEL_RATE - 1e-9)
+
+
+class Animator(ABC):
+    """Turns speech audio into motion. Subclasses set the class attributes and implement :meth:`stream`."""
+
+    name: str = ""
+    version: str = __version__
+    description: str = ""
+    lookahead_ms: float = 0.0
+    accepts_text: bool = False
+
+    @abstractmethod
+    def stream(self, controls: Controls | None = None, fps: int = DEFAULT_FPS, **options: Any) -> StreamingSession:
+        """Start a streaming session."""
+
+    def animate(
+        self,
+        audio: Audio,
+        controls: Controls | None = None,
+        fps: int = DEFAULT_FPS,
+        progress: ProgressCallback | None = None,
+        **options: Any,
+    ) -> MotionClip:
+        """Animate a whole clip (audio at the model rate) and return the take."""
+        if audio.sample_rate != MODEL_RATE:
+            raise ValueError(f"animators take audio at {MODEL_RATE} Hz; load it with facecast.audio.load_audio")
+        controls = (controls or Controls()).validated()
+        session = self.stream(controls, fps, **options)
+        frames: list[MotionFrame] = []
+        step = int(OFFLINE_CHUNK_SECONDS * MODEL_RATE)
+        for start in range(0, len(audio.samples), step):
+            frames += session.push(audio.samples[start:start + step])
+            if progress:
+                progress(min(start + step, len(audio.samples)) / MODEL_RATE, audio.duration)
+        frames += session.flush()
+        return MotionClip.from_frames(fps, frames, self.clip_metadata(audio, controls))
+
+    def clip_metadata(self, audio: Audio, controls: Controls) -> dict[str, Any]:
+        return {
+            "animator": self.name,
+            "animator_version": self.version,
+            "controls": controls.to_dict(),
+            "audio_sha256": audio.sha256,
+            "sample_rate": audio.sample_rate,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "description": self.description,
+                "lookahead_ms": self.lookahead_ms, "accepts_text": self.accepts_text}

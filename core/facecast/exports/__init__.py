@@ -1,0 +1,52 @@
+"""Writing and reading takes. The format comes from the file extension.
+
+Writers and readers are registered by extension; other modules (video, glTF, USD) add theirs here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from facecast.errors import InvalidInput
+from facecast.exports.json_clip import read_json, write_json
+from facecast.exports.livelink_csv import read_csv, write_csv
+from facecast.motion import MotionClip, load_fcclip, save_fcclip
+
+Writer = Callable[..., None]
+Reader = Callable[[str], MotionClip]
+
+WRITERS: dict[str, Writer] = {
+    ".csv": write_csv,
+    ".json": write_json,
+    ".fcclip": save_fcclip,
+}
+READERS: dict[str, Reader] = {
+    ".csv": read_csv,
+    ".json": read_json,
+    ".fcclip": load_fcclip,
+}
+
+
+def _extension(path: str | os.PathLike[str], table: dict[str, Any], verb: str) -> str:
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext not in table:
+        raise InvalidInput(f"cannot {verb} {ext or 'files without an extension'}: use one of {', '.join(table)}")
+    return ext
+
+
+def export(clip: MotionClip, path: str | os.PathLike[str], **options: Any) -> None:
+    """Write ``clip`` to ``path`` in the format its extension names; the file appears whole or not at all."""
+    WRITERS[_extension(path, WRITERS, "write")](clip, path, **options)
+
+
+def load_clip(path: str | os.PathLike[str]) -> MotionClip:
+    """Read a take in any format that has a reader."""
+    if not os.path.exists(path):
+        raise InvalidInput(f"{os.fspath(path)} does not exist")
+    return READERS[_extension(path, READERS, "read")](os.fspath(path))
+
+
+def output_formats() -> list[str]:
+    return sorted(WRITERS)
