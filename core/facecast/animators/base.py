@@ -87,6 +87,18 @@ class Animator(ABC):
         frames += session.flush()
         return MotionClip.from_frames(fps, frames, self.clip_metadata(audio, controls))
 
+    def run_batch(self, work: list[tuple[StreamingSession, np.ndarray | None]]) -> list[list[MotionFrame] | Exception]:
+        """Advance several sessions at once: push each chunk (``None`` means flush). The daemon's scheduler
+        calls this with the work of all concurrent streams; a batched model overrides it to run one
+        forward pass. An error in one session is returned in its place and does not touch the others."""
+        results: list[list[MotionFrame] | Exception] = []
+        for session, pcm in work:
+            try:
+                results.append(session.flush() if pcm is None else session.push(pcm))
+            except Exception as e:  # noqa: BLE001 - handed back to that session's caller
+                results.append(e)
+        return results
+
     def clip_metadata(self, audio: Audio, controls: Controls) -> dict[str, Any]:
         return {
             "animator": self.name,

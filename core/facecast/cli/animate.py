@@ -1,0 +1,73 @@
+"""``facecast animate AUDIO -o OUT``: speech to a take (format from the extension), locally or on a daemon."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from facecast.animators import animator_names
+from facecast.motion import DEFAULT_FPS, FPS_OPTIONS
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from facecast.exports import output_formats
+
+    p = subparsers.add_parser(
+        "animate", help="animate a speech clip", description="Animate a speech clip. The output format comes "
+        f"from the extension of -o: {', '.join(output_formats())}.")
+    p.add_argument("audio", help="speech file: wav, flac, ogg, mp3 or m4a")
+    p.add_argument("-o", "--output", required=True, help="output file")
+    p.add_argument("--animator", choices=animator_names(), help="animator (default: the best one installed)")
+    p.add_argument("--fps", type=int, default=DEFAULT_FPS, choices=FPS_OPTIONS)
+    p.add_argument("--emotion", default="neutral", help="neutral, happy, sad, angry, surprised, disgusted, fearful "
+                   "(Audio2Face and MetaHuman names are mapped)")
+    p.add_argument("--emotion-intensity", type=float, default=0.6)
+    p.add_argument("--intensity", type=float, default=1.0, help="expression strength (default %(default)s)")
+    p.add_argument("--head-motion", type=float, default=1.0, help="head motion scale (default %(default)s)")
+    p.add_argument("--gaze", type=float, nargs=2, metavar=("YAW", "PITCH"), help="gaze in radians (default: camera)")
+    p.add_argument("--blink-rate", type=float, default=15.0, help="blinks per minute (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--text", help="transcript of the speech (for animators that take text)")
+    p.add_argument("--language", help="language of the speech, e.g. en, de (for animators that take text)")
+    p.add_argument("--server", help="animate on a running daemon at this address instead of locally")
+    p.add_argument("--token", default=os.environ.get("FACECAST_TOKEN"))
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    import facecast
+    from facecast.controls import Controls
+    from facecast.exports import WRITERS, _extension
+
+    _extension(args.output, WRITERS, "write")  # fail on a bad extension before any work
+    controls = Controls(
+        emotion=args.emotion, emotion_intensity=args.emotion_intensity, gaze=tuple(args.gaze) if args.gaze else None,
+        head_motion=args.head_motion, intensity=args.intensity, blink_rate=args.blink_rate, seed=args.seed,
+    ).validated()
+    options = {k: v for k, v in (("text", args.text), ("language", args.language)) if v}
+    with tqdm(total=None, unit="s", desc="animating", disable=args.quiet or None, file=sys.stderr,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s [{elapsed}<{remaining}]") as bar:
+        def progress(done: float, total: float) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        if args.server:
+            from facecast.client import Client
+
+            with Client(args.server, token=args.token) as client:
+                clip = client.animate(args.audio, args.animator, args.fps, controls,
+                                      progress=lambda n, t: progress(n / args.fps, t / args.fps), **options)
+        else:
+            from facecast.animators import get_animator
+            from facecast.audio import load_audio
+
+            audio = load_audio(args.audio)
+            clip = get_animator(args.animator).animate(audio, controls, args.fps, progress=progress, **options)
+    facecast.save(clip, args.output)
+    print(f"wrote {args.output}: {clip.num_frames} frames at {clip.fps} fps ({clip.duration:.1f} s)", file=sys.stderr)
+    return 0

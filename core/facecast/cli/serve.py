@@ -1,0 +1,46 @@
+"""``facecast serve``: run the gRPC daemon."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from facecast.server.app import ServerConfig
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("serve", help="run the gRPC daemon",
+                              description="Run the facecast gRPC daemon (stop it with Ctrl-C or SIGTERM).")
+    defaults = ServerConfig()
+    p.add_argument("--host", default=defaults.host, help="address to bind (default %(default)s: this machine only)")
+    p.add_argument("--port", type=int, default=defaults.port, help="port (default %(default)s; 0 picks a free one)")
+    p.add_argument("--token", default=os.environ.get("FACECAST_TOKEN"),
+                   help="require 'authorization: Bearer TOKEN' on every call (default: $FACECAST_TOKEN)")
+    p.add_argument("--tls-cert", help="PEM certificate chain, to serve over TLS")
+    p.add_argument("--tls-key", help="PEM private key, to serve over TLS")
+    p.add_argument("--animator", default="", help="default animator for requests that name none")
+    p.add_argument("--max-sessions", type=int, default=defaults.max_sessions)
+    p.add_argument("--max-message-mb", type=float, default=defaults.max_message_bytes / 2**20)
+    p.add_argument("--max-audio-seconds", type=float, default=defaults.max_audio_seconds)
+    p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from facecast.cli import fail
+    from facecast.server import run_server
+
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        fail("--tls-cert and --tls-key go together")
+    if args.animator:
+        from facecast.animators import get_animator
+
+        get_animator(args.animator)
+    config = ServerConfig(
+        host=args.host, port=args.port, token=args.token, tls_cert=args.tls_cert, tls_key=args.tls_key,
+        max_sessions=args.max_sessions, max_message_bytes=int(args.max_message_mb * 2**20),
+        max_audio_seconds=args.max_audio_seconds, default_animator=args.animator)
+    run_server(config)
+    return 0

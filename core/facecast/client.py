@@ -1,0 +1,242 @@
+"""Python client for the facecast daemon.
+
+    from facecast.client import Client
+
+    with Client("127.0.0.1:50051") as client:
+        print(client.info()["version"])
+        clip = client.animate("speech.wav", emotion="happy")          # a MotionClip
+        with client.stream(sample_rate=16000) as live:              # real time
+            live.send(pcm16_bytes)
+            for frame in live.frames(): ...
+
+Errors from the daemon arrive as :class:`ServerError` carrying the gRPC status name and the daemon's message.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import grpc
+import numpy as np
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from facecast.controls import Controls
+from facecast.errors import FacecastError
+from facecast.motion import CHANNELS, DEFAULT_FPS, MotionClip, MotionFrame
+from facecast.proto import facecast_pb2 as pb
+from facecast.proto import facecast_pb2_grpc
+from facecast.server import convert
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+_SAMPLE_FORMATS = {"pcm16": pb.PCM16, "float32": pb.FLOAT32}
+
+
+class ServerError(FacecastError):
+    """The daemon refused or failed a call; ``code`` is the gRPC status name (e.g. ``INVALID_ARGUMENT``)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{message} ({code})" if code != "UNAVAILABLE" else message)
+        self.code = code
+
+
+def _server_error(error: grpc.RpcError, address: str) -> ServerError:
+    code = error.code()
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return ServerError("UNAVAILABLE", f"no facecast daemon at {address} (start one with `facecast serve`)")
+    return ServerError(code.name, error.details() or code.name)
+
+
+def _controls(controls: Controls | None, fields: dict[str, Any]) -> pb.Controls:
+    if fields:
+        controls = Controls.from_dict({**(controls.to_dict() if controls else {}), **fields})
+    return convert.controls_to_proto(controls.validated()) if controls else pb.Controls()
+
+
+class Client:
+    """A connection to a facecast daemon. ``token`` sends a bearer token; ``root_certificates`` enables TLS."""
+
+    def __init__(self, address: str = DEFAULT_ADDRESS, token: str | None = None,
+                 root_certificates: bytes | None = None, timeout: float | None = None,
+                 max_message_bytes: int = 64 * 1024 * 1024) -> None:
+        self.address = address
+        self.timeout = timeout
+        options = [("grpc.max_receive_message_length", max_message_bytes),
+                   ("grpc.max_send_message_length", max_message_bytes)]
+        if root_certificates is not None:
+            self._channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates), options)
+        else:
+            self._channel = grpc.insecure_channel(address, options)
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._stub = facecast_pb2_grpc.FacecastStub(self._channel)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        """Block until the daemon accepts connections, or raise :class:`ServerError`."""
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            raise ServerError("UNAVAILABLE", f"no facecast daemon at {self.address} after {timeout:g} s") from None
+
+    def health(self, service: str = "") -> str:
+        """The daemon's health status name, e.g. ``SERVING``."""
+        stub = health_pb2_grpc.HealthStub(self._channel)
+        try:
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=self.timeout or 5)
+        except grpc.RpcError as e:
+            raise _server_error(e, self.address) from None
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+    def info(self) -> dict[str, Any]:
+        """Version, animators, providers, fps options, limits and active sessions."""
+        from google.protobuf.json_format import MessageToDict
+
+        try:
+            reply = self._stub.GetInfo(pb.GetInfoRequest(), timeout=self.timeout, metadata=self._metadata)
+        except grpc.RpcError as e:
+            raise _server_error(e, self.address) from None
+        return MessageToDict(reply, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+
+    def animate_responses(self, audio: str | os.PathLike[str] | bytes, animator: str | None = None,
+                          fps: int = DEFAULT_FPS, controls: Controls | None = None, text: str | None = None,
+                          language: str | None = None, echo_audio: bool = False,
+                          **control_fields: Any) -> Iterator[pb.MotionResponse]:
+        """The raw response stream of ``Animate`` for an audio file (path or encoded bytes)."""
+        if not isinstance(audio, (bytes, bytearray)):
+            with open(audio, "rb") as f:
+                audio = f.read()
+        request = pb.AnimateRequest(
+            audio=pb.AudioInput(encoded=bytes(audio)), animator=animator or "", fps=fps,
+            controls=_controls(controls, control_fields), text=text or "", language=language or "",
+            echo_audio=echo_audio)
+        try:
+            yield from self._stub.Animate(request, timeout=self.timeout, metadata=self._metadata)
+        except grpc.RpcError as e:
+            raise _server_error(e, self.address) from None
+
+    def animate(self, audio: str | os.PathLike[str] | bytes, animator: str | None = None, fps: int = DEFAULT_FPS,
+                controls: Controls | None = None, text: str | None = None, language: str | None = None,
+                progress: Callable[[int, int], None] | None = None, **control_fields: Any) -> MotionClip:
+        """Animate a whole clip on the daemon and return the take. ``progress(frames_done, frames_total)``."""
+        frames: list[MotionFrame] = []
+        header: pb.StreamHeader | None = None
+        for response in self.animate_responses(audio, animator, fps, controls, text, language, **control_fields):
+            kind = response.WhichOneof("kind")
+            if kind == "header":
+                header = response.header
+                _check_channels(header)
+            elif kind == "frames":
+                frames += convert.frames_from_batch(response.frames)
+                if progress and header:
+                    progress(len(frames), header.total_frames)
+        metadata = {"animator": header.animator if header else animator, "daemon": self.address,
+                    "animator_version": header.animator_version if header else ""}
+        return MotionClip.from_frames(fps, frames, metadata)
+
+    def stream(self, sample_rate: int = 16000, animator: str | None = None, fps: int = DEFAULT_FPS,
+               controls: Controls | None = None, sample_format: str = "pcm16", echo_audio: bool = False,
+               text: str | None = None, language: str | None = None, **control_fields: Any) -> LiveStream:
+        """Open a real-time ``Stream``: send PCM chunks as they are spoken and read frames as they come."""
+        config = pb.StreamConfig(
+            animator=animator or "", fps=fps, sample_rate=sample_rate, format=_SAMPLE_FORMATS[sample_format],
+            controls=_controls(controls, control_fields), echo_audio=echo_audio, text=text or "",
+            language=language or "")
+        return LiveStream(self, config)
+
+
+class LiveStream:
+    """One real-time session. Thread-safe to :meth:`send` from one thread while another reads :meth:`responses`."""
+
+    _END = object()
+
+    def __init__(self, client: Client, config: pb.StreamConfig) -> None:
+        self._client = client
+        self._requests: queue.Queue[Any] = queue.Queue()
+        self._requests.put(pb.StreamRequest(config=config))
+        self._call = client._stub.Stream(self._request_iterator(), timeout=client.timeout, metadata=client._metadata)
+        self._closed = threading.Event()
+        self.header: pb.StreamHeader | None = None
+        self.status: pb.Status | None = None
+
+    def _request_iterator(self) -> Iterator[pb.StreamRequest]:
+        while True:
+            item = self._requests.get()
+            if item is self._END:
+                return
+            yield item
+
+    def __enter__(self) -> LiveStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.end()
+        else:
+            self.cancel()
+
+    def send(self, pcm: bytes | np.ndarray) -> None:
+        """Queue one audio chunk (bytes in the configured format, or a float32 array)."""
+        data = pcm.astype("<f4").tobytes() if isinstance(pcm, np.ndarray) else bytes(pcm)
+        self._requests.put(pb.StreamRequest(pcm=data))
+
+    def update(self, controls: Controls | None = None, **control_fields: Any) -> None:
+        """Change controls mid-utterance (emotion, gaze, intensity, ...)."""
+        self._requests.put(pb.StreamRequest(controls=_controls(controls, control_fields)))
+
+    def end(self) -> None:
+        """No more audio: the daemon flushes the last frames and closes with a status."""
+        if not self._closed.is_set():
+            self._closed.set()
+            self._requests.put(pb.StreamRequest(end=pb.End()))
+            self._requests.put(self._END)
+
+    def cancel(self) -> None:
+        self._closed.set()
+        self._requests.put(self._END)
+        self._call.cancel()
+
+    def responses(self) -> Iterator[pb.MotionResponse]:
+        """Every response as it arrives (header, frame batches, audio echoes, events, the final status)."""
+        try:
+            for response in self._call:
+                kind = response.WhichOneof("kind")
+                if kind == "header":
+                    self.header = response.header
+                    _check_channels(self.header)
+                elif kind == "status":
+                    self.status = response.status
+                yield response
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.CANCELLED and self._closed.is_set():
+                return
+            raise _server_error(e, self._client.address) from None
+
+    def frames(self) -> Iterator[MotionFrame]:
+        """Only the motion frames, in order."""
+        for response in self.responses():
+            if response.WhichOneof("kind") == "frames":
+                yield from convert.frames_from_batch(response.frames)
+
+
+def stream_file_chunks(samples: np.ndarray, sample_rate: int, chunk_ms: float = 20.0) -> Iterable[bytes]:
+    """Split float samples into PCM16 chunks of ``chunk_ms`` for :meth:`LiveStream.send`."""
+    step = max(1, int(sample_rate * chunk_ms / 1000))
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    for start in range(0, len(pcm), step):
+        yield pcm[start:start + step].tobytes()
+
+
+def _check_channels(header: pb.StreamHeader) -> None:
+    if tuple(header.channel_names) != CHANNELS:
+        raise ServerError("FAILED_PRECONDITION", "the daemon speaks a different motion contract than this client")

@@ -1,0 +1,234 @@
+"""glTF 2.0 export (``.glb`` binary, ``.gltf`` JSON with the buffer embedded): morph-target weight animation.
+
+Two modes:
+
+- no ``head``: a standalone file with the shipped ARKit test head (:mod:`facecast.exports.testhead`), so the take
+  plays in any glTF viewer;
+- ``head="user_head.glb"``: the user's own head with the take added as a new animation. Morph targets are
+  matched by name (``mesh.extras.targetNames``, as Blender and three.js write them) through a mapping preset
+  (:mod:`facecast.exports.mapping`); targets no ARKit channel drives are kept at 0 and reported in a warning.
+  The input file is only read.
+
+Morph weights animate through a channel with path ``weights`` (one LINEAR sampler per animated node). Head and
+eye angles become node ``rotation`` channels (see :mod:`facecast.exports.rotation` for the axes: glTF is +Y up,
++Z forward) on the nodes called Head / LeftEye / RightEye (or their rig-specific spellings), composed after the
+node's rest rotation. Keys sit at every frame of the clip, or are thinned with ``max_error``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pygltflib as gl
+
+from facecast.errors import InvalidInput
+from facecast.exports.keyreduce import reduce_keys
+from facecast.exports.mapping import Preset, match_targets, normalize
+from facecast.exports.rotation import HEAD, LEFT_EYE, RIGHT_EYE, joint_rotations, multiply
+from facecast.exports.testhead import SKIN_COLOR, MeshData, build_test_head
+from facecast.fileio import atomic_path
+from facecast.motion import CHANNEL_INDEX, MotionClip
+
+ANIMATION_NAME = "facecast"
+# Node names that receive head / eye rotations in a user's head, compared with mapping.normalize().
+JOINT_NODE_NAMES: dict[str, tuple[str, ...]] = {
+    HEAD: ("head", "ccbasehead", "headjoint"),
+    LEFT_EYE: ("lefteye", "eyeleft", "eyel", "ccbaseleye", "lefteyejoint"),
+    RIGHT_EYE: ("righteye", "eyeright", "eyer", "ccbasereye", "righteyejoint"),
+}
+
+
+class _Buffer:
+    """Accumulates binary data and its bufferViews/accessors on a :class:`pygltflib.GLTF2`."""
+
+    def __init__(self, gltf: gl.GLTF2, data: bytes = b"") -> None:
+        self.gltf = gltf
+        self.data = bytearray(data)
+
+    def add(self, array: np.ndarray, accessor_type: str, target: int | None = None, bounds: bool = False) -> int:
+        """Append ``array`` (float32 or uint32) and return the index of its new accessor."""
+        array = np.ascontiguousarray(array)
+        component = gl.FLOAT if array.dtype == np.float32 else gl.UNSIGNED_INT
+        self.data.extend(b"\0" * (-len(self.data) % 4))
+        self.gltf.bufferViews.append(gl.BufferView(buffer=0, byteOffset=len(self.data), byteLength=array.nbytes,
+                                                   target=target))
+        self.data.extend(array.tobytes())
+        rows = array.reshape(len(array), -1)
+        accessor = gl.Accessor(bufferView=len(self.gltf.bufferViews) - 1, componentType=component, count=len(rows),
+                               type=accessor_type)
+        if bounds:
+            accessor.min = rows.min(axis=0).tolist()
+            accessor.max = rows.max(axis=0).tolist()
+        self.gltf.accessors.append(accessor)
+        return len(self.gltf.accessors) - 1
+
+    def finish(self) -> None:
+        self.data.extend(b"\0" * (-len(self.data) % 4))
+        self.gltf.buffers = [gl.Buffer(byteLength=len(self.data))]
+        self.gltf.set_binary_blob(bytes(self.data))
+
+
+@dataclass
+class _Track:
+    """One animated node property: the frames kept and their values."""
+
+    node: int
+    path: str  # "weights" or "rotation"
+    values: np.ndarray  # [T, C] at every frame
+
+
+def write_gltf(clip: MotionClip, path: str | os.PathLike[str], head: str | os.PathLike[str] | None = None,
+               preset: Preset = "arkit", max_error: float | None = None) -> None:
+    """Write ``clip`` as a glTF 2.0 animation (``.glb`` or ``.gltf`` by extension), atomically.
+
+    ``head`` is a user's ``.glb``/``.gltf`` to animate (targets matched through ``preset``); without it the file
+    holds the ARKit test head. ``max_error`` thins keys so curves stay within it (weights: 0..1 units;
+    rotations: quaternion components).
+    """
+    if head is None:
+        gltf, buffer, tracks = _test_head_document(clip)
+    else:
+        gltf, buffer, tracks = _user_head_document(clip, head, preset)
+    _add_animation(gltf, buffer, tracks, clip, max_error)
+    buffer.finish()
+    gltf.asset = gl.Asset(version="2.0", generator=f"facecast {clip.metadata.get('facecast_version', '')}".strip())
+    binary = os.fspath(path).lower().endswith(".glb")
+    if not binary:
+        gltf.convert_buffers(gl.BufferFormat.DATAURI)
+    with atomic_path(path) as tmp:
+        if binary:
+            gltf.save_binary(tmp)
+        else:
+            gltf.save_json(tmp)
+
+
+def _add_mesh(gltf: gl.GLTF2, buffer: _Buffer, mesh: MeshData, material: int, name: str,
+              targets: dict[str, np.ndarray] | None = None) -> int:
+    attributes = gl.Attributes(
+        POSITION=buffer.add(mesh.positions, gl.VEC3, gl.ARRAY_BUFFER, bounds=True),
+        NORMAL=buffer.add(mesh.normals, gl.VEC3, gl.ARRAY_BUFFER))
+    if mesh.colors is not None:
+        attributes.COLOR_0 = buffer.add(mesh.colors, gl.VEC3, gl.ARRAY_BUFFER)
+    primitive = gl.Primitive(attributes=attributes, material=material,
+                             indices=buffer.add(mesh.indices, gl.SCALAR, gl.ELEMENT_ARRAY_BUFFER))
+    gltf_mesh = gl.Mesh(name=name, primitives=[primitive])
+    if targets:
+        # Morph targets stay tightly packed: the validator wants min/max on each POSITION accessor.
+        primitive.targets = [{"POSITION": buffer.add(delta, gl.VEC3, gl.ARRAY_BUFFER, bounds=True)}
+                             for delta in targets.values()]
+        gltf_mesh.weights = [0.0] * len(targets)
+        gltf_mesh.extras = {"targetNames": list(targets)}
+    gltf.meshes.append(gltf_mesh)
+    return len(gltf.meshes) - 1
+
+
+def _material(gltf: gl.GLTF2, name: str, color: tuple[float, float, float], roughness: float) -> int:
+    gltf.materials.append(gl.Material(name=name, pbrMetallicRoughness=gl.PbrMetallicRoughness(
+        baseColorFactor=[*color, 1.0], metallicFactor=0.0, roughnessFactor=roughness)))
+    return len(gltf.materials) - 1
+
+
+def _test_head_document(clip: MotionClip) -> tuple[gl.GLTF2, _Buffer, list[_Track]]:
+    head = build_test_head()
+    gltf = gl.GLTF2(scene=0, scenes=[gl.Scene(name="facecast test head", nodes=[0])])
+    buffer = _Buffer(gltf)
+    skin = _material(gltf, "skin", SKIN_COLOR, 0.6)
+    eye_material = _material(gltf, "eye", (1.0, 1.0, 1.0), 0.2)  # the eye mesh's vertex colours give the iris
+    gltf.nodes.append(gl.Node(name=HEAD, mesh=_add_mesh(gltf, buffer, head.mesh, skin, "HeadMesh", head.targets)))
+    tracks = [_Track(0, "weights", clip.values[:, [CHANNEL_INDEX[n] for n in head.targets]]),
+              _Track(0, "rotation", joint_rotations(clip, HEAD))]
+    for eye in head.eyes:
+        gltf.nodes[0].children.append(len(gltf.nodes))
+        tracks.append(_Track(len(gltf.nodes), "rotation", joint_rotations(clip, eye.name)))
+        gltf.nodes.append(gl.Node(name=eye.name, translation=list(eye.translation),
+                                  mesh=_add_mesh(gltf, buffer, eye.mesh, eye_material, f"{eye.name}Mesh")))
+    return gltf, buffer, tracks
+
+
+def target_names(gltf: gl.GLTF2, mesh_index: int) -> list[str]:
+    """A mesh's morph target names from ``mesh.extras.targetNames`` (or its first primitive's extras)."""
+    mesh = gltf.meshes[mesh_index]
+    count = len(mesh.primitives[0].targets or [])
+    for extras in (mesh.extras, mesh.primitives[0].extras):
+        names = extras.get("targetNames") if isinstance(extras, dict) else None
+        if isinstance(names, list) and len(names) == count:
+            return [str(n) for n in names]
+    return [f"target_{i}" for i in range(count)]
+
+
+def _load_head(head: str | os.PathLike[str]) -> gl.GLTF2:
+    head = os.fspath(head)
+    if not os.path.exists(head):
+        raise InvalidInput(f"head file {head} does not exist")
+    if not head.lower().endswith((".glb", ".gltf")):
+        raise InvalidInput(f"head file {head} must be a .glb or .gltf file")
+    try:
+        gltf = gl.GLTF2.load(head)
+        gltf.convert_buffers(gl.BufferFormat.BINARYBLOB)  # one blob, whatever the buffers were
+    except Exception as e:  # pygltflib raises many kinds of errors for damaged files
+        raise InvalidInput(f"cannot read glTF head {head}: {e}") from None
+    if gltf is None or not gltf.meshes:
+        raise InvalidInput(f"glTF head {head} holds no mesh")
+    return gltf
+
+
+def _user_head_document(clip: MotionClip, head: str | os.PathLike[str],
+                        preset: Preset) -> tuple[gl.GLTF2, _Buffer, list[_Track]]:
+    gltf = _load_head(head)
+    buffer = _Buffer(gltf, gltf.binary_blob() or b"")
+    tracks: list[_Track] = []
+    unmapped: set[str] = set()
+    matched = 0
+    for node_index, node in enumerate(gltf.nodes):
+        if node.mesh is None or not gltf.meshes[node.mesh].primitives[0].targets:
+            continue
+        names = target_names(gltf, node.mesh)
+        mapping, missing = match_targets(names, preset)
+        unmapped.update(missing)
+        matched += len(mapping)
+        columns = np.zeros((clip.num_frames, len(names)), np.float32)
+        for i, name in enumerate(names):
+            if name in mapping:
+                columns[:, i] = clip.values[:, CHANNEL_INDEX[mapping[name]]]
+        tracks.append(_Track(node_index, "weights", columns))
+    if not matched:
+        raise InvalidInput(f"no morph target of {os.fspath(head)} matches an ARKit name under preset {preset!r}; "
+                           "choose another --preset or give a custom mapping")
+    if unmapped:
+        warnings.warn(f"{len(unmapped)} morph target(s) of {os.fspath(head)} match no ARKit channel and stay at 0: "
+                      f"{', '.join(sorted(unmapped)[:8])}{'…' if len(unmapped) > 8 else ''}", stacklevel=3)
+    for joint, candidates in JOINT_NODE_NAMES.items():
+        node_index = next((i for i, n in enumerate(gltf.nodes) if n.name and normalize(n.name) in candidates), None)
+        if node_index is None:
+            continue
+        node = gltf.nodes[node_index]
+        if node.matrix is not None and node.matrix != [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]:
+            warnings.warn(f"node {node.name!r} has a matrix transform; glTF cannot animate it, so {joint} "
+                          "rotations are left out", stacklevel=3)
+            continue
+        rest = np.asarray(node.rotation or [0.0, 0.0, 0.0, 1.0], np.float64)
+        tracks.append(_Track(node_index, "rotation", multiply(rest, joint_rotations(clip, joint))))
+    return gltf, buffer, tracks
+
+
+def _add_animation(gltf: gl.GLTF2, buffer: _Buffer, tracks: list[_Track], clip: MotionClip,
+                   max_error: float | None) -> None:
+    if clip.num_frames == 0:
+        raise InvalidInput("the take has no frames; there is nothing to animate")
+    times = clip.times.astype(np.float32)
+    animation = gl.Animation(name=ANIMATION_NAME)
+    time_accessors: dict[bytes, int] = {}  # tracks that keep the same frames share one input accessor
+    for track in tracks:
+        keep = reduce_keys(track.values, max_error)
+        if keep.tobytes() not in time_accessors:
+            time_accessors[keep.tobytes()] = buffer.add(times[keep], gl.SCALAR, bounds=True)
+        kept = np.ascontiguousarray(track.values[keep], np.float32)
+        output = buffer.add(kept.reshape(-1), gl.SCALAR) if track.path == "weights" else buffer.add(kept, gl.VEC4)
+        animation.samplers.append(gl.AnimationSampler(input=time_accessors[keep.tobytes()], output=output,
+                                                      interpolation="LINEAR"))
+        animation.channels.append(gl.AnimationChannel(
+            sampler=len(animation.samplers) - 1, target=gl.AnimationChannelTarget(node=track.node, path=track.path)))
+    gltf.animations.append(animation)

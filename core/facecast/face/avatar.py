@@ -1,0 +1,101 @@
+"""The portrait avatar: an image, its fitted face and the rig scale, saved as a versioned ``.fcavatar`` file.
+
+``.fcavatar`` is msgpack: ``{"format": "facecast.fcavatar", "version": 1, "image_png": bytes,
+"landmarks": float32 [468, 3] little-endian bytes, "box", "image_size", "score", "source", "rig_scale",
+"metadata"}``. The image is stored losslessly (PNG) so the renderer sees the pixels the fit was made on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import msgpack
+import numpy as np
+
+from facecast.errors import InvalidInput
+from facecast.face.landmarks import NUM_LANDMARKS, FaceFit, fit_face
+
+FCAVATAR_FORMAT = "facecast.fcavatar"
+FCAVATAR_VERSION = 1
+
+
+@dataclass
+class Avatar:
+    """A portrait ready to animate: ``image`` RGB uint8 [H, W, 3], its :class:`FaceFit`, and ``rig_scale``
+    (pixels per rig unit: the inter-ocular distance of the fit; rig displacements are multiples of it)."""
+
+    image: np.ndarray
+    fit: FaceFit
+    rig_scale: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_image(cls, image: np.ndarray, face_box=None, *, source: str = "the image") -> Avatar:  # noqa: ANN001
+        """Fit the face of an RGB image and wrap it as an avatar (see :func:`fit_face` for ``face_box``)."""
+        fit = fit_face(image, face_box, source=source)
+        return cls(np.ascontiguousarray(image), fit, fit.interocular, {"source": source})
+
+    @property
+    def rest_landmarks(self) -> np.ndarray:
+        return self.fit.landmarks
+
+    def to_bytes(self) -> bytes:
+        ok, png = cv2.imencode(".png", cv2.cvtColor(self.image, cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise InvalidInput("the avatar image cannot be encoded as PNG")
+        return msgpack.packb({
+            "format": FCAVATAR_FORMAT,
+            "version": FCAVATAR_VERSION,
+            "image_png": png.tobytes(),
+            "landmarks": self.fit.landmarks.astype("<f4").tobytes(),
+            "box": list(self.fit.box),
+            "image_size": list(self.fit.image_size),
+            "score": self.fit.score,
+            "source": self.fit.source,
+            "faces_found": self.fit.faces_found,
+            "rig_scale": float(self.rig_scale),
+            "metadata": self.metadata,
+        }, use_bin_type=True)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, source: str = "avatar") -> Avatar:
+        try:
+            doc = msgpack.unpackb(data, raw=False, strict_map_key=False)
+        except Exception as e:  # msgpack raises several unrelated types for garbage
+            raise InvalidInput(f"{source} is not a .fcavatar file ({type(e).__name__})") from None
+        if not isinstance(doc, dict) or doc.get("format") != FCAVATAR_FORMAT:
+            raise InvalidInput(f"{source} is not a .fcavatar file")
+        if doc.get("version") != FCAVATAR_VERSION:
+            raise InvalidInput(f"{source} is .fcavatar version {doc.get('version')}; this facecast reads version "
+                               f"{FCAVATAR_VERSION}")
+        try:
+            landmarks = np.frombuffer(doc["landmarks"], "<f4").reshape(NUM_LANDMARKS, 3).astype(np.float32)
+            image = cv2.imdecode(np.frombuffer(doc["image_png"], np.uint8), cv2.IMREAD_COLOR)
+            fit = FaceFit(landmarks, tuple(float(v) for v in doc["box"]), tuple(int(v) for v in doc["image_size"]),
+                          float(doc["score"]), str(doc["source"]), int(doc["faces_found"]))
+            rig_scale = float(doc["rig_scale"])
+        except (KeyError, ValueError, TypeError):
+            raise InvalidInput(f"{source} is truncated or has wrong shapes") from None
+        if image is None or (image.shape[1], image.shape[0]) != fit.image_size:
+            raise InvalidInput(f"{source} holds an image that does not decode to its recorded size")
+        if not np.isfinite(landmarks).all() or not np.isfinite(rig_scale) or rig_scale <= 0:
+            raise InvalidInput(f"{source} holds landmarks or a rig scale that are not finite")
+        return cls(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), fit, rig_scale, dict(doc.get("metadata") or {}))
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the avatar as ``.fcavatar``, atomically."""
+        from facecast.fileio import atomic_write_bytes
+
+        atomic_write_bytes(path, self.to_bytes())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Avatar:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise InvalidInput(f"cannot read {os.fspath(path)}: {e.strerror}") from None
+        return cls.from_bytes(data, source=os.fspath(path))

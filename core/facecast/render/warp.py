@@ -1,0 +1,143 @@
+"""Dense warp of the portrait driven by the moved face mesh.
+
+Per avatar (once): the rest landmarks, plus anchor rings around the head and on the picture border, are
+triangulated (Delaunay); every pixel of a coarse grid gets its triangle's barycentric weights, stored as a
+sparse matrix. Per frame: the landmark displacements are spread over the grid by that matrix (one sparse
+product), smoothed, inverted into a backward map by fixed-point iteration, upsampled and applied with
+``cv2.remap``. The rings carry the head's own rigid motion with a falloff (full at the face border, half in the
+hair, none at the picture border and less towards the neck), so there is no tearing at the face border and the
+background stays still.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import scipy.sparse
+from scipy.spatial import Delaunay
+
+from facecast.render.regions import CHIN, FACE_OVAL, RIGID_HEAD
+
+FLOW_DOWNSCALE = 2  # the flow is computed at size / FLOW_DOWNSCALE and upsampled; the picture is warped at size
+INVERSION_STEPS = 2
+# (radius as a multiple of the face-oval radius, share of the head's motion it follows)
+HEAD_RINGS = ((1.25, 1.0), (1.7, 0.45))
+RING_POINTS = 28
+BORDER_POINTS_PER_SIDE = 8
+NECK_FOLLOW = 0.35  # share of the head's motion the neck below the chin follows
+
+
+class WarpField:
+    """Turns moved landmarks into a backward map and warps the picture with it."""
+
+    def __init__(self, rest: np.ndarray, size: int) -> None:
+        """``rest``: landmarks [468, 2+] in output pixels of a ``size``×``size`` frame."""
+        self.size = size
+        self.rest = np.asarray(rest[:, :2], np.float32)
+        anchors, self._anchor_follow = _anchor_points(self.rest, size)
+        points = np.concatenate([self.rest, anchors]).astype(np.float64)
+        self._num_landmarks = len(self.rest)
+        self._anchors = anchors.astype(np.float32)
+        self.flow_size = max(16, size // FLOW_DOWNSCALE)
+        step = size / self.flow_size
+        # Grid of flow-pixel centres in output-pixel coordinates.
+        axis = (np.arange(self.flow_size, dtype=np.float32) + 0.5) * step - 0.5
+        gx, gy = np.meshgrid(axis, axis)
+        self._grid = np.stack([gx, gy], axis=-1)  # [F, F, 2] output pixels
+        self._weights = _barycentric_matrix(points, self._grid.reshape(-1, 2))
+        self._step = step
+        self._smooth_sigma = 0.6 * max(1.0, 4.0 / step)
+        self._pixels = np.meshgrid(np.arange(size, dtype=np.float32), np.arange(size, dtype=np.float32))
+
+    def head_motion(self, moved: np.ndarray) -> np.ndarray:
+        """The 2×3 affine that best maps the rigid head points from rest to ``moved`` (least squares)."""
+        src = self.rest[RIGID_HEAD]
+        dst = moved[RIGID_HEAD, :2]
+        design = np.concatenate([src, np.ones((len(src), 1), np.float32)], axis=1)
+        solution, *_ = np.linalg.lstsq(design, dst, rcond=None)
+        return solution.T.astype(np.float32)
+
+    def displacements(self, moved: np.ndarray) -> np.ndarray:
+        """Forward displacement of every triangulation vertex [N + anchors, 2]."""
+        affine = self.head_motion(moved)
+        anchors_moved = self._anchors @ affine[:, :2].T + affine[:, 2]
+        anchor_shift = (anchors_moved - self._anchors) * self._anchor_follow[:, None]
+        return np.concatenate([moved[:, :2] - self.rest, anchor_shift]).astype(np.float32)
+
+    def backward_map(self, moved: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Maps (x, y) float32 [size, size] for ``cv2.remap``, or None when nothing moves."""
+        shift = self.displacements(moved)
+        if float(np.abs(shift).max()) < 1e-3:
+            return None
+        f = self.flow_size
+        forward = (self._weights @ shift).reshape(f, f, 2).astype(np.float32)
+        forward = cv2.GaussianBlur(forward, (0, 0), self._smooth_sigma)
+        # Invert the forward displacement D: the source of output pixel p is s with s + D(s) = p.
+        source = self._grid.copy()
+        scale = 1.0 / self._step
+        for _ in range(INVERSION_STEPS):
+            at = (source + 0.5) * scale - 0.5  # output pixels -> flow-grid pixels
+            d = cv2.remap(forward, at[..., 0], at[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            source = self._grid - d
+        backward = source - self._grid  # displacement field, smooth, so it upsamples well
+        backward = cv2.resize(backward, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+        return self._pixels[0] + backward[..., 0], self._pixels[1] + backward[..., 1]
+
+    def warp(self, image: np.ndarray, moved: np.ndarray) -> np.ndarray:
+        """The picture with its face moved to ``moved`` landmarks."""
+        maps = self.backward_map(moved)
+        if maps is None:
+            return image.copy()
+        return cv2.remap(image, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _anchor_points(rest: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Anchor points (rings around the head, picture border) and how much of the head motion each follows."""
+    oval = rest[FACE_OVAL]
+    centre = oval.mean(axis=0)
+    radius = np.linalg.norm(oval - centre, axis=1).mean()
+    chin_y = rest[CHIN, 1]
+    angles = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
+    unit = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    points, follow = [], []
+    for ring_scale, share in HEAD_RINGS:
+        ring = centre + unit * radius * ring_scale
+        # Below the chin is the neck, which turns much less than the head.
+        below = np.clip((ring[:, 1] - chin_y) / (0.5 * radius), 0, 1)
+        points.append(ring)
+        follow.append(share * (1 - below * (1 - NECK_FOLLOW)))
+    edge = np.linspace(0, size - 1, BORDER_POINTS_PER_SIDE + 1, endpoint=False)
+    far = np.full_like(edge, size - 1)
+    zero = np.zeros_like(edge)
+    border = np.concatenate([
+        np.stack([edge, zero], 1), np.stack([far, edge], 1),
+        np.stack([size - 1 - edge, far], 1), np.stack([zero, size - 1 - edge], 1),
+    ])  # fmt: skip
+    # Border points far out of the picture would be pointless; keep rings inside a margin beyond the border.
+    pts = np.concatenate(points + [border]).astype(np.float32)
+    shares = np.concatenate(follow + [np.zeros(len(border))]).astype(np.float32)
+    margin = 0.5 * size
+    keep = np.all((pts > -margin) & (pts < size - 1 + margin), axis=1)
+    return pts[keep], shares[keep]
+
+
+def _barycentric_matrix(points: np.ndarray, queries: np.ndarray) -> scipy.sparse.csr_matrix:
+    """Sparse [Q, P] matrix whose row q holds the barycentric weights of ``queries[q]`` in its triangle.
+
+    Queries outside the triangulation take their nearest vertex's displacement (rare: the picture border is
+    part of the triangulation)."""
+    tri = Delaunay(points)
+    simplex = tri.find_simplex(queries)
+    inside = simplex >= 0
+    rows = np.arange(len(queries))
+    transform = tri.transform[simplex[inside]]  # [q, 3, 2]
+    delta = queries[inside] - transform[:, 2]
+    bary2 = np.einsum("qij,qj->qi", transform[:, :2], delta)
+    bary = np.concatenate([bary2, 1 - bary2.sum(axis=1, keepdims=True)], axis=1)
+    cols = tri.simplices[simplex[inside]]
+    outside = ~inside
+    nearest = np.argmin(((queries[outside, None, :] - points[None]) ** 2).sum(-1), axis=1) if outside.any() else []
+    data = np.concatenate([bary.ravel(), np.ones(int(outside.sum()))])
+    r = np.concatenate([np.repeat(rows[inside], 3), rows[outside]])
+    c = np.concatenate([cols.ravel(), np.asarray(nearest, dtype=np.int64)])
+    return scipy.sparse.csr_matrix((data.astype(np.float32), (r, c)), shape=(len(queries), len(points)))

@@ -1,0 +1,74 @@
+"""Conversions between protobuf messages and facecast objects, with the validation every request gets."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from facecast.controls import Controls
+from facecast.errors import InvalidInput
+from facecast.motion import CHANNELS, DEFAULT_FPS, TRANSLATION, MotionFrame, check_fps
+from facecast.proto import facecast_pb2 as pb
+
+SAMPLE_FORMATS = {pb.SAMPLE_FORMAT_UNSPECIFIED: "pcm16", pb.PCM16: "pcm16", pb.FLOAT32: "float32"}
+
+
+def controls_from_proto(message: pb.Controls, base: Controls | None = None) -> Controls:
+    """Controls from a request; unset fields keep ``base`` (the session's current controls) or the defaults."""
+    fields = (base or Controls()).to_dict()
+    if message.emotion:
+        fields["emotion"] = message.emotion
+    for name in ("emotion_intensity", "head_motion", "intensity", "blink_rate", "seed"):
+        if message.HasField(name):
+            fields[name] = getattr(message, name)
+    target = message.WhichOneof("gaze_target")
+    if target == "camera":
+        fields["gaze"] = None
+    elif target == "gaze":
+        fields["gaze"] = (message.gaze.yaw, message.gaze.pitch)
+    return Controls.from_dict(fields).validated()
+
+
+def controls_to_proto(controls: Controls) -> pb.Controls:
+    message = pb.Controls(
+        emotion=controls.emotion, emotion_intensity=controls.emotion_intensity, head_motion=controls.head_motion,
+        intensity=controls.intensity, blink_rate=controls.blink_rate, seed=controls.seed)
+    if controls.gaze is None:
+        message.camera = True
+    else:
+        message.gaze.yaw, message.gaze.pitch = controls.gaze
+    return message
+
+
+def fps_from_request(fps: int) -> int:
+    return check_fps(fps or DEFAULT_FPS)
+
+
+def sample_format(value: int) -> str:
+    if value not in SAMPLE_FORMATS:
+        raise InvalidInput(f"unknown sample format {value}")
+    return SAMPLE_FORMATS[value]
+
+
+def header(animator, fps: int, session_id: str, total_frames: int = 0) -> pb.MotionResponse:
+    return pb.MotionResponse(header=pb.StreamHeader(
+        channel_names=CHANNELS, translation_names=TRANSLATION, fps=fps, start_time_unix=time.time(),
+        animator=animator.name, animator_version=animator.version, lookahead_ms=animator.lookahead_ms,
+        total_frames=total_frames, session_id=session_id))
+
+
+def frame_batch(frames: list[MotionFrame]) -> pb.MotionResponse:
+    return pb.MotionResponse(frames=pb.FrameBatch(frames=[
+        pb.Frame(index=f.index, time_code=f.time, values=f.values, head_translation=f.head_translation)
+        for f in frames]))
+
+
+def audio_echo(samples: np.ndarray, time_code: float, sample_rate: int) -> pb.MotionResponse:
+    pcm16 = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+    return pb.MotionResponse(audio=pb.AudioChunk(time_code=time_code, pcm16=pcm16, sample_rate=sample_rate))
+
+
+def frames_from_batch(batch: pb.FrameBatch) -> list[MotionFrame]:
+    return [MotionFrame(f.index, f.time_code, np.asarray(f.values, np.float32),
+                        np.asarray(f.head_translation or (0.0, 0.0, 0.0), np.float32)) for f in batch.frames]
