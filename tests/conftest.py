@@ -24,3 +24,19 @@ def shared_data() -> Path:
 @pytest.fixture
 def assets() -> Path:
     return ASSETS
+
+
+@pytest.fixture(scope="session")
+def daemon():
+    """One real ``facecast serve`` on 127.0.0.1 (ephemeral port) shared by the tests of a session."""
+    from daemon import Daemon
+
+    d = Daemon()
+    yield d
+    d.stop()
+
+
+def speech_file() -> Path:
+    """A real English speech clip: from ../shared/data when present, else the shipped copy."""
+    candidate = SHARED_DATA / "speech" / "sadtalker_RD_Radio34_002.wav"
+    return candidate if candidate.exists() else ASSETS / "speech_en.wav"
