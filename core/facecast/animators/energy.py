@@ -22,7 +22,7 @@ ANTICIPATION_S = 0.03  # the mouth moves slightly before the sound it makes
 DYNAMIC_RANGE_DB = 28.0  # below the running speech peak by this much, the mouth is shut
 PEAK_DECAY_DB_PER_S = 2.0
 INITIAL_PEAK_DB, MIN_PEAK_DB = -22.0, -45.0
-ATTACK_S, RELEASE_S, NOD_S = 0.02, 0.06, 0.35
+ATTACK_S, RELEASE_S, NOD_S = 0.02, 0.1, 0.35
 
 
 def frame_features(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
