@@ -20,11 +20,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from daemon import Daemon  # noqa: E402
-
 from facecast.animators import get_animator  # noqa: E402
 from facecast.audio import MODEL_RATE, Audio, load_audio  # noqa: E402
 from facecast.controls import Controls  # noqa: E402
+
+from daemon import Daemon  # noqa: E402
 
 CHUNK_MS = 20
 
@@ -153,7 +153,8 @@ def main() -> None:
 
         with Client(daemon.address) as client:
             assert client.health() == "SERVING"
-        print(f"cold start: facecast serve ready (health SERVING) in {cold:.2f} s; idle RSS {rss_mb(daemon.process.pid):.0f} MB")
+        idle = rss_mb(daemon.process.pid)
+        print(f"cold start: facecast serve ready (health SERVING) in {cold:.2f} s; idle RSS {idle:.0f} MB")
         lateness, first, frames = concurrent_streams(daemon.address, args.streams, args.seconds, args.animator)
         expected = int(np.ceil(args.seconds * 30))
         frame_ms = 1000 / 30

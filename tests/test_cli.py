@@ -2,9 +2,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ASSETS
 
 import facecast
+
+from conftest import ASSETS
 
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -3,13 +3,13 @@ import struct
 
 import numpy as np
 import pytest
+from test_motion import make_clip
 
 import facecast
 from facecast.errors import InvalidInput
 from facecast.exports import load_clip
 from facecast.exports.livelink_csv import CSV_COLUMNS, format_timecode, parse_timecode
 from facecast.motion import CHANNELS, LIVELINK_ANGLE_SCALE, MotionClip
-from test_motion import make_clip
 
 
 def test_csv_header_is_the_apps(tmp_path):
@@ -51,7 +51,8 @@ def test_timecode_format():
 
 def read_gesichter(path) -> tuple[list[tuple], np.ndarray]:
     """Packets of an LLV recording (see assets/SOURCES.md), decoded from the protocol description."""
-    data = gzip.open(path).read()
+    with gzip.open(path) as f:
+        data = f.read()
     count = struct.unpack(">I", data[1:5])[0]
     offset, meta, values = 5, [], []
     for _ in range(count):

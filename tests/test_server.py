@@ -12,9 +12,6 @@ import av
 import grpc
 import numpy as np
 import pytest
-from conftest import ASSETS, speech_file
-from daemon import Daemon
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 import facecast
@@ -23,6 +20,9 @@ from facecast.client import Client, ServerError, stream_file_chunks
 from facecast.motion import CHANNELS
 from facecast.proto import facecast_pb2 as pb
 from facecast.proto import facecast_pb2_grpc
+
+from conftest import ASSETS, speech_file
+from daemon import Daemon
 
 
 @pytest.fixture

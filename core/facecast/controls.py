@@ -78,9 +78,9 @@ class Controls:
         for name, value, low, high in checks:
             if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
                 raise InvalidInput(f"{name} must be a number in [{low:g}, {high:g}], not {value!r}")
-        if self.gaze is not None:
-            if len(self.gaze) != 2 or not all(math.isfinite(v) and abs(v) <= MAX_GAZE_RAD for v in self.gaze):
-                raise InvalidInput(f"gaze must be (yaw, pitch) in radians within ±{MAX_GAZE_RAD:.2f}, not {self.gaze!r}")
+        if self.gaze is not None and (
+                len(self.gaze) != 2 or not all(math.isfinite(v) and abs(v) <= MAX_GAZE_RAD for v in self.gaze)):
+            raise InvalidInput(f"gaze must be (yaw, pitch) in radians within ±{MAX_GAZE_RAD:.2f}, not {self.gaze!r}")
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
             raise InvalidInput(f"seed must be a non-negative integer, not {self.seed!r}")
         return replace(self, emotion=emotion, emotion_intensity=self.emotion_intensity * factor)

@@ -194,7 +194,8 @@ def fcclip_from_bytes(data: bytes, source: str = "clip") -> MotionClip:
         raise InvalidInput(f"{source} has channels that differ from the motion contract")
     frames = doc.get("frames")
     values, trans = doc.get("values", b""), doc.get("head_translation", b"")
-    if not isinstance(frames, int) or frames < 0 or len(values) != frames * NUM_CHANNELS * 4 or len(trans) != frames * 12:
+    sizes_ok = isinstance(frames, int) and len(values) == frames * NUM_CHANNELS * 4 and len(trans) == frames * 12
+    if not sizes_ok or frames < 0:
         raise InvalidInput(f"{source} is truncated or has wrong shapes")
     return MotionClip(
         fps=int(doc.get("fps", 0)),

@@ -64,7 +64,8 @@ class EnergySession(StreamingSession):
         offsets = self._window_center(indices)[:, None] - WINDOW // 2 + np.arange(WINDOW)[None, :]
         local = offsets - self._buffer_start
         inside = (offsets >= 0) & (local < len(self._buffer))
-        windows = np.where(inside, self._buffer[np.clip(local, 0, max(len(self._buffer) - 1, 0))] if len(self._buffer) else 0.0, 0.0)
+        buffer = self._buffer if len(self._buffer) else np.zeros(1, np.float32)
+        windows = np.where(inside, buffer[np.clip(local, 0, len(buffer) - 1)], 0.0)
         loudness, tilt = frame_features(windows.astype(np.float32))
         values = self._mouth(loudness, tilt)
         times = indices / self.fps

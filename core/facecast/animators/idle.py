@@ -6,6 +6,8 @@ clip streamed in chunks of any size get identical blinks, gaze and head motion.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from facecast.controls import Controls
@@ -24,7 +26,7 @@ HEAD_SWAY = (  # per axis: amplitude (rad), three frequencies (Hz)
 class EventTrack:
     """Event start times drawn in order from a seeded generator; extended lazily as time advances."""
 
-    def __init__(self, rng: np.random.Generator, draw: callable) -> None:
+    def __init__(self, rng: np.random.Generator, draw: Callable[[np.random.Generator], tuple[float, np.ndarray]]) -> None:
         self._rng, self._draw = rng, draw
         self.starts: list[float] = []
         self.payloads: list[np.ndarray] = []
@@ -49,7 +51,8 @@ class IdleMotion:
         head = np.random.default_rng(head_seq)
         self._head_phases = head.uniform(0, 2 * np.pi, size=(len(HEAD_SWAY), 3))
 
-    def apply(self, values: np.ndarray, times: np.ndarray, controls: Controls, extra_blinks: np.ndarray | None = None) -> None:
+    def apply(self, values: np.ndarray, times: np.ndarray, controls: Controls,
+              extra_blinks: np.ndarray | None = None) -> None:
         """Fill blink, eye and head channels of ``values`` [T, 61] for frame ``times`` [T] (seconds)."""
         if len(times) == 0:
             return
@@ -98,8 +101,8 @@ def set_eye_rotation(values: np.ndarray, yaw: np.ndarray, pitch: np.ndarray) -> 
     for side in ("Left", "Right"):
         values[:, C[f"{side}EyeYaw"]] = yaw
         values[:, C[f"{side}EyePitch"]] = pitch
-        towards_own_side = np.clip(yaw / EYE_LOOK_RANGE_RAD, 0, 1) if side == "Left" else np.clip(-yaw / EYE_LOOK_RANGE_RAD, 0, 1)
-        towards_nose = np.clip(-yaw / EYE_LOOK_RANGE_RAD, 0, 1) if side == "Left" else np.clip(yaw / EYE_LOOK_RANGE_RAD, 0, 1)
+        outward = (yaw if side == "Left" else -yaw) / EYE_LOOK_RANGE_RAD
+        towards_own_side, towards_nose = np.clip(outward, 0, 1), np.clip(-outward, 0, 1)
         values[:, C[f"EyeLookOut{side}"]] = towards_own_side
         values[:, C[f"EyeLookIn{side}"]] = towards_nose
         values[:, C[f"EyeLookDown{side}"]] = np.clip(pitch / EYE_LOOK_RANGE_RAD, 0, 1)

@@ -75,8 +75,10 @@ def _deny(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
 class RunningServer:
     """A started daemon: its bound port, health servicer and a graceful :meth:`stop`."""
 
-    def __init__(self, server: grpc.aio.Server, port: int, health_servicer, servicer: Facecast, config: ServerConfig):
-        self.server, self.port, self.health, self.servicer, self.config = server, port, health_servicer, servicer, config
+    def __init__(self, server: grpc.aio.Server, port: int, health_servicer, servicer: Facecast,
+                 config: ServerConfig) -> None:
+        self.server, self.port, self.health = server, port, health_servicer
+        self.servicer, self.config = servicer, config
 
     async def stop(self) -> None:
         await self.health.enter_graceful_shutdown()

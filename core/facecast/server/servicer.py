@@ -25,6 +25,7 @@ from facecast.server import convert
 from facecast.server.scheduler import Schedulers
 from facecast.server.sessions import SessionLimitReached, SessionRegistry
 
+Responses = AsyncIterator[pb.MotionResponse]
 ANIMATE_CHUNK_SECONDS = 2.0  # offline work is cut so live streams interleave with it
 MAX_STREAM_CHUNK_SECONDS = 10.0
 
@@ -67,7 +68,7 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
         )
 
     @handles_errors
-    async def Animate(self, request: pb.AnimateRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.MotionResponse]:
+    async def Animate(self, request: pb.AnimateRequest, context: grpc.aio.ServicerContext) -> Responses:
         animator, fps, options = self._setup(request.animator, request.fps, request.text, request.language)
         controls = convert.controls_from_proto(request.controls)
         audio = await asyncio.to_thread(self._decode, request.audio)
@@ -92,7 +93,8 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
                 compute_seconds=time.perf_counter() - started))
 
     @handles_errors
-    async def Stream(self, request_iterator: AsyncIterator[pb.StreamRequest], context: grpc.aio.ServicerContext) -> AsyncIterator[pb.MotionResponse]:
+    async def Stream(self, request_iterator: AsyncIterator[pb.StreamRequest],
+                     context: grpc.aio.ServicerContext) -> Responses:
         first = await anext(aiter(request_iterator), None)
         if first is None or first.WhichOneof("kind") != "config":
             raise InvalidInput("the first Stream message must be a config")
