@@ -23,10 +23,13 @@ HEAD_SWAY = (  # per axis: amplitude (rad), three frequencies (Hz)
 )
 
 
+Draw = Callable[[np.random.Generator], tuple[float, np.ndarray]]  # -> (gap to the next event, its payload)
+
+
 class EventTrack:
     """Event start times drawn in order from a seeded generator; extended lazily as time advances."""
 
-    def __init__(self, rng: np.random.Generator, draw: Callable[[np.random.Generator], tuple[float, np.ndarray]]) -> None:
+    def __init__(self, rng: np.random.Generator, draw: Draw) -> None:
         self._rng, self._draw = rng, draw
         self.starts: list[float] = []
         self.payloads: list[np.ndarray] = []
