@@ -39,6 +39,7 @@ class EnergySession(StreamingSession):
         self._buffer_start = 0  # absolute index of self._buffer[0]
         self._peak_db = INITIAL_PEAK_DB
         self._jaw = 0.0
+        self._hiss = 0.0
         self._nod = 0.0
         self._idle = IdleMotion(self.controls.seed)
 
@@ -90,20 +91,23 @@ class EnergySession(StreamingSession):
         sibilant = np.clip((tilt - 0.5) / 0.8, 0.0, 1.0)
         values = np.zeros((len(loudness), NUM_CHANNELS), np.float32)
         jaw = np.empty(len(loudness))
+        hiss = np.empty(len(loudness))
         nod = np.empty(len(loudness))
         for k, db in enumerate(loudness):
             self._peak_db = max(float(db), self._peak_db - decay, MIN_PEAK_DB)
             openness = min(max((db - self._peak_db + DYNAMIC_RANGE_DB) / DYNAMIC_RANGE_DB, 0.0), 1.0)
             target = openness**1.3 * voiced[k]
             self._jaw += (attack if target > self._jaw else release) * (target - self._jaw)
+            hiss_target = sibilant[k] * min(openness * 3, 1.0)
+            self._hiss += (attack if hiss_target > self._hiss else release) * (hiss_target - self._hiss)
             self._nod += nod_rate * (openness - self._nod)
-            jaw[k], nod[k] = self._jaw, self._nod
+            jaw[k], hiss[k], nod[k] = self._jaw, self._hiss, self._nod
         strength = self.controls.intensity
         values[:, C["JawOpen"]] = 0.6 * jaw * strength
         values[:, C["MouthLowerDownLeft"]] = values[:, C["MouthLowerDownRight"]] = 0.3 * jaw * strength
         values[:, C["MouthUpperUpLeft"]] = values[:, C["MouthUpperUpRight"]] = 0.12 * jaw * strength
         values[:, C["MouthFunnel"]] = 0.15 * jaw * voiced * strength
-        values[:, C["MouthStretchLeft"]] = values[:, C["MouthStretchRight"]] = 0.3 * sibilant * (jaw > 0.05) * strength
+        values[:, C["MouthStretchLeft"]] = values[:, C["MouthStretchRight"]] = 0.3 * hiss * strength
         values[:, C["HeadPitch"]] = 0.04 * nod * self.controls.head_motion
         values[:, C["BrowInnerUp"]] = 0.15 * nod * strength
         return values

@@ -38,6 +38,9 @@ class EventTrack:
     def until(self, t_end: float, scale: float) -> None:
         while self._next <= t_end:
             gap, payload = self._draw(self._rng)
+            if not self.starts:
+                # A clip starts at a random moment of the process, not right after an event.
+                gap *= self._rng.uniform()
             self._next += gap * scale
             self.starts.append(self._next)
             self.payloads.append(payload)
