@@ -33,6 +33,7 @@ from facecast.server import convert
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 _SAMPLE_FORMATS = {"pcm16": pb.PCM16, "float32": pb.FLOAT32}
+_TEXTURE_ENCODINGS = {"jpeg": pb.JPEG, "rgba": pb.RGBA}
 
 
 class ServerError(FacecastError):
@@ -48,6 +49,17 @@ def _server_error(error: grpc.RpcError, address: str) -> ServerError:
     if code == grpc.StatusCode.UNAVAILABLE:
         return ServerError("UNAVAILABLE", f"no facecast daemon at {address} (start one with `facecast serve`)")
     return ServerError(code.name, error.details() or code.name)
+
+
+def texture_options(avatar_id: str | None, encoding: str = "jpeg", size: int = 512,
+                    jpeg_quality: int = 90) -> pb.TextureOptions:
+    """Ask for rendered frames of ``avatar_id`` (from :meth:`Client.create_avatar`) beside the motion."""
+    if not avatar_id:
+        return pb.TextureOptions()
+    if encoding not in _TEXTURE_ENCODINGS:
+        raise FacecastError(f"texture encoding must be one of {', '.join(_TEXTURE_ENCODINGS)}, not {encoding!r}")
+    return pb.TextureOptions(avatar_id=avatar_id, encoding=_TEXTURE_ENCODINGS[encoding], size=size,
+                             jpeg_quality=jpeg_quality)
 
 
 def _controls(controls: Controls | None, fields: dict[str, Any]) -> pb.Controls:
@@ -108,18 +120,37 @@ class Client:
             raise _server_error(e, self.address) from None
         return MessageToDict(reply, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
 
+    def create_avatar(self, image: str | os.PathLike[str] | bytes,
+                      face_box: tuple[float, float, float, float] | None = None) -> pb.CreateAvatarResponse:
+        """Fit a portrait on the daemon (or upload a saved ``.fcavatar``); the reply has ``avatar_id``."""
+        data = _read(image)
+        is_avatar = isinstance(image, (str, os.PathLike)) and os.fspath(image).endswith(".fcavatar")
+        request = pb.CreateAvatarRequest(avatar=data) if is_avatar else pb.CreateAvatarRequest(image=data)
+        if face_box:
+            request.face_box.CopyFrom(pb.FaceBox(x=face_box[0], y=face_box[1], width=face_box[2], height=face_box[3]))
+        try:
+            return self._stub.CreateAvatar(request, timeout=self.timeout, metadata=self._metadata)
+        except grpc.RpcError as e:
+            raise _server_error(e, self.address) from None
+
+    def delete_avatar(self, avatar_id: str) -> None:
+        try:
+            self._stub.DeleteAvatar(pb.DeleteAvatarRequest(avatar_id=avatar_id), timeout=self.timeout,
+                                    metadata=self._metadata)
+        except grpc.RpcError as e:
+            raise _server_error(e, self.address) from None
+
     def animate_responses(self, audio: str | os.PathLike[str] | bytes, animator: str | None = None,
                           fps: int = DEFAULT_FPS, controls: Controls | None = None, text: str | None = None,
                           language: str | None = None, echo_audio: bool = False,
+                          texture: pb.TextureOptions | None = None,
                           **control_fields: Any) -> Iterator[pb.MotionResponse]:
-        """The raw response stream of ``Animate`` for an audio file (path or encoded bytes)."""
-        if not isinstance(audio, (bytes, bytearray)):
-            with open(audio, "rb") as f:
-                audio = f.read()
+        """The raw response stream of ``Animate`` for an audio file (path or encoded bytes); with
+        ``texture=texture_options(avatar_id)`` rendered frames arrive after the motion frames they show."""
         request = pb.AnimateRequest(
-            audio=pb.AudioInput(encoded=bytes(audio)), animator=animator or "", fps=fps,
+            audio=pb.AudioInput(encoded=_read(audio)), animator=animator or "", fps=fps,
             controls=_controls(controls, control_fields), text=text or "", language=language or "",
-            echo_audio=echo_audio)
+            echo_audio=echo_audio, texture=texture or pb.TextureOptions())
         try:
             yield from self._stub.Animate(request, timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as e:
@@ -146,12 +177,13 @@ class Client:
 
     def stream(self, sample_rate: int = 16000, animator: str | None = None, fps: int = DEFAULT_FPS,
                controls: Controls | None = None, sample_format: str = "pcm16", echo_audio: bool = False,
-               text: str | None = None, language: str | None = None, **control_fields: Any) -> LiveStream:
+               text: str | None = None, language: str | None = None, texture: pb.TextureOptions | None = None,
+               **control_fields: Any) -> LiveStream:
         """Open a real-time ``Stream``: send PCM chunks as they are spoken and read frames as they come."""
         config = pb.StreamConfig(
             animator=animator or "", fps=fps, sample_rate=sample_rate, format=_SAMPLE_FORMATS[sample_format],
             controls=_controls(controls, control_fields), echo_audio=echo_audio, text=text or "",
-            language=language or "")
+            language=language or "", texture=texture or pb.TextureOptions())
         return LiveStream(self, config)
 
 
@@ -235,6 +267,16 @@ def stream_file_chunks(samples: np.ndarray, sample_rate: int, chunk_ms: float = 
     pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
     for start in range(0, len(pcm), step):
         yield pcm[start:start + step].tobytes()
+
+
+def _read(source: str | os.PathLike[str] | bytes) -> bytes:
+    if isinstance(source, (bytes, bytearray)):
+        return bytes(source)
+    try:
+        with open(source, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise FacecastError(f"cannot read {os.fspath(source)}: {e.strerror}") from None
 
 
 def _check_channels(header: pb.StreamHeader) -> None:

@@ -12,9 +12,18 @@ class SampleFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SAMPLE_FORMAT_UNSPECIFIED: _ClassVar[SampleFormat]
     PCM16: _ClassVar[SampleFormat]
     FLOAT32: _ClassVar[SampleFormat]
+
+class TextureEncoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TEXTURE_NONE: _ClassVar[TextureEncoding]
+    JPEG: _ClassVar[TextureEncoding]
+    RGBA: _ClassVar[TextureEncoding]
 SAMPLE_FORMAT_UNSPECIFIED: SampleFormat
 PCM16: SampleFormat
 FLOAT32: SampleFormat
+TEXTURE_NONE: TextureEncoding
+JPEG: TextureEncoding
+RGBA: TextureEncoding
 
 class Gaze(_message.Message):
     __slots__ = ("yaw", "pitch")
@@ -62,8 +71,66 @@ class AudioInput(_message.Message):
     pcm: Pcm
     def __init__(self, encoded: _Optional[bytes] = ..., pcm: _Optional[_Union[Pcm, _Mapping]] = ...) -> None: ...
 
+class TextureOptions(_message.Message):
+    __slots__ = ("avatar_id", "encoding", "size", "jpeg_quality")
+    AVATAR_ID_FIELD_NUMBER: _ClassVar[int]
+    ENCODING_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    JPEG_QUALITY_FIELD_NUMBER: _ClassVar[int]
+    avatar_id: str
+    encoding: TextureEncoding
+    size: int
+    jpeg_quality: int
+    def __init__(self, avatar_id: _Optional[str] = ..., encoding: _Optional[_Union[TextureEncoding, str]] = ..., size: _Optional[int] = ..., jpeg_quality: _Optional[int] = ...) -> None: ...
+
+class FaceBox(_message.Message):
+    __slots__ = ("x", "y", "width", "height")
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    x: float
+    y: float
+    width: float
+    height: float
+    def __init__(self, x: _Optional[float] = ..., y: _Optional[float] = ..., width: _Optional[float] = ..., height: _Optional[float] = ...) -> None: ...
+
+class CreateAvatarRequest(_message.Message):
+    __slots__ = ("image", "avatar", "face_box")
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    AVATAR_FIELD_NUMBER: _ClassVar[int]
+    FACE_BOX_FIELD_NUMBER: _ClassVar[int]
+    image: bytes
+    avatar: bytes
+    face_box: FaceBox
+    def __init__(self, image: _Optional[bytes] = ..., avatar: _Optional[bytes] = ..., face_box: _Optional[_Union[FaceBox, _Mapping]] = ...) -> None: ...
+
+class CreateAvatarResponse(_message.Message):
+    __slots__ = ("avatar_id", "width", "height", "landmarks", "score")
+    AVATAR_ID_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    LANDMARKS_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    avatar_id: str
+    width: int
+    height: int
+    landmarks: _containers.RepeatedScalarFieldContainer[float]
+    score: float
+    def __init__(self, avatar_id: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., landmarks: _Optional[_Iterable[float]] = ..., score: _Optional[float] = ...) -> None: ...
+
+class DeleteAvatarRequest(_message.Message):
+    __slots__ = ("avatar_id",)
+    AVATAR_ID_FIELD_NUMBER: _ClassVar[int]
+    avatar_id: str
+    def __init__(self, avatar_id: _Optional[str] = ...) -> None: ...
+
+class DeleteAvatarResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class AnimateRequest(_message.Message):
-    __slots__ = ("audio", "animator", "fps", "controls", "text", "language", "frames_per_message", "echo_audio")
+    __slots__ = ("audio", "animator", "fps", "controls", "text", "language", "frames_per_message", "echo_audio", "texture")
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     ANIMATOR_FIELD_NUMBER: _ClassVar[int]
     FPS_FIELD_NUMBER: _ClassVar[int]
@@ -72,6 +139,7 @@ class AnimateRequest(_message.Message):
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     FRAMES_PER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ECHO_AUDIO_FIELD_NUMBER: _ClassVar[int]
+    TEXTURE_FIELD_NUMBER: _ClassVar[int]
     audio: AudioInput
     animator: str
     fps: int
@@ -80,10 +148,11 @@ class AnimateRequest(_message.Message):
     language: str
     frames_per_message: int
     echo_audio: bool
-    def __init__(self, audio: _Optional[_Union[AudioInput, _Mapping]] = ..., animator: _Optional[str] = ..., fps: _Optional[int] = ..., controls: _Optional[_Union[Controls, _Mapping]] = ..., text: _Optional[str] = ..., language: _Optional[str] = ..., frames_per_message: _Optional[int] = ..., echo_audio: _Optional[bool] = ...) -> None: ...
+    texture: TextureOptions
+    def __init__(self, audio: _Optional[_Union[AudioInput, _Mapping]] = ..., animator: _Optional[str] = ..., fps: _Optional[int] = ..., controls: _Optional[_Union[Controls, _Mapping]] = ..., text: _Optional[str] = ..., language: _Optional[str] = ..., frames_per_message: _Optional[int] = ..., echo_audio: _Optional[bool] = ..., texture: _Optional[_Union[TextureOptions, _Mapping]] = ...) -> None: ...
 
 class StreamConfig(_message.Message):
-    __slots__ = ("animator", "fps", "sample_rate", "format", "controls", "echo_audio", "text", "language")
+    __slots__ = ("animator", "fps", "sample_rate", "format", "controls", "echo_audio", "text", "language", "texture")
     ANIMATOR_FIELD_NUMBER: _ClassVar[int]
     FPS_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
@@ -92,6 +161,7 @@ class StreamConfig(_message.Message):
     ECHO_AUDIO_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    TEXTURE_FIELD_NUMBER: _ClassVar[int]
     animator: str
     fps: int
     sample_rate: int
@@ -100,7 +170,8 @@ class StreamConfig(_message.Message):
     echo_audio: bool
     text: str
     language: str
-    def __init__(self, animator: _Optional[str] = ..., fps: _Optional[int] = ..., sample_rate: _Optional[int] = ..., format: _Optional[_Union[SampleFormat, str]] = ..., controls: _Optional[_Union[Controls, _Mapping]] = ..., echo_audio: _Optional[bool] = ..., text: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
+    texture: TextureOptions
+    def __init__(self, animator: _Optional[str] = ..., fps: _Optional[int] = ..., sample_rate: _Optional[int] = ..., format: _Optional[_Union[SampleFormat, str]] = ..., controls: _Optional[_Union[Controls, _Mapping]] = ..., echo_audio: _Optional[bool] = ..., text: _Optional[str] = ..., language: _Optional[str] = ..., texture: _Optional[_Union[TextureOptions, _Mapping]] = ...) -> None: ...
 
 class End(_message.Message):
     __slots__ = ()
@@ -158,6 +229,22 @@ class FrameBatch(_message.Message):
     frames: _containers.RepeatedCompositeFieldContainer[Frame]
     def __init__(self, frames: _Optional[_Iterable[_Union[Frame, _Mapping]]] = ...) -> None: ...
 
+class TextureFrame(_message.Message):
+    __slots__ = ("index", "time_code", "encoding", "width", "height", "data")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TIME_CODE_FIELD_NUMBER: _ClassVar[int]
+    ENCODING_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    time_code: float
+    encoding: TextureEncoding
+    width: int
+    height: int
+    data: bytes
+    def __init__(self, index: _Optional[int] = ..., time_code: _Optional[float] = ..., encoding: _Optional[_Union[TextureEncoding, str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
+
 class AudioChunk(_message.Message):
     __slots__ = ("time_code", "pcm16", "sample_rate")
     TIME_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -199,18 +286,20 @@ class Status(_message.Message):
     def __init__(self, code: _Optional[_Union[Status.Code, str]] = ..., message: _Optional[str] = ..., frames: _Optional[int] = ..., audio_seconds: _Optional[float] = ..., compute_seconds: _Optional[float] = ...) -> None: ...
 
 class MotionResponse(_message.Message):
-    __slots__ = ("header", "frames", "audio", "event", "status")
+    __slots__ = ("header", "frames", "audio", "event", "status", "texture")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     FRAMES_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    TEXTURE_FIELD_NUMBER: _ClassVar[int]
     header: StreamHeader
     frames: FrameBatch
     audio: AudioChunk
     event: Event
     status: Status
-    def __init__(self, header: _Optional[_Union[StreamHeader, _Mapping]] = ..., frames: _Optional[_Union[FrameBatch, _Mapping]] = ..., audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., event: _Optional[_Union[Event, _Mapping]] = ..., status: _Optional[_Union[Status, _Mapping]] = ...) -> None: ...
+    texture: TextureFrame
+    def __init__(self, header: _Optional[_Union[StreamHeader, _Mapping]] = ..., frames: _Optional[_Union[FrameBatch, _Mapping]] = ..., audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., event: _Optional[_Union[Event, _Mapping]] = ..., status: _Optional[_Union[Status, _Mapping]] = ..., texture: _Optional[_Union[TextureFrame, _Mapping]] = ...) -> None: ...
 
 class GetInfoRequest(_message.Message):
     __slots__ = ()
@@ -243,7 +332,7 @@ class Limits(_message.Message):
     def __init__(self, max_message_bytes: _Optional[int] = ..., max_sessions: _Optional[int] = ..., max_audio_seconds: _Optional[float] = ..., sample_rates: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Info(_message.Message):
-    __slots__ = ("version", "animators", "default_animator", "providers", "fps_options", "limits", "active_sessions", "emotions", "channel_names")
+    __slots__ = ("version", "animators", "default_animator", "providers", "fps_options", "limits", "active_sessions", "emotions", "channel_names", "avatars")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ANIMATORS_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_ANIMATOR_FIELD_NUMBER: _ClassVar[int]
@@ -253,6 +342,7 @@ class Info(_message.Message):
     ACTIVE_SESSIONS_FIELD_NUMBER: _ClassVar[int]
     EMOTIONS_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_NAMES_FIELD_NUMBER: _ClassVar[int]
+    AVATARS_FIELD_NUMBER: _ClassVar[int]
     version: str
     animators: _containers.RepeatedCompositeFieldContainer[AnimatorInfo]
     default_animator: str
@@ -262,4 +352,5 @@ class Info(_message.Message):
     active_sessions: int
     emotions: _containers.RepeatedScalarFieldContainer[str]
     channel_names: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, version: _Optional[str] = ..., animators: _Optional[_Iterable[_Union[AnimatorInfo, _Mapping]]] = ..., default_animator: _Optional[str] = ..., providers: _Optional[_Iterable[str]] = ..., fps_options: _Optional[_Iterable[int]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., active_sessions: _Optional[int] = ..., emotions: _Optional[_Iterable[str]] = ..., channel_names: _Optional[_Iterable[str]] = ...) -> None: ...
+    avatars: int
+    def __init__(self, version: _Optional[str] = ..., animators: _Optional[_Iterable[_Union[AnimatorInfo, _Mapping]]] = ..., default_animator: _Optional[str] = ..., providers: _Optional[_Iterable[str]] = ..., fps_options: _Optional[_Iterable[int]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., active_sessions: _Optional[int] = ..., emotions: _Optional[_Iterable[str]] = ..., channel_names: _Optional[_Iterable[str]] = ..., avatars: _Optional[int] = ...) -> None: ...

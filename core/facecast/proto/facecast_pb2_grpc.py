@@ -49,6 +49,16 @@ class FacecastStub:
                 request_serializer=facecast_dot_proto_dot_facecast__pb2.StreamRequest.SerializeToString,
                 response_deserializer=facecast_dot_proto_dot_facecast__pb2.MotionResponse.FromString,
                 _registered_method=True)
+        self.CreateAvatar = channel.unary_unary(
+                '/facecast.v1.Facecast/CreateAvatar',
+                request_serializer=facecast_dot_proto_dot_facecast__pb2.CreateAvatarRequest.SerializeToString,
+                response_deserializer=facecast_dot_proto_dot_facecast__pb2.CreateAvatarResponse.FromString,
+                _registered_method=True)
+        self.DeleteAvatar = channel.unary_unary(
+                '/facecast.v1.Facecast/DeleteAvatar',
+                request_serializer=facecast_dot_proto_dot_facecast__pb2.DeleteAvatarRequest.SerializeToString,
+                response_deserializer=facecast_dot_proto_dot_facecast__pb2.DeleteAvatarResponse.FromString,
+                _registered_method=True)
 
 
 class FacecastServicer:
@@ -75,6 +85,19 @@ class FacecastServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateAvatar(self, request, context):
+        """Fit a portrait (photo, painting, drawing) once; Animate and Stream then render it by avatar_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAvatar(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FacecastServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -92,6 +115,16 @@ def add_FacecastServicer_to_server(servicer, server):
                     servicer.Stream,
                     request_deserializer=facecast_dot_proto_dot_facecast__pb2.StreamRequest.FromString,
                     response_serializer=facecast_dot_proto_dot_facecast__pb2.MotionResponse.SerializeToString,
+            ),
+            'CreateAvatar': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAvatar,
+                    request_deserializer=facecast_dot_proto_dot_facecast__pb2.CreateAvatarRequest.FromString,
+                    response_serializer=facecast_dot_proto_dot_facecast__pb2.CreateAvatarResponse.SerializeToString,
+            ),
+            'DeleteAvatar': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAvatar,
+                    request_deserializer=facecast_dot_proto_dot_facecast__pb2.DeleteAvatarRequest.FromString,
+                    response_serializer=facecast_dot_proto_dot_facecast__pb2.DeleteAvatarResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -175,6 +208,60 @@ class Facecast:
             '/facecast.v1.Facecast/Stream',
             facecast_dot_proto_dot_facecast__pb2.StreamRequest.SerializeToString,
             facecast_dot_proto_dot_facecast__pb2.MotionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateAvatar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/facecast.v1.Facecast/CreateAvatar',
+            facecast_dot_proto_dot_facecast__pb2.CreateAvatarRequest.SerializeToString,
+            facecast_dot_proto_dot_facecast__pb2.CreateAvatarResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAvatar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/facecast.v1.Facecast/DeleteAvatar',
+            facecast_dot_proto_dot_facecast__pb2.DeleteAvatarRequest.SerializeToString,
+            facecast_dot_proto_dot_facecast__pb2.DeleteAvatarResponse.FromString,
             options,
             channel_credentials,
             insecure,

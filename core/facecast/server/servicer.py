@@ -7,6 +7,7 @@ import functools
 import math
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -22,6 +23,7 @@ from facecast.motion import CHANNELS, FPS_OPTIONS, MotionFrame
 from facecast.proto import facecast_pb2 as pb
 from facecast.proto import facecast_pb2_grpc
 from facecast.server import convert
+from facecast.server.avatars import AvatarStore, TextureStream
 from facecast.server.scheduler import Schedulers
 from facecast.server.sessions import SessionLimitReached, SessionRegistry
 
@@ -51,6 +53,8 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
         self.config = config
         self.sessions = SessionRegistry(config.max_sessions)
         self.schedulers = Schedulers(config.max_batch)
+        self.avatars = AvatarStore(config.max_avatars)
+        self.render_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="facecast-render")
 
     async def GetInfo(self, request: pb.GetInfoRequest, context: grpc.aio.ServicerContext) -> pb.Info:
         animators = [get_animator(name) for name in animator_names()]
@@ -65,12 +69,33 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
             active_sessions=self.sessions.active,
             emotions=EMOTIONS,
             channel_names=CHANNELS,
+            avatars=len(self.avatars),
         )
+
+    async def CreateAvatar(self, request: pb.CreateAvatarRequest,
+                           context: grpc.aio.ServicerContext) -> pb.CreateAvatarResponse:
+        try:
+            avatar_id, avatar = await asyncio.get_running_loop().run_in_executor(
+                self.render_executor, self.avatars.create, request)
+        except FacecastError as e:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+        width, height = avatar.fit.image_size
+        return pb.CreateAvatarResponse(avatar_id=avatar_id, width=width, height=height,
+                                       landmarks=avatar.fit.landmarks.reshape(-1), score=avatar.fit.score)
+
+    async def DeleteAvatar(self, request: pb.DeleteAvatarRequest,
+                           context: grpc.aio.ServicerContext) -> pb.DeleteAvatarResponse:
+        try:
+            self.avatars.delete(request.avatar_id)
+        except FacecastError as e:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+        return pb.DeleteAvatarResponse()
 
     @handles_errors
     async def Animate(self, request: pb.AnimateRequest, context: grpc.aio.ServicerContext) -> Responses:
         animator, fps, options = self._setup(request.animator, request.fps, request.text, request.language)
         controls = convert.controls_from_proto(request.controls)
+        textures = TextureStream.open(request.texture, self.avatars, self.render_executor)
         audio = await asyncio.to_thread(self._decode, request.audio)
         per_message = request.frames_per_message or 30
         started = time.perf_counter()
@@ -84,8 +109,10 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
                 chunk = None if start is None else audio.samples[start:start + step]
                 pending += await scheduler.run(session, chunk)
                 while len(pending) >= per_message or (start is None and pending):
-                    yield convert.frame_batch(pending[:per_message])
-                    pending = pending[per_message:]
+                    batch, pending = pending[:per_message], pending[per_message:]
+                    yield convert.frame_batch(batch)
+                    for texture in await textures.render(batch) if textures else []:
+                        yield texture
                 if request.echo_audio and chunk is not None:
                     yield convert.audio_echo(chunk, start / MODEL_RATE, MODEL_RATE)
             yield pb.MotionResponse(status=pb.Status(
@@ -104,6 +131,7 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
         rate = config.sample_rate or MODEL_RATE
         sample_format = convert.sample_format(config.format)
         pcm_samples(b"", rate, sample_format)  # validates rate and format before any audio arrives
+        textures = TextureStream.open(config.texture, self.avatars, self.render_executor)
         with self.sessions.open() as session_id:
             session = await asyncio.to_thread(animator.stream, controls, fps, **options)
             scheduler = self.schedulers.for_animator(animator)
@@ -124,6 +152,8 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
                         yield convert.audio_echo(samples, received - len(samples) / rate, rate)
                     if frames:
                         yield convert.frame_batch(frames)
+                        for texture in await textures.render(frames) if textures else []:
+                            yield texture
                 elif kind == "controls":
                     session.update_controls(convert.controls_from_proto(message.controls, session.controls))
                     yield pb.MotionResponse(event=pb.Event(
@@ -136,6 +166,8 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
             frames = (await scheduler.run(session, tail) if len(tail) else []) + await scheduler.run(session, None)
             if frames:
                 yield convert.frame_batch(frames)
+                for texture in await textures.render(frames) if textures else []:
+                    yield texture
             yield pb.MotionResponse(status=pb.Status(
                 code=pb.Status.OK, message="done", frames=session.frames_emitted, audio_seconds=received))
 

@@ -1,0 +1,107 @@
+"""Avatars the daemon has fitted, and the renderers that turn motion into their texture frames."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from facecast.errors import InvalidInput
+from facecast.motion import MotionFrame
+from facecast.proto import facecast_pb2 as pb
+
+if TYPE_CHECKING:  # the portrait stack (OpenCV, LiteRT) loads on first use, keeping the daemon's start fast
+    from facecast.face import Avatar
+    from facecast.render.renderer import Renderer
+
+ENCODINGS = {pb.JPEG: "jpeg", pb.RGBA: "rgba"}
+DEFAULT_TEXTURE_SIZE = 512
+DEFAULT_JPEG_QUALITY = 90
+
+
+class AvatarStore:
+    """Fitted avatars by id, the oldest evicted past ``max_avatars``; one renderer per (avatar, size)."""
+
+    def __init__(self, max_avatars: int = 16) -> None:
+        self.max_avatars = max_avatars
+        self._avatars: OrderedDict[str, Avatar] = OrderedDict()
+        self._renderers: dict[tuple[str, int], Renderer] = {}
+
+    def __len__(self) -> int:
+        return len(self._avatars)
+
+    def create(self, request: pb.CreateAvatarRequest) -> tuple[str, Avatar]:
+        """Fit the request's image (or load its .fcavatar) and keep it; returns the new id and the avatar."""
+        from facecast.face import Avatar, load_image
+
+        source = request.WhichOneof("source")
+        if source == "avatar":
+            avatar = Avatar.from_bytes(request.avatar, source="the uploaded avatar")
+        elif source == "image" and request.image:
+            box = request.face_box if request.HasField("face_box") else None
+            face_box = (box.x, box.y, box.width, box.height) if box else None
+            avatar = Avatar.from_image(load_image(request.image), face_box, source="the uploaded image")
+        else:
+            raise InvalidInput("CreateAvatar needs an image or a saved avatar")
+        avatar_id = uuid.uuid4().hex[:16]
+        self._avatars[avatar_id] = avatar
+        while len(self._avatars) > self.max_avatars:
+            self.delete(next(iter(self._avatars)))
+        return avatar_id, avatar
+
+    def delete(self, avatar_id: str) -> None:
+        if self._avatars.pop(avatar_id, None) is None:
+            raise InvalidInput(f"unknown avatar id {avatar_id!r}")
+        for key in [k for k in self._renderers if k[0] == avatar_id]:
+            del self._renderers[key]
+
+    def renderer(self, avatar_id: str, size: int) -> Renderer:
+        from facecast.render.renderer import Renderer
+
+        if avatar_id not in self._avatars:
+            raise InvalidInput(f"unknown avatar id {avatar_id!r}; create it with CreateAvatar first")
+        key = (avatar_id, size)
+        if key not in self._renderers:
+            self._renderers[key] = Renderer(self._avatars[avatar_id], size)
+        return self._renderers[key]
+
+
+class TextureStream:
+    """Renders and encodes the texture frames of one call, off the event loop."""
+
+    def __init__(self, renderer: Renderer, encoding: int, quality: int, executor: ThreadPoolExecutor) -> None:
+        self.renderer, self.encoding, self.quality, self._executor = renderer, encoding, quality, executor
+
+    @classmethod
+    def open(cls, options: pb.TextureOptions, store: AvatarStore, executor: ThreadPoolExecutor) -> TextureStream | None:
+        """None when the request asks for motion only; else validated options bound to a renderer."""
+        if options.encoding == pb.TEXTURE_NONE and not options.avatar_id:
+            return None
+        if options.encoding not in ENCODINGS:
+            raise InvalidInput("texture encoding must be JPEG or RGBA")
+        if not options.avatar_id:
+            raise InvalidInput("texture frames need an avatar_id from CreateAvatar")
+        quality = options.jpeg_quality or DEFAULT_JPEG_QUALITY
+        if not 1 <= quality <= 100:
+            raise InvalidInput(f"jpeg_quality must be in 1..100, not {quality}")
+        renderer = store.renderer(options.avatar_id, options.size or DEFAULT_TEXTURE_SIZE)
+        return cls(renderer, options.encoding, quality, executor)
+
+    def _render(self, frames: list[MotionFrame]) -> list[pb.MotionResponse]:
+        import numpy as np
+
+        from facecast.render.texture import encode_texture
+
+        values = np.stack([f.values for f in frames])
+        size = self.renderer.size
+        return [pb.MotionResponse(texture=pb.TextureFrame(
+            index=f.index, time_code=f.time, encoding=self.encoding, width=size, height=size,
+            data=encode_texture(image, ENCODINGS[self.encoding], self.quality)))
+            for f, image in zip(frames, self.renderer.frames(values), strict=True)]
+
+    async def render(self, frames: list[MotionFrame]) -> list[pb.MotionResponse]:
+        if not frames:
+            return []
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._render, frames)
