@@ -29,6 +29,7 @@ demo: install
 	@mkdir -p $(OUT)
 	$(VENV)/bin/facecast animate assets/speech_en.wav -o $(OUT)/demo.csv --quiet
 	$(VENV)/bin/facecast animate assets/speech_en.wav -o $(OUT)/demo.fcclip --quiet
+	$(VENV)/bin/facecast animate assets/speech_en.wav --image assets/portrait.jpg -o $(OUT)/demo.mp4 --quiet
 	@echo "demo outputs in $(OUT)/: $$(ls $(OUT) | tr '\n' ' ')"
 
 lint: install

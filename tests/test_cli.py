@@ -46,3 +46,26 @@ def test_info_and_animate_through_the_daemon(daemon, tmp_path):
     result = run_cli("animate", str(ASSETS / "speech_en.wav"), "-o", str(out), "--server", daemon.address)
     assert result.returncode == 0, result.stderr
     assert facecast.load(out).num_frames == 240
+
+
+@pytest.mark.slow
+def test_animate_talking_portrait_mp4(tmp_path):
+    import av
+
+    out = tmp_path / "talk.mp4"
+    result = run_cli("animate", str(ASSETS / "speech_en.wav"), "--image", str(ASSETS / "portrait.jpg"), "-o", str(out),
+                     "--size", "256", "--quiet")
+    assert result.returncode == 0, result.stderr
+    with av.open(str(out)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        assert (video.codec_context.name, audio.codec_context.name) == ("h264", "aac")
+        assert video.frames == 240 and (video.width, video.height) == (256, 256)
+        assert abs(float(audio.duration * audio.time_base) - 8.0) < 0.2
+    assert run_cli("verify", str(out)).returncode == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["talk.mp4"]
+
+
+def test_mp4_needs_a_portrait(tmp_path):
+    result = run_cli("animate", str(ASSETS / "speech_en.wav"), "-o", str(tmp_path / "talk.mp4"))
+    assert result.returncode == 1 and "give the portrait with --image" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -30,6 +30,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--text", help="transcript of the speech (for animators that take text)")
     p.add_argument("--language", help="language of the speech, e.g. en, de (for animators that take text)")
+    p.add_argument("--image", help="portrait (photo, painting, drawing) or .fcavatar, for .mp4 output")
+    p.add_argument("--face-box", help="x,y,w,h of the face in --image, where detection fails (paintings, cartoons)")
+    p.add_argument("--size", type=int, default=512, help="video frame size in pixels (default %(default)s)")
     p.add_argument("--server", help="animate on a running daemon at this address instead of locally")
     p.add_argument("--token", default=os.environ.get("FACECAST_TOKEN"))
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -37,25 +40,32 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     import facecast
+    from facecast.audio import load_audio
+    from facecast.cli._progress import reporter, seconds_bar
     from facecast.controls import Controls
+    from facecast.errors import InvalidInput
     from facecast.exports import WRITERS, _extension
 
-    _extension(args.output, WRITERS, "write")  # fail on a bad extension before any work
+    extension = _extension(args.output, WRITERS, "write")  # fail on a bad extension before any work
+    video = extension == ".mp4"
+    if video and not args.image:
+        raise InvalidInput("an .mp4 shows a talking portrait: give the portrait with --image FACE.jpg")
+    if args.image and not video:
+        raise InvalidInput("--image is for .mp4 output; motion formats need no portrait")
+    avatar = None
+    if video:
+        from facecast.exports.video import load_avatar
+        from facecast.face import parse_face_box
+
+        avatar = load_avatar(args.image, parse_face_box(args.face_box) if args.face_box else None)
     controls = Controls(
         emotion=args.emotion, emotion_intensity=args.emotion_intensity, gaze=tuple(args.gaze) if args.gaze else None,
         head_motion=args.head_motion, intensity=args.intensity, blink_rate=args.blink_rate, seed=args.seed,
     ).validated()
     options = {k: v for k, v in (("text", args.text), ("language", args.language)) if v}
-    with tqdm(total=None, unit="s", desc="animating", disable=args.quiet or None, file=sys.stderr,
-              bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s [{elapsed}<{remaining}]") as bar:
-        def progress(done: float, total: float) -> None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
-
+    with seconds_bar("animating", args.quiet) as bar:
+        progress = reporter(bar)
         if args.server:
             from facecast.client import Client
 
@@ -64,10 +74,14 @@ def run(args: argparse.Namespace) -> int:
                                       progress=lambda n, t: progress(n / args.fps, t / args.fps), **options)
         else:
             from facecast.animators import get_animator
-            from facecast.audio import load_audio
 
-            audio = load_audio(args.audio)
-            clip = get_animator(args.animator).animate(audio, controls, args.fps, progress=progress, **options)
-    facecast.save(clip, args.output)
+            clip = get_animator(args.animator).animate(load_audio(args.audio), controls, args.fps,
+                                                       progress=progress, **options)
+    if video:
+        with seconds_bar("rendering", args.quiet, clip.duration) as bar:
+            facecast.save(clip, args.output, avatar=avatar, audio=load_audio(args.audio), size=args.size,
+                          progress=reporter(bar))
+    else:
+        facecast.save(clip, args.output)
     print(f"wrote {args.output}: {clip.num_frames} frames at {clip.fps} fps ({clip.duration:.1f} s)", file=sys.stderr)
     return 0
