@@ -4,7 +4,7 @@ The small public API::
 
     import facecast
     clip = facecast.animate("speech.wav", animator="energy", emotion="happy")
-    facecast.save(clip, "take.csv")            # or .json, .fcclip
+    facecast.export(clip, "take.csv")          # or .json, .fcclip, .glb, .usda, .fbx, .mp4
     clip = facecast.load("take.csv")
 
 See :mod:`facecast.motion` for the contract every clip follows and :mod:`facecast.client` for the daemon.
@@ -22,7 +22,7 @@ from facecast.errors import AudioError, FacecastError, InvalidInput
 from facecast.motion import CHANNELS, MotionClip, MotionFrame
 
 __all__ = [
-    "__version__", "animate", "save", "load", "Controls", "MotionClip", "MotionFrame", "CHANNELS",
+    "__version__", "animate", "save", "export", "load", "Controls", "MotionClip", "MotionFrame", "CHANNELS",
     "FacecastError", "InvalidInput", "AudioError",
 ]
 
@@ -47,11 +47,14 @@ def animate(
     return get_animator(animator).animate(load_audio(audio), controls, fps, progress=progress)
 
 
-def save(clip: MotionClip, path: str | os.PathLike[str], **options: Any) -> None:
-    """Write ``clip`` to ``path``; the format comes from the extension (see :mod:`facecast.exports`)."""
-    from facecast.exports import export
+def export(clip: MotionClip, path: str | os.PathLike[str], **options: Any) -> None:
+    """Write ``clip`` to ``path`` in the format its extension names (.csv .json .fcclip .glb .gltf .usda .usdc
+    .fbx .mp4). ``options`` go to that format's writer: ``head=``, ``preset=``, ``max_error=`` for glTF;
+    ``animation_only=``, ``max_error=`` for USD; ``head=``, ``preset=`` for FBX; ``avatar=``, ``audio=``,
+    ``size=`` for mp4."""
+    from facecast.exports import export as write
 
-    export(clip, path, **options)
+    write(clip, path, **options)
 
 
 def load(path: str | os.PathLike[str]) -> MotionClip:

@@ -20,6 +20,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
     suffix = os.path.splitext(path)[1]
     fd, tmp = tempfile.mkstemp(prefix=".facecast-", suffix=suffix, dir=folder)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs should get the usual permissions
     try:
         yield tmp
         os.replace(tmp, path)
