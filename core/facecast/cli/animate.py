@@ -55,10 +55,9 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInput("--image is for .mp4 output; motion formats need no portrait")
     avatar = None
     if video:
-        from facecast.exports.video import load_avatar
-        from facecast.face import parse_face_box
+        from facecast.face import Avatar, parse_face_box
 
-        avatar = load_avatar(args.image, parse_face_box(args.face_box) if args.face_box else None)
+        avatar = Avatar.from_file(args.image, parse_face_box(args.face_box) if args.face_box else None)
     controls = Controls(
         emotion=args.emotion, emotion_intensity=args.emotion_intensity, gaze=tuple(args.gaze) if args.gaze else None,
         head_motion=args.head_motion, intensity=args.intensity, blink_rate=args.blink_rate, seed=args.seed,
@@ -79,9 +78,9 @@ def run(args: argparse.Namespace) -> int:
                                                        progress=progress, **options)
     if video:
         with seconds_bar("rendering", args.quiet, clip.duration) as bar:
-            facecast.save(clip, args.output, avatar=avatar, audio=load_audio(args.audio), size=args.size,
+            facecast.export(clip, args.output, avatar=avatar, audio=load_audio(args.audio), size=args.size,
                           progress=reporter(bar))
     else:
-        facecast.save(clip, args.output)
+        facecast.export(clip, args.output)
     print(f"wrote {args.output}: {clip.num_frames} frames at {clip.fps} fps ({clip.duration:.1f} s)", file=sys.stderr)
     return 0

@@ -16,10 +16,12 @@ import msgpack
 import numpy as np
 
 from facecast.errors import InvalidInput
+from facecast.face.image import as_rgb_array
 from facecast.face.landmarks import NUM_LANDMARKS, FaceFit, fit_face
 
 FCAVATAR_FORMAT = "facecast.fcavatar"
 FCAVATAR_VERSION = 1
+MAX_AVATAR_SIDE = 2048
 
 
 @dataclass
@@ -34,9 +36,36 @@ class Avatar:
 
     @classmethod
     def from_image(cls, image: np.ndarray, face_box=None, *, source: str = "the image") -> Avatar:  # noqa: ANN001
-        """Fit the face of an RGB image and wrap it as an avatar (see :func:`fit_face` for ``face_box``)."""
+        """Fit the face of an RGB image and wrap it as an avatar (see :func:`fit_face` for ``face_box``).
+
+        Images larger than :data:`MAX_AVATAR_SIDE` are shrunk first (the renderer works at 512-1024 px and a
+        huge image would only bloat the file); ``face_box`` is in the given image's pixels either way, and
+        ``metadata["scale"]`` records avatar pixels per given pixel.
+        """
+        image = as_rgb_array(image)
+        scale = min(1.0, MAX_AVATAR_SIDE / max(image.shape[:2]))
+        if scale < 1.0:
+            size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            face_box = None if face_box is None else [float(v) * scale for v in face_box]
         fit = fit_face(image, face_box, source=source)
-        return cls(np.ascontiguousarray(image), fit, fit.interocular, {"source": source})
+        return cls(np.ascontiguousarray(image), fit, fit.interocular, {"source": source, "scale": scale})
+
+    @classmethod
+    def from_file(cls, source: str | os.PathLike[str] | bytes, face_box=None, *,  # noqa: ANN001
+                  name: str | None = None) -> Avatar:
+        """An avatar from a portrait file or its bytes (fitted now), or a saved ``.fcavatar`` path.
+
+        Without ``face_box`` a huge image is decoded at a reduced size (fast); a face box is in the file's own
+        pixels, so then the image is decoded whole.
+        """
+        from facecast.face.image import load_image
+
+        if not isinstance(source, (bytes, bytearray)) and os.fspath(source).lower().endswith(".fcavatar"):
+            return cls.load(source)
+        name = name or ("the image" if isinstance(source, (bytes, bytearray)) else os.fspath(source))
+        image = load_image(source, max_side=None if face_box else MAX_AVATAR_SIDE)
+        return cls.from_image(image, face_box, source=name)
 
     @property
     def rest_landmarks(self) -> np.ndarray:

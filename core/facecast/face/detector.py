@@ -13,6 +13,7 @@ from functools import cache
 
 import cv2
 import numpy as np
+
 from facecast.face.runtime import shared_model
 
 
@@ -67,6 +68,9 @@ def anchor_centres(spec: _Spec) -> np.ndarray:
 
 def detect_faces(image: np.ndarray, spec: _Spec = SHORT_RANGE) -> list[Detection]:
     """All faces BlazeFace finds in an RGB uint8 image, largest first (after non-maximum suppression)."""
+    step = max(1, max(image.shape[:2]) // (4 * spec.size))
+    if step > 1:  # a huge image: subsample first, so area averaging only reads a few times the pixels it needs
+        image = image[::step, ::step]
     height, width = image.shape[:2]
     side = max(height, width)
     scale = spec.size / side
@@ -87,10 +91,10 @@ def detect_faces(image: np.ndarray, spec: _Spec = SHORT_RANGE) -> list[Detection
     keypoints = raw[:, 4:16].reshape(-1, 6, 2) + centres[:, None, :]
 
     def to_image(rel: np.ndarray) -> np.ndarray:  # relative letterbox coordinates -> image pixels
-        return (rel * spec.size - np.array([off_x, off_y], np.float32)) / scale
+        return (rel * spec.size - np.array([off_x, off_y], np.float32)) / scale * step
 
     corners = to_image(box_centre - box_size / 2)
-    sizes = box_size * spec.size / scale
+    sizes = box_size * spec.size / scale * step
     boxes = np.concatenate([corners, sizes], 1)
     detections = []
     for i in _nms(boxes, scores[keep]):

@@ -7,24 +7,31 @@ import os
 import warnings
 
 import numpy as np
+
 from facecast.errors import InvalidInput
 
 MAX_PIXELS = 200_000_000  # 14000 x 14000: beyond this an image is almost surely a mistake or a decompression bomb
 
 
-def load_image(source: str | os.PathLike[str] | bytes) -> np.ndarray:
+def load_image(source: str | os.PathLike[str] | bytes, max_side: int | None = None) -> np.ndarray:
     """Decode an image file (path or encoded bytes) into an RGB uint8 array [H, W, 3].
 
     EXIF orientation is applied; transparency is composited over white; grayscale is copied to three channels.
+    ``max_side`` shrinks larger images (area-averaged) so neither side exceeds it; JPEGs are then decoded at a
+    reduced scale directly, which makes a 10000-pixel photo load in a fraction of the time.
     Raises :class:`InvalidInput` for a missing, empty, corrupt or absurdly large file.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     name = "image bytes" if isinstance(source, (bytes, bytearray)) else os.fspath(source)
-    try:
-        data = bytes(source) if isinstance(source, (bytes, bytearray)) else open(source, "rb").read()
-    except OSError as e:
-        raise InvalidInput(f"cannot read image {name}: {e.strerror}") from None
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+    else:
+        try:
+            with open(source, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise InvalidInput(f"cannot read image {name}: {e.strerror}") from None
     if not data:
         raise InvalidInput(f"{name} is empty")
     try:
@@ -32,8 +39,13 @@ def load_image(source: str | os.PathLike[str] | bytes) -> np.ndarray:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             Image.MAX_IMAGE_PIXELS = MAX_PIXELS
             with Image.open(io.BytesIO(data)) as opened:
+                if max_side and max(opened.size) > max_side:
+                    shrink = max_side / max(opened.size)
+                    opened.draft("RGB", (int(opened.size[0] * shrink) + 1, int(opened.size[1] * shrink) + 1))
                 picture = ImageOps.exif_transpose(opened)
                 picture.load()
+                if max_side and max(picture.size) > max_side:
+                    picture.thumbnail((max_side, max_side), Image.Resampling.BOX)
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise InvalidInput(f"{name} is not a readable image ({type(e).__name__}: {e})") from None
     except (OSError, ValueError, SyntaxError) as e:  # truncated or corrupt data surfaces as any of these

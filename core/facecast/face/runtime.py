@@ -7,12 +7,15 @@ busy machine and keeps several sessions from fighting over cores.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
 import numpy as np
+
 from facecast.errors import FacecastError
 
 MODEL_DIR = Path(os.environ.get("FACECAST_FACE_MODELS", Path(__file__).resolve().parents[1] / "models" / "face"))
@@ -28,8 +31,9 @@ class TfliteModel:
                                 "from the mediapipe 0.10.21 wheel")
         from ai_edge_litert.interpreter import Interpreter
 
-        self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
-        self._interpreter.allocate_tensors()
+        with _stderr_silenced():  # LiteRT prints "INFO: Created TensorFlow Lite XNNPACK delegate" from C++
+            self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
+            self._interpreter.allocate_tensors()
         detail = self._interpreter.get_input_details()[0]
         self._input = detail["index"]
         self.input_shape = tuple(int(n) for n in detail["shape"])
@@ -41,6 +45,23 @@ class TfliteModel:
             self._interpreter.set_tensor(self._input, np.ascontiguousarray(batch, dtype=np.float32))
             self._interpreter.invoke()
             return {name: self._interpreter.get_tensor(index).copy() for name, index in self._outputs.items()}
+
+
+@contextlib.contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for a moment (C++ logging bypasses Python's sys.stderr)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr at all: nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 @cache

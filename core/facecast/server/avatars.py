@@ -34,7 +34,7 @@ class AvatarStore:
 
     def create(self, request: pb.CreateAvatarRequest) -> tuple[str, Avatar]:
         """Fit the request's image (or load its .fcavatar) and keep it; returns the new id and the avatar."""
-        from facecast.face import Avatar, load_image
+        from facecast.face import Avatar
 
         source = request.WhichOneof("source")
         if source == "avatar":
@@ -42,7 +42,7 @@ class AvatarStore:
         elif source == "image" and request.image:
             box = request.face_box if request.HasField("face_box") else None
             face_box = (box.x, box.y, box.width, box.height) if box else None
-            avatar = Avatar.from_image(load_image(request.image), face_box, source="the uploaded image")
+            avatar = Avatar.from_file(request.image, face_box, name="the uploaded image")
         else:
             raise InvalidInput("CreateAvatar needs an image or a saved avatar")
         avatar_id = uuid.uuid4().hex[:16]
