@@ -30,6 +30,7 @@ demo: install
 	$(VENV)/bin/facecast animate assets/speech_en.wav -o $(OUT)/demo.csv --quiet
 	$(VENV)/bin/facecast animate assets/speech_en.wav -o $(OUT)/demo.fcclip --quiet
 	$(VENV)/bin/facecast animate assets/speech_en.wav --image assets/portrait.jpg -o $(OUT)/demo.mp4 --quiet
+	$(VENV)/bin/facecast verify $(OUT)/demo.mp4
 	@echo "demo outputs in $(OUT)/: $$(ls $(OUT) | tr '\n' ' ')"
 
 lint: install

@@ -39,14 +39,22 @@ class PortraitCrop:
 
     def image(self, image: np.ndarray) -> np.ndarray:
         """The cropped, resized RGB picture; parts outside the source repeat its border pixels."""
-        m = np.array([[self.scale, 0, -self.x0 * self.scale], [0, self.scale, -self.y0 * self.scale]], np.float32)
-        interp = cv2.INTER_AREA if self.scale < 1 else cv2.INTER_CUBIC
-        if interp == cv2.INTER_AREA:  # warpAffine has no area filter: shrink whole image first, then shift
-            small = cv2.resize(image, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
-            m = np.array([[1, 0, -self.x0 * self.scale], [0, 1, -self.y0 * self.scale]], np.float32)
-            return cv2.warpAffine(small, m, (self.size, self.size), flags=cv2.INTER_LINEAR,
+        # Cut the window (plus a margin for the filters) out first: a 10000-pixel photo is not resized whole.
+        height, width = image.shape[:2]
+        margin = 2 + int(np.ceil(1 / self.scale))
+        left, top = max(int(np.floor(self.x0)) - margin, 0), max(int(np.floor(self.y0)) - margin, 0)
+        right = min(int(np.ceil(self.x0 + self.side)) + margin, width)
+        bottom = min(int(np.ceil(self.y0 + self.side)) + margin, height)
+        window = image[top:bottom, left:right]
+        x0, y0 = self.x0 - left, self.y0 - top
+        if self.scale < 1:  # warpAffine has no area filter: shrink with one, then shift
+            window = cv2.resize(window, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
+            m = np.array([[1, 0, -x0 * self.scale], [0, 1, -y0 * self.scale]], np.float32)
+            return cv2.warpAffine(window, m, (self.size, self.size), flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_REPLICATE)
-        return cv2.warpAffine(image, m, (self.size, self.size), flags=interp, borderMode=cv2.BORDER_REPLICATE)
+        m = np.array([[self.scale, 0, -x0 * self.scale], [0, self.scale, -y0 * self.scale]], np.float32)
+        return cv2.warpAffine(window, m, (self.size, self.size), flags=cv2.INTER_CUBIC,
+                              borderMode=cv2.BORDER_REPLICATE)
 
 
 def frame_face(landmarks: np.ndarray, image_size: tuple[int, int], size: int) -> PortraitCrop:

@@ -21,8 +21,7 @@ from facecast.render.regions import CHIN, FACE_OVAL, RIGID_HEAD
 FLOW_DOWNSCALE = 2  # the flow is computed at size / FLOW_DOWNSCALE and upsampled; the picture is warped at size
 INVERSION_STEPS = 2
 # (radius as a multiple of the face-oval radius, share of the head's motion it follows)
-HEAD_RINGS = ((1.25, 1.0), (1.7, 0.45))
-RING_POINTS = 28
+HEAD_RINGS = ((1.2, 1.0), (1.6, 0.45))
 BORDER_POINTS_PER_SIDE = 8
 NECK_FOLLOW = 0.35  # share of the head's motion the neck below the chin follows
 
@@ -30,9 +29,11 @@ NECK_FOLLOW = 0.35  # share of the head's motion the neck below the chin follows
 class WarpField:
     """Turns moved landmarks into a backward map and warps the picture with it."""
 
-    def __init__(self, rest: np.ndarray, size: int) -> None:
-        """``rest``: landmarks [468, 2+] in output pixels of a ``size``×``size`` frame."""
+    def __init__(self, rest: np.ndarray, size: int, rigid: np.ndarray = RIGID_HEAD) -> None:
+        """``rest``: landmarks [468, 2+] in output pixels of a ``size``×``size`` frame; ``rigid``: indices of
+        landmarks that only the head's own motion moves (no blendshape does), to measure that motion by."""
         self.size = size
+        self._rigid = np.asarray(rigid)
         self.rest = np.asarray(rest[:, :2], np.float32)
         anchors, self._anchor_follow = _anchor_points(self.rest, size)
         points = np.concatenate([self.rest, anchors]).astype(np.float64)
@@ -51,8 +52,8 @@ class WarpField:
 
     def head_motion(self, moved: np.ndarray) -> np.ndarray:
         """The 2×3 affine that best maps the rigid head points from rest to ``moved`` (least squares)."""
-        src = self.rest[RIGID_HEAD]
-        dst = moved[RIGID_HEAD, :2]
+        src = self.rest[self._rigid]
+        dst = moved[self._rigid, :2]
         design = np.concatenate([src, np.ones((len(src), 1), np.float32)], axis=1)
         solution, *_ = np.linalg.lstsq(design, dst, rcond=None)
         return solution.T.astype(np.float32)
@@ -92,16 +93,17 @@ class WarpField:
 
 
 def _anchor_points(rest: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Anchor points (rings around the head, picture border) and how much of the head motion each follows."""
+    """Anchor points (rings around the head, picture border) and how much of the head motion each follows.
+
+    The rings are the face oval scaled about its centre, so they hug long and round faces alike and no
+    triangle reaches from the face straight to the still background."""
     oval = rest[FACE_OVAL]
     centre = oval.mean(axis=0)
     radius = np.linalg.norm(oval - centre, axis=1).mean()
     chin_y = rest[CHIN, 1]
-    angles = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
-    unit = np.stack([np.cos(angles), np.sin(angles)], axis=1)
     points, follow = [], []
     for ring_scale, share in HEAD_RINGS:
-        ring = centre + unit * radius * ring_scale
+        ring = centre + (oval - centre) * ring_scale
         # Below the chin is the neck, which turns much less than the head.
         below = np.clip((ring[:, 1] - chin_y) / (0.5 * radius), 0, 1)
         points.append(ring)
@@ -113,9 +115,9 @@ def _anchor_points(rest: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]
         np.stack([edge, zero], 1), np.stack([far, edge], 1),
         np.stack([size - 1 - edge, far], 1), np.stack([zero, size - 1 - edge], 1),
     ])  # fmt: skip
-    # Border points far out of the picture would be pointless; keep rings inside a margin beyond the border.
     pts = np.concatenate(points + [border]).astype(np.float32)
     shares = np.concatenate(follow + [np.zeros(len(border))]).astype(np.float32)
+    # Ring points far outside the picture add nothing but thin triangles; keep those within a margin.
     margin = 0.5 * size
     keep = np.all((pts > -margin) & (pts < size - 1 + margin), axis=1)
     return pts[keep], shares[keep]

@@ -1,0 +1,72 @@
+"""Portrait rendering speed: frames per second from motion, and with H.264 + AAC encoding to an mp4.
+
+    .venv/bin/python benchmarks/bench_render.py [--size 512] [--seconds 10] [--portrait assets/portrait.jpg]
+
+The motion is the energy animator on assets/speech_en.wav (looped to --seconds), so mouth, blinks, gaze and head
+sway all move. Prints per-avatar setup time, render fps (target >= 60 at 512x512), encode fps (target >= 40)
+and the ratio to the targets. One process, the machine's default thread settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from facecast.animators import get_animator
+from facecast.audio import Audio, load_audio
+from facecast.controls import Controls
+from facecast.face import Avatar, load_image
+from facecast.motion import MotionClip
+from facecast.render import Renderer, write_video
+
+ROOT = Path(__file__).resolve().parents[1]
+RENDER_TARGET_FPS, ENCODE_TARGET_FPS = 60.0, 40.0
+
+
+def speech_clip(seconds: float) -> tuple[MotionClip, Audio]:
+    audio = load_audio(ROOT / "assets" / "speech_en.wav")
+    repeats = int(np.ceil(seconds / audio.duration))
+    audio = Audio(np.tile(audio.samples, repeats)[: int(seconds * audio.sample_rate)], audio.sample_rate)
+    return get_animator("energy").animate(audio, Controls(head_motion=1.0).validated(), 30), audio
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--portrait", default=str(ROOT / "assets" / "portrait.jpg"))
+    args = parser.parse_args()
+
+    clip, audio = speech_clip(args.seconds)
+    avatar = Avatar.from_image(load_image(args.portrait))
+    start = time.perf_counter()
+    renderer = Renderer(avatar, args.size)
+    setup = time.perf_counter() - start
+    print(f"avatar setup (crop, triangulation, eye/mouth models): {setup * 1000:.0f} ms")
+
+    for _ in renderer.frames(clip.values[:10]):  # warm caches (rig basis, allocator)
+        pass
+    start = time.perf_counter()
+    for _ in renderer.frames(clip.values):
+        pass
+    render_fps = clip.num_frames / (time.perf_counter() - start)
+    print(f"render {args.size}x{args.size} from motion: {render_fps:.0f} fps over {clip.num_frames} frames "
+          f"({render_fps / RENDER_TARGET_FPS:.2f}x the {RENDER_TARGET_FPS:.0f} fps target, "
+          f"{render_fps / clip.fps:.1f}x real time at {clip.fps} fps)")
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.mp4"
+        start = time.perf_counter()
+        write_video(path, clip, renderer, audio)
+        encode_fps = clip.num_frames / (time.perf_counter() - start)
+        size_kb = path.stat().st_size / 1024
+    print(f"render + H.264/AAC mp4: {encode_fps:.0f} fps ({encode_fps / ENCODE_TARGET_FPS:.2f}x the "
+          f"{ENCODE_TARGET_FPS:.0f} fps target), {size_kb / args.seconds:.0f} KiB per second of video")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The portrait renderer: motion values + avatar → RGB frames.
+
+Everything that depends only on the portrait (crop, triangulation and sparse interpolation matrix, eye and mouth
+models, watermark pattern) is computed once in :class:`Renderer`; a frame costs one rig evaluation, one sparse
+product, a few small remaps and the local eye and mouth paint jobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from facecast.errors import InvalidInput
+from facecast.face import topology
+from facecast.face.avatar import Avatar
+from facecast.face.rig import Rig
+from facecast.motion import CHANNEL_INDEX, NUM_CHANNELS, MotionClip
+from facecast.render.crop import PortraitCrop, frame_face
+from facecast.render.eyes import SIDES, EyeModel, draw_eye, with_gaze_angles
+from facecast.render.mouth import MouthPalette, draw_mouth
+from facecast.render.regions import RIGID_HEAD
+from facecast.render.warp import WarpField
+from facecast.render.watermark import Watermarker
+
+DEFAULT_SIZE = 512
+MAX_SIZE = 2048
+HEAD_ROTATIONS = [CHANNEL_INDEX[name] for name in ("HeadYaw", "HeadPitch", "HeadRoll")]
+BATCH_FRAMES = 64  # frames whose meshes the rig deforms in one call
+STILL_SHARE = 0.002  # a landmark that no blendshape moves further than this share of the eye distance is skull
+MIN_SKULL_POINTS = 8
+EYE_CORNERS = (topology.RIGHT_EYE_OUTER, topology.LEFT_EYE_OUTER)
+
+
+@dataclass
+class FramePose:
+    """One frame as the rig poses it: the ``moved`` mesh [468, 3], the rest mesh ``carried`` by the head rotation
+    alone [468, 3] (where each feature's resting shape now is) and the irises' ``gaze`` offsets [2 eyes, 2]."""
+
+    moved: np.ndarray
+    carried: np.ndarray
+    gaze: np.ndarray
+
+
+class Renderer:
+    """Renders one avatar at ``size``×``size`` pixels. Every frame carries the facecast watermark."""
+
+    def __init__(self, avatar: Avatar, size: int = DEFAULT_SIZE) -> None:
+        if not isinstance(size, (int, np.integer)) or not 0 < size <= MAX_SIZE:
+            raise InvalidInput(f"render size must be an integer up to {MAX_SIZE} pixels, not {size!r}")
+        self.size = int(size)
+        height, width = avatar.image.shape[:2]
+        self.crop: PortraitCrop = frame_face(avatar.fit.landmarks, (width, height), self.size)
+        self.base = self.crop.image(avatar.image)
+        self.rest = self.crop.points(avatar.fit.landmarks)
+        self.rig = Rig()
+        self.warp = WarpField(self.rest, self.size, self._skull_points())
+        radius = self.rig.iris_radius(self.rest)
+        self.eyes = [EyeModel.from_portrait(self.base, self.rest, side, radius) for side in SIDES]
+        self.mouth = MouthPalette.from_portrait(self.base, self.rest)
+        self._watermark = Watermarker(self.size, self.size)
+
+    def _skull_points(self) -> np.ndarray:
+        """Landmarks no blendshape moves (forehead, temples, nose bridge): they show the head's own motion."""
+        reach = np.abs(self.rig.basis(self.rest)).max(axis=(0, 2))
+        interocular = float(np.linalg.norm(self.rest[EYE_CORNERS[0], :2] - self.rest[EYE_CORNERS[1], :2]))
+        still = np.flatnonzero(reach < STILL_SHARE * interocular)
+        return still if len(still) >= MIN_SKULL_POINTS else RIGID_HEAD
+
+    def meshes(self, values: np.ndarray) -> np.ndarray:
+        """Moved landmarks [T, 468, 3] in output pixels for motion ``values`` [T, 61]."""
+        values = np.asarray(values, np.float32)
+        if values.ndim != 2 or values.shape[1] != NUM_CHANNELS or not np.isfinite(values).all():
+            raise InvalidInput(f"motion values must be a finite [frames, {NUM_CHANNELS}] array, not {values.shape}")
+        return self.rig.deform(self.rest, values)
+
+    def poses(self, values: np.ndarray) -> list[FramePose]:
+        """Everything the rig says about frames ``values`` [T, 61], computed for the whole batch at once."""
+        moved = self.meshes(values)
+        head_only = np.zeros_like(values)
+        head_only[:, HEAD_ROTATIONS] = values[:, HEAD_ROTATIONS]
+        carried = self.rig.deform(self.rest, head_only)
+        looking = with_gaze_angles(values)
+        gaze = (self.rig.iris(self.rest, looking) - self.rig.iris(self.rest, head_only))[..., :2]
+        return [FramePose(*parts) for parts in zip(moved, carried, gaze, strict=True)]
+
+    def render_pose(self, pose: FramePose) -> np.ndarray:
+        """One RGB uint8 frame [size, size, 3] for one :class:`FramePose`."""
+        frame = self.warp.warp(self.base, pose.moved)
+        for eye, offset in zip(self.eyes, pose.gaze, strict=True):
+            draw_eye(frame, pose.moved, pose.carried, offset, eye)
+        draw_mouth(frame, pose.moved, self.mouth)
+        return self._watermark.apply(frame)
+
+    def render(self, values: np.ndarray) -> np.ndarray:
+        """One RGB uint8 frame [size, size, 3] for one frame's 61 motion values."""
+        return self.render_pose(self.poses(np.asarray(values, np.float32).reshape(1, -1))[0])
+
+    def frames(self, values: np.ndarray) -> Iterator[np.ndarray]:
+        """Frames for motion ``values`` [T, 61], one by one (the rig runs on batches)."""
+        for start in range(0, len(values), BATCH_FRAMES):
+            for pose in self.poses(np.asarray(values[start:start + BATCH_FRAMES], np.float32)):
+                yield self.render_pose(pose)
+
+
+def render_frames(clip: MotionClip, avatar: Avatar | Renderer, size: int = DEFAULT_SIZE) -> Iterator[np.ndarray]:
+    """RGB uint8 frames [size, size, 3] of ``avatar`` performing ``clip``, frame i showing time i / clip.fps.
+
+    Pass a :class:`Renderer` instead of an avatar to reuse its per-portrait precomputation across clips."""
+    renderer = avatar if isinstance(avatar, Renderer) else Renderer(avatar, size)
+    return renderer.frames(clip.values)
