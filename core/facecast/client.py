@@ -24,12 +24,12 @@ import grpc
 import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from facecast import wire
 from facecast.controls import Controls
 from facecast.errors import FacecastError
 from facecast.motion import CHANNELS, DEFAULT_FPS, MotionClip, MotionFrame
 from facecast.proto import facecast_pb2 as pb
 from facecast.proto import facecast_pb2_grpc
-from facecast.server import convert
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 _SAMPLE_FORMATS = {"pcm16": pb.PCM16, "float32": pb.FLOAT32}
@@ -65,7 +65,7 @@ def texture_options(avatar_id: str | None, encoding: str = "jpeg", size: int = 5
 def _controls(controls: Controls | None, fields: dict[str, Any]) -> pb.Controls:
     if fields:
         controls = Controls.from_dict({**(controls.to_dict() if controls else {}), **fields})
-    return convert.controls_to_proto(controls.validated()) if controls else pb.Controls()
+    return wire.controls_to_proto(controls.validated()) if controls else pb.Controls()
 
 
 class Client:
@@ -168,7 +168,7 @@ class Client:
                 header = response.header
                 _check_channels(header)
             elif kind == "frames":
-                frames += convert.frames_from_batch(response.frames)
+                frames += wire.frames_from_batch(response.frames)
                 if progress and header:
                     progress(len(frames), header.total_frames)
         metadata = {"animator": header.animator if header else animator, "daemon": self.address,
@@ -258,7 +258,7 @@ class LiveStream:
         """Only the motion frames, in order."""
         for response in self.responses():
             if response.WhichOneof("kind") == "frames":
-                yield from convert.frames_from_batch(response.frames)
+                yield from wire.frames_from_batch(response.frames)
 
 
 def stream_file_chunks(samples: np.ndarray, sample_rate: int, chunk_ms: float = 20.0) -> Iterable[bytes]:

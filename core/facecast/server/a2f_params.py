@@ -80,13 +80,14 @@ def controls_for_mix(mix: dict[str, float], strength: float, base: Controls) -> 
 
     facecast shows one emotion at a time, so each Audio2Face emotion votes for the facecast emotion it maps
     to (controls.EMOTION_ALIASES, with its intensity factor) and the emotion with the most votes wins; its
-    vote, times ``emotion_strength``, is the intensity. An empty or all-zero mix is neutral. The applied mix
+    vote, times ``emotion_strength``, is the intensity; a tie goes to the one whose Audio2Face emotion comes
+    first in :data:`A2F_EMOTIONS`. An empty or all-zero mix is neutral. The applied mix
     keeps the Audio2Face emotions that voted for the winner, scaled by ``emotion_strength``; the others are 0.
     """
     votes: dict[str, float] = {}
-    for name, weight in mix.items():
+    for name in (n for n in A2F_EMOTIONS if n in mix):  # a fixed order: ties go to the emotion listed first
         ours, factor = EMOTION_ALIASES[name]
-        votes[ours] = votes.get(ours, 0.0) + weight * factor
+        votes[ours] = votes.get(ours, 0.0) + mix[name] * factor
     winner = max(votes, key=votes.__getitem__, default="neutral")
     vote = votes.get(winner, 0.0)
     emotion = winner if vote > 0.0 else "neutral"

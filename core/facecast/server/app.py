@@ -9,12 +9,14 @@ import logging
 import signal
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from facecast.proto import facecast_pb2, facecast_pb2_grpc
+from facecast.server import a2f
 from facecast.server.servicer import Facecast
 
 log = logging.getLogger("facecast.server")
@@ -34,8 +36,11 @@ class ServerConfig:
     max_audio_seconds: float = 600.0
     max_stream_seconds: float = 3600.0
     max_batch: int = 64
+    max_avatars: int = 16
     default_animator: str = ""
     grace_seconds: float = 5.0
+    a2f_compat: bool = False  # also serve NVIDIA's Audio2Face-3D API (server/a2f.py) on a2f_port
+    a2f_port: int = a2f.DEFAULT_PORT
 
 
 class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
@@ -73,16 +78,20 @@ def _deny(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
 
 
 class RunningServer:
-    """A started daemon: its bound port, health servicer and a graceful :meth:`stop`."""
+    """A started daemon: its bound port, health servicer and a graceful :meth:`stop`; with ``a2f_compat``
+    also the Audio2Face-3D server (same process and schedulers, its own port and health)."""
 
     def __init__(self, server: grpc.aio.Server, port: int, health_servicer, servicer: Facecast,
-                 config: ServerConfig) -> None:
+                 config: ServerConfig, a2f_server: grpc.aio.Server | None = None, a2f_port: int | None = None,
+                 a2f_health=None) -> None:
         self.server, self.port, self.health = server, port, health_servicer
         self.servicer, self.config = servicer, config
+        self.a2f_server, self.a2f_port, self.a2f_health = a2f_server, a2f_port, a2f_health
 
     async def stop(self) -> None:
-        await self.health.enter_graceful_shutdown()
-        await self.server.stop(self.config.grace_seconds)
+        listening = [(self.server, self.health)] + ([(self.a2f_server, self.a2f_health)] if self.a2f_server else [])
+        await asyncio.gather(*(health_servicer.enter_graceful_shutdown() for _, health_servicer in listening))
+        await asyncio.gather(*(server.stop(self.config.grace_seconds) for server, _ in listening))
         await self.servicer.schedulers.close()
 
 
@@ -97,6 +106,23 @@ def is_loopback(host: str) -> bool:
 
 async def start_server(config: ServerConfig) -> RunningServer:
     """Start the daemon on ``config.host:config.port`` (port 0 picks a free one) and mark it SERVING."""
+    servicer = Facecast(config)
+    server, port, health_servicer = await _serve(
+        config, config.port, SERVICE_NAME, lambda s: facecast_pb2_grpc.add_FacecastServicer_to_server(servicer, s))
+    if not config.a2f_compat:
+        return RunningServer(server, port, health_servicer, servicer, config)
+    try:
+        a2f_server, a2f_port, a2f_health = await _serve(
+            config, config.a2f_port, a2f.SERVICE_NAME, lambda s: a2f.add_to_server(servicer, s))
+    except OSError:
+        await server.stop(None)
+        raise
+    return RunningServer(server, port, health_servicer, servicer, config, a2f_server, a2f_port, a2f_health)
+
+
+async def _serve(config: ServerConfig, port: int, service_name: str, add_service) -> tuple[grpc.aio.Server, int, Any]:
+    """Start one gRPC server with the daemon's options, auth, health and reflection; ``add_service(server)``
+    registers the service called ``service_name``."""
     options = [
         ("grpc.max_receive_message_length", config.max_message_bytes),
         ("grpc.max_send_message_length", config.max_message_bytes),
@@ -104,12 +130,11 @@ async def start_server(config: ServerConfig) -> RunningServer:
     ]
     interceptors = [BearerTokenInterceptor(config.token)] if config.token else []
     server = grpc.aio.server(options=options, interceptors=interceptors)
-    servicer = Facecast(config)
-    facecast_pb2_grpc.add_FacecastServicer_to_server(servicer, server)
+    add_service(server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    address = f"{config.host}:{config.port}"
+    reflection.enable_server_reflection((service_name, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    address = f"{config.host}:{port}"
     if config.tls_cert and config.tls_key:
         with open(config.tls_key, "rb") as key, open(config.tls_cert, "rb") as cert:
             credentials = grpc.ssl_server_credentials([(key.read(), cert.read())])
@@ -119,9 +144,9 @@ async def start_server(config: ServerConfig) -> RunningServer:
     if not port:
         raise OSError(f"cannot listen on {address} (in use or not an address of this machine)")
     await server.start()
-    for name in ("", SERVICE_NAME):
+    for name in ("", service_name):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, port, health_servicer, servicer, config)
+    return server, port, health_servicer
 
 
 def run_server(config: ServerConfig, ready_message: bool = True) -> None:
@@ -136,7 +161,8 @@ def run_server(config: ServerConfig, ready_message: bool = True) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         if ready_message:
-            print(f"facecast serving on {config.host}:{running.port}", flush=True)
+            a2f_note = f" (a2f-compat on {config.host}:{running.a2f_port})" if running.a2f_server else ""
+            print(f"facecast serving on {config.host}:{running.port}{a2f_note}", flush=True)
         await stop.wait()
         print("facecast: shutting down", file=sys.stderr, flush=True)
         await running.stop()

@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 import numpy as np
 
-from facecast import __version__
+from facecast import __version__, wire
 from facecast.animators import DEFAULT_ANIMATOR, animator_names, get_animator
 from facecast.animators.base import Animator
 from facecast.audio import MODEL_RATE, PCM_RATES, StreamResampler, from_pcm, load_audio, pcm_samples
@@ -22,7 +22,6 @@ from facecast.errors import FacecastError, InvalidInput
 from facecast.motion import CHANNELS, FPS_OPTIONS, MotionFrame
 from facecast.proto import facecast_pb2 as pb
 from facecast.proto import facecast_pb2_grpc
-from facecast.server import convert
 from facecast.server.avatars import AvatarStore, TextureStream
 from facecast.server.scheduler import Schedulers
 from facecast.server.sessions import SessionLimitReached, SessionRegistry
@@ -94,14 +93,14 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
     @handles_errors
     async def Animate(self, request: pb.AnimateRequest, context: grpc.aio.ServicerContext) -> Responses:
         animator, fps, options = self._setup(request.animator, request.fps, request.text, request.language)
-        controls = convert.controls_from_proto(request.controls)
+        controls = wire.controls_from_proto(request.controls)
         textures = TextureStream.open(request.texture, self.avatars, self.render_executor)
         audio = await asyncio.to_thread(self._decode, request.audio)
         per_message = request.frames_per_message or 30
         started = time.perf_counter()
         with self.sessions.open() as session_id:
             session = await asyncio.to_thread(animator.stream, controls, fps, **options)
-            yield convert.header(animator, fps, session_id, math.ceil(audio.duration * fps - 1e-9))
+            yield wire.header(animator, fps, session_id, math.ceil(audio.duration * fps - 1e-9))
             scheduler = self.schedulers.for_animator(animator)
             pending: list[MotionFrame] = []
             step = int(ANIMATE_CHUNK_SECONDS * MODEL_RATE)
@@ -110,11 +109,11 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
                 pending += await scheduler.run(session, chunk)
                 while len(pending) >= per_message or (start is None and pending):
                     batch, pending = pending[:per_message], pending[per_message:]
-                    yield convert.frame_batch(batch)
+                    yield wire.frame_batch(batch)
                     for texture in await textures.render(batch) if textures else []:
                         yield texture
                 if request.echo_audio and chunk is not None:
-                    yield convert.audio_echo(chunk, start / MODEL_RATE, MODEL_RATE)
+                    yield wire.audio_echo(chunk, start / MODEL_RATE, MODEL_RATE)
             yield pb.MotionResponse(status=pb.Status(
                 code=pb.Status.OK, message="done", frames=session.frames_emitted, audio_seconds=audio.duration,
                 compute_seconds=time.perf_counter() - started))
@@ -127,16 +126,16 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
             raise InvalidInput("the first Stream message must be a config")
         config = first.config
         animator, fps, options = self._setup(config.animator, config.fps, config.text, config.language)
-        controls = convert.controls_from_proto(config.controls)
+        controls = wire.controls_from_proto(config.controls)
         rate = config.sample_rate or MODEL_RATE
-        sample_format = convert.sample_format(config.format)
+        sample_format = wire.sample_format(config.format)
         pcm_samples(b"", rate, sample_format)  # validates rate and format before any audio arrives
         textures = TextureStream.open(config.texture, self.avatars, self.render_executor)
         with self.sessions.open() as session_id:
             session = await asyncio.to_thread(animator.stream, controls, fps, **options)
             scheduler = self.schedulers.for_animator(animator)
             resampler = StreamResampler(rate)
-            yield convert.header(animator, fps, session_id)
+            yield wire.header(animator, fps, session_id)
             received = 0.0
             async for message in request_iterator:
                 kind = message.WhichOneof("kind")
@@ -149,13 +148,13 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
                         raise InvalidInput(f"stream is longer than the limit of {self.config.max_stream_seconds:g} s")
                     frames = await scheduler.run(session, resampler(samples))
                     if config.echo_audio:
-                        yield convert.audio_echo(samples, received - len(samples) / rate, rate)
+                        yield wire.audio_echo(samples, received - len(samples) / rate, rate)
                     if frames:
-                        yield convert.frame_batch(frames)
+                        yield wire.frame_batch(frames)
                         for texture in await textures.render(frames) if textures else []:
                             yield texture
                 elif kind == "controls":
-                    session.update_controls(convert.controls_from_proto(message.controls, session.controls))
+                    session.update_controls(wire.controls_from_proto(message.controls, session.controls))
                     yield pb.MotionResponse(event=pb.Event(
                         name="controls", time_code=session.frames_emitted / fps, detail="controls updated"))
                 elif kind == "end":
@@ -165,7 +164,7 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
             tail = resampler(np.zeros(0, np.float32), last=True)
             frames = (await scheduler.run(session, tail) if len(tail) else []) + await scheduler.run(session, None)
             if frames:
-                yield convert.frame_batch(frames)
+                yield wire.frame_batch(frames)
                 for texture in await textures.render(frames) if textures else []:
                     yield texture
             yield pb.MotionResponse(status=pb.Status(
@@ -173,7 +172,7 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
 
     def _setup(self, name: str, fps: int, text: str, language: str) -> tuple[Animator, int, dict[str, Any]]:
         animator = get_animator(name or self.config.default_animator or None)
-        fps = convert.fps_from_request(fps)
+        fps = wire.fps_from_request(fps)
         options: dict[str, Any] = {}
         if text or language:
             if not animator.accepts_text:
@@ -187,7 +186,7 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
         if source == "encoded" and audio.encoded:
             return load_audio(audio.encoded, max_seconds=limit)
         if source == "pcm" and audio.pcm.data:
-            return from_pcm(audio.pcm.data, audio.pcm.sample_rate, convert.sample_format(audio.pcm.format),
+            return from_pcm(audio.pcm.data, audio.pcm.sample_rate, wire.sample_format(audio.pcm.format),
                             max_seconds=limit)
         raise InvalidInput("the request has no audio")
 

@@ -1,4 +1,5 @@
-"""Conversions between protobuf messages and facecast objects, with the validation every request gets."""
+"""The wire format: conversions between facecast.v1 protobuf messages and facecast objects, both ways, with the
+validation every request gets. The daemon and the client both use it; it needs no daemon code."""
 
 from __future__ import annotations
 

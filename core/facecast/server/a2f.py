@@ -1,0 +1,263 @@
+"""NVIDIA Audio2Face-3D compatible endpoint: ``nvidia_ace.services.a2f_controller.v1.A2FControllerService``.
+
+Existing ACE clients (the ACE Unreal plugin, Maya-ACE, NVIDIA's sample Python client) send an
+AudioWithEmotionStreamHeader, 16-bit mono PCM chunks with optional timed emotions, then EndOfAudio; they get a
+stream header (blendshape names once, start time), one AnimationData per frame (time code, the 52 ARKit weights
+in header order, the matching slice of their audio echoed back, emotion metadata when it changes), an
+END_OF_A2F_AUDIO_PROCESSING event and a final Status. Work goes through the daemon's per-model schedulers, so
+these streams are micro-batched together with native facecast streams. Parameter mapping: :mod:`.a2f_params`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import AsyncIterator
+
+import grpc
+import numpy as np
+
+from facecast.animators import get_animator
+from facecast.animators.base import StreamingSession
+from facecast.audio import MODEL_RATE, StreamResampler
+from facecast.errors import AudioError, FacecastError, InvalidInput
+from facecast.motion import BLENDSHAPES, NUM_BLENDSHAPES, MotionFrame
+from facecast.proto.a2f.nvidia_ace import animation_pb2, audio_pb2, status_pb2
+from facecast.proto.a2f.nvidia_audio2face_3d import audio2face_pb2, audio2face_pb2_grpc
+from facecast.proto.a2f.nvidia_audio2face_3d import messages_pb2 as a2f
+from facecast.server.a2f_params import (
+    MAX_CLIP_SECONDS,
+    StreamSettings,
+    controls_for_mix,
+    emotion_mix,
+    pcm16_chunk,
+    stream_settings,
+)
+from facecast.server.scheduler import ModelScheduler
+from facecast.server.servicer import Facecast, handles_errors
+from facecast.server.sessions import SessionLimitReached
+
+log = logging.getLogger("facecast.server.a2f")
+SERVICE_NAME = audio2face_pb2.DESCRIPTOR.services_by_name["A2FControllerService"].full_name
+DEFAULT_PORT = 52000  # the Audio2Face-3D NIM's port
+# After EndOfAudio, how long to watch for a message the client should not have sent (clients such as NVIDIA's
+# sample never half-close, so waiting for the end of the request stream would hang them).
+LATE_MESSAGE_GRACE_SECONDS = 0.2
+DRAIN_SECONDS = 2.0  # how long a failing call keeps reading the client's remaining messages (see _drain)
+# The emotion metadata is a google.protobuf.Any, whose type URL names the message. NVIDIA's protos on GitHub
+# (Audio2Face-3D-Samples, its nvidia_ace 1.2.0 wheel, the sample apps) call EmotionAggregate
+# nvidia_ace.emotion_aggregate.v1.EmotionAggregate, the PyPI wheel com.nvidia.ace.services.audio2face_3d.v1....;
+# the bytes are the same. facecast uses the GitHub name, which NVIDIA's sample apps unpack.
+EMOTION_AGGREGATE_TYPE_URL = "type.googleapis.com/nvidia_ace.emotion_aggregate.v1.EmotionAggregate"
+
+
+def _status(code: int, message: str) -> a2f.A2F3DAnimationDataStream:
+    return a2f.A2F3DAnimationDataStream(status=status_pb2.Status(code=code, message=message))
+
+
+class A2FStream:
+    """One ProcessAudioStream call after its header: audio in, AnimationData messages out."""
+
+    def __init__(self, settings: StreamSettings, session: StreamingSession, scheduler: ModelScheduler,
+                 lookahead_seconds: float) -> None:
+        self.settings, self.session, self.scheduler = settings, session, scheduler
+        self.rate = settings.sample_rate
+        self.lookahead_seconds = lookahead_seconds
+        self.resampler = StreamResampler(self.rate)
+        self.keyframes: list[tuple[float, dict[str, float]]] = []  # (time code, mix) not yet applied, in order
+        self.model_samples_pushed = 0
+        self.samples_received = 0
+        self.echo = bytearray()  # received PCM not yet echoed, starting at sample self.echo_start
+        self.echo_start = 0
+        # Emotion metadata still to attach: (first frame index it applies to, aggregate), in order.
+        self.aggregates: list[tuple[int, a2f.EmotionAggregate]] = [
+            (0, self._aggregate(0.0, settings.beginning_emotion, settings.beginning_emotion))]
+
+    def _aggregate(self, time_code: float, given: dict[str, float], mix: dict[str, float]) -> a2f.EmotionAggregate:
+        _, applied = controls_for_mix(mix, self.settings.emotion_strength, self.session.controls)
+        return a2f.EmotionAggregate(
+            input_emotions=[a2f.EmotionWithTimeCode(time_code=time_code, emotion=given)],
+            a2f_smoothed_output=[a2f.EmotionWithTimeCode(time_code=time_code, emotion=applied)])
+
+    async def push(self, message: a2f.AudioWithEmotion) -> list[a2f.A2F3DAnimationDataStream]:
+        samples = pcm16_chunk(message.audio_buffer, self.rate)
+        if (self.samples_received + len(samples)) / self.rate > MAX_CLIP_SECONDS:
+            raise AudioError(f"the audio clip is longer than the limit of {MAX_CLIP_SECONDS:g} s")
+        for timed in message.emotions:
+            if not (math.isfinite(timed.time_code) and timed.time_code >= 0):
+                raise InvalidInput(f"emotion time codes must be >= 0 seconds, not {timed.time_code!r}")
+            mix = emotion_mix(dict(timed.emotion), f"the emotions at time code {timed.time_code:g}")
+            if self.settings.use_timed_emotions:
+                self.keyframes.append((timed.time_code, mix))
+        self.keyframes.sort(key=lambda keyframe: keyframe[0])  # stable: equal time codes keep their order
+        self.echo += message.audio_buffer
+        self.samples_received += len(samples)
+        return self._messages(await self._advance(self.resampler(samples)))
+
+    async def finish(self) -> list[a2f.A2F3DAnimationDataStream]:
+        """End of audio: the remaining frames, then any audio not yet echoed."""
+        frames = await self._advance(self.resampler(np.zeros(0, np.float32), last=True))
+        duration = self.samples_received / self.rate
+        while self.keyframes and self.keyframes[0][0] < duration:  # within the lookahead of the end
+            self._apply_next_keyframe()
+        self.keyframes.clear()
+        messages = self._messages(frames + await self.scheduler.run(self.session, None))
+        if self.echo:
+            messages.append(a2f.A2F3DAnimationDataStream(animation_data=animation_pb2.AnimationData(
+                audio=self._echo_until(self.samples_received))))
+        return messages
+
+    async def _advance(self, pcm: np.ndarray) -> list[MotionFrame]:
+        """Push model-rate audio, cut where a timed emotion starts so it applies from its frame on: frame i is
+        emitted once the audio reaches i / fps + lookahead, so controls change one sample before that."""
+        frames: list[MotionFrame] = []
+        while self.keyframes:
+            start = math.ceil((self.keyframes[0][0] + self.lookahead_seconds) * MODEL_RATE) - 1
+            cut = start - self.model_samples_pushed
+            if cut > len(pcm):
+                break
+            if cut > 0:
+                frames += await self._push(pcm[:cut])
+                pcm = pcm[cut:]
+            self._apply_next_keyframe()
+        if len(pcm):
+            frames += await self._push(pcm)
+        return frames
+
+    async def _push(self, pcm: np.ndarray) -> list[MotionFrame]:
+        self.model_samples_pushed += len(pcm)
+        return await self.scheduler.run(self.session, pcm)
+
+    def _apply_next_keyframe(self) -> None:
+        time_code, mix = self.keyframes.pop(0)
+        controls, _ = controls_for_mix(mix, self.settings.emotion_strength, self.session.controls)
+        self.session.update_controls(controls)
+        self.aggregates.append((self.session.frames_emitted, self._aggregate(time_code, mix, mix)))
+
+    def _echo_until(self, end_sample: int) -> animation_pb2.AudioWithTimeCode:
+        count = max(0, end_sample - self.echo_start)
+        chunk = bytes(self.echo[:2 * count])
+        del self.echo[:2 * count]
+        start, self.echo_start = self.echo_start, self.echo_start + count
+        return animation_pb2.AudioWithTimeCode(time_code=start / self.rate, audio_buffer=chunk)
+
+    def _messages(self, frames: list[MotionFrame]) -> list[a2f.A2F3DAnimationDataStream]:
+        messages = []
+        for frame in frames:
+            weights = self.settings.post(np.asarray(frame.values[:NUM_BLENDSHAPES], np.float32))
+            data = animation_pb2.AnimationData(skel_animation=animation_pb2.SkelAnimation(blend_shape_weights=[
+                animation_pb2.FloatArrayWithTimeCode(time_code=frame.time, values=weights)]))
+            frame_end = min(round((frame.index + 1) * self.rate / self.settings.fps), self.samples_received)
+            if frame_end > self.echo_start:
+                data.audio.CopyFrom(self._echo_until(frame_end))
+            due = [aggregate for first, aggregate in self.aggregates if first <= frame.index]
+            if due:  # several changes before one frame: the last one is what the frame shows
+                del self.aggregates[:len(due)]
+                for emotions in due[-1].a2f_smoothed_output:
+                    emotions.time_code = frame.time
+                metadata = data.metadata["emotion_aggregate"]
+                metadata.type_url, metadata.value = EMOTION_AGGREGATE_TYPE_URL, due[-1].SerializeToString()
+            messages.append(a2f.A2F3DAnimationDataStream(animation_data=data))
+        return messages
+
+
+class A2FController(audio2face_pb2_grpc.A2FControllerServiceServicer):
+    """The Audio2Face-3D service, sharing the facecast servicer's sessions, schedulers and limits."""
+
+    def __init__(self, facecast: Facecast) -> None:
+        self.facecast = facecast
+
+    @handles_errors
+    async def ProcessAudioStream(self, request_iterator: AsyncIterator[a2f.AudioWithEmotionStream],
+                                 context: grpc.aio.ServicerContext) -> AsyncIterator[a2f.A2F3DAnimationDataStream]:
+        requests = aiter(request_iterator)
+        try:
+            async for response in self._converse(requests):
+                yield response
+        except (FacecastError, SessionLimitReached):
+            await _drain(requests)
+            raise
+
+    async def _converse(self, requests: AsyncIterator[a2f.AudioWithEmotionStream]
+                        ) -> AsyncIterator[a2f.A2F3DAnimationDataStream]:
+        first = await anext(requests, None)
+        if first is None or first.WhichOneof("stream_part") != "audio_stream_header":
+            got = "nothing" if first is None else first.WhichOneof("stream_part")
+            raise InvalidInput(f"the first message must be an audio_stream_header, not {got}")
+        header = first.audio_stream_header
+        settings = stream_settings(header)
+        animator = get_animator(self.facecast.config.default_animator or None)
+        with self.facecast.sessions.open():
+            session = await asyncio.to_thread(animator.stream, settings.controls, settings.fps)
+            stream = A2FStream(settings, session, self.facecast.schedulers.for_animator(animator),
+                               animator.lookahead_ms / 1000)
+            yield a2f.A2F3DAnimationDataStream(animation_data_stream_header=a2f.A2F3DAnimationDataStreamHeader(
+                audio_header=audio_pb2.AudioHeader(
+                    audio_format=header.audio_header.audio_format, channel_count=1, bits_per_sample=16,
+                    samples_per_second=settings.sample_rate),
+                skel_animation_header=animation_pb2.SkelAnimationHeader(blend_shapes=BLENDSHAPES),
+                start_time_code_since_epoch=time.time()))
+            for warning in settings.warnings:
+                log.warning("a2f stream: %s", warning)
+                yield _status(status_pb2.Status.WARNING, warning)
+            ended = False
+            async for message in requests:
+                part = message.WhichOneof("stream_part")
+                if part == "audio_with_emotion":
+                    for response in await stream.push(message.audio_with_emotion):
+                        yield response
+                elif part == "end_of_audio":
+                    ended = True
+                    break
+                else:
+                    raise InvalidInput(f"{part or 'an empty message'} is not allowed here: send the "
+                                       "audio_stream_header once, first")
+            if not stream.samples_received:
+                raise AudioError("no audio was sent: send at least one audio_with_emotion before end_of_audio")
+            late = asyncio.ensure_future(anext(requests, None)) if ended else None
+            try:
+                for response in await stream.finish():
+                    yield response
+                yield a2f.A2F3DAnimationDataStream(event=a2f.Event(event_type=a2f.END_OF_A2F_AUDIO_PROCESSING))
+                extra = await _result_within(late, LATE_MESSAGE_GRACE_SECONDS) if late else None
+                if extra is not None:
+                    raise InvalidInput(f"{extra.WhichOneof('stream_part')} received after end_of_audio; "
+                                       "a stream carries one audio clip")
+            finally:
+                if late is not None and not late.done():  # stop reading before anyone else reads
+                    late.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await late
+            seconds = stream.samples_received / settings.sample_rate
+            yield _status(status_pb2.Status.SUCCESS, f"audio processing completed: {session.frames_emitted} frames "
+                          f"at {settings.fps} fps for {seconds:.2f} s of audio")
+
+
+async def _result_within(task: asyncio.Future, seconds: float):
+    """The task's result if it succeeds within ``seconds``, else None (the task is left running)."""
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    return task.result() if done and not task.cancelled() and task.exception() is None else None
+
+
+async def _drain(requests: AsyncIterator[a2f.AudioWithEmotionStream]) -> None:
+    """Read what the client is still sending before a call ends in error: ending it while the client writes makes
+    gRPC clients (grpcio 1.67, as NVIDIA's wheels pin) report INTERNAL instead of the error and its message.
+    Stops at the client's half-close, a short grace after end_of_audio, or DRAIN_SECONDS."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DRAIN_SECONDS
+    # Best effort on a call that fails anyway: a client gone or a read cut short changes nothing.
+    with contextlib.suppress(Exception):
+        while (left := deadline - loop.time()) > 0:
+            message = await asyncio.wait_for(anext(requests, None), left)
+            if message is None:
+                return
+            if message.WhichOneof("stream_part") == "end_of_audio":
+                deadline = min(deadline, loop.time() + LATE_MESSAGE_GRACE_SECONDS)
+
+
+def add_to_server(facecast: Facecast, server: grpc.aio.Server) -> None:
+    """Serve the Audio2Face-3D API on ``server`` with the daemon's shared state."""
+    audio2face_pb2_grpc.add_A2FControllerServiceServicer_to_server(A2FController(facecast), server)

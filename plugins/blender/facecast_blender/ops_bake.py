@@ -1,0 +1,127 @@
+"""Generate & Bake: animate the audio on the daemon, then key the take into new actions (undoable).
+
+Interactive use runs as a modal operator: the daemon call runs on a worker thread, a window timer drains its
+queue, the status bar shows progress and Esc cancels. Background mode (``blender -b``, the ``bpy`` module) has
+no event loop, so ``execute`` waits for the worker instead; both paths share :func:`finish`.
+"""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import IntProperty, StringProperty
+
+from facecast.errors import FacecastError
+
+from . import request
+from .apply import bake_clip
+from .jobs import Job, Message, animate_job, error_text
+from .ops_daemon import redraw_view3d
+from .props import clip_fps
+from .runtime import RUNTIME
+
+
+class FACECAST_OT_bake(bpy.types.Operator):
+    """Animate the audio on the facecast daemon and bake the take onto the active object's shape keys"""
+
+    bl_idname = "facecast.bake"
+    bl_label = "Generate & Bake"
+    bl_options = {"REGISTER", "UNDO"}
+
+    audio: StringProperty(name="Audio", subtype="FILE_PATH",
+                          description="Audio file (overrides the panel's audio source; for scripts)")
+    object: StringProperty(name="Object", description="Object to key (default: the active object)")
+    frame: IntProperty(name="Start frame", default=-1, description="First frame of the take (-1: current frame)")
+
+    def _prepare(self, context) -> Job:
+        settings = context.scene.facecast
+        request.check_online()
+        self._target = request.target(context, settings, self.object)
+        self._audio = request.audio(context, settings, self.audio, self.frame)
+        fps = clip_fps(settings, context.scene)
+        return animate_job(settings.address, settings.token, self._audio.data, settings.animator, fps,
+                           settings.controls())
+
+    def execute(self, context):
+        if RUNTIME.busy:
+            self.report({"ERROR"}, "facecast is already baking")
+            return {"CANCELLED"}
+        try:
+            job = self._prepare(context).start()
+        except FacecastError as e:
+            self.report({"ERROR"}, f"Facecast: {e}")
+            return {"CANCELLED"}
+        return self.finish(context, job.wait())
+
+    def invoke(self, context, event):
+        if RUNTIME.busy:
+            self.report({"ERROR"}, "facecast is already baking")
+            return {"CANCELLED"}
+        try:
+            self._job = self._prepare(context).start()
+        except FacecastError as e:
+            self.report({"ERROR"}, f"Facecast: {e}")
+            return {"CANCELLED"}
+        RUNTIME.busy, RUNTIME.progress = True, 0.0
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.05, window=context.window)
+        wm.progress_begin(0, 100)
+        wm.modal_handler_add(self)
+        context.workspace.status_text_set(f"Facecast: animating {self._audio.name} on the daemon… (Esc to cancel)")
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type == "ESC" and event.value == "PRESS":
+            self._job.cancel()
+            self._end_modal(context)
+            self.report({"WARNING"}, "Facecast bake cancelled; nothing was changed")
+            return {"CANCELLED"}
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        for message in self._job.poll():
+            if message.kind == "progress":
+                RUNTIME.progress = message.done / max(message.total, 1)
+                context.window_manager.progress_update(int(100 * RUNTIME.progress))
+                context.workspace.status_text_set(f"Facecast: {message.done}/{message.total} frames from "
+                                                  f"{self._audio.name} (Esc to cancel)")
+                redraw_view3d()
+            else:
+                self._end_modal(context)
+                return self.finish(context, message)
+        return {"RUNNING_MODAL"}
+
+    def _end_modal(self, context) -> None:
+        wm = context.window_manager
+        wm.event_timer_remove(self._timer)
+        wm.progress_end()
+        context.workspace.status_text_set(None)
+        RUNTIME.busy, RUNTIME.progress = False, 0.0
+        redraw_view3d()
+
+    def finish(self, context, message: Message):
+        """Key the finished take, or report why there is none. Runs on the main thread."""
+        if message.kind == "error":
+            self.report({"ERROR"}, f"Facecast: {message.text}")
+            return {"CANCELLED"}
+        clip = message.result
+        if clip.num_frames == 0:
+            self.report({"ERROR"}, "Facecast: the daemon returned no frames for this audio")
+            return {"CANCELLED"}
+        target, audio = self._target, self._audio
+        try:
+            result = bake_clip(context.scene, target.obj, clip, target.plan, audio.start_frame, target.joints,
+                               audio.path)
+        except Exception as e:  # bake_clip has rolled back; the user gets one line, not a traceback popup
+            self.report({"ERROR"}, f"Facecast: {error_text(e)}")
+            return {"CANCELLED"}
+        if warning := target.plan.warning():
+            self.report({"WARNING"}, warning)
+        if result.kept:
+            self.report({"INFO"}, f"Earlier action(s) kept with a fake user: {', '.join(result.kept)}")
+        where = f"; sound strip on channel {result.strip.channel}" if result.strip else ""
+        self.report({"INFO"}, f"Baked {clip.num_frames} frames ({clip.duration:.1f} s, {len(target.plan.bindings)} "
+                              f"shape keys, {result.keys} keys) onto {target.obj.name} from frame "
+                              f"{audio.start_frame}{where}")
+        return {"FINISHED"}
+
+
+CLASSES = (FACECAST_OT_bake,)

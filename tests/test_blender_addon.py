@@ -1,0 +1,258 @@
+"""The Blender add-on inside real Blender: the ``bpy`` wheel in ``.venv-blender`` (Python 3.11, numpy < 2) runs
+``plugins/blender/tests/bpy_checks.py`` against a real ``facecast serve`` on 127.0.0.1, with the add-on's own
+``facecast`` core wheel (the one ``build_addon.py`` bundles) on the path instead of the repository's package."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facecast.client import Client
+from facecast.exports.livelink_csv import read_csv
+from facecast.motion import CHANNEL_INDEX
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGIN = ROOT / "plugins" / "blender"
+# another Blender version: FACECAST_BLENDER_PYTHON=/path/to/venv-with-bpy-4.2/bin/python
+BLENDER_PYTHON = Path(os.environ.get("FACECAST_BLENDER_PYTHON", ROOT / ".venv-blender" / "bin" / "python"))
+CHECKS = PLUGIN / "tests" / "bpy_checks.py"
+START_FRAME = 10
+
+
+def _bpy_missing() -> str | None:
+    if not BLENDER_PYTHON.exists():
+        return (f"no bpy venv at {BLENDER_PYTHON.parent.parent} "
+                "(python3.11 -m venv .venv-blender; .venv-blender/bin/pip install bpy 'numpy<2')")
+    probe = subprocess.run([str(BLENDER_PYTHON), "-c", "import bpy, grpc, google.protobuf, msgpack"],
+                           capture_output=True, text=True)
+    if probe.returncode:
+        return f"the bpy venv cannot import bpy/grpc/protobuf/msgpack: {probe.stderr.strip().splitlines()[-1:]}"
+    return None
+
+
+_BPY_MISSING = _bpy_missing()
+pytestmark = pytest.mark.skipif(_BPY_MISSING is not None, reason=str(_BPY_MISSING))
+_NO_AUDIO = _BPY_MISSING is None and subprocess.run(
+    [str(BLENDER_PYTHON), "-c", "import bpy, sys; sys.exit(not bpy.app.build_options.audaspace)"]).returncode != 0
+needs_audio = pytest.mark.skipif(_NO_AUDIO, reason="this bpy build has no audio support (bpy 4.2 module wheels): "
+                                                   "no sound strips or playback; real Blender has both")
+
+
+@pytest.fixture(scope="module")
+def core_site(tmp_path_factory) -> Path:
+    """The add-on's bundled ``facecast`` wheel, unpacked: the add-on must work with only that subset."""
+    sys.path.insert(0, str(PLUGIN))
+    try:
+        import build_addon
+    finally:
+        sys.path.remove(str(PLUGIN))
+    site = tmp_path_factory.mktemp("facecast-core")
+    with zipfile.ZipFile(build_addon.build_core_wheel(site)) as wheel:
+        wheel.extractall(site)
+    return site
+
+
+def run_check(name: str, params: dict, site: Path | None, tmp_path: Path, timeout: float = 120,
+              env: dict[str, str] | None = None) -> dict:
+    """Run one check of bpy_checks.py; ``site`` (the core wheel, unpacked) and the add-on source go on the path."""
+    params_path, result_path = tmp_path / f"{name}.params.json", tmp_path / f"{name}.result.json"
+    params_path.write_text(json.dumps(params))
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, **(env or {})}
+    if site is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(site), str(PLUGIN)])
+    done = subprocess.run([str(BLENDER_PYTHON), str(CHECKS), name, str(params_path), str(result_path)],
+                          capture_output=True, text=True, env=env, timeout=timeout, cwd=tmp_path)
+    assert done.returncode == 0, f"bpy check {name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return json.loads(result_path.read_text())
+
+
+def test_register_unregister_twice(core_site, tmp_path):
+    result = run_check("register", {}, core_site, tmp_path)
+    assert result == {"registered_0": True, "unregistered_0": True, "registered_1": True, "unregistered_1": True}
+
+
+def _texts(items: list) -> list[str]:
+    out = []
+    for item in items:
+        out += _texts(item["items"]) if "items" in item else [item.get("text") or item.get("label") or item["type"]]
+    return out
+
+
+def test_panels_draw_in_every_state(core_site, tmp_path):
+    states = run_check("panels", {}, core_site, tmp_path)
+    empty = [t for panel in states["empty"] for t in _texts(panel["items"])]
+    for text in ("Connect", "Start Local Daemon", "Generate & Bake", "Live Preview", "Talking Portrait",
+                 "Add ARKit Test Head", "Import CSV", "Export CSV", "Not connected",
+                 "Shape keys: (no active object)"):
+        assert text in empty, text
+    head = [t for panel in states["head"] for t in _texts(panel["items"])]
+    for text in ("Shape keys: FacecastHead", "No active sound strip", "Yaw", "Pitch", "list",
+                 "Online access is off (Preferences > System):", "facecast needs it, even for a local daemon"):
+        assert text in head, text
+
+
+def test_bake_matches_daemon_clip_and_places_sound(daemon, assets, core_site, tmp_path):
+    audio = assets / "speech_en.wav"
+    result = run_check("bake", {"address": daemon.address, "audio": str(audio), "frame": START_FRAME},
+                       core_site, tmp_path)
+    assert result["op"] == {"result": ["FINISHED"], "error": None}
+    with Client(daemon.address) as client:
+        clip = client.animate(str(audio), fps=30)
+    curves = result["curves"]
+    assert len(curves) == 52
+    for name in ("JawOpen", "MouthFunnel", "EyeBlinkLeft", "BrowInnerUp", "MouthSmileRight", "TongueOut"):
+        frames, values = (np.array(a) for a in curves[name])
+        np.testing.assert_array_equal(frames, START_FRAME + np.arange(clip.num_frames))
+        sampled = np.linspace(0, clip.num_frames - 1, 12).astype(int)
+        np.testing.assert_allclose(values[sampled], clip.values[sampled, CHANNEL_INDEX[name]], atol=1e-6)
+    assert np.ptp(curves["JawOpen"][1]) > 0.2, "speech must move the jaw"
+    if result["audio"]:
+        [strip] = result["strips"]
+        assert strip["type"] == "SOUND" and strip["frame_start"] == START_FRAME
+        assert Path(strip["filepath"]) == audio
+    assert result["frame_end"] >= START_FRAME + clip.num_frames - 1
+    yaw_curve = np.array(result["rotation_curves"]["rotation_euler[2]"])  # head yaw turns about Blender's +Z
+    np.testing.assert_allclose(yaw_curve, clip.values[:, CHANNEL_INDEX["HeadYaw"]], atol=0.05)
+
+
+def test_rebake_keeps_the_earlier_action(daemon, assets, core_site, tmp_path):
+    result = run_check("rebake", {"address": daemon.address, "audio": str(assets / "speech_en.wav")},
+                       core_site, tmp_path)
+    assert all(op["result"] == ["FINISHED"] for op in result["ops"])
+    assert result["first_fake_user"] and result["current"] != result["first"]
+    assert result["first"] in result["actions"]
+
+
+def test_a_failed_bake_is_rolled_back(assets, core_site, tmp_path):
+    result = run_check("rollback", {"address": "127.0.0.1:1", "audio": str(assets / "speech_en.wav")},
+                       core_site, tmp_path)
+    assert "FacecastHead Facecast Face" in result["during"]
+    assert result["after"] == ["Mine"] and result["action"] == "Mine" and not result["fake_user"]
+    assert result["head_action"] is None and result["strips"] == 0
+
+
+def test_csv_export_then_import_gives_the_same_curves(daemon, assets, core_site, tmp_path):
+    csv = tmp_path / "take.csv"
+    result = run_check("csv", {"address": daemon.address, "audio": str(assets / "speech_en.wav"), "csv": str(csv),
+                               "frame": START_FRAME}, core_site, tmp_path)
+    assert all(op["result"] == ["FINISHED"] for op in result["ops"]), result["ops"]
+    assert read_csv(csv).num_frames == len(result["baked"]["JawOpen"][0])
+    assert result["baked"].keys() == result["imported"].keys()
+    for name, (frames, values) in result["baked"].items():
+        np.testing.assert_array_equal(result["imported"][name][0], frames)
+        np.testing.assert_allclose(result["imported"][name][1], values, atol=2e-6, err_msg=name)
+
+
+def test_errors_are_clear_reports_and_write_nothing(daemon, assets, core_site, tmp_path):
+    bad = tmp_path / "notes.wav"
+    bad.write_text("this is not audio")
+    result = run_check("errors", {"address": daemon.address, "audio": str(assets / "speech_en.wav"),
+                                  "dead_address": "127.0.0.1:1", "bad_audio": str(bad),
+                                  "missing_audio": str(tmp_path / "missing.wav")}, core_site, tmp_path)
+    expected = {
+        "daemon_down": "no facecast daemon at 127.0.0.1:1",
+        "bad_audio": "not an audio file",
+        "missing_audio": "cannot read audio file",
+        "no_shape_keys": "Cube has no shape keys",
+        "no_mapping_match": "shape keys match the mapping table",
+        "offline": "Allow Online Access",
+    }
+    for case, text in expected.items():
+        assert result[case]["result"] == ["CANCELLED"], case
+        assert text in result[case]["error"] and "Traceback" not in result[case]["error"], result[case]["error"]
+    assert result["daemon_down_actions"] == result["bad_audio_actions"] == result["offline_actions"] == 0
+
+
+def test_wrong_token_is_refused(assets, core_site, tmp_path):
+    from daemon import Daemon
+
+    guarded = Daemon("--token", "right-token")
+    try:
+        result = run_check("bake", {"address": guarded.address, "token": "wrong-token",
+                                    "audio": str(assets / "speech_en.wav")}, core_site, tmp_path)
+    finally:
+        guarded.stop()
+    assert result["op"]["result"] == ["CANCELLED"]
+    assert "UNAUTHENTICATED" in result["op"]["error"], result["op"]["error"]
+    assert result["action"] is None and result["strips"] == []
+
+
+@pytest.mark.slow
+@needs_audio
+def test_live_preview_drives_shape_keys_and_stops(daemon, assets, core_site, tmp_path):
+    import soundfile
+
+    samples, rate = soundfile.read(assets / "speech_en.wav", dtype="float32")
+    short = tmp_path / "short.wav"
+    soundfile.write(short, samples[: int(2.0 * rate)], rate)
+    result = run_check("live", {"address": daemon.address, "audio": str(short), "timeout": 20}, core_site, tmp_path)
+    assert result["op"]["result"] == ["FINISHED"]
+    jaw = np.array(result["jaw"])
+    assert jaw[0] == 0.0 and np.ptp(jaw) > 0.2, "the jaw must start neutral and move with the speech"
+    assert not result["still_running"] and result["status"] == "Live preview finished"
+
+
+def test_start_local_daemon_and_stop_on_unregister(core_site, tmp_path):
+    executable = ROOT / ".venv" / "bin" / "facecast"
+    result = run_check("start_daemon", {"executable": str(executable)}, core_site, tmp_path)
+    assert result["op"]["result"] == ["FINISHED"], result["op"]
+    assert result["info"] and result["status"].startswith("Connected · facecast")
+    assert result["address"].startswith("127.0.0.1:") and result["stopped"]
+
+
+@needs_audio
+def test_built_zip_installs_with_blenders_extension_installer_and_bakes(daemon, assets, tmp_path):
+    sys.path.insert(0, str(PLUGIN))
+    try:
+        import build_addon
+    finally:
+        sys.path.remove(str(PLUGIN))
+    # without the platform wheels: grpcio/protobuf/msgpack come from the bpy venv; the facecast wheel is installed
+    zip_path = build_addon.build(tmp_path / "dist", download=False)
+    user = tmp_path / "blender-user"
+    result = run_check("install", {"zip": str(zip_path), "address": daemon.address,
+                                   "audio": str(assets / "speech_en.wav")}, None, tmp_path,
+                       env={"BLENDER_USER_RESOURCES": str(user)})
+    assert result["op"]["result"] == ["FINISHED"], result["op"]
+    assert "bl_ext.user_default.facecast" in result["addons"] and result["registered"]
+    assert Path(result["facecast_file"]).is_relative_to(user / "extensions")
+    assert result["bake"] == {"result": ["FINISHED"], "error": None}
+
+
+@pytest.mark.slow
+@needs_audio
+def test_facecast_blender_bake_cli_bakes_a_blend_and_reports_errors(daemon, assets, tmp_path):
+    audio = assets / "speech_en.wav"
+    cli = [str(ROOT / ".venv" / "bin" / "facecast"), "blender-bake", str(audio), "--blender", str(BLENDER_PYTHON)]
+    first = subprocess.run([*cli, "-o", str(tmp_path / "first.blend")], capture_output=True, text=True, timeout=180)
+    assert first.returncode == 0, first.stderr
+    assert "action FacecastHead Facecast Face" in first.stdout and (tmp_path / "first.blend").stat().st_size > 0
+    # the written scene opened again, baked onto the named object from frame 300 with a running daemon
+    second = subprocess.run([*cli, "-o", str(tmp_path / "second.blend"), "--blend", str(tmp_path / "first.blend"),
+                             "--object", "FacecastHead", "--frame", "300", "--server", daemon.address],
+                            capture_output=True, text=True, timeout=180)
+    assert second.returncode == 0, second.stderr
+    assert "frames to 491" in second.stdout  # 8 s at the scene's 24 fps from frame 300: the end grows to the take
+    down = subprocess.run([*cli, "-o", str(tmp_path / "never.blend"), "--server", "127.0.0.1:1"],
+                          capture_output=True, text=True, timeout=180)
+    assert down.returncode == 1 and "no facecast daemon at 127.0.0.1:1" in down.stderr
+    assert "Traceback" not in down.stderr and not (tmp_path / "never.blend").exists()
+
+
+@pytest.mark.slow
+@needs_audio
+def test_talking_portrait_plane_plays_the_rendered_video(daemon, assets, core_site, tmp_path):
+    result = run_check("portrait", {"address": daemon.address, "audio": str(assets / "speech_en.wav"),
+                                    "portrait": str(assets / "portrait.jpg"), "frame": START_FRAME,
+                                    "executable": str(ROOT / ".venv" / "bin" / "facecast")}, core_site, tmp_path)
+    assert result["op"]["result"] == ["FINISHED"], result
+    assert result["plane"] and result["source"] == "MOVIE", result["status"]
+    assert result["frames"] == 240 and result["frame_start"] == START_FRAME
+    assert Path(result["video"]).stat().st_size > 0 and result["strip_frames"] == [START_FRAME]
