@@ -13,7 +13,7 @@ from facecast.motion import CHANNELS, LIVELINK_ANGLE_SCALE, MotionClip
 
 
 def test_csv_header_is_the_apps(tmp_path):
-    facecast.save(make_clip(), tmp_path / "take.csv")
+    facecast.export(make_clip(), tmp_path / "take.csv")
     header = (tmp_path / "take.csv").read_text().splitlines()[0].split(",")
     assert header[:2] == ["Timecode", "BlendShapeCount"]
     # The app's order differs from the packet order for the Jaw/Mouth Left/Right pairs.
@@ -26,7 +26,7 @@ def test_csv_header_is_the_apps(tmp_path):
 def test_csv_round_trip(tmp_path, fps):
     clip = make_clip(frames=2 * fps + 7, fps=fps)
     clip.metadata["timecode_start"] = 3600 * 13 + 62.5
-    facecast.save(clip, tmp_path / "take.csv")
+    facecast.export(clip, tmp_path / "take.csv")
     back = load_clip(tmp_path / "take.csv")
     assert back.fps == fps
     np.testing.assert_allclose(back.values, clip.values, atol=1e-5)
@@ -35,7 +35,7 @@ def test_csv_round_trip(tmp_path, fps):
 
 def test_csv_angles_in_app_units(tmp_path):
     clip = make_clip()
-    facecast.save(clip, tmp_path / "take.csv")
+    facecast.export(clip, tmp_path / "take.csv")
     lines = (tmp_path / "take.csv").read_text().splitlines()
     header = lines[0].split(",")
     yaw = float(lines[1].split(",")[header.index("HeadYaw")])
@@ -76,7 +76,7 @@ def test_real_live_link_face_recording_survives_a_csv_take(tmp_path, assets):
     values = packet_values.copy()
     values[:, 52:] *= LIVELINK_ANGLE_SCALE  # the app's scaled angles -> radians
     clip = MotionClip(60, values)
-    facecast.save(clip, tmp_path / "dao.csv")
+    facecast.export(clip, tmp_path / "dao.csv")
     back = load_clip(tmp_path / "dao.csv")
     np.testing.assert_allclose(back.values, clip.values, atol=1e-5)
     assert back.fps == 60
@@ -98,10 +98,10 @@ def test_real_recordings_in_shared_data(tmp_path, shared_data):
 
 def test_json_round_trip_and_bad_extension(tmp_path):
     clip = make_clip()
-    facecast.save(clip, tmp_path / "a.json")
+    facecast.export(clip, tmp_path / "a.json")
     np.testing.assert_allclose(load_clip(tmp_path / "a.json").values, clip.values, atol=1e-6)
     with pytest.raises(InvalidInput, match="cannot write .xyz"):
-        facecast.save(clip, tmp_path / "a.xyz")
+        facecast.export(clip, tmp_path / "a.xyz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
 
 

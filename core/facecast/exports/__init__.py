@@ -10,8 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 from facecast.errors import InvalidInput
+from facecast.exports.fbx import write_fbx
+from facecast.exports.gltf import write_gltf
 from facecast.exports.json_clip import read_json, write_json
 from facecast.exports.livelink_csv import read_csv, write_csv
+from facecast.exports.usd import write_usd
+from facecast.exports.video import write_mp4
 from facecast.motion import MotionClip, load_fcclip, save_fcclip
 
 Writer = Callable[..., None]
@@ -21,6 +25,12 @@ WRITERS: dict[str, Writer] = {
     ".csv": write_csv,
     ".json": write_json,
     ".fcclip": save_fcclip,
+    ".glb": write_gltf,
+    ".gltf": write_gltf,
+    ".usda": write_usd,
+    ".usdc": write_usd,
+    ".fbx": write_fbx,
+    ".mp4": write_mp4,
 }
 READERS: dict[str, Reader] = {
     ".csv": read_csv,

@@ -6,7 +6,8 @@ Two modes:
   plays in any glTF viewer;
 - ``head="user_head.glb"``: the user's own head with the take added as a new animation. Morph targets are
   matched by name (``mesh.extras.targetNames``, as Blender and three.js write them) through a mapping preset
-  (:mod:`facecast.exports.mapping`); targets no ARKit channel drives are kept at 0 and reported in a warning.
+  (:mod:`facecast.exports.mapping`); targets no ARKit channel drives keep the mesh's default weight and are
+  reported in a warning.
   The input file is only read.
 
 Morph weights animate through a channel with path ``weights`` (one LINEAR sampler per animated node). Head and
@@ -24,11 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 import pygltflib as gl
 
+from facecast import __version__
 from facecast.errors import InvalidInput
 from facecast.exports.keyreduce import reduce_keys
 from facecast.exports.mapping import Preset, match_targets, normalize
 from facecast.exports.rotation import HEAD, LEFT_EYE, RIGHT_EYE, joint_rotations, multiply
-from facecast.exports.testhead import SKIN_COLOR, MeshData, build_test_head
+from facecast.exports.testhead import MeshData, build_test_head
 from facecast.fileio import atomic_path
 from facecast.motion import CHANNEL_INDEX, MotionClip
 
@@ -52,18 +54,35 @@ class _Buffer:
         """Append ``array`` (float32 or uint32) and return the index of its new accessor."""
         array = np.ascontiguousarray(array)
         component = gl.FLOAT if array.dtype == np.float32 else gl.UNSIGNED_INT
-        self.data.extend(b"\0" * (-len(self.data) % 4))
-        self.gltf.bufferViews.append(gl.BufferView(buffer=0, byteOffset=len(self.data), byteLength=array.nbytes,
-                                                   target=target))
-        self.data.extend(array.tobytes())
         rows = array.reshape(len(array), -1)
-        accessor = gl.Accessor(bufferView=len(self.gltf.bufferViews) - 1, componentType=component, count=len(rows),
+        accessor = gl.Accessor(bufferView=self._view(array, target), componentType=component, count=len(rows),
                                type=accessor_type)
         if bounds:
             accessor.min = rows.min(axis=0).tolist()
             accessor.max = rows.max(axis=0).tolist()
         self.gltf.accessors.append(accessor)
         return len(self.gltf.accessors) - 1
+
+    def add_sparse(self, array: np.ndarray) -> int:
+        """Append a VEC3 float32 array that is mostly zero as a sparse accessor (only the moved rows stored)."""
+        rows = np.flatnonzero(np.any(array != 0, axis=1)).astype(np.uint32)
+        accessor = gl.Accessor(componentType=gl.FLOAT, count=len(array), type=gl.VEC3, byteOffset=None,
+                               min=array.min(axis=0).tolist(), max=array.max(axis=0).tolist())
+        if len(rows):
+            indices_view = self._view(rows)
+            values_view = self._view(np.ascontiguousarray(array[rows], np.float32))
+            indices = gl.AccessorSparseIndices(bufferView=indices_view, componentType=gl.UNSIGNED_INT)
+            accessor.sparse = gl.Sparse(count=len(rows), indices=indices,
+                                        values=gl.AccessorSparseValues(bufferView=values_view))
+        self.gltf.accessors.append(accessor)
+        return len(self.gltf.accessors) - 1
+
+    def _view(self, array: np.ndarray, target: int | None = None) -> int:
+        self.data.extend(b"\0" * (-len(self.data) % 4))
+        self.gltf.bufferViews.append(gl.BufferView(buffer=0, byteOffset=len(self.data), byteLength=array.nbytes,
+                                                   target=target))
+        self.data.extend(array.tobytes())
+        return len(self.gltf.bufferViews) - 1
 
     def finish(self) -> None:
         self.data.extend(b"\0" * (-len(self.data) % 4))
@@ -73,7 +92,7 @@ class _Buffer:
 
 @dataclass
 class _Track:
-    """One animated node property: the frames kept and their values."""
+    """One animated node property (morph weights or rotation) sampled at every frame of the take."""
 
     node: int
     path: str  # "weights" or "rotation"
@@ -90,11 +109,11 @@ def write_gltf(clip: MotionClip, path: str | os.PathLike[str], head: str | os.Pa
     """
     if head is None:
         gltf, buffer, tracks = _test_head_document(clip)
+        gltf.asset = gl.Asset(version="2.0", generator=f"facecast {__version__}")
     else:
-        gltf, buffer, tracks = _user_head_document(clip, head, preset)
+        gltf, buffer, tracks = _user_head_document(clip, head, preset)  # keeps the head's own asset info
     _add_animation(gltf, buffer, tracks, clip, max_error)
     buffer.finish()
-    gltf.asset = gl.Asset(version="2.0", generator=f"facecast {clip.metadata.get('facecast_version', '')}".strip())
     binary = os.fspath(path).lower().endswith(".glb")
     if not binary:
         gltf.convert_buffers(gl.BufferFormat.DATAURI)
@@ -116,9 +135,8 @@ def _add_mesh(gltf: gl.GLTF2, buffer: _Buffer, mesh: MeshData, material: int, na
                              indices=buffer.add(mesh.indices, gl.SCALAR, gl.ELEMENT_ARRAY_BUFFER))
     gltf_mesh = gl.Mesh(name=name, primitives=[primitive])
     if targets:
-        # Morph targets stay tightly packed: the validator wants min/max on each POSITION accessor.
-        primitive.targets = [{"POSITION": buffer.add(delta, gl.VEC3, gl.ARRAY_BUFFER, bounds=True)}
-                             for delta in targets.values()]
+        # Each target moves one region of the face, so sparse accessors keep the file small.
+        primitive.targets = [{"POSITION": buffer.add_sparse(delta)} for delta in targets.values()]
         gltf_mesh.weights = [0.0] * len(targets)
         gltf_mesh.extras = {"targetNames": list(targets)}
     gltf.meshes.append(gltf_mesh)
@@ -135,8 +153,9 @@ def _test_head_document(clip: MotionClip) -> tuple[gl.GLTF2, _Buffer, list[_Trac
     head = build_test_head()
     gltf = gl.GLTF2(scene=0, scenes=[gl.Scene(name="facecast test head", nodes=[0])])
     buffer = _Buffer(gltf)
-    skin = _material(gltf, "skin", SKIN_COLOR, 0.6)
-    eye_material = _material(gltf, "eye", (1.0, 1.0, 1.0), 0.2)  # the eye mesh's vertex colours give the iris
+    # Vertex colours (COLOR_0) carry skin, lips, brows and irises; glTF multiplies them by the base colour.
+    skin = _material(gltf, "skin", (1.0, 1.0, 1.0), 0.6)
+    eye_material = _material(gltf, "eye", (1.0, 1.0, 1.0), 0.2)
     gltf.nodes.append(gl.Node(name=HEAD, mesh=_add_mesh(gltf, buffer, head.mesh, skin, "HeadMesh", head.targets)))
     tracks = [_Track(0, "weights", clip.values[:, [CHANNEL_INDEX[n] for n in head.targets]]),
               _Track(0, "rotation", joint_rotations(clip, HEAD))]
@@ -172,6 +191,9 @@ def _load_head(head: str | os.PathLike[str]) -> gl.GLTF2:
         raise InvalidInput(f"cannot read glTF head {head}: {e}") from None
     if gltf is None or not gltf.meshes:
         raise InvalidInput(f"glTF head {head} holds no mesh")
+    for accessor in gltf.accessors:
+        if accessor.bufferView is None:  # pygltflib fills in byteOffset=0, which glTF forbids without a bufferView
+            accessor.byteOffset = None
     return gltf
 
 
@@ -189,7 +211,9 @@ def _user_head_document(clip: MotionClip, head: str | os.PathLike[str],
         mapping, missing = match_targets(names, preset)
         unmapped.update(missing)
         matched += len(mapping)
-        columns = np.zeros((clip.num_frames, len(names)), np.float32)
+        # Targets no channel drives hold the mesh's own default weight all through the take.
+        defaults = gltf.meshes[node.mesh].weights or [0.0] * len(names)
+        columns = np.tile(np.asarray(defaults, np.float32), (clip.num_frames, 1))
         for i, name in enumerate(names):
             if name in mapping:
                 columns[:, i] = clip.values[:, CHANNEL_INDEX[mapping[name]]]
@@ -198,8 +222,9 @@ def _user_head_document(clip: MotionClip, head: str | os.PathLike[str],
         raise InvalidInput(f"no morph target of {os.fspath(head)} matches an ARKit name under preset {preset!r}; "
                            "choose another --preset or give a custom mapping")
     if unmapped:
-        warnings.warn(f"{len(unmapped)} morph target(s) of {os.fspath(head)} match no ARKit channel and stay at 0: "
-                      f"{', '.join(sorted(unmapped)[:8])}{'…' if len(unmapped) > 8 else ''}", stacklevel=3)
+        warnings.warn(f"{len(unmapped)} morph target(s) of {os.fspath(head)} match no ARKit channel and keep their "
+                      f"default weight: {', '.join(sorted(unmapped)[:8])}{'…' if len(unmapped) > 8 else ''}",
+                      stacklevel=3)
     for joint, candidates in JOINT_NODE_NAMES.items():
         node_index = next((i for i, n in enumerate(gltf.nodes) if n.name and normalize(n.name) in candidates), None)
         if node_index is None:

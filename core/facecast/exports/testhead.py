@@ -24,12 +24,15 @@ HEAD_CENTRE_Y = 0.11  # the skull centre above the neck pivot
 EYE_RADIUS = 0.012
 EYE_OFFSET = (0.032, 0.03, 0.071)  # left eye centre relative to the skull centre; the right one mirrors x
 SKIN_COLOR = (0.86, 0.66, 0.55)
+# Offsets below this (metres) are set to exactly zero, so each target moves only its region and exporters can
+# store it sparsely (glTF sparse accessors, USD BlendShape pointIndices).
+MIN_OFFSET = 1e-5
 
 # name: (centre x, centre y on the face relative to the skull centre, falloff radius, displacement x, y, z).
 # Centres are given for the left side (+x); "Right" shapes mirror x and the x displacement.
 _L_EYE = EYE_OFFSET[0]
 _REGIONS: dict[str, tuple[float, float, float, float, float, float]] = {
-    "EyeBlinkLeft": (_L_EYE, 0.043, 0.011, 0.0, -0.014, 0.003),
+    "EyeBlinkLeft": (_L_EYE, 0.044, 0.010, 0.0, -0.013, 0.013),  # forward too: the lid covers the eyeball
     "EyeLookDownLeft": (_L_EYE, 0.042, 0.010, 0.0, -0.004, 0.0),
     "EyeLookInLeft": (_L_EYE, 0.040, 0.010, -0.003, 0.0, 0.0),
     "EyeLookOutLeft": (_L_EYE, 0.040, 0.010, 0.003, 0.0, 0.0),
@@ -38,7 +41,7 @@ _REGIONS: dict[str, tuple[float, float, float, float, float, float]] = {
     "EyeWideLeft": (_L_EYE, 0.045, 0.011, 0.0, 0.006, 0.0),
     "JawForward": (0.0, -0.075, 0.035, 0.0, 0.0, 0.010),
     "JawLeft": (0.0, -0.075, 0.035, 0.010, 0.0, 0.0),
-    "JawOpen": (0.0, -0.080, 0.032, 0.0, -0.028, -0.004),
+    "JawOpen": (0.0, -0.046, 0.045, 0.0, -0.022, -0.006),  # y: the lip line; radius: jaw half-width
     "MouthClose": (0.0, -0.050, 0.012, 0.0, 0.006, 0.0),
     "MouthFunnel": (0.0, -0.045, 0.016, 0.0, 0.0, 0.010),
     "MouthPucker": (0.0, -0.045, 0.014, 0.0, 0.0, 0.012),
@@ -127,7 +130,10 @@ def _displacement(name: str, skull: np.ndarray, normals: np.ndarray) -> np.ndarr
     cx, cy, radius, dx, dy, dz = _REGIONS[name.removesuffix("Right") + "Left" if mirror else name]
     if mirror:
         cx, dx = -cx, -dx
-    front = np.clip(normals[:, 2], 0.0, 1.0)  # only the face side moves
+    front = np.clip(0.5 + normals[:, 2], 0.0, 1.0)  # the face side moves, the back of the head never does
+    if name == "JawOpen":  # everything below the lip line drops, more the further below, so the mouth parts
+        below = np.clip((cy - skull[:, 1]) / 0.012, 0.0, 1.0) * np.exp(-skull[:, 0] ** 2 / (2 * radius**2))
+        return ((below * front)[:, None] * np.array([dx, dy, dz])).astype(np.float32)
     if name == "CheekPuff":  # both cheeks swell along the surface normal
         cheeks = sum(np.exp(-((skull[:, 0] - side * 0.045) ** 2 + (skull[:, 1] - cy) ** 2) / (2 * radius**2 / 4))
                      for side in (-1.0, 1.0))
@@ -136,12 +142,46 @@ def _displacement(name: str, skull: np.ndarray, normals: np.ndarray) -> np.ndarr
     return (weight[:, None] * np.array([dx, dy, dz])).astype(np.float32)
 
 
+def vertex_normals(positions: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Area-weighted vertex normals of a triangle mesh."""
+    tris = positions[indices.reshape(-1, 3)].astype(np.float64)
+    face = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+    normals = np.zeros_like(positions, dtype=np.float64)
+    for corner in range(3):
+        np.add.at(normals, indices.reshape(-1, 3)[:, corner], face)
+    return (normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def _gaussian(points: np.ndarray, cx: float, cy: float, sx: float, sy: float) -> np.ndarray:
+    return np.exp(-(((points[:, 0] - cx) / sx) ** 2 + ((points[:, 1] - cy) / sy) ** 2) / 2)
+
+
+def _face_features(skull: MeshData) -> tuple[np.ndarray, np.ndarray]:
+    """A nose bump on the skull, and vertex colours (skin, lips, mouth line, brows) so expressions read."""
+    p = skull.positions.astype(np.float64)
+    front = np.clip(skull.normals[:, 2], 0.0, 1.0)
+    nose = 0.018 * _gaussian(p, 0.0, -0.008, 0.008, 0.016) * front
+    positions = (p + skull.normals * nose[:, None]).astype(np.float32)
+    colors = np.tile(np.asarray(SKIN_COLOR), (len(p), 1))
+    lips = np.clip(1.6 * _gaussian(p, 0.0, -0.045, 0.016, 0.006), 0, 1) * front
+    colors += lips[:, None] * (np.array([0.62, 0.25, 0.25]) - colors)
+    seam = np.clip(2.0 * _gaussian(p, 0.0, -0.045, 0.014, 0.0022), 0, 1) * front
+    colors += seam[:, None] * (np.array([0.18, 0.05, 0.05]) - colors)
+    for side in (-1.0, 1.0):
+        brow = np.clip(2.0 * _gaussian(p, side * 0.036, 0.062, 0.012, 0.0035), 0, 1) * front
+        colors += brow[:, None] * (np.array([0.25, 0.16, 0.1]) - colors)
+    return positions, (colors**2.2).astype(np.float32)  # authored in sRGB; glTF and USD colours are linear
+
+
 @functools.lru_cache(maxsize=4)
 def _cached_head(rings: int, segments: int, with_eyes: bool) -> TestHead:
     skull = uv_sphere(HEAD_RADII, rings, segments)
     targets = {name: _displacement(name, skull.positions.astype(np.float64), skull.normals) for name in BLENDSHAPES}
-    positions = skull.positions + np.array([0.0, HEAD_CENTRE_Y, 0.0], np.float32)
-    mesh = MeshData(positions, skull.normals, skull.indices, None)
+    for delta in targets.values():
+        delta[np.abs(delta).max(axis=1) < MIN_OFFSET] = 0.0
+    positions, colors = _face_features(skull)
+    positions += np.array([0.0, HEAD_CENTRE_Y, 0.0], np.float32)
+    mesh = MeshData(positions, vertex_normals(positions, skull.indices), skull.indices, colors)
     eyes = []
     if with_eyes:
         for name, side in (("LeftEye", 1.0), ("RightEye", -1.0)):
@@ -153,7 +193,7 @@ def _cached_head(rings: int, segments: int, with_eyes: bool) -> TestHead:
     return TestHead(mesh, targets, eyes)
 
 
-def build_test_head(rings: int = 48, segments: int = 64, with_eyes: bool = True) -> TestHead:
+def build_test_head(rings: int = 64, segments: int = 64, with_eyes: bool = True) -> TestHead:
     """The ARKit test head (about ``rings * segments`` vertices) with its 52 morph targets in contract order.
 
     The result is shared between calls with the same arguments: treat its arrays as read-only.
