@@ -1,14 +1,20 @@
 # facecast: `make demo` installs everything and animates a shipped clip; `make test` runs lint and the tests.
-# A fresh machine needs nothing but Python 3.10+ (3.11 for the Blender parts), pip and, for system packages, apt.
+# A fresh machine needs Python 3.10+ (3.11 for the Blender parts), pip, Node.js/npm for the glTF validator and,
+# for system packages, apt-get (run as root or with sudo). Nothing is downloaded at run time.
 
 PYTHON ?= python3
+PYTHON311 ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
+BLENDER_VENV := .venv-blender
+A2F_VENV := .venv-a2f
 OUT := out
+# the add-on bundles these; keep them equal to what .venv runs (the generated stubs need grpcio >= 1.85.1)
+BLENDER_WHEELS := grpcio==1.85.3 grpcio-health-checking==1.85.1 protobuf==7.36.2 msgpack==1.2.4
 
-.PHONY: install demo test lint proto bench clean system-deps
+.PHONY: install demo test test-deps lint proto bench blender-addon clean system-deps
 
 install: $(STAMP)
 
@@ -19,11 +25,30 @@ $(STAMP): pyproject.toml scripts/install_system_deps.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[train,dev]"
+	$(PIP) install -q -e ".[train,dev,usd]"
+	PYTHON=$(PY) bash scripts/fetch_face_models.sh >/dev/null
 	touch $(STAMP)
 
 system-deps:
 	bash scripts/install_system_deps.sh
+
+# What only the tests need: real Blender (bpy wheel, Python 3.11, numpy < 2), NVIDIA's own Audio2Face-3D client
+# wheels (they pin an old grpcio, hence a venv of their own) and the Khronos glTF validator.
+test-deps: $(BLENDER_VENV)/.installed $(A2F_VENV)/.installed tools/node_modules/.installed
+
+$(BLENDER_VENV)/.installed:
+	test -x $(BLENDER_VENV)/bin/python || $(PYTHON311) -m venv $(BLENDER_VENV)
+	$(BLENDER_VENV)/bin/pip install -q bpy==5.0.1 'numpy<2' $(BLENDER_WHEELS)
+	touch $@
+
+$(A2F_VENV)/.installed:
+	test -x $(A2F_VENV)/bin/python || $(PYTHON) -m venv $(A2F_VENV)
+	$(A2F_VENV)/bin/pip install -q nvidia-audio2face-3d==1.3.0 nvidia-ace==1.0.0
+	touch $@
+
+tools/node_modules/.installed: tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 demo: install
 	@mkdir -p $(OUT)
@@ -34,16 +59,20 @@ demo: install
 	@echo "demo outputs in $(OUT)/: $$(ls $(OUT) | tr '\n' ' ')"
 
 lint: install
-	$(VENV)/bin/ruff check core tests benchmarks scripts
+	$(VENV)/bin/ruff check core tests benchmarks scripts plugins examples tools
 
-test: install lint
-	$(VENV)/bin/pytest -q -ra
+test: install test-deps lint
+	$(VENV)/bin/pytest -q -ra --durations=15
 
 proto: install
 	$(PY) scripts/gen_proto.py
 
-bench: install
+bench: install test-deps
 	$(PY) benchmarks/bench_motion.py
 
+blender-addon: install
+	$(PY) plugins/blender/build_addon.py --out dist --wheel-cache .cache/blender-wheels
+
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache core/*.egg-info
+	rm -rf $(VENV) $(BLENDER_VENV) $(A2F_VENV) $(OUT) dist build .cache .pytest_cache .ruff_cache core/*.egg-info \
+		tools/node_modules
