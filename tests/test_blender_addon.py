@@ -246,13 +246,56 @@ def test_facecast_blender_bake_cli_bakes_a_blend_and_reports_errors(daemon, asse
     assert "Traceback" not in down.stderr and not (tmp_path / "never.blend").exists()
 
 
-@pytest.mark.slow
 @needs_audio
-def test_talking_portrait_plane_plays_the_rendered_video(daemon, assets, core_site, tmp_path):
+def test_talking_portrait_bakes_the_daemons_frames_as_an_image_sequence(daemon, assets, core_site, tmp_path):
+    from PIL import Image
+
+    (tmp_path / "scene").mkdir()
+    again = 100
     result = run_check("portrait", {"address": daemon.address, "audio": str(assets / "speech_en.wav"),
-                                    "portrait": str(assets / "portrait.jpg"), "frame": START_FRAME,
-                                    "executable": str(ROOT / ".venv" / "bin" / "facecast")}, core_site, tmp_path)
-    assert result["op"]["result"] == ["FINISHED"], result
-    assert result["plane"] and result["source"] == "MOVIE", result["status"]
-    assert result["frames"] == 240 and result["frame_start"] == START_FRAME
-    assert Path(result["video"]).stat().st_size > 0 and result["strip_frames"] == [START_FRAME]
+                                    "portrait": str(assets / "portrait.jpg"), "frame": START_FRAME, "size": 256,
+                                    "blend": str(tmp_path / "scene" / "shot.blend"), "again": again},
+                       core_site, tmp_path, timeout=300)
+    assert [op["result"] for op in result["ops"]] == [["FINISHED"]] * 2, result
+    # the second bake (with the plane active) updated the plane: one plane, showing the second sequence
+    facecast_dir = tmp_path / "scene" / "facecast"
+    first, second = facecast_dir / "portrait_speech_en", facecast_dir / "portrait_speech_en_1"
+    assert sorted(p.name for p in facecast_dir.iterdir()) == [first.name, second.name]  # no partial folders
+    assert result["planes"] == 1 and result["source"] == "SEQUENCE", result["status"]
+    assert Path(result["filepath"]) == second / "frame_0001.jpg"
+    assert result["frame_start"] == again and result["frame_duration"] == 240 and result["frame_offset"] == 0
+    assert not result["use_cyclic"] and result["size"] == [256, 256]
+    assert result["strip_frames"] == [START_FRAME, again]  # each sound strip starts with its sequence
+    assert result["frame_end"] >= again + 240 - 1
+    for folder in (first, second):
+        names = sorted(p.name for p in folder.iterdir())
+        assert names == [f"frame_{i:04d}.jpg" for i in range(1, 241)]
+        sizes = {Image.open(folder / name).size for name in names}
+        assert sizes == {(256, 256)}
+    still, speaking = (np.asarray(Image.open(first / name), dtype=float) for name in ("frame_0001.jpg",
+                                                                                      "frame_0100.jpg"))
+    assert np.abs(still - speaking).mean() > 0.3, "the face must move"
+
+
+@needs_audio
+def test_talking_portrait_refusals_report_and_write_nothing(daemon, assets, core_site, tmp_path):
+    from PIL import Image
+
+    (tmp_path / "scene").mkdir()
+    gray = tmp_path / "gray.png"
+    Image.new("RGB", (300, 300), (128, 128, 128)).save(gray)
+    result = run_check("portrait", {"address": daemon.address, "audio": str(assets / "speech_en.wav"),
+                                    "portrait": str(gray), "frame": START_FRAME, "size": 256,
+                                    "blend": str(tmp_path / "scene" / "shot.blend")}, core_site, tmp_path)
+    [op] = result["ops"]
+    assert op["result"] == ["CANCELLED"] and "no face found" in op["error"] and "Traceback" not in op["error"]
+    assert result["planes"] == 0 and result["strip_frames"] == []
+    assert result["status"].startswith("Talking portrait failed: ")
+    assert not (tmp_path / "scene" / "facecast").exists()  # no sequence folder, no partial one, no frames
+    # a 25 fps take in a 30 fps scene would drift from its sound: refused before any daemon call
+    result = run_check("portrait", {"address": daemon.address, "audio": str(assets / "speech_en.wav"),
+                                    "portrait": str(assets / "portrait.jpg"), "size": 256, "fps_mode": "25",
+                                    "blend": str(tmp_path / "scene" / "shot.blend")}, core_site, tmp_path)
+    [op] = result["ops"]
+    assert op["result"] == ["CANCELLED"] and "one image per scene frame" in op["error"], op
+    assert result["planes"] == 0 and not (tmp_path / "scene" / "facecast").exists()

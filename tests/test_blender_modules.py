@@ -25,6 +25,7 @@ from facecast_blender import daemon as local_daemon  # noqa: E402
 from facecast_blender.jobs import Job, animate_job, info_job  # noqa: E402
 from facecast_blender.keyframes import blender_quaternions, co_pairs, frame_numbers  # noqa: E402
 from facecast_blender.live import LiveSession  # noqa: E402
+from facecast_blender.portrait import portrait_job, sequence_folder  # noqa: E402
 from facecast_blender.rigmap import best_preset, preset_rows, resolve  # noqa: E402
 
 
@@ -105,6 +106,34 @@ def test_jobs_report_errors_as_one_line_and_cancel(daemon, assets):
     assert job.wait(timeout=10).text == "cancelled"
     info = info_job(daemon.address, None).start().wait(timeout=30)
     assert info.kind == "done" and info.result["health"] == "SERVING" and info.result["providers"]
+
+
+def test_sequence_folders_never_reuse_an_earlier_take(tmp_path):
+    first = sequence_folder(str(tmp_path), "/pics/portrait.jpg", "/takes/line01.wav")
+    assert first == str(tmp_path / "portrait_line01")
+    Path(first).mkdir()
+    assert sequence_folder(str(tmp_path), "portrait.png", "line01.flac") == str(tmp_path / "portrait_line01_1")
+
+
+def test_portrait_job_writes_the_whole_sequence_or_nothing(daemon, assets, tmp_path):
+    audio = (assets / "speech_en.wav").read_bytes()
+    folder = tmp_path / "takes" / "portrait_speech_en"
+    # cancelled after the first frame is on disk: the hidden partial folder goes, no sequence appears
+    job = portrait_job(daemon.address, None, str(assets / "portrait.jpg"), audio, str(folder), None, 30, Controls(),
+                       128).start()
+    first = job.messages.get(timeout=120)  # posted once the first frame is written
+    assert first.kind == "progress" and first.done == 1, first.text
+    job.cancel()
+    assert job.wait(timeout=120).text == "cancelled"
+    assert list((tmp_path / "takes").iterdir()) == []
+    # errors before and after the avatar upload: one line each, no files
+    down = portrait_job("127.0.0.1:1", None, str(assets / "portrait.jpg"), audio, str(folder), None, 30, Controls(),
+                        128).start().wait(timeout=30)
+    assert down.kind == "error" and "no facecast daemon at 127.0.0.1:1" in down.text
+    bad = portrait_job(daemon.address, None, str(assets / "portrait.jpg"), b"RIFF not really", str(folder), None, 30,
+                       Controls(), 128).start().wait(timeout=60)
+    assert bad.kind == "error" and "INVALID_ARGUMENT" in bad.text and "\n" not in bad.text
+    assert list((tmp_path / "takes").iterdir()) == []
 
 
 @pytest.mark.slow

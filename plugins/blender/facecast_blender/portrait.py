@@ -1,53 +1,91 @@
-"""Talking portrait without bpy: render the portrait video with the local facecast installation.
+"""Talking portrait without bpy: bake the daemon's texture frames into a numbered JPEG image sequence.
 
-The daemon streams motion, not pictures (its API has no texture frames yet), so the add-on runs
-``facecast animate AUDIO --image PORTRAIT -o take.mp4 --server ADDRESS``: the daemon animates, the local
-facecast renders the portrait (with its watermark) and writes the video atomically. Blender then plays the
-video as a movie texture on a plane, frame-locked to the timeline.
+On a worker thread the portrait is uploaded with ``CreateAvatar`` and the audio animated with JPEG texture
+frames (``Animate`` with ``TextureOptions``); every frame goes into a hidden folder beside the destination,
+which is renamed to the destination only when the last frame is on disk. A failure or a cancel removes the
+hidden folder, so a sequence folder is either complete or absent. Blender then plays the folder as an image
+sequence on a plane (``ops_portrait.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import subprocess
+import shutil
+import tempfile
+from dataclasses import dataclass
 
+from facecast.client import Client, ServerError, texture_options
 from facecast.controls import Controls
 from facecast.errors import FacecastError
 
-from .daemon import find_executable
 from .jobs import Job
 
-
-def render_command(executable: str, audio: str, portrait: str, output: str, address: str, fps: int,
-                   animator: str | None, controls: Controls) -> list[str]:
-    """The ``facecast animate`` command line that renders ``portrait`` speaking ``audio`` to ``output``."""
-    command = [find_executable(executable), "animate", audio, "--image", portrait, "-o", output, "--server", address,
-               "--fps", str(fps), "--emotion", controls.emotion, "--emotion-intensity", str(controls.emotion_intensity),
-               "--head-motion", str(controls.head_motion), "--seed", str(controls.seed), "--quiet"]
-    if controls.gaze is not None:
-        command += ["--gaze", str(controls.gaze[0]), str(controls.gaze[1])]
-    if animator:
-        command += ["--animator", animator]
-    return command
+FRAME_NAME = "frame_{:04d}.jpg"  # Blender reads the number before the extension; the sequence starts at 1
 
 
-def render_job(command: list[str], token: str) -> Job:
-    """Run the render on a worker thread; the result is the output path, errors are facecast's own message."""
+@dataclass
+class PortraitTake:
+    """A finished image sequence: its folder, first file (what Blender loads), frame count and rate."""
 
-    def work(job: Job) -> str:
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-        if token:
-            env["FACECAST_TOKEN"] = token
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        while process.poll() is None:
-            if job.cancelled.wait(0.1):
-                process.terminate()
-                process.wait()
-                job.progress(0, 1)  # raises Cancelled
-        stderr = process.stderr.read().strip().splitlines()
-        if process.returncode:
-            raise FacecastError((stderr[-1] if stderr else f"facecast animate exited with {process.returncode}")
-                                .removeprefix("facecast: error: "))
-        return command[command.index("-o") + 1]
+    folder: str
+    first_frame: str
+    frames: int
+    fps: int
+
+
+def sequence_folder(parent: str, portrait: str, audio: str) -> str:
+    """``parent/<portrait>_<audio>`` (``_1``, ``_2`` … when taken: never overwrite an earlier take, another plane
+    may still play it)."""
+    stem = lambda p: os.path.splitext(os.path.basename(p))[0]  # noqa: E731
+    base = os.path.join(parent, f"{stem(portrait)}_{stem(audio)}")
+    taken = 0
+    while os.path.exists(path := f"{base}_{taken}" if taken else base):
+        taken += 1
+    return path
+
+
+def write_sequence(client: Client, job: Job, avatar_id: str, audio: bytes, folder: str, animator: str | None,
+                   fps: int, controls: Controls, size: int, jpeg_quality: int) -> int:
+    """Animate ``audio`` with JPEG textures of ``avatar_id`` into ``folder`` (created here, whole or not at all);
+    returns the number of frames."""
+    parent = os.path.dirname(folder)
+    os.makedirs(parent, exist_ok=True)
+    partial = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.", suffix=".partial", dir=parent)
+    try:
+        total, written = 0, 0
+        for response in client.animate_responses(audio, animator, fps, controls,
+                                                 texture=texture_options(avatar_id, "jpeg", size, jpeg_quality)):
+            kind = response.WhichOneof("kind")
+            if kind == "header":
+                total = response.header.total_frames
+            elif kind == "texture":
+                with open(os.path.join(partial, FRAME_NAME.format(response.texture.index + 1)), "wb") as f:
+                    f.write(response.texture.data)
+                written += 1
+                job.progress(written, total)
+        if not written:
+            raise FacecastError("the daemon sent no texture frames")
+        os.rename(partial, folder)
+        return written
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+
+
+def portrait_job(address: str, token: str | None, portrait: str, audio: bytes, folder: str, animator: str | None,
+                 fps: int, controls: Controls, size: int, jpeg_quality: int = 90) -> Job:
+    """Upload ``portrait``, bake the talking portrait into ``folder``; the result is a :class:`PortraitTake`."""
+
+    def work(job: Job) -> PortraitTake:
+        with Client(address, token or None) as client:
+            avatar_id = client.create_avatar(portrait).avatar_id
+            try:
+                frames = write_sequence(client, job, avatar_id, audio, folder, animator, fps, controls, size,
+                                        jpeg_quality)
+            finally:
+                with contextlib.suppress(ServerError):  # the daemon keeps a few avatars (oldest dropped): free ours
+                    client.delete_avatar(avatar_id)
+        return PortraitTake(folder, os.path.join(folder, FRAME_NAME.format(1)), frames, fps)
 
     return Job(work, "facecast-portrait")

@@ -61,6 +61,8 @@ class FacecastSettings(bpy.types.PropertyGroup):
     audio_path: StringProperty(name="Audio file", subtype="FILE_PATH", description="WAV, FLAC, MP3 or OGG speech")
     portrait_path: StringProperty(name="Portrait", subtype="FILE_PATH",
                                   description="Optional portrait image for the talking-portrait mode")
+    portrait_size: IntProperty(name="Texture size", default=512, min=128, max=2048, subtype="PIXEL",
+                               description="Width and height of the talking portrait's frames")
     # controls
     animator: StringProperty(name="Animator", search=_search_animators,
                              description="Animator on the daemon (empty: the daemon's default); connect to list them")

@@ -14,7 +14,7 @@ class Runtime:
     address: str = ""
     status: str = "Not connected"
     local_daemon: LocalDaemon | None = None
-    portrait_status: str = ""  # the talking-portrait render's state
+    portrait_status: str = ""  # the talking-portrait bake's state
     live_status: str = ""  # the last live preview's state ("running", "finished", why it stopped)
     busy: bool = False  # a bake or a connect is running
     progress: float = 0.0  # 0..1 of the running bake, shown in the panel

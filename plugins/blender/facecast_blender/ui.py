@@ -59,6 +59,8 @@ class FACECAST_PT_animation(_Panel, bpy.types.Panel):
             layout.label(text=strip.name if strip and strip.type == "SOUND" else "No active sound strip",
                          icon="SOUND")
         layout.prop(settings, "portrait_path")
+        if settings.portrait_path:
+            layout.prop(settings, "portrait_size")
         col = layout.column()
         col.prop(settings, "animator")
         col.prop(settings, "emotion")

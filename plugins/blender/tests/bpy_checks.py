@@ -219,19 +219,32 @@ def check_start_daemon(params: dict) -> dict:
 
 
 def check_portrait(params: dict) -> dict:
+    """Save the .blend into params["blend"] (the frames go to //facecast), bake the talking portrait, and with
+    params["again"] bake again with the plane active (it is updated, not duplicated)."""
     from facecast_blender.runtime import RUNTIME
 
     setup_head(params)
+    bpy.ops.wm.save_as_mainfile(filepath=params["blend"])
     settings = bpy.context.scene.facecast
-    settings.portrait_path, settings.executable = params["portrait"], params["executable"]
-    op = run_op(bpy.ops.facecast.portrait)
-    plane = bpy.data.objects.get("FacecastPortrait")
-    out = {"op": op, "status": RUNTIME.portrait_status, "plane": plane is not None}
-    if plane is not None:
-        texture = plane.active_material.node_tree.nodes["Image Texture"]
-        out.update(source=texture.image.source, video=bpy.path.abspath(texture.image.filepath),
-                   frames=texture.image_user.frame_duration, frame_start=texture.image_user.frame_start)
-    out["strip_frames"] = [s.frame_start for s in strips_of(bpy.context.scene)]
+    settings.portrait_path, settings.portrait_size = params["portrait"], params["size"]
+    settings.fps_mode = params.get("fps_mode", "SCENE")
+    ops = [run_op(bpy.ops.facecast.portrait)]
+    if params.get("again") is not None:
+        plane = bpy.data.objects.get("FacecastPortrait")
+        bpy.context.view_layer.objects.active = plane
+        bpy.context.scene.frame_current = params["again"]
+        ops.append(run_op(bpy.ops.facecast.portrait))
+    planes = [o for o in bpy.data.objects if o.get("facecast_portrait")]
+    out = {"ops": ops, "status": RUNTIME.portrait_status, "planes": len(planes),
+           "frame_end": bpy.context.scene.frame_end}
+    if planes:
+        texture = planes[0].active_material.node_tree.nodes["Image Texture"]
+        image, user = texture.image, texture.image_user
+        still = bpy.data.images.load(image.filepath, check_existing=False)  # headless Blender loads no sequence
+        out.update(source=image.source, filepath=bpy.path.abspath(image.filepath), size=list(still.size),
+                   frame_duration=user.frame_duration, frame_start=user.frame_start, frame_offset=user.frame_offset,
+                   use_cyclic=user.use_cyclic)
+    out["strip_frames"] = sorted(s.frame_start for s in strips_of(bpy.context.scene))
     return out
 
 
