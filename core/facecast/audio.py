@@ -12,6 +12,7 @@ import numpy as np
 import soxr
 
 from facecast.errors import AudioError
+from facecast.fileio import read_input
 
 MODEL_RATE = 16_000
 PCM_RATES: tuple[int, ...] = (16_000, 22_050, 24_000, 44_100, 48_000)
@@ -43,17 +44,7 @@ def load_audio(
 
     Raises :class:`AudioError` for unreadable, empty, silent-only (unless ``allow_silence``) or too-long input.
     """
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data, name = bytes(source), "audio"
-    else:
-        name = os.fspath(source)
-        try:
-            with open(name, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise AudioError(f"cannot read {name}: {e.strerror}") from None
-    if not data:
-        raise AudioError(f"{name} is empty")
+    data, name = read_input(source, "audio", AudioError)
     samples, native_rate = _decode(data, name)
     audio = Audio(samples, native_rate, hashlib.sha256(data).hexdigest())
     return _prepare(audio, rate, max_seconds, allow_silence, name)

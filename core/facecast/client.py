@@ -27,6 +27,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from facecast import wire
 from facecast.controls import Controls
 from facecast.errors import FacecastError
+from facecast.fileio import read_input
 from facecast.motion import CHANNELS, DEFAULT_FPS, MotionClip, MotionFrame
 from facecast.proto import facecast_pb2 as pb
 from facecast.proto import facecast_pb2_grpc
@@ -123,7 +124,7 @@ class Client:
     def create_avatar(self, image: str | os.PathLike[str] | bytes,
                       face_box: tuple[float, float, float, float] | None = None) -> pb.CreateAvatarResponse:
         """Fit a portrait on the daemon (or upload a saved ``.fcavatar``); the reply has ``avatar_id``."""
-        data = _read(image)
+        data = read_input(image, "image")[0]
         is_avatar = isinstance(image, (str, os.PathLike)) and os.fspath(image).endswith(".fcavatar")
         request = pb.CreateAvatarRequest(avatar=data) if is_avatar else pb.CreateAvatarRequest(image=data)
         if face_box:
@@ -148,7 +149,7 @@ class Client:
         """The raw response stream of ``Animate`` for an audio file (path or encoded bytes); with
         ``texture=texture_options(avatar_id)`` rendered frames arrive after the motion frames they show."""
         request = pb.AnimateRequest(
-            audio=pb.AudioInput(encoded=_read(audio)), animator=animator or "", fps=fps,
+            audio=pb.AudioInput(encoded=read_input(audio, "audio")[0]), animator=animator or "", fps=fps,
             controls=_controls(controls, control_fields), text=text or "", language=language or "",
             echo_audio=echo_audio, texture=texture or pb.TextureOptions())
         try:
@@ -267,16 +268,6 @@ def stream_file_chunks(samples: np.ndarray, sample_rate: int, chunk_ms: float = 
     pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
     for start in range(0, len(pcm), step):
         yield pcm[start:start + step].tobytes()
-
-
-def _read(source: str | os.PathLike[str] | bytes) -> bytes:
-    if isinstance(source, (bytes, bytearray)):
-        return bytes(source)
-    try:
-        with open(source, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise FacecastError(f"cannot read {os.fspath(source)}: {e.strerror}") from None
 
 
 def _check_channels(header: pb.StreamHeader) -> None:

@@ -7,6 +7,8 @@ import os
 import tempfile
 from collections.abc import Iterator
 
+from facecast.errors import InvalidInput
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
@@ -30,6 +32,24 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def read_input(source: str | os.PathLike[str] | bytes, what: str,
+               error: type[Exception] = InvalidInput) -> tuple[bytes, str]:
+    """The bytes of an input given as a path or as bytes, and a name for messages; ``error`` (an
+    :class:`InvalidInput` by default) names a missing, unreadable or empty input."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data, name = bytes(source), what
+    else:
+        name = os.fspath(source)
+        try:
+            with open(name, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise error(f"cannot read {name}: {e.strerror}") from None
+    if not data:
+        raise error(f"{name} is empty")
+    return data, name
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

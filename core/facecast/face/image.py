@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from facecast.errors import InvalidInput
+from facecast.fileio import read_input
 
 MAX_PIXELS = 200_000_000  # 14000 x 14000: beyond this an image is almost surely a mistake or a decompression bomb
 
@@ -23,17 +24,7 @@ def load_image(source: str | os.PathLike[str] | bytes, max_side: int | None = No
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    name = "image bytes" if isinstance(source, (bytes, bytearray)) else os.fspath(source)
-    if isinstance(source, (bytes, bytearray)):
-        data = bytes(source)
-    else:
-        try:
-            with open(source, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise InvalidInput(f"cannot read image {name}: {e.strerror}") from None
-    if not data:
-        raise InvalidInput(f"{name} is empty")
+    data, name = read_input(source, "image bytes")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
