@@ -2,7 +2,8 @@
 # Installs the Debian packages facecast needs, only those that are missing. Needs root (or sudo) and apt-get;
 # elsewhere it says what to install by hand and carries on.
 set -euo pipefail
-packages=(ffmpeg)
+# ffmpeg: the lip-sync yardstick; espeak-ng, flite, festival and its voices: phoneme timings and the corpus
+packages=(ffmpeg espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

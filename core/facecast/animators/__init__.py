@@ -11,6 +11,7 @@ __all__ = ["Animator", "StreamingSession", "DEFAULT_ANIMATOR", "get_animator", "
 
 _REGISTRY: dict[str, str] = {
     "energy": "facecast.animators.energy:EnergyAnimator",
+    "phonetic": "facecast.animators.phonetic:PhoneticAnimator",
 }
 DEFAULT_ANIMATOR = "energy"
 _loaded: dict[str, Animator] = {}

@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from facecast.errors import FacecastError
+
+
+class EngineUnavailable(FacecastError):
+    """A speech engine (espeak-ng, flite, festival, pocketsphinx) is not installed; the message says which."""
+
 
 @dataclass(frozen=True)
 class Phone:
@@ -40,4 +46,4 @@ def merge_silences(phones: list[Phone], min_gap: float = 0.0) -> list[Phone]:
     return out
 
 
-__all__ = ["Phone", "merge_silences"]
+__all__ = ["EngineUnavailable", "Phone", "merge_silences"]

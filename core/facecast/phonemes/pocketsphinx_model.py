@@ -1,0 +1,51 @@
+"""The English acoustic model, CMU dictionary and phone language model that the ``pocketsphinx`` wheel ships,
+loaded once per process. Decoders are not thread-safe, so each use holds the decoder's lock."""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+
+import numpy as np
+
+from facecast.phonemes import EngineUnavailable
+
+FRAME_RATE = 100  # pocketsphinx analyses 10 ms frames
+SAMPLE_RATE = 16_000
+
+
+def _module():  # noqa: ANN202 - the pocketsphinx module, imported late so that facecast runs without it
+    try:
+        import pocketsphinx
+    except ImportError:
+        raise EngineUnavailable("pocketsphinx is not installed (pip install 'pocketsphinx>=5,<6')") from None
+    return pocketsphinx
+
+
+class LockedDecoder:
+    """A pocketsphinx decoder with the lock that every caller must hold."""
+
+    def __init__(self, **config: object) -> None:
+        ps = _module()
+        self.lock = threading.Lock()
+        self.decoder = ps.Decoder(samprate=SAMPLE_RATE, loglevel="FATAL", **config)
+
+
+@lru_cache(maxsize=1)
+def alignment_decoder() -> LockedDecoder:
+    """A decoder with the English acoustic model and CMU dictionary, for forced alignment. The beams are wide:
+    with the default ones, alignment of unusual voices (synthetic ones included) often finds no path."""
+    return LockedDecoder(beam=1e-80, pbeam=1e-80, wbeam=1e-60)
+
+
+@lru_cache(maxsize=1)
+def phone_decoder() -> LockedDecoder:
+    """A decoder in allphone mode with the shipped English phone language model, for phone recognition."""
+    ps = _module()
+    return LockedDecoder(allphone=ps.get_model_path("en-us/en-us-phone.lm.bin"), lm=None, lw=2.0,
+                         beam=1e-20, pbeam=1e-20)
+
+
+def to_pcm16(samples: np.ndarray) -> bytes:
+    """16 kHz float samples as the little-endian int16 bytes pocketsphinx decodes."""
+    return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()

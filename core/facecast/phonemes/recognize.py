@@ -1,0 +1,29 @@
+"""Phone recognition from audio alone: pocketsphinx in allphone mode with the English phone language model
+shipped in its wheel. On other languages it still finds the English phones nearest to what is said, which
+gives usable visemes (mouth shapes depend on the articulation, not on the language)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facecast.phonemes import Phone, merge_silences
+from facecast.phonemes.inventory import SILENCE, arpabet
+from facecast.phonemes.pocketsphinx_model import FRAME_RATE, SAMPLE_RATE, phone_decoder, to_pcm16
+
+
+def recognize(samples: np.ndarray, offset: float = 0.0) -> list[Phone]:
+    """Phones heard in 16 kHz ``samples``, with times shifted by ``offset`` seconds."""
+    if len(samples) < SAMPLE_RATE // 20:  # shorter than 50 ms: nothing to hear
+        return [Phone(SILENCE, offset, offset + len(samples) / SAMPLE_RATE)] if len(samples) else []
+    locked = phone_decoder()
+    with locked.lock:
+        decoder = locked.decoder
+        decoder.start_utt()
+        decoder.process_raw(to_pcm16(samples), full_utt=True)
+        decoder.end_utt()
+        segments = [(s.word, s.start_frame, s.end_frame) for s in decoder.seg()]
+    phones = []
+    for word, first, last in segments:
+        symbol = arpabet(word) or SILENCE
+        phones.append(Phone(symbol, offset + first / FRAME_RATE, offset + (last + 1) / FRAME_RATE))
+    return merge_silences(phones)
