@@ -78,3 +78,20 @@ def test_bad_avatar_images(client_and_avatar):
         client.create_avatar(b"definitely not an image")
     with pytest.raises(ServerError, match="unknown avatar id"):
         client.delete_avatar("nope")
+
+
+def test_oldest_avatar_is_dropped_past_the_limit():
+    from daemon import Daemon
+
+    daemon = Daemon("--max-avatars", "1")
+    try:
+        with Client(daemon.address, timeout=60) as client:
+            first = client.create_avatar(ASSETS / "portrait.jpg").avatar_id
+            second = client.create_avatar(ASSETS / "painting.jpg").avatar_id
+            assert client.info()["avatars"] == 1
+            with pytest.raises(ServerError, match="unknown avatar id"):
+                client.delete_avatar(first)
+            client.delete_avatar(second)
+            assert client.info()["avatars"] == 0
+    finally:
+        daemon.stop()

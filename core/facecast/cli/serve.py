@@ -23,6 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-sessions", type=int, default=defaults.max_sessions)
     p.add_argument("--max-message-mb", type=float, default=defaults.max_message_bytes / 2**20)
     p.add_argument("--max-audio-seconds", type=float, default=defaults.max_audio_seconds)
+    p.add_argument("--max-avatars", type=int, default=defaults.max_avatars,
+                   help="portraits held for texture frames; the oldest is dropped past this (default %(default)s)")
     p.add_argument("--a2f-compat", action="store_true",
                    help="also serve NVIDIA's Audio2Face-3D gRPC API (ACE clients, the ACE Unreal plugin) on --a2f-port")
     p.add_argument("--a2f-port", type=int, default=defaults.a2f_port,
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     config = ServerConfig(
         host=args.host, port=args.port, token=args.token, tls_cert=args.tls_cert, tls_key=args.tls_key,
         max_sessions=args.max_sessions, max_message_bytes=int(args.max_message_mb * 2**20),
-        max_audio_seconds=args.max_audio_seconds, default_animator=args.animator,
+        max_audio_seconds=args.max_audio_seconds, max_avatars=args.max_avatars, default_animator=args.animator,
         a2f_compat=args.a2f_compat, a2f_port=args.a2f_port)
     run_server(config)
     return 0
