@@ -14,7 +14,7 @@ from facecast.controls import Controls
 from facecast.errors import InvalidInput
 from facecast.motion import CHANNEL_INDEX as C
 from facecast.phonemes import Phone, espeak
-from facecast.phonemes.inventory import ARPABET, PHONES, arpabet, ipa_to_arpabet
+from facecast.phonemes.inventory import ARPABET, BILABIALS, PHONES, arpabet, ipa_to_arpabet
 from facecast.phonemes.visemes import PHONE_TO_VISEME, VISEMES
 from facecast.train.evaluate import bilabial_closure, blink_count, boundary_errors, lip_aperture, lipsync_r
 
@@ -83,6 +83,67 @@ def test_bilabial_closure_on_tts_speech_with_exact_timings():
     clip = get_animator("phonetic").animate(audio, Controls(), 30, phones=phones)
     closed, total = bilabial_closure(clip.values, phones, 30)
     assert total >= 10 and closed == total
+
+
+def _covered(phones: list[Phone], bilabials: list[Phone], slack: float = 0.035) -> int:
+    """How many of ``bilabials`` a bilabial of ``phones`` overlaps (within ``slack`` seconds)."""
+    return sum(any(q.symbol in BILABIALS and q.start < b.end + slack and q.end > b.start - slack for q in phones)
+               for b in bilabials)
+
+
+def test_closure_detector_finds_the_lip_closures_of_tts_speech():
+    from facecast.phonemes.closures import closure_probability, find_dips
+    from facecast.phonemes.recognize import recognize
+    from facecast.phonemes.sources import heard_phones
+
+    with_dips = recognised = completed = total = 0
+    at_bilabials, elsewhere = [], []
+    for voice in ("en-us+m3", "en+f2", "en-us+f4"):
+        audio, exact = tts_audio(SENTENCE, voice)
+        bilabials = [p for p in exact if p.symbol in BILABIALS]
+        heard = recognize(audio.samples)
+        dips = find_dips(audio.samples, heard)
+        for dip, p in zip(dips, closure_probability(np.stack([d.features for d in dips]))):
+            at = any(b.start - 0.03 < dip.time < b.end + 0.03 for b in bilabials)
+            (at_bilabials if at else elsewhere).append(p)
+        total += len(bilabials)
+        with_dips += sum(any(b.start - 0.03 < d.time < b.end + 0.03 for d in dips) for b in bilabials)
+        recognised += _covered(heard, bilabials)
+        completed += _covered(heard_phones(audio.samples), bilabials)
+    assert with_dips >= 0.8 * total  # a /p b m/ is an energy dip
+    assert np.mean(at_bilabials) > np.mean(elsewhere)  # and the model tells them from the other dips
+    assert completed >= recognised + 3  # the detector finds closures the recogniser missed
+
+
+def test_aligned_bilabials_snap_to_the_closure_and_widen():
+    from facecast.phonemes.closures import UNCERTAIN_CLOSURE_S, snap_closures, widen_bilabials
+
+    audio, exact = tts_audio()
+    bilabials = [p for p in exact if p.symbol in BILABIALS]
+    late = [Phone(p.symbol, p.start + 0.06, p.end + 0.06) if p.symbol in BILABIALS else p for p in exact]
+    assert _covered(snap_closures(audio.samples, late), bilabials, 0.0) > _covered(late, bilabials, 0.0)
+    wide = widen_bilabials(exact)
+    half = UNCERTAIN_CLOSURE_S / 2 - 1e-6
+    for b in bilabials:  # shut from 50 ms before the middle to 50 ms after it
+        for t in (max(b.center - half, 0.0), b.center + half):
+            assert any(p.symbol in BILABIALS and p.start <= t < p.end for p in wide)
+    assert all(a.end == pytest.approx(b.start) for a, b in zip(wide, wide[1:]))  # still a tiling
+    assert wide[0].start == exact[0].start and wide[-1].end == pytest.approx(exact[-1].end)
+
+
+def test_words_the_aligner_left_out_are_aligned_to_the_end():
+    from facecast.phonemes.align import align_words, pronunciations
+    from facecast.phonemes.sources import _complete_the_end
+
+    audio, _ = tts_audio()
+    words = pronunciations(SENTENCE)
+    aligned = align_words(audio.samples, words)
+    last_word = len(words[-1][1])
+    spoken = [p for p in aligned if p.symbol != "SIL"]
+    cut = [p for p in aligned if p.end <= spoken[-last_word - 1].end]  # as if "boat" had been aligned to silence
+    completed = _complete_the_end(audio.samples, cut, words)
+    tail = [p.symbol for p in completed if p.start >= cut[-1].end and p.symbol != "SIL"]
+    assert tail == words[-1][1]
 
 
 def test_jaw_follows_vowel_height_and_rounding_spreads():

@@ -5,6 +5,7 @@ Where the phones come from (options of ``animate`` / ``stream``):
 - ``phones=[Phone, ...]``: given timings (from a TTS engine): exact, used by the corpus teacher;
 - ``text="..."`` (and ``language=``, default ``"en"``): forced alignment of the transcript with pocketsphinx;
 - neither: phone recognition with pocketsphinx's English phone model (also on other languages).
+Alignment and recognition are completed by the acoustic lip-closure detector (:mod:`facecast.phonemes.closures`).
 
 Offline, recognition and alignment see the whole clip. Streaming recognises blocks of
 :data:`BLOCK_S` seconds with :data:`CONTEXT_S` of context on each side, so a frame is emitted at most
@@ -32,8 +33,7 @@ from facecast.motion import CHANNEL_INDEX as C
 from facecast.motion import DEFAULT_FPS, NUM_BLENDSHAPES, MotionClip, MotionFrame
 from facecast.phonemes import Phone
 from facecast.phonemes.inventory import SILENCE
-from facecast.phonemes.recognize import recognize
-from facecast.phonemes.sources import phones_for
+from facecast.phonemes.sources import heard_phones, phones_for
 
 BLOCK_S, CONTEXT_S = 0.8, 0.3
 PAUSE_S = 0.25  # a silence this long ends a phrase
@@ -43,6 +43,8 @@ TURN_STD_RAD = 0.05
 NOD_RAD, BROW_INNER, BROW_OUTER = 0.06, 0.3, 0.18
 # Louder speech opens the jaw wider: the viseme's opening is scaled by FLOOR + SLOPE * loudness (0..1).
 LOUDNESS_FLOOR, LOUDNESS_SLOPE = 0.55, 0.6
+# The jaw opens for a syllable's nucleus before it is loudest: loudness is read this far ahead of each frame.
+LOUDNESS_LEAD_S = 0.05
 
 
 def _draw(seed: int, salt: int, when: float) -> np.random.Generator:
@@ -64,7 +66,8 @@ class CurveRenderer:
             return []
         times = indices / self.fps
         near = [p for p in phones if p.end > times[0] - REACH_S - 0.1 and p.start < times[-1] + REACH_S + 0.1]
-        windows = windows_at(buffer, buffer_start, np.round(times * MODEL_RATE).astype(np.int64), WINDOW)
+        windows = windows_at(buffer, buffer_start, np.round((times + LOUDNESS_LEAD_S) * MODEL_RATE).astype(np.int64),
+                             WINDOW)
         pauses = [p for p in phones if p.symbol == SILENCE and p.duration >= PAUSE_S]
         prosody = self.prosody.update(windows, self._turn_targets(times, pauses, controls))
         gain = LOUDNESS_FLOOR + LOUDNESS_SLOPE * prosody["openness"]
@@ -117,7 +120,7 @@ class PhoneticSession(StreamingSession):
         self.samples_received += len(pcm)
         received = self.samples_received / MODEL_RATE
         if self._given is not None:
-            known_until = received - WINDOW / 2 / MODEL_RATE
+            known_until = received - WINDOW / 2 / MODEL_RATE - LOUDNESS_LEAD_S
         elif self._text:
             return []  # alignment needs the whole utterance
         else:
@@ -144,7 +147,7 @@ class PhoneticSession(StreamingSession):
         start = max(0.0, lo - CONTEXT_S)
         first = int(start * MODEL_RATE) - self._buffer_start
         segment = self._buffer[first:int((hi + CONTEXT_S) * MODEL_RATE) - self._buffer_start]
-        heard = recognize(segment, offset=start)
+        heard = heard_phones(segment, offset=start)
         self.phones += [p for p in heard if lo <= p.center < hi]
         self._provisional = [p for p in heard if p.center >= hi]
 

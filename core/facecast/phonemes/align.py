@@ -51,7 +51,12 @@ def pronunciations(text: str, language: str = "en") -> list[tuple[str, list[str]
 
 def align(samples: np.ndarray, text: str, language: str = "en") -> list[Phone]:
     """Phones of ``text`` aligned to 16 kHz ``samples``; raises :class:`InvalidInput` when they do not fit."""
-    words = pronunciations(text, language)
+    return align_words(samples, pronunciations(text, language))
+
+
+def align_words(samples: np.ndarray, words: list[tuple[str, list[str]]]) -> list[Phone]:
+    """Phones of ``words`` (see :func:`pronunciations`) aligned to 16 kHz ``samples``. pocketsphinx may leave
+    the last words out (it aligns them to silence), so fewer phones than the words have can come back."""
     if not words:
         raise InvalidInput("no word of the transcript could be turned into phones")
     for dither in DITHERS:

@@ -1,24 +1,55 @@
 """One entry point for phone timings of real audio: forced alignment when a transcript is given, phone
-recognition otherwise (or when the transcript does not fit the audio)."""
+recognition otherwise (or when the transcript does not fit the audio). Both are completed by the acoustic
+evidence of lip closure (:mod:`facecast.phonemes.closures`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from facecast.audio import MODEL_RATE as RATE
 from facecast.errors import InvalidInput
 from facecast.phonemes import Phone
-from facecast.phonemes.align import align
+from facecast.phonemes.align import align_words, pronunciations
+from facecast.phonemes.closures import add_likely_closures, snap_closures, widen_bilabials
+from facecast.phonemes.inventory import SILENCE
 from facecast.phonemes.recognize import recognize
+
+MIN_TAIL_S = 0.1  # an unaligned end shorter than this is left silent
+
+
+def heard_phones(samples: np.ndarray, offset: float = 0.0) -> list[Phone]:
+    """Recognised phones of 16 kHz ``samples`` (times shifted by ``offset`` s), with bilabials added where the
+    audio shows a likely lip closure."""
+    return widen_bilabials(add_likely_closures(samples, recognize(samples, offset), offset))
 
 
 def phones_for(samples: np.ndarray, text: str | None = None, language: str = "en") -> tuple[list[Phone], str]:
     """Phones of 16 kHz ``samples`` and how they were found (``"alignment"``, ``"recognition"``, or
     ``"recognition (transcript did not align)"``)."""
-    if text and text.strip():
-        try:
-            return align(samples, text, language), "alignment"
-        except InvalidInput as e:
-            if "no words" in str(e):
-                raise
-            return recognize(samples), "recognition (transcript did not align)"
-    return recognize(samples), "recognition"
+    if not (text and text.strip()):
+        return heard_phones(samples), "recognition"
+    words = pronunciations(text, language)  # no words at all is the caller's error: let it raise
+    try:
+        aligned = align_words(samples, words)
+    except InvalidInput:
+        return heard_phones(samples), "recognition (transcript did not align)"
+    completed = _complete_the_end(samples, aligned, words)
+    return widen_bilabials(snap_closures(samples, completed)), "alignment"
+
+
+def _complete_the_end(samples: np.ndarray, phones: list[Phone],
+                      words: list[tuple[str, list[str]]]) -> list[Phone]:
+    """pocketsphinx sometimes leaves the last words out (aligned to silence): align them to the audio after the
+    last aligned phone, or recognise that audio when they do not fit, rather than leave the mouth at rest."""
+    spoken = [p for p in phones if p.symbol != SILENCE]
+    end = spoken[-1].end if spoken else 0.0
+    counts = np.cumsum([len(w) for _, w in words])
+    rest = words[int(np.searchsorted(counts, len(spoken), side="right")):]
+    if not rest or len(samples) / RATE - end < MIN_TAIL_S:
+        return phones
+    tail = samples[int(end * RATE):]
+    try:
+        completed = [Phone(p.symbol, p.start + end, p.end + end) for p in align_words(tail, rest)]
+    except InvalidInput:
+        completed = heard_phones(tail, offset=end)
+    return [p for p in phones if p.end <= end] + completed
