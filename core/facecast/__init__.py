@@ -33,18 +33,22 @@ def animate(
     fps: int = 30,
     controls: Controls | None = None,
     progress: Any = None,
+    text: str | None = None,
+    language: str | None = None,
     **control_fields: Any,
 ) -> MotionClip:
     """Animate an audio file (path or encoded bytes) and return the :class:`MotionClip`.
 
     Controls may be given as a :class:`Controls` or as keyword fields (``emotion="happy"``, ``seed=3``).
+    ``text`` (the transcript) and ``language`` go to animators that take them (``phonetic``).
     """
     from facecast.animators import get_animator
     from facecast.audio import load_audio
 
     if control_fields:
         controls = Controls.from_dict({**(controls.to_dict() if controls else {}), **control_fields})
-    return get_animator(animator).animate(load_audio(audio), controls, fps, progress=progress)
+    options = {key: value for key, value in (("text", text), ("language", language)) if value}
+    return get_animator(animator).animate(load_audio(audio), controls, fps, progress=progress, **options)
 
 
 def export(clip: MotionClip, path: str | os.PathLike[str], **options: Any) -> None:

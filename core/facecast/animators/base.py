@@ -33,6 +33,7 @@ class StreamingSession(ABC):
         self.fps = check_fps(fps)
         self.samples_received = 0
         self.frames_emitted = 0
+        self.metadata: dict[str, Any] = {}  # what the session learned that a take should record
 
     @abstractmethod
     def push(self, pcm: np.ndarray) -> list[MotionFrame]:
@@ -65,6 +66,12 @@ class Animator(ABC):
     def stream(self, controls: Controls | None = None, fps: int = DEFAULT_FPS, **options: Any) -> StreamingSession:
         """Start a streaming session."""
 
+    def clip_session(self, audio: Audio, controls: Controls, fps: int, **options: Any) -> StreamingSession:
+        """A session for a clip whose audio is known in advance. Animators that do better seeing the whole clip
+        (alignment, recognition) override this; offline :meth:`animate` and the daemon's Animate both use it, so
+        they agree frame for frame."""
+        return self.stream(controls, fps, **options)
+
     def animate(
         self,
         audio: Audio,
@@ -77,7 +84,7 @@ class Animator(ABC):
         if audio.sample_rate != MODEL_RATE:
             raise ValueError(f"animators take audio at {MODEL_RATE} Hz; load it with facecast.audio.load_audio")
         controls = (controls or Controls()).validated()
-        session = self.stream(controls, fps, **options)
+        session = self.clip_session(audio, controls, fps, **options)
         frames: list[MotionFrame] = []
         step = int(OFFLINE_CHUNK_SECONDS * MODEL_RATE)
         for start in range(0, len(audio.samples), step):
@@ -85,7 +92,7 @@ class Animator(ABC):
             if progress:
                 progress(min(start + step, len(audio.samples)) / MODEL_RATE, audio.duration)
         frames += session.flush()
-        return MotionClip.from_frames(fps, frames, self.clip_metadata(audio, controls))
+        return MotionClip.from_frames(fps, frames, {**self.clip_metadata(audio, controls), **session.metadata})
 
     def run_batch(self, work: list[tuple[StreamingSession, np.ndarray | None]]) -> list[list[MotionFrame] | Exception]:
         """Advance several sessions at once: push each chunk (``None`` means flush). The daemon's scheduler

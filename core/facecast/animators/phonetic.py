@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from facecast.animators.base import Animator, ProgressCallback, StreamingSession
+from facecast.animators.base import Animator, StreamingSession
 from facecast.animators.coarticulation import REACH_S, articulator_tracks, mouth_curves
 from facecast.animators.expression import emotion_offset
 from facecast.animators.idle import IdleMotion, blink_shape
@@ -30,7 +30,7 @@ from facecast.animators.prosody import WINDOW, ProsodyTracker, windows_at
 from facecast.audio import MODEL_RATE, Audio
 from facecast.controls import Controls
 from facecast.motion import CHANNEL_INDEX as C
-from facecast.motion import DEFAULT_FPS, NUM_BLENDSHAPES, MotionClip, MotionFrame
+from facecast.motion import DEFAULT_FPS, NUM_BLENDSHAPES, MotionFrame
 from facecast.phonemes import Phone
 from facecast.phonemes.inventory import SILENCE
 from facecast.phonemes.sources import heard_phones, phones_for
@@ -183,22 +183,12 @@ class PhoneticAnimator(Animator):
         return PhoneticSession(controls or Controls(), fps, phones=options.get("phones"), text=options.get("text"),
                                language=options.get("language") or "en")
 
-    def animate(self, audio: Audio, controls: Controls | None = None, fps: int = DEFAULT_FPS,
-                progress: ProgressCallback | None = None, **options: Any) -> MotionClip:
-        """Whole-clip animation: alignment or recognition sees the entire audio (better than streaming)."""
-        if audio.sample_rate != MODEL_RATE:
-            raise ValueError(f"animators take audio at {MODEL_RATE} Hz; load it with facecast.audio.load_audio")
-        controls = (controls or Controls()).validated()
-        phones = options.get("phones")
+    def clip_session(self, audio: Audio, controls: Controls, fps: int, **options: Any) -> StreamingSession:
+        """Alignment or recognition sees the entire clip first (better than block-wise streaming)."""
+        phones, source = options.get("phones"), "given"
         if phones is None:
             phones, source = phones_for(audio.samples, options.get("text"), options.get("language") or "en")
-        else:
-            source = "given"
         session = PhoneticSession(controls, fps, phones=phones)
-        frames = session.push(audio.samples) + session.flush()
-        if progress:
-            progress(audio.duration, audio.duration)
-        metadata = self.clip_metadata(audio, controls)
-        metadata["phone_source"] = source
-        metadata["phones"] = [[p.symbol, round(p.start, 4), round(p.end, 4)] for p in phones]
-        return MotionClip.from_frames(fps, frames, metadata)
+        session.metadata = {"phone_source": source,
+                            "phones": [[p.symbol, round(p.start, 4), round(p.end, 4)] for p in phones]}
+        return session

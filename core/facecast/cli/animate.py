@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from facecast.animators import animator_names
+from facecast.animators import DEFAULT_ANIMATOR, animator_names
 from facecast.motion import DEFAULT_FPS, FPS_OPTIONS
 
 
@@ -18,7 +18,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         f"from the extension of -o: {', '.join(output_formats())}.")
     p.add_argument("audio", help="speech file: wav, flac, ogg, mp3 or m4a")
     p.add_argument("-o", "--output", required=True, help="output file")
-    p.add_argument("--animator", choices=animator_names(), help="animator (default: the best one installed)")
+    p.add_argument("--animator", choices=animator_names(), help=f"animator (default: {DEFAULT_ANIMATOR})")
     p.add_argument("--fps", type=int, default=DEFAULT_FPS, choices=FPS_OPTIONS)
     p.add_argument("--emotion", default="neutral", help="neutral, happy, sad, angry, surprised, disgusted, fearful "
                    "(Audio2Face and MetaHuman names are mapped)")

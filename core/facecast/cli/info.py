@@ -31,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  fps: {', '.join(map(str, info['fps_options']))}; sessions: {info['active_sessions']} active, "
           f"{info['limits']['max_sessions']} max")
     for a in info["animators"]:
-        default = " (default)" if a["name"] == info["default_animator"] else ""
+        roles = [role for role, key in (("clips", "default_animator"), ("live streams", "default_live_animator"))
+                 if a["name"] == info[key]]
+        default = f" (default for {' and '.join(roles)})" if roles else ""
         print(f"  animator {a['name']}{default}: {a['description']} [lookahead {a['lookahead_ms']:.0f} ms]")
     return 0

@@ -87,9 +87,7 @@ def _try_alignment(samples: np.ndarray, words: list[tuple[str, list[str]]],
     pad = np.zeros(int(PAD_S * SAMPLE_RATE), np.float32)
     noise = np.random.default_rng(0).normal(0, dither, len(samples)).astype(np.float32)
     pcm = to_pcm16(np.concatenate([pad, np.asarray(samples, np.float32) + noise, pad]))
-    locked = alignment_decoder()
-    with locked.lock:
-        decoder = locked.decoder
+    with alignment_decoder().fresh() as decoder:
         tokens = []
         for _, phones in words:
             # One dictionary entry per pronunciation: the same spelling may sound different in another language.

@@ -4,7 +4,10 @@ loaded once per process. Decoders are not thread-safe, so each use holds the dec
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -23,12 +26,21 @@ def _module():  # noqa: ANN202 - the pocketsphinx module, imported late so that 
 
 
 class LockedDecoder:
-    """A pocketsphinx decoder with the lock that every caller must hold."""
+    """A pocketsphinx decoder with the lock that every caller must hold (through :meth:`fresh`)."""
 
     def __init__(self, **config: object) -> None:
         ps = _module()
         self.lock = threading.Lock()
         self.decoder = ps.Decoder(samprate=SAMPLE_RATE, loglevel="FATAL", **config)
+
+    @contextmanager
+    def fresh(self) -> Iterator[Any]:
+        """Hold the lock, with the decoder's feature extraction reset: pocketsphinx carries its noise estimate
+        and cepstral mean over from the previous utterance, which would make the same audio decode differently
+        depending on what came before."""
+        with self.lock:
+            self.decoder.reinit_feat()
+            yield self.decoder
 
 
 @lru_cache(maxsize=1)

@@ -19,9 +19,7 @@ def recognize(samples: np.ndarray, offset: float = 0.0) -> list[Phone]:
     :mod:`facecast.phonemes.align`), and with it a third more /p b m/ are recognised on the corpus."""
     if len(samples) < SAMPLE_RATE // 20:  # shorter than 50 ms: nothing to hear
         return [Phone(SILENCE, offset, offset + len(samples) / SAMPLE_RATE)] if len(samples) else []
-    locked = phone_decoder()
-    with locked.lock:
-        decoder = locked.decoder
+    with phone_decoder().fresh() as decoder:
         decoder.start_utt()
         noise = np.random.default_rng(0).normal(0, DITHER, len(samples))
         decoder.process_raw(to_pcm16(np.asarray(samples, np.float32) + noise), full_utt=True)

@@ -332,7 +332,7 @@ class Limits(_message.Message):
     def __init__(self, max_message_bytes: _Optional[int] = ..., max_sessions: _Optional[int] = ..., max_audio_seconds: _Optional[float] = ..., sample_rates: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Info(_message.Message):
-    __slots__ = ("version", "animators", "default_animator", "providers", "fps_options", "limits", "active_sessions", "emotions", "channel_names", "avatars")
+    __slots__ = ("version", "animators", "default_animator", "providers", "fps_options", "limits", "active_sessions", "emotions", "channel_names", "avatars", "default_live_animator")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ANIMATORS_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_ANIMATOR_FIELD_NUMBER: _ClassVar[int]
@@ -343,6 +343,7 @@ class Info(_message.Message):
     EMOTIONS_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_NAMES_FIELD_NUMBER: _ClassVar[int]
     AVATARS_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_LIVE_ANIMATOR_FIELD_NUMBER: _ClassVar[int]
     version: str
     animators: _containers.RepeatedCompositeFieldContainer[AnimatorInfo]
     default_animator: str
@@ -353,4 +354,5 @@ class Info(_message.Message):
     emotions: _containers.RepeatedScalarFieldContainer[str]
     channel_names: _containers.RepeatedScalarFieldContainer[str]
     avatars: int
-    def __init__(self, version: _Optional[str] = ..., animators: _Optional[_Iterable[_Union[AnimatorInfo, _Mapping]]] = ..., default_animator: _Optional[str] = ..., providers: _Optional[_Iterable[str]] = ..., fps_options: _Optional[_Iterable[int]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., active_sessions: _Optional[int] = ..., emotions: _Optional[_Iterable[str]] = ..., channel_names: _Optional[_Iterable[str]] = ..., avatars: _Optional[int] = ...) -> None: ...
+    default_live_animator: str
+    def __init__(self, version: _Optional[str] = ..., animators: _Optional[_Iterable[_Union[AnimatorInfo, _Mapping]]] = ..., default_animator: _Optional[str] = ..., providers: _Optional[_Iterable[str]] = ..., fps_options: _Optional[_Iterable[int]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., active_sessions: _Optional[int] = ..., emotions: _Optional[_Iterable[str]] = ..., channel_names: _Optional[_Iterable[str]] = ..., avatars: _Optional[int] = ..., default_live_animator: _Optional[str] = ...) -> None: ...

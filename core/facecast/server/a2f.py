@@ -189,7 +189,7 @@ class A2FController(audio2face_pb2_grpc.A2FControllerServiceServicer):
             raise InvalidInput(f"the first message must be an audio_stream_header, not {got}")
         header = first.audio_stream_header
         settings = stream_settings(header)
-        animator = get_animator(self.facecast.config.default_animator or None)
+        animator = get_animator(self.facecast.config.default_animator or None, live=True)
         with self.facecast.sessions.open():
             session = await asyncio.to_thread(animator.stream, settings.controls, settings.fps)
             stream = A2FStream(settings, session, self.facecast.schedulers.for_animator(animator),

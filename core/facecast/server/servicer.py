@@ -14,7 +14,7 @@ import grpc
 import numpy as np
 
 from facecast import __version__, wire
-from facecast.animators import DEFAULT_ANIMATOR, animator_names, get_animator
+from facecast.animators import DEFAULT_ANIMATOR, DEFAULT_LIVE_ANIMATOR, animator_names, get_animator
 from facecast.animators.base import Animator
 from facecast.audio import MODEL_RATE, PCM_RATES, StreamResampler, from_pcm, load_audio, pcm_samples
 from facecast.controls import EMOTIONS
@@ -61,6 +61,7 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
             version=__version__,
             animators=[pb.AnimatorInfo(**a.describe()) for a in animators],
             default_animator=self.config.default_animator or DEFAULT_ANIMATOR,
+            default_live_animator=self.config.default_animator or DEFAULT_LIVE_ANIMATOR,
             providers=onnx_providers(),
             fps_options=FPS_OPTIONS,
             limits=pb.Limits(max_message_bytes=self.config.max_message_bytes, max_sessions=self.config.max_sessions,
@@ -99,7 +100,7 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
         per_message = request.frames_per_message or 30
         started = time.perf_counter()
         with self.sessions.open() as session_id:
-            session = await asyncio.to_thread(animator.stream, controls, fps, **options)
+            session = await asyncio.to_thread(animator.clip_session, audio, controls, fps, **options)
             yield wire.header(animator, fps, session_id, math.ceil(audio.duration * fps - 1e-9))
             scheduler = self.schedulers.for_animator(animator)
             pending: list[MotionFrame] = []
@@ -125,7 +126,7 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
         if first is None or first.WhichOneof("kind") != "config":
             raise InvalidInput("the first Stream message must be a config")
         config = first.config
-        animator, fps, options = self._setup(config.animator, config.fps, config.text, config.language)
+        animator, fps, options = self._setup(config.animator, config.fps, config.text, config.language, live=True)
         controls = wire.controls_from_proto(config.controls)
         rate = config.sample_rate or MODEL_RATE
         sample_format = wire.sample_format(config.format)
@@ -170,8 +171,9 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
             yield pb.MotionResponse(status=pb.Status(
                 code=pb.Status.OK, message="done", frames=session.frames_emitted, audio_seconds=received))
 
-    def _setup(self, name: str, fps: int, text: str, language: str) -> tuple[Animator, int, dict[str, Any]]:
-        animator = get_animator(name or self.config.default_animator or None)
+    def _setup(self, name: str, fps: int, text: str, language: str,
+               live: bool = False) -> tuple[Animator, int, dict[str, Any]]:
+        animator = get_animator(name or self.config.default_animator or None, live)
         fps = wire.fps_from_request(fps)
         options: dict[str, Any] = {}
         if text or language:
