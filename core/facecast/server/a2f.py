@@ -36,6 +36,7 @@ from facecast.server.a2f_params import (
     pcm16_chunk,
     stream_settings,
 )
+from facecast.server.calls import drain
 from facecast.server.scheduler import ModelScheduler
 from facecast.server.servicer import Facecast, handles_errors
 from facecast.server.sessions import SessionLimitReached
@@ -46,7 +47,7 @@ DEFAULT_PORT = 52000  # the Audio2Face-3D NIM's port
 # After EndOfAudio, how long to watch for a message the client should not have sent (clients such as NVIDIA's
 # sample never half-close, so waiting for the end of the request stream would hang them).
 LATE_MESSAGE_GRACE_SECONDS = 0.2
-DRAIN_SECONDS = 2.0  # how long a failing call keeps reading the client's remaining messages (see _drain)
+DRAIN_SECONDS = 2.0  # how long a failing call keeps reading the client's remaining messages (see calls.drain)
 # The emotion metadata is a google.protobuf.Any, whose type URL names the message. NVIDIA's protos on GitHub
 # (Audio2Face-3D-Samples, its nvidia_ace 1.2.0 wheel, the sample apps) call EmotionAggregate
 # nvidia_ace.emotion_aggregate.v1.EmotionAggregate, the PyPI wheel com.nvidia.ace.services.audio2face_3d.v1....;
@@ -178,7 +179,8 @@ class A2FController(audio2face_pb2_grpc.A2FControllerServiceServicer):
             async for response in self._converse(requests):
                 yield response
         except (FacecastError, SessionLimitReached):
-            await _drain(requests)
+            await drain(requests, DRAIN_SECONDS, lambda m: m.WhichOneof("stream_part") == "end_of_audio",
+                        LATE_MESSAGE_GRACE_SECONDS)
             raise
 
     async def _converse(self, requests: AsyncIterator[a2f.AudioWithEmotionStream]
@@ -240,22 +242,6 @@ async def _result_within(task: asyncio.Future, seconds: float):
     """The task's result if it succeeds within ``seconds``, else None (the task is left running)."""
     done, _ = await asyncio.wait({task}, timeout=seconds)
     return task.result() if done and not task.cancelled() and task.exception() is None else None
-
-
-async def _drain(requests: AsyncIterator[a2f.AudioWithEmotionStream]) -> None:
-    """Read what the client is still sending before a call ends in error: ending it while the client writes makes
-    gRPC clients (grpcio 1.67, as NVIDIA's wheels pin) report INTERNAL instead of the error and its message.
-    Stops at the client's half-close, a short grace after end_of_audio, or DRAIN_SECONDS."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + DRAIN_SECONDS
-    # Best effort on a call that fails anyway: a client gone or a read cut short changes nothing.
-    with contextlib.suppress(Exception):
-        while (left := deadline - loop.time()) > 0:
-            message = await asyncio.wait_for(anext(requests, None), left)
-            if message is None:
-                return
-            if message.WhichOneof("stream_part") == "end_of_audio":
-                deadline = min(deadline, loop.time() + LATE_MESSAGE_GRACE_SECONDS)
 
 
 def add_to_server(facecast: Facecast, server: grpc.aio.Server) -> None:

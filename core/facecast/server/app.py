@@ -17,10 +17,12 @@ from grpc_reflection.v1alpha import reflection
 
 from facecast.proto import facecast_pb2, facecast_pb2_grpc
 from facecast.server import a2f
+from facecast.server.calls import drain
 from facecast.server.servicer import Facecast
 
 log = logging.getLogger("facecast.server")
 SERVICE_NAME = facecast_pb2.DESCRIPTOR.services_by_name["Facecast"].full_name
+DENY_DRAIN_SECONDS = 1.0  # a refused streaming client's messages are read this long before the refusal
 OPEN_METHODS = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 
@@ -67,11 +69,19 @@ def _deny(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         await abort(request, context)
         yield  # pragma: no cover - makes this an async generator like the handler it replaces
 
+    async def drain_and_abort(requests, context):
+        await drain(aiter(requests), DENY_DRAIN_SECONDS)
+        await abort(requests, context)
+
+    async def drain_and_abort_stream(requests, context):
+        await drain_and_abort(requests, context)
+        yield  # pragma: no cover
+
     kwargs = {"request_deserializer": handler.request_deserializer, "response_serializer": handler.response_serializer}
     if handler.request_streaming and handler.response_streaming:
-        return grpc.stream_stream_rpc_method_handler(abort_stream, **kwargs)
+        return grpc.stream_stream_rpc_method_handler(drain_and_abort_stream, **kwargs)
     if handler.request_streaming:
-        return grpc.stream_unary_rpc_method_handler(abort, **kwargs)
+        return grpc.stream_unary_rpc_method_handler(drain_and_abort, **kwargs)
     if handler.response_streaming:
         return grpc.unary_stream_rpc_method_handler(abort_stream, **kwargs)
     return grpc.unary_unary_rpc_method_handler(abort, **kwargs)
