@@ -1,4 +1,5 @@
-"""Atomic file output: write to a temporary file beside the target, then rename over it."""
+"""Files in and out: atomic writes (a temporary file beside the target, renamed over it), inputs given as a
+path or as bytes, and facecast's versioned msgpack documents (``.fcclip``, ``.fcavatar``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
+
+import msgpack
 
 from facecast.errors import InvalidInput
 
@@ -50,6 +53,21 @@ def read_input(source: str | os.PathLike[str] | bytes, what: str,
     if not data:
         raise error(f"{name} is empty")
     return data, name
+
+
+def read_document(data: bytes, format_name: str, version: int, extension: str, source: str) -> dict:
+    """The msgpack document in ``data``, checked to be ``format_name`` at ``version``; :class:`InvalidInput`
+    names garbage, another format or another version."""
+    try:
+        doc = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except Exception as e:  # msgpack raises several unrelated types for garbage
+        raise InvalidInput(f"{source} is not a {extension} file ({type(e).__name__})") from None
+    if not isinstance(doc, dict) or doc.get("format") != format_name:
+        raise InvalidInput(f"{source} is not a {extension} file")
+    if doc.get("version") != version:
+        raise InvalidInput(f"{source} is {extension} version {doc.get('version')}; this facecast reads version "
+                           f"{version}")
+    return doc
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

@@ -17,6 +17,7 @@ import msgpack
 import numpy as np
 
 from facecast.errors import InvalidInput
+from facecast.fileio import atomic_write_bytes, read_document, read_input
 
 BLENDSHAPES: tuple[str, ...] = (
     "EyeBlinkLeft", "EyeLookDownLeft", "EyeLookInLeft", "EyeLookOutLeft", "EyeLookUpLeft",
@@ -151,8 +152,6 @@ def validate(clip: MotionClip) -> None:
 
 def save_fcclip(clip: MotionClip, path: str | os.PathLike[str]) -> None:
     """Write ``clip`` as a versioned msgpack ``.fcclip`` file, atomically."""
-    from facecast.fileio import atomic_write_bytes
-
     atomic_write_bytes(path, fcclip_bytes(clip))
 
 
@@ -172,24 +171,12 @@ def fcclip_bytes(clip: MotionClip) -> bytes:
 
 def load_fcclip(path: str | os.PathLike[str]) -> MotionClip:
     """Read a ``.fcclip`` file, rejecting other versions, wrong shapes and NaN/inf with a clear message."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise InvalidInput(f"cannot read {os.fspath(path)}: {e.strerror}") from None
-    return fcclip_from_bytes(data, source=os.fspath(path))
+    data, name = read_input(path, "clip")
+    return fcclip_from_bytes(data, source=name)
 
 
 def fcclip_from_bytes(data: bytes, source: str = "clip") -> MotionClip:
-    try:
-        doc = msgpack.unpackb(data, raw=False, strict_map_key=False)
-    except Exception as e:  # msgpack raises several unrelated types for garbage
-        raise InvalidInput(f"{source} is not a .fcclip file ({type(e).__name__})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FCCLIP_FORMAT:
-        raise InvalidInput(f"{source} is not a .fcclip file")
-    if doc.get("version") != FCCLIP_VERSION:
-        raise InvalidInput(f"{source} is .fcclip version {doc.get('version')}; this facecast reads version "
-                           f"{FCCLIP_VERSION}")
+    doc = read_document(data, FCCLIP_FORMAT, FCCLIP_VERSION, ".fcclip", source)
     if list(doc.get("channels", [])) != list(CHANNELS):
         raise InvalidInput(f"{source} has channels that differ from the motion contract")
     frames = doc.get("frames")

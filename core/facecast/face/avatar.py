@@ -18,6 +18,7 @@ import numpy as np
 from facecast.errors import InvalidInput
 from facecast.face.image import as_rgb_array
 from facecast.face.landmarks import NUM_LANDMARKS, FaceFit, fit_face
+from facecast.fileio import atomic_write_bytes, read_document, read_input
 
 FCAVATAR_FORMAT = "facecast.fcavatar"
 FCAVATAR_VERSION = 1
@@ -91,15 +92,7 @@ class Avatar:
 
     @classmethod
     def from_bytes(cls, data: bytes, source: str = "avatar") -> Avatar:
-        try:
-            doc = msgpack.unpackb(data, raw=False, strict_map_key=False)
-        except Exception as e:  # msgpack raises several unrelated types for garbage
-            raise InvalidInput(f"{source} is not a .fcavatar file ({type(e).__name__})") from None
-        if not isinstance(doc, dict) or doc.get("format") != FCAVATAR_FORMAT:
-            raise InvalidInput(f"{source} is not a .fcavatar file")
-        if doc.get("version") != FCAVATAR_VERSION:
-            raise InvalidInput(f"{source} is .fcavatar version {doc.get('version')}; this facecast reads version "
-                               f"{FCAVATAR_VERSION}")
+        doc = read_document(data, FCAVATAR_FORMAT, FCAVATAR_VERSION, ".fcavatar", source)
         try:
             landmarks = np.frombuffer(doc["landmarks"], "<f4").reshape(NUM_LANDMARKS, 3).astype(np.float32)
             image = cv2.imdecode(np.frombuffer(doc["image_png"], np.uint8), cv2.IMREAD_COLOR)
@@ -116,15 +109,9 @@ class Avatar:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the avatar as ``.fcavatar``, atomically."""
-        from facecast.fileio import atomic_write_bytes
-
         atomic_write_bytes(path, self.to_bytes())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Avatar:
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise InvalidInput(f"cannot read {os.fspath(path)}: {e.strerror}") from None
-        return cls.from_bytes(data, source=os.fspath(path))
+        data, name = read_input(path, "avatar")
+        return cls.from_bytes(data, source=name)
