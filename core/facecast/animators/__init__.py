@@ -13,11 +13,12 @@ __all__ = ["Animator", "StreamingSession", "DEFAULT_ANIMATOR", "DEFAULT_LIVE_ANI
 _REGISTRY: dict[str, str] = {
     "energy": "facecast.animators.energy:EnergyAnimator",
     "phonetic": "facecast.animators.phonetic:PhoneticAnimator",
+    "neural": "facecast.animators.neural:NeuralAnimator",
 }
-# Whole clips get the best lip sync; live streams get the lowest latency (the phonetic animator's recogniser
-# needs about a second of lookahead, the energy animator 46 ms).
-DEFAULT_ANIMATOR = "phonetic"
-DEFAULT_LIVE_ANIMATOR = "energy"
+# The learned model is the default for clips and live streams: it follows real mouths best (docs/NEURAL.md) and
+# needs only 100 ms of lookahead (the phonetic animator's recogniser needs about a second).
+DEFAULT_ANIMATOR = "neural"
+DEFAULT_LIVE_ANIMATOR = "neural"
 _loaded: dict[str, Animator] = {}
 
 

@@ -22,6 +22,7 @@ from facecast.errors import FacecastError, InvalidInput
 from facecast.motion import CHANNELS, FPS_OPTIONS, MotionFrame
 from facecast.proto import facecast_pb2 as pb
 from facecast.proto import facecast_pb2_grpc
+from facecast.runtime import onnx_providers
 from facecast.server.avatars import AvatarStore, TextureStream
 from facecast.server.scheduler import Schedulers
 from facecast.server.sessions import SessionLimitReached, SessionRegistry
@@ -191,27 +192,3 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
             return from_pcm(audio.pcm.data, audio.pcm.sample_rate, wire.sample_format(audio.pcm.format),
                             max_seconds=limit)
         raise InvalidInput("the request has no audio")
-
-
-_providers: list[str] | None = None
-
-
-def onnx_providers() -> list[str]:
-    """ONNX Runtime execution providers usable here (CUDA only where the runtime and a GPU are present)."""
-    global _providers
-    if _providers is None:
-        try:
-            import onnxruntime
-
-            available = onnxruntime.get_available_providers()
-            _providers = [p for p in available if p in ("CUDAExecutionProvider", "CPUExecutionProvider")
-                          and (p != "CUDAExecutionProvider" or _cuda_usable())]
-        except ImportError:
-            _providers = []
-    return _providers
-
-
-def _cuda_usable() -> bool:
-    import ctypes.util
-
-    return ctypes.util.find_library("cuda") is not None

@@ -1,0 +1,322 @@
+"""The ``neural`` animator: the learned audio-to-motion model (``facecast.train.model``) run by ONNX Runtime.
+
+Per 20 ms model frame the network gives the 52 blendshapes and a lip-closure probability deterministically from
+the audio, and samples head rotation and translation, brows and lids from a flow conditioned on the audio, the
+head-motion control and seeded noise (so two seeds or two NPCs move differently with the same mouth). On top of
+that, as in the other animators: blinks and gaze saccades (:mod:`facecast.animators.idle`, which follow the blink
+rate and gaze target), emotion offsets and expression intensity, all changeable mid-stream.
+
+Streaming and whole clips share one path. The session keeps the last ``history + lookahead`` feature frames;
+each call computes the model frames that the audio now fixes (with the network's valid convolutions a frame
+depends only on its window, so chunking does not change it) and emits the fps frames whose two neighbouring
+model frames are known. The lookahead is therefore (lookahead + 2) model frames: 100 ms. ``run_batch`` gathers
+the work of many streams into one ONNX Runtime call (windows left-padded with silence to one length; padding
+only adds outputs in front, which are dropped).
+
+A transcript (``text=``, clip animation) is aligned with pocketsphinx and its /p b m/ make the lips close, fused
+with the model's own closure estimate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from facecast.animators.base import Animator, StreamingSession
+from facecast.animators.expression import emotion_offset
+from facecast.animators.idle import IdleMotion, set_eye_rotation
+from facecast.audio import Audio
+from facecast.controls import Controls
+from facecast.errors import FacecastError
+from facecast.features import FRAME_S, FRAME_SAMPLES, HOP, N_FFT, STACK, log_mel, silence_frame
+from facecast.motion import CHANNEL_INDEX as C
+from facecast.motion import DEFAULT_FPS, NUM_BLENDSHAPES, NUM_CHANNELS, MotionFrame
+
+MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "neural"
+NOISE_TIME_S = 0.5  # the motion noise is an AR(1) process with this time constant: slow, natural head motion
+SMOOTH_S = {"head": 0.12, "face": 0.04}  # one-pole smoothing of the sampled channels
+MIN_HEAD_LEVEL = 0.25  # head-motion controls below this scale the sampled motion down instead
+CLOSURE_THRESHOLD = 0.5
+BILABIALS = ("P", "B", "M")
+MODEL_FRAMES_PER_S = round(1 / FRAME_S)
+
+
+@dataclass
+class Job:
+    """One session's share of a model call: its feature window, noise and condition."""
+
+    features: np.ndarray  # [history + n + lookahead, F]
+    noise: np.ndarray  # [n, D]
+    cond: np.ndarray  # [2]
+
+
+class NeuralModel:
+    """The exported network and its settings; one ONNX Runtime session shared by all streams."""
+
+    def __init__(self, model_path: Path | None = None, threads: int = 1) -> None:
+        from facecast.runtime import inference_session
+
+        path = Path(model_path) if model_path else MODEL_DIR / "neural.onnx"
+        meta_path = path.with_suffix(".json")
+        if not path.is_file() or not meta_path.is_file():
+            raise FacecastError(f"the neural model {path} (and its .json) is missing; train and export one with "
+                                "`facecast train` (see docs/NEURAL.md)")
+        self.path = path
+        self.meta = json.loads(meta_path.read_text())
+        config = self.meta["config"]
+        self.history, self.lookahead = int(config["history"]), int(config["lookahead"])
+        self.sampled: list[str] = list(config["sampled"])
+        self.guidance = float(self.meta.get("guidance", 1.5))
+        self.session = inference_session(path, threads)
+        self._lock = threading.Lock()
+
+    def run(self, jobs: list[Job]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Mouth [n, 53] and motion [n, D] for each job, in one batched call."""
+        width = max(len(j.features) for j in jobs)
+        out_width = width - self.history - self.lookahead
+        silence = silence_frame()
+        features = np.stack([np.concatenate([np.repeat(silence[None], width - len(j.features), 0), j.features])
+                             for j in jobs]).astype(np.float32)
+        noise = np.stack([np.concatenate([np.zeros((out_width - len(j.noise), len(self.sampled)), np.float32),
+                                          j.noise]) for j in jobs]).astype(np.float32)
+        cond = np.stack([j.cond for j in jobs]).astype(np.float32)
+        guidance = np.full(len(jobs), self.guidance, np.float32)
+        with self._lock:
+            mouth, motion = self.session.run(None, {"features": features, "noise": noise, "cond": cond,
+                                                    "guidance": guidance})
+        return [(mouth[k, out_width - len(j.noise):], motion[k, out_width - len(j.noise):])
+                for k, j in enumerate(jobs)]
+
+
+class NeuralSession(StreamingSession):
+    def __init__(self, model: NeuralModel, controls: Controls, fps: int,
+                 closures: list[tuple[float, float]] | None = None) -> None:
+        super().__init__(controls, fps)
+        self.model = model
+        self._audio = np.zeros(0, np.float32)
+        self._audio_start = 0  # absolute sample index of self._audio[0]
+        self._features = np.repeat(silence_frame()[None], model.history, 0)  # padded: feature t at t + history
+        self._features_start = 0  # padded index of self._features[0]
+        self._feature_frames = 0  # model frames of real audio turned into features
+        self._outputs = np.zeros((0, NUM_CHANNELS + 3 + 1), np.float32)  # values, translation, closure
+        self._outputs_start = 0  # model frame index of self._outputs[0]
+        self._computed = 0  # model frames computed
+        self._ended = False
+        self._closures = closures or []
+        root = np.random.SeedSequence(self.controls.seed)
+        self._noise_rng = np.random.default_rng(root.spawn(1)[0])
+        self._noise = self._noise_rng.standard_normal(len(model.sampled)).astype(np.float32)
+        self._smooth: np.ndarray | None = None
+        self._idle = IdleMotion(self.controls.seed)
+
+    # -- the model step, split so that run_batch can gather many sessions' steps into one call
+    def prepare(self, pcm: np.ndarray | None) -> Job | None:
+        """Take in audio (``None``: the end); return the model work it makes possible, if any."""
+        if pcm is None:
+            self._end_audio()
+        else:
+            pcm = np.asarray(pcm, np.float32).reshape(-1)
+            self._audio = np.concatenate([self._audio, pcm])
+            self.samples_received += len(pcm)
+        self._add_features(self.samples_received // FRAME_SAMPLES)
+        n = self._feature_frames - self.model.lookahead - self._computed
+        if n <= 0:
+            return None
+        lo = self._computed - self._features_start  # padded window start (feature t sits at t + history)
+        window = self._features[lo:lo + n + self.model.history + self.model.lookahead]
+        return Job(window, self._draw_noise(n), self._condition())
+
+    def finish(self, result: tuple[np.ndarray, np.ndarray] | None) -> list[MotionFrame]:
+        """Store the model's output for the prepared job and emit the frames now determined."""
+        if result is not None:
+            self._store(*result)
+        return self._emit()
+
+    def push(self, pcm: np.ndarray) -> list[MotionFrame]:
+        job = self.prepare(pcm)
+        return self.finish(self.model.run([job])[0] if job else None)
+
+    def flush(self) -> list[MotionFrame]:
+        job = self.prepare(None)
+        return self.finish(self.model.run([job])[0] if job else None)
+
+    # -- features
+    def _end_audio(self) -> None:
+        """Pad the audio to whole model frames and append the silence the lookahead needs."""
+        if self._ended:
+            return
+        partial = (-self.samples_received) % FRAME_SAMPLES
+        whole = (self.samples_received + partial) // FRAME_SAMPLES
+        self._audio = np.concatenate([self._audio, np.zeros(partial, np.float32)])
+        self._add_features(whole)
+        pad = np.repeat(silence_frame()[None], self.model.lookahead, 0)
+        self._features = np.concatenate([self._features, pad])
+        self._feature_frames += self.model.lookahead
+        self._ended = True
+
+    def _add_features(self, frames: int) -> None:
+        if self._ended or frames <= self._feature_frames:
+            return
+        first = self._feature_frames * STACK
+        mel = log_mel(self._audio, first, (frames - self._feature_frames) * STACK, offset=self._audio_start)
+        self._features = np.concatenate([self._features, mel.reshape(-1, STACK * mel.shape[1])])
+        self._feature_frames = frames
+        keep_from = (frames * STACK + 1) * HOP - N_FFT  # the next mel window's first sample
+        drop = min(max(keep_from - self._audio_start, 0), len(self._audio))
+        self._audio = self._audio[drop:]
+        self._audio_start += drop
+
+    def _draw_noise(self, n: int) -> np.ndarray:
+        """The next ``n`` frames of the seeded AR(1) noise (unit variance), drawn in order."""
+        a = math.exp(-FRAME_S / NOISE_TIME_S)
+        out = np.empty((n, len(self.model.sampled)), np.float32)
+        fresh = self._noise_rng.standard_normal(out.shape).astype(np.float32)
+        for k in range(n):
+            self._noise = a * self._noise + math.sqrt(1 - a * a) * fresh[k]
+            out[k] = self._noise
+        return out
+
+    def _condition(self) -> np.ndarray:
+        level = math.log(max(self.controls.head_motion, MIN_HEAD_LEVEL))
+        return np.array([level, 1.0], np.float32)
+
+    # -- outputs
+    def _store(self, mouth: np.ndarray, motion: np.ndarray) -> None:
+        n = len(mouth)
+        rows = np.zeros((n, NUM_CHANNELS + 3 + 1), np.float32)
+        rows[:, :NUM_BLENDSHAPES] = mouth[:, :NUM_BLENDSHAPES]
+        rows[:, -1] = 1.0 / (1.0 + np.exp(-mouth[:, NUM_BLENDSHAPES]))
+        motion = self._smoothed(motion)
+        for k, name in enumerate(self.model.sampled):
+            column = NUM_CHANNELS + "XYZ".index(name[-1]) if name.startswith("Translation") else C[name]
+            rows[:, column] = motion[:, k]
+        self._outputs = np.concatenate([self._outputs, rows])
+        self._computed += n
+        self._features_start_trim()
+
+    def _smoothed(self, motion: np.ndarray) -> np.ndarray:
+        heads = np.array([name.startswith(("Head", "Translation")) for name in self.model.sampled])
+        alpha = np.where(heads, 1 - math.exp(-FRAME_S / SMOOTH_S["head"]), 1 - math.exp(-FRAME_S / SMOOTH_S["face"]))
+        out = np.empty_like(motion)
+        state = motion[0].copy() if self._smooth is None else self._smooth
+        for k in range(len(motion)):
+            state = state + alpha * (motion[k] - state)
+            out[k] = state
+        self._smooth = state
+        return out
+
+    def _features_start_trim(self) -> None:
+        keep_from = self._computed  # padded index of the next window's start
+        drop = keep_from - self._features_start
+        if drop > 0:
+            self._features = self._features[drop:]
+            self._features_start += drop
+
+    def _emit(self) -> list[MotionFrame]:
+        stop = self.total_frames
+        if not self._ended:  # frame i needs model frames floor(u) and floor(u) + 1, u = i / fps / FRAME_S
+            stop = min(stop, -(-(self._computed - 1) * self.fps // MODEL_FRAMES_PER_S))
+        indices = np.arange(self.frames_emitted, stop)
+        if len(indices) == 0:
+            return []
+        times = indices / self.fps
+        u = times / FRAME_S - self._outputs_start
+        last = len(self._outputs) - 1
+        k0 = np.clip(np.floor(u).astype(int), 0, last)
+        k1 = np.clip(k0 + 1, 0, last)
+        w = np.clip(u - np.floor(u), 0, 1)[:, None]
+        rows = self._outputs[k0] * (1 - w) + self._outputs[k1] * w
+        values = self._compose(rows, times)
+        translation = rows[:, NUM_CHANNELS:NUM_CHANNELS + 3] * min(self.controls.head_motion / MIN_HEAD_LEVEL, 1.0)
+        self.frames_emitted = stop
+        keep = max(int(np.floor(stop / self.fps / FRAME_S)) - self._outputs_start - 1, 0)
+        self._outputs = self._outputs[keep:]
+        self._outputs_start += keep
+        return [MotionFrame(int(i), float(t), v, tr.astype(np.float32))
+                for i, t, v, tr in zip(indices, times, values, translation)]
+
+    def _compose(self, rows: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """The 61 channels from interpolated model rows plus the control layers."""
+        controls = self.controls
+        values = rows[:, :NUM_CHANNELS].copy()
+        closure = rows[:, -1]
+        if self._closures:
+            for start, end in self._closures:
+                closure = np.where((times >= start) & (times < end), 1.0, closure)
+        shut = np.clip((closure - CLOSURE_THRESHOLD) / (1 - CLOSURE_THRESHOLD), 0, 1)
+        lips = [C[n] for n in ("MouthLowerDownLeft", "MouthLowerDownRight", "MouthUpperUpLeft", "MouthUpperUpRight")]
+        values[:, lips] *= (1 - shut)[:, None]
+        values[:, C["MouthClose"]] = np.maximum(values[:, C["MouthClose"]], shut * values[:, C["JawOpen"]])
+        values[:, C["JawOpen"]] *= 1 - 0.5 * shut
+        values[:, :NUM_BLENDSHAPES] = np.clip(values[:, :NUM_BLENDSHAPES], 0, 1) * controls.intensity
+        head = [C["HeadYaw"], C["HeadPitch"], C["HeadRoll"]]
+        values[:, head] *= min(controls.head_motion / MIN_HEAD_LEVEL, 1.0)
+        blinks = [C["EyeBlinkLeft"], C["EyeBlinkRight"]]
+        values[:, blinks] = self._idle.blink(times, controls.blink_rate)[:, None]
+        gaze = np.zeros_like(values)
+        yaw, pitch = self._idle.gaze(times, controls)
+        set_eye_rotation(gaze, yaw, pitch)
+        values[:, NUM_BLENDSHAPES + 3:] = gaze[:, NUM_BLENDSHAPES + 3:]
+        values[:, :NUM_BLENDSHAPES] += gaze[:, :NUM_BLENDSHAPES]
+        values += emotion_offset(controls)
+        np.clip(values[:, :NUM_BLENDSHAPES], 0.0, 1.0, out=values[:, :NUM_BLENDSHAPES])
+        return values
+
+
+class NeuralAnimator(Animator):
+    name = "neural"
+    description = ("learned from captured real faces: causal audio encoder -> mouth (deterministic) and head, "
+                   "brows, lids (flow-matching samples, seeded); ONNX Runtime")
+    lookahead_ms = 100.0
+    accepts_text = True
+
+    def __init__(self, model_path: Path | None = None, threads: int = 1) -> None:
+        self.model = NeuralModel(model_path, threads)
+        config = self.model.meta["config"]
+        self.lookahead_ms = (int(config["lookahead"]) + 2) * FRAME_S * 1000
+
+    def stream(self, controls: Controls | None = None, fps: int = DEFAULT_FPS, **options: Any) -> StreamingSession:
+        return NeuralSession(self.model, controls or Controls(), fps)
+
+    def clip_session(self, audio: Audio, controls: Controls, fps: int, **options: Any) -> StreamingSession:
+        """With a transcript, its aligned /p b m/ close the lips; without one this is a plain stream."""
+        text = options.get("text")
+        if not (text and str(text).strip()):
+            return self.stream(controls, fps)
+        from facecast.phonemes.sources import phones_for
+
+        phones, source = phones_for(audio.samples, str(text), options.get("language") or "en")
+        closures = [(p.start, p.end) for p in phones if p.symbol in BILABIALS]
+        session = NeuralSession(self.model, controls, fps, closures=closures)
+        session.metadata = {"phone_source": source, "closures": len(closures)}
+        return session
+
+    def run_batch(self, work: list[tuple[StreamingSession, np.ndarray | None]]) -> list[list[MotionFrame] | Exception]:
+        """One ONNX Runtime call for every session of the batch that has model work."""
+        results: list[list[MotionFrame] | Exception] = [[] for _ in work]
+        jobs: list[tuple[int, Job | None]] = []
+        for k, (session, pcm) in enumerate(work):
+            try:
+                if not isinstance(session, NeuralSession):
+                    raise TypeError("run_batch got a session of another animator")
+                jobs.append((k, session.prepare(pcm)))
+            except Exception as e:  # noqa: BLE001 - handed back to that session's caller
+                results[k] = e
+        ready = [(k, job) for k, job in jobs if job is not None]
+        outputs = self.model.run([job for _, job in ready]) if ready else []
+        by_index = {k: out for (k, _), out in zip(ready, outputs)}
+        for k, _ in jobs:
+            session = work[k][0]
+            assert isinstance(session, NeuralSession)
+            try:
+                results[k] = session.finish(by_index.get(k))
+            except Exception as e:  # noqa: BLE001
+                results[k] = e
+        return results
+

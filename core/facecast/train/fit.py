@@ -1,0 +1,320 @@
+"""Training the learned animator, top to bottom: ``python -m facecast.train --data DIR --out DIR``.
+
+1. Load the dataset (``facecast dataset build``): every used clip's 16 kHz audio and captured curves, resampled to
+   the model's 50 frames per second. Clips of the ``--holdout-source`` (leave-one-source-out) or, without one, of
+   the manifest's validation speakers are kept for evaluation.
+2. Each epoch, every training clip is augmented afresh (noise, reverberation, codecs, music bed, rate), turned into
+   features, padded with silence for the model's context, and cut into ``--crop`` frame windows.
+3. Loss = mouth regression (MSE on the blendshapes the mouth head owns) + (1 - Pearson r) of JawOpen per window
+   + lip-closure cross-entropy where phone timings give closures + flow matching on the sampled channels, whose
+   condition (the clip's head-motion level) is dropped ``COND_DROP`` of the time for classifier-free guidance.
+4. After each epoch: mean JawOpen r on the held-out clips; ``checkpoint.pt`` (resume with ``--resume``) and
+   ``best.pt``. Runs on CPU or CUDA, alone or under ``torchrun`` (DDP: gloo on CPU, NCCL on GPUs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from facecast.audio import MODEL_RATE
+from facecast.errors import InvalidInput
+from facecast.features import FRAME_S, FRAME_SAMPLES, model_frames, silence_frame
+from facecast.motion import BLENDSHAPES, CHANNEL_INDEX, NUM_BLENDSHAPES
+from facecast.train.model import SAMPLED, Model, ModelConfig
+from facecast.train.options import add_arguments
+from facecast.train.speech_augment import change_rate, degrade
+
+COND_DROP = 0.2
+JAW = CHANNEL_INDEX["JawOpen"]
+BLINKS = (CHANNEL_INDEX["EyeBlinkLeft"], CHANNEL_INDEX["EyeBlinkRight"])
+# Mouth-head loss weight per blendshape: the sampled channels and blinks belong to other layers.
+MOUTH_WEIGHTS = np.array([0.0 if name in SAMPLED or i in BLINKS else (1.0 if name.startswith(("Mouth", "Jaw", "Cheek"))
+                          else 0.5) for i, name in enumerate(BLENDSHAPES)], np.float32)
+
+
+@dataclass
+class Clip:
+    id: str
+    source: str
+    speaker: str
+    audio: np.ndarray  # float32, 16 kHz
+    targets: np.ndarray  # [T, 52 blendshapes + D sampled + 1 closure (NaN unknown)] at 50 frames/s
+    level: float = 0.0  # log head-motion level relative to the training median
+
+
+def sampled_columns(values: np.ndarray, translation: np.ndarray) -> np.ndarray:
+    """The sampled channels [T, D] from curves [T, 61] and head translation [T, 3]."""
+    columns = []
+    for name in SAMPLED:
+        if name.startswith("Translation"):
+            columns.append(translation[:, "XYZ".index(name[-1])])
+        else:
+            columns.append(values[:, CHANNEL_INDEX[name]])
+    return np.stack(columns, 1)
+
+
+def load_clips(data_dir: Path) -> tuple[list[Clip], dict[str, Any]]:
+    """Every used clip of a dataset folder with targets at 50 frames per second."""
+    manifest = json.loads((data_dir / "manifest.json").read_text())
+    entries = {e["id"]: e for e in manifest["clips"]}
+    clips = []
+    with np.load(data_dir / "examples.npz", allow_pickle=False) as data:
+        audio_all, values_all = data["audio"], data["values"]
+        translation_all, closure_all = data["translation"], data["closure"]
+        for clip_id, (a0, an, v0, vn, fps) in zip(data["ids"], data["index"]):
+            audio = audio_all[a0:a0 + an].astype(np.float32) / 32767.0
+            frames = len(audio) // FRAME_SAMPLES
+            src = np.arange(vn) / fps
+            dst = np.minimum(np.arange(frames) * FRAME_S, src[-1])
+            curves = np.concatenate([values_all[v0:v0 + vn, :NUM_BLENDSHAPES],
+                                     sampled_columns(values_all[v0:v0 + vn], translation_all[v0:v0 + vn]),
+                                     closure_all[v0:v0 + vn, None]], 1)
+            targets = np.stack([np.interp(dst, src, curves[:, c]) for c in range(curves.shape[1])], 1)
+            entry = entries[str(clip_id)]
+            clips.append(Clip(str(clip_id), entry["source"], entry["speaker"], audio, targets.astype(np.float32)))
+    return clips, manifest
+
+
+def head_levels(clips: list[Clip], reference: list[Clip]) -> None:
+    """Set each clip's head-motion level: log of its head-rotation spread over the reference clips' median."""
+    def spread(c: Clip) -> float:
+        return float(c.targets[:, NUM_BLENDSHAPES:NUM_BLENDSHAPES + 3].std(0).mean()) + 1e-4
+
+    median = float(np.median([spread(c) for c in reference]))
+    for c in clips:
+        c.level = float(np.clip(np.log(spread(c) / median), -2.0, 2.0))
+
+
+class TrainingGraph(nn.Module):
+    """What DDP wraps: one forward computes every loss term."""
+
+    def __init__(self, model: Model) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, features: torch.Tensor, targets: torch.Tensor, cond: torch.Tensor,
+                weights: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        h, mouth = self.model(features)
+        shapes = targets[:, :, :NUM_BLENDSHAPES].transpose(1, 2)
+        motion = targets[:, :, NUM_BLENDSHAPES:-1].transpose(1, 2)
+        closure = targets[:, :, -1]
+        pred = mouth[:, :NUM_BLENDSHAPES]
+        mse = ((pred - shapes) ** 2 * weights[None, :, None]).mean() * 10
+        corr = 1 - pearson(pred[:, JAW], shapes[:, JAW])
+        known = torch.isfinite(closure)
+        close = (F.binary_cross_entropy_with_logits(mouth[:, -1][known], closure[known])
+                 if bool(known.any()) else mouth.sum() * 0)
+        flow = self.model.flow_loss(h, motion, cond)
+        loss = mse + 0.5 * corr + 0.2 * close + flow
+        parts = {"mse": mse, "corr": corr, "closure": close, "flow": flow}
+        return loss, {k: float(v.detach()) for k, v in parts.items()}
+
+
+def pearson(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Mean Pearson r over rows of [B, T] tensors (rows where the target is flat count as 0)."""
+    a = a - a.mean(1, keepdim=True)
+    b = b - b.mean(1, keepdim=True)
+    r = (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1) + 1e-6)
+    return r.mean()
+
+
+def clip_features(audio: np.ndarray, cfg: ModelConfig) -> np.ndarray:
+    """Features [history + T + lookahead, F]: the clip's frames with silence around them, as the runtime sees."""
+    frames = model_frames(audio)
+    silence = silence_frame()[None, :]
+    return np.concatenate([np.repeat(silence, cfg.history, 0), frames, np.repeat(silence, cfg.lookahead, 0)])
+
+
+def make_crops(clip: Clip, cfg: ModelConfig, crop: int, rng: np.random.Generator, augment: bool
+               ) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """(features [history + crop + lookahead, F], targets [crop, K], level) windows covering one clip."""
+    audio, targets = clip.audio, clip.targets
+    if augment:
+        if rng.random() < 0.3:
+            audio, targets = change_rate(audio, targets, float(rng.uniform(0.88, 1.12)))
+        audio = degrade(audio, rng)
+    features = clip_features(audio, cfg)
+    frames = min(len(features) - cfg.history - cfg.lookahead, len(targets))
+    if frames < crop:
+        return []
+    count = math.ceil(frames / crop)
+    starts = rng.integers(0, frames - crop + 1, count) if augment else np.linspace(0, frames - crop, count).astype(int)
+    return [(features[s:s + crop + cfg.history + cfg.lookahead], targets[s:s + crop], clip.level) for s in starts]
+
+
+def evaluate(model: Model, clips: list[Clip], device: torch.device) -> dict[str, float]:
+    """Mean JawOpen r (lag 0) on whole clips, and mean flow loss."""
+    model.eval()
+    rs, flows = [], []
+    with torch.no_grad():
+        for clip in clips:
+            features = torch.from_numpy(clip_features(clip.audio, model.cfg))[None].to(device)
+            h, mouth = model(features)
+            n = min(mouth.shape[2], len(clip.targets))
+            jaw, target = mouth[0, JAW, :n].cpu().numpy(), clip.targets[:n, JAW]
+            if jaw.std() > 1e-6 and target.std() > 1e-6:
+                rs.append(float(np.corrcoef(jaw, target)[0, 1]))
+            motion = torch.from_numpy(clip.targets[:n, NUM_BLENDSHAPES:-1].T.copy())[None].to(device)
+            cond = torch.tensor([[clip.level, 1.0]], device=device)
+            flows.append(float(model.flow_loss(h[:, :, :n], motion, cond)))
+    model.train()
+    return {"jaw_r": float(np.mean(rs)) if rs else float("nan"), "flow": float(np.mean(flows)) if flows else 0.0}
+
+
+def motion_stats(clips: list[Clip]) -> tuple[np.ndarray, np.ndarray]:
+    motion = np.concatenate([c.targets[:, NUM_BLENDSHAPES:-1] for c in clips])
+    return motion.mean(0), motion.std(0) + 1e-4
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m facecast.train", description=__doc__.split("\n")[0])
+    add_arguments(p)
+    return p.parse_args(argv)
+
+
+def setup_distributed(device_arg: str) -> tuple[int, int, torch.device]:
+    """(rank, world size, device); joins the process group when started by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    use_cuda = device_arg == "cuda" or (device_arg == "auto" and torch.cuda.is_available())
+    rank = 0
+    if world > 1:
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+        rank = dist.get_rank()
+    if use_cuda:
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        return rank, world, torch.device("cuda", local)
+    return rank, world, torch.device("cpu")
+
+
+def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
+    args = argv if isinstance(argv, argparse.Namespace) else parse_args(argv)
+    if not (args.data / "manifest.json").is_file() or not (args.data / "examples.npz").is_file():
+        raise InvalidInput(f"{args.data} is not a dataset folder (no manifest.json and examples.npz); "
+                           "build one with `facecast dataset build`")
+    rank, world, device = setup_distributed(args.device)
+    torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) // world))
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng([args.seed, rank])
+    clips, _ = load_clips(args.data)
+    if args.holdout_source:
+        held = [c for c in clips if c.source == args.holdout_source]
+        train = [c for c in clips if c.source != args.holdout_source]
+    else:
+        manifest = json.loads((args.data / "manifest.json").read_text())
+        validation = {e["id"] for e in manifest["clips"] if e["split"] == "validation"}
+        held = [c for c in clips if c.id in validation]
+        train = [c for c in clips if c.id not in validation]
+    if args.max_clips_per_source:
+        keep_rng = np.random.default_rng(args.seed)
+        by_source: dict[str, list[Clip]] = {}
+        for c in train:
+            by_source.setdefault(c.source, []).append(c)
+        train = [c for group in by_source.values()
+                 for c in (group if len(group) <= args.max_clips_per_source else
+                           [group[i] for i in sorted(keep_rng.choice(len(group), args.max_clips_per_source,
+                                                                     replace=False))])]
+    if not train:
+        raise InvalidInput("no training clips left after the hold-out")
+    head_levels(clips, train)
+    cfg = ModelConfig(width=args.width)
+    model = Model(cfg).to(device)
+    mean, std = motion_stats(train)
+    model.motion_mean.copy_(torch.from_numpy(mean))
+    model.motion_std.copy_(torch.from_numpy(std))
+    graph: nn.Module = TrainingGraph(model)
+    if world > 1:
+        graph = nn.parallel.DistributedDataParallel(graph)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    args.out.mkdir(parents=True, exist_ok=True)
+    start_epoch, step, history, best = 0, 0, [], -2.0
+    checkpoint = args.out / "checkpoint.pt"
+    if args.resume and checkpoint.is_file():
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch, step, history, best = state["epoch"], state["step"], state["history"], state["best"]
+    weights = torch.from_numpy(MOUTH_WEIGHTS).to(device)
+    mine = train[rank::world]
+    steps_per_epoch = max(1, sum(max(1, len(c.targets) // args.crop) for c in mine) // args.batch)
+    total_steps = args.max_steps or steps_per_epoch * args.epochs
+    started = time.time()
+    for epoch in range(start_epoch, args.epochs):
+        crops = [w for c in mine for w in make_crops(c, cfg, args.crop, rng, augment=True)]
+        order = rng.permutation(len(crops))
+        batches = len(order) // args.batch
+        if world > 1:  # every rank must take the same number of steps
+            count = torch.tensor([batches])
+            dist.all_reduce(count, op=dist.ReduceOp.MIN)
+            batches = int(count)
+        totals: dict[str, float] = {}
+        for b in range(batches):
+            chosen = [crops[i] for i in order[b * args.batch:(b + 1) * args.batch]]
+            features = torch.from_numpy(np.stack([c[0] for c in chosen])).to(device)
+            targets = torch.from_numpy(np.stack([c[1] for c in chosen])).to(device)
+            levels = torch.tensor([c[2] for c in chosen], dtype=torch.float32)
+            keep = (torch.rand(len(chosen)) >= COND_DROP).float()
+            cond = torch.stack([levels * keep, keep], 1).to(device)
+            lr = args.lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(step / total_steps, 1.0)))
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            loss, parts = graph(features, targets, cond, weights)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            step += 1
+            for k, v in parts.items():
+                totals[k] = totals.get(k, 0.0) + v / max(batches, 1)
+            if args.max_steps and step >= args.max_steps:
+                break
+        result = evaluate(model, held, device) if held else {"jaw_r": float("nan"), "flow": 0.0}
+        record = {"epoch": epoch + 1, "step": step, "seconds": round(time.time() - started, 1), **totals,
+                  **{f"held_{k}": v for k, v in result.items()}}
+        history.append(record)
+        if rank == 0:
+            print(json.dumps(record), flush=True)
+            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
+                     "step": step, "history": history, "best": best, "config": cfg.to_dict(),
+                     "args": {k: str(v) for k, v in vars(args).items()}}
+            torch.save(state, checkpoint.with_suffix(".tmp"))
+            os.replace(checkpoint.with_suffix(".tmp"), checkpoint)
+            score = result["jaw_r"] if math.isfinite(result["jaw_r"]) else -1.0
+            if score >= best or not held:
+                best = score
+                torch.save(state, args.out / "best.pt")
+        if args.max_steps and step >= args.max_steps:
+            break
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return {"history": history, "best": best, "held_out": [c.id for c in held], "train_clips": len(train)}
+
+
+def load_model(path: Path) -> Model:
+    """A trained model from a checkpoint file."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    raw = state["config"]
+    cfg = ModelConfig(width=raw["width"], dilations=tuple(raw["dilations"]), centred=tuple(raw["centred"]),
+                      flow_width=raw["flow_width"], flow_steps=raw["flow_steps"], motion_dims=raw["motion_dims"],
+                      sampled=tuple(raw["sampled"]))
+    model = Model(cfg)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return model
+
+
+__all__ = ["main", "load_model", "MODEL_RATE"]

@@ -1,0 +1,182 @@
+"""The learned audio-to-motion model, in one file (PyTorch; exported to ONNX for the runtime).
+
+    features [B, T, 160] (facecast.features: causal log-mel, 50 frames/s)
+      -> Encoder: 1x1 conv, then residual blocks of dilated kernel-3 convolutions without padding
+         (most causal, LOOKAHEAD of them centred: one frame of right context each)     -> h [B, C, T - R - L]
+      -> mouth head (1x1 conv): the 52 blendshapes + a lip-closure logit, deterministic   (regression)
+      -> motion head: a conditional flow-matching velocity field over the sampled channels (head rotation and
+         translation, brows, lids), integrated from seeded noise in FLOW_STEPS Euler steps, with
+         classifier-free guidance on the condition (the head-motion level)                 (sampling)
+
+Everything is framewise after the encoder and the encoder has no normalisation across time, so output frame t
+depends only on input frames t - R .. t + L: a stream that keeps the last R + L frames computes exactly what a
+whole clip computes. ``Sampler`` is the exported graph: features, noise, condition, guidance -> both heads.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from facecast.features import FEATURES
+from facecast.motion import BLENDSHAPES, NUM_BLENDSHAPES
+
+# Channels the motion head samples (the rest of the 61 come from the mouth head or the procedural layers).
+SAMPLED = ("HeadYaw", "HeadPitch", "HeadRoll", "TranslationX", "TranslationY", "TranslationZ",
+           "BrowDownLeft", "BrowDownRight", "BrowInnerUp", "BrowOuterUpLeft", "BrowOuterUpRight",
+           "EyeSquintLeft", "EyeSquintRight", "EyeWideLeft", "EyeWideRight",
+           "EyeLookDownLeft", "EyeLookDownRight", "EyeLookUpLeft", "EyeLookUpRight",
+           "EyeLookInLeft", "EyeLookInRight", "EyeLookOutLeft", "EyeLookOutRight")
+MOUTH_OUT = NUM_BLENDSHAPES + 1  # + closure logit
+COND_DIMS = 2  # (log head-motion level, "condition present" flag); zeros = unconditional
+
+
+@dataclass
+class ModelConfig:
+    width: int = 128
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8, 1)
+    centred: tuple[int, ...] = (0, 4, 8)  # blocks with one frame of right context
+    flow_width: int = 128
+    flow_steps: int = 4
+    motion_dims: int = len(SAMPLED)
+    sampled: tuple[str, ...] = field(default=SAMPLED)
+
+    @property
+    def lookahead(self) -> int:
+        """Frames of right context."""
+        return len(self.centred)
+
+    @property
+    def history(self) -> int:
+        """Frames of left context."""
+        return sum(2 * d - (1 if i in self.centred else 0) for i, d in enumerate(self.dilations))
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "lookahead": self.lookahead, "history": self.history}
+
+
+def rms_norm(x: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
+    """Normalise each frame over channels ([B, C, T]): framewise, so it keeps streaming exact."""
+    return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + 1e-5) * gain[None, :, None]
+
+
+class Block(nn.Module):
+    """x + mix(gelu(conv(norm(x)))), a kernel-3 convolution with ``dilation`` and no padding: the output is
+    2 * dilation frames shorter, aligned so it uses ``right`` frames of right context."""
+
+    def __init__(self, width: int, dilation: int, right: int) -> None:
+        super().__init__()
+        self.gain = nn.Parameter(torch.ones(width))
+        self.conv = nn.Conv1d(width, width, 3, dilation=dilation)
+        self.mix = nn.Conv1d(width, width, 1)
+        nn.init.zeros_(self.mix.weight)
+        nn.init.zeros_(self.mix.bias)
+        self.left, self.right = 2 * dilation - right, right
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.mix(F.gelu(self.conv(rms_norm(x, self.gain))))
+        end = x.shape[2] - self.right
+        return x[:, :, self.left:end] + y
+
+
+class Encoder(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.inp = nn.Conv1d(FEATURES, cfg.width, 1)
+        self.blocks = nn.ModuleList(Block(cfg.width, d, 1 if i in cfg.centred else 0)
+                                    for i, d in enumerate(cfg.dilations))
+        self.gain = nn.Parameter(torch.ones(cfg.width))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """[B, T, FEATURES] -> [B, C, T - history - lookahead]."""
+        x = self.inp(features.transpose(1, 2))
+        for block in self.blocks:
+            x = block(x)
+        return rms_norm(x, self.gain)
+
+
+class FlowHead(nn.Module):
+    """Velocity v(x_s, s | h, cond) of a rectified flow from noise (s = 0) to motion (s = 1), framewise."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.context = nn.Conv1d(cfg.width, cfg.flow_width, 1)
+        self.cond = nn.Linear(COND_DIMS, cfg.flow_width)
+        self.time = nn.Linear(16, cfg.flow_width)
+        self.inp = nn.Conv1d(cfg.motion_dims, cfg.flow_width, 1)
+        self.hidden = nn.Conv1d(cfg.flow_width, cfg.flow_width, 1)
+        self.out = nn.Conv1d(cfg.flow_width, cfg.motion_dims, 1)
+        self.register_buffer("freqs", torch.exp(torch.linspace(0, math.log(100.0), 8)))
+
+    def velocity(self, x: torch.Tensor, s: torch.Tensor, context: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """x [B, D, T], s [B] in [0, 1], context [B, F, T] (from :meth:`prepare`), cond [B, COND_DIMS]."""
+        angles = s[:, None] * self.freqs[None, :]
+        t_emb = self.time(torch.cat([torch.sin(angles), torch.cos(angles)], 1))
+        y = F.gelu(self.inp(x) + context + (self.cond(cond) + t_emb)[:, :, None])
+        return self.out(F.gelu(self.hidden(y)))
+
+    def prepare(self, h: torch.Tensor) -> torch.Tensor:
+        return self.context(h)
+
+
+class Model(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = Encoder(cfg)
+        self.mouth = nn.Conv1d(cfg.width, MOUTH_OUT, 1)
+        self.flow = FlowHead(cfg)
+        # Per-channel mean and spread of the sampled channels (set from the training data): the flow works in
+        # normalised units.
+        self.register_buffer("motion_mean", torch.zeros(cfg.motion_dims))
+        self.register_buffer("motion_std", torch.ones(cfg.motion_dims))
+
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoder states [B, C, T'] and mouth output [B, MOUTH_OUT, T']."""
+        h = self.encoder(features)
+        return h, self.mouth(h)
+
+    def flow_loss(self, h: torch.Tensor, motion: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """Conditional flow matching: motion [B, D, T'] (real units), cond [B, COND_DIMS] (zeros = dropped)."""
+        x1 = (motion - self.motion_mean[None, :, None]) / self.motion_std[None, :, None]
+        x0 = torch.randn_like(x1)
+        s = torch.rand(x1.shape[0], device=x1.device)
+        xs = (1 - s[:, None, None]) * x0 + s[:, None, None] * x1
+        v = self.flow.velocity(xs, s, self.flow.prepare(h), cond)
+        return F.mse_loss(v, x1 - x0)
+
+    def sample(self, h: torch.Tensor, noise: torch.Tensor, cond: torch.Tensor, guidance: torch.Tensor) -> torch.Tensor:
+        """Integrate the flow from ``noise`` [B, D, T'] with guidance ``w`` [B]: v = v_u + w (v_c - v_u)."""
+        context = self.flow.prepare(h)
+        x = noise
+        uncond = torch.zeros_like(cond)
+        steps = self.cfg.flow_steps
+        w = guidance[:, None, None]
+        for k in range(steps):
+            s = torch.full((x.shape[0],), k / steps, device=x.device)
+            v_c = self.flow.velocity(x, s, context, cond)
+            v_u = self.flow.velocity(x, s, context, uncond)
+            x = x + (v_u + w * (v_c - v_u)) / steps
+        return x * self.motion_std[None, :, None] + self.motion_mean[None, :, None]
+
+
+class Sampler(nn.Module):
+    """The exported graph: features [B, T, 160], noise [B, T', D], cond [B, 2], guidance [B]
+    -> mouth [B, T', 53] (52 blendshapes + closure logit), motion [B, T', D]; T' = T - history - lookahead."""
+
+    def __init__(self, model: Model) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, features: torch.Tensor, noise: torch.Tensor, cond: torch.Tensor,
+                guidance: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h, mouth = self.model(features)
+        motion = self.model.sample(h, noise.transpose(1, 2), cond, guidance)
+        return mouth.transpose(1, 2), motion.transpose(1, 2)
+
+
+BLENDSHAPE_NAMES = BLENDSHAPES

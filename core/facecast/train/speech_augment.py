@@ -1,0 +1,64 @@
+"""Augmentation of real paired clips for training: everything :func:`facecast.train.augment.augment` does
+(reverberation, telephone codec, noise, gain), a codec-like band limit, a music-like bed under the voice, and a
+speaking-rate change that stretches the audio and the target curves together."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facecast.audio import MODEL_RATE, resample
+from facecast.train.augment import augment
+
+
+def music_bed(length: int, rng: np.random.Generator, rate: int = MODEL_RATE) -> np.ndarray:
+    """A synthetic backing track: a few sustained harmonic chords with slow swells and soft percussive clicks."""
+    t = np.arange(length) / rate
+    bed = np.zeros(length, np.float32)
+    chord_s = float(rng.uniform(1.0, 3.0))
+    for start in np.arange(0, length / rate, chord_s):
+        root = 110.0 * 2 ** (rng.integers(0, 12) / 12)
+        span = (t >= start) & (t < start + chord_s)
+        for ratio in (1.0, 1.26, 1.5, 2.0):
+            for harmonic in (1, 2, 3):
+                bed[span] += np.sin(2 * np.pi * root * ratio * harmonic * t[span]) / harmonic
+    bed *= 0.6 + 0.4 * np.sin(2 * np.pi * rng.uniform(0.1, 0.5) * t)
+    beat = float(rng.uniform(0.3, 0.7))
+    hits = (np.arange(0, length / rate, beat) * rate).astype(int)
+    click = rng.normal(size=int(0.03 * rate)) * np.exp(-np.arange(int(0.03 * rate)) / (0.005 * rate))
+    for h in hits:
+        seg = bed[h:h + len(click)]
+        seg += 3 * click[:len(seg)]
+    return bed.astype(np.float32)
+
+
+def band_limit(x: np.ndarray, rng: np.random.Generator, rate: int = MODEL_RATE) -> np.ndarray:
+    """A low-bit-rate codec's band limit: everything above a random cut-off (3.4-7 kHz) removed."""
+    cut = float(rng.uniform(3400, 7000))
+    spectrum = np.fft.rfft(x)
+    freqs = np.fft.rfftfreq(len(x), 1 / rate)
+    spectrum[freqs > cut] = 0
+    return np.fft.irfft(spectrum, len(x)).astype(np.float32)
+
+
+def degrade(x: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+    """A randomly degraded copy of 16 kHz speech ``x``; ``strength`` scales how often each effect applies."""
+    if rng.random() < 0.15 * strength:
+        snr_db = float(rng.uniform(3, 20))
+        bed = music_bed(len(x), rng)
+        power = float(np.mean(x**2)) + 1e-10
+        x = x + bed * np.sqrt(power / (float(np.mean(bed**2)) + 1e-10) / 10 ** (snr_db / 10))
+    if rng.random() < 0.15 * strength:
+        x = band_limit(x, rng)
+    if rng.random() < 0.7 * strength:
+        x, _ = augment(x, MODEL_RATE, rng)
+    return x.astype(np.float32)
+
+
+def change_rate(audio: np.ndarray, curves: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Audio played ``factor`` times faster (pitch moves with it) and curves [T, C] stretched to match."""
+    new_rate = int(round(MODEL_RATE / factor))
+    out = resample(audio, MODEL_RATE, new_rate)
+    frames = max(2, int(round(len(curves) / factor)))
+    src = np.linspace(0, len(curves) - 1, frames)
+    stretched = np.stack([np.interp(src, np.arange(len(curves)), curves[:, c]) for c in range(curves.shape[1])], 1)
+    return out.astype(np.float32), stretched.astype(np.float32)
