@@ -5,9 +5,10 @@ each video once (cached as ``out_dir/clips/<source>/<stem>.npz``, keyed by the f
 version), then
 
 - measures each clip's audio/video offset: the lag (within ±``MAX_LAG`` frames) at which the captured mouth
-  opening best follows the audio's loudness; a source whose clips agree on a lag of at least
-  ``MIN_CORRECTED_LAG`` frames is corrected by that lag (styletalk's sound trails its picture by 3-5 frames),
-  other sources are kept as they are (loudness is a weak cue for many voices, so one clip's peak is no proof);
+  opening best follows the audio's loudness; an origin (a source folder, or one repository's clips in ``misc``)
+  whose confident clips agree on a lag of at least ``MIN_CORRECTED_LAG`` frames is corrected by that lag
+  (styletalk's sound trails its picture by 3-5 frames); other sources are kept as they are (loudness is a
+  weak cue for many voices, so one clip's peak is no proof);
 - checks quality: a clip shorter than ``MIN_SECONDS`` or with a face in fewer than ``MIN_FACE_SHARE`` of its
   frames is left out, with the reason in the manifest;
 - marks bilabial closures (/p b m/) from the GRID word alignments (``grid_s1_align``) and the CMU dictionary
@@ -42,8 +43,8 @@ MIN_FACE_SHARE = 0.9
 GRID_ALIGN_UNIT = 25_000.0  # grid_s1_align times are in 1/25000 s
 BILABIALS = ("P", "B", "M")
 # Speakers kept for validation (never trained on): whole speakers from several sources.
-VALIDATION_SPEAKERS = ("grid_other:lbax4n", "grid_other:swiz3n", "voxceleb2_pcavs:3", "voxceleb2_pcavs:9",
-                       "styletalk:feifeili", "misc:latentsync_demo3")
+VALIDATION_SPEAKERS = ("grid_other:lbax4n", "grid_other:swiz3n", "voxceleb2_pcavs:Input_00010",
+                       "voxceleb2_pcavs:Audio_Source_00086", "styletalk:feifeili", "misc:latentsync_demo3")
 
 
 @dataclass
@@ -53,6 +54,7 @@ class ClipEntry:
     id: str
     source: str
     speaker: str
+    origin: str
     file: str  # the cached npz, relative to the dataset folder
     seconds: float
     fps: int
@@ -73,9 +75,13 @@ def speaker_of(source: str, stem: str) -> str:
         for name in ("andrew", "feifeili", "KristiNoem", "reagan"):
             if stem.startswith(name):
                 return f"styletalk:{name}"
-    if source == "voxceleb2_pcavs":
-        return f"{source}:{stem.split('_')[0]}"
-    return f"{source}:{stem}"
+    return f"{source}:{stem}"  # VoxCeleb2 crops, GRID's other speakers, misc: one person per clip
+
+
+def origin_of(source: str, stem: str) -> str:
+    """The recording setup a clip comes from, which shares one audio/video offset: the source folder, or for
+    ``misc`` (clips of several repositories) the repository's prefix of the file name."""
+    return f"misc:{stem.split('_')[0]}" if source == "misc" else source
 
 
 def capture_clip(video: Path, cache: Path, threads: int = 1) -> dict[str, np.ndarray]:
@@ -184,6 +190,7 @@ def build_dataset(video_root: Path, out_dir: Path, threads: int = 1,
     for n, (source, video) in enumerate(videos):
         cache = out_dir / "clips" / source / f"{video.stem}.npz"
         entry = ClipEntry(id=f"{source}/{video.stem}", source=source, speaker=speaker_of(source, video.stem),
+                          origin=origin_of(source, video.stem),
                           file=str(cache.relative_to(out_dir)), seconds=0.0, fps=0)
         try:
             data = capture_clip(video, cache, threads)
@@ -209,7 +216,7 @@ def build_dataset(video_root: Path, out_dir: Path, threads: int = 1,
                 f"(r {entry.lag_confidence:.2f}) {entry.excluded}")
     offsets = source_offsets(entries)
     for entry in entries:
-        entry.applied_shift = offsets.get(entry.source, 0)
+        entry.applied_shift = offsets.get(entry.origin, 0)
         entry.split = "validation" if entry.speaker in VALIDATION_SPEAKERS else "train"
     _write_examples(out_dir, entries, arrays)
     manifest = {"format": "facecast.dataset", "version": DATASET_VERSION, "video_root": str(video_root),
@@ -222,13 +229,13 @@ def build_dataset(video_root: Path, out_dir: Path, threads: int = 1,
 
 
 def source_offsets(entries: list[ClipEntry]) -> dict[str, int]:
-    """Per source, the median lag of its confident clips when it is at least ``MIN_CORRECTED_LAG``, else 0."""
+    """Per origin, the median lag of its confident clips when it is at least ``MIN_CORRECTED_LAG``, else 0."""
     offsets: dict[str, int] = {}
-    for source in sorted({e.source for e in entries}):
+    for origin in sorted({e.origin for e in entries}):
         lags = [e.measured_lag for e in entries
-                if e.source == source and not e.excluded and e.lag_confidence >= MIN_LAG_CONFIDENCE]
+                if e.origin == origin and not e.excluded and e.lag_confidence >= MIN_LAG_CONFIDENCE]
         median = int(np.round(np.median(lags))) if lags else 0
-        offsets[source] = median if abs(median) >= MIN_CORRECTED_LAG else 0
+        offsets[origin] = median if abs(median) >= MIN_CORRECTED_LAG else 0
     return offsets
 
 

@@ -18,6 +18,7 @@ import argparse
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,7 +151,7 @@ def make_crops(clip: Clip, cfg: ModelConfig, crop: int, rng: np.random.Generator
     frames = min(len(features) - cfg.history - cfg.lookahead, len(targets))
     if frames < crop:
         return []
-    count = math.ceil(frames / crop)
+    count = max(1, round(frames / crop))
     starts = rng.integers(0, frames - crop + 1, count) if augment else np.linspace(0, frames - crop, count).astype(int)
     return [(features[s:s + crop + cfg.history + cfg.lookahead], targets[s:s + crop], clip.level) for s in starts]
 
@@ -279,6 +280,9 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
             step += 1
             for k, v in parts.items():
                 totals[k] = totals.get(k, 0.0) + v / max(batches, 1)
+            if rank == 0 and step % 10 == 0:
+                print(f"step {step}/{total_steps} loss {float(loss.detach()):.4f} "
+                      f"({time.time() - started:.0f} s)", file=sys.stderr, flush=True)
             if args.max_steps and step >= args.max_steps:
                 break
         result = evaluate(model, held, device) if held else {"jaw_r": float("nan"), "flow": 0.0}

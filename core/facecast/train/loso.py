@@ -1,0 +1,86 @@
+"""Leave-one-source-out check of the learned animator against ``phonetic`` and ``energy`` on the same clips.
+
+For each source of the dataset: train on the other sources (``--holdout-source``), export, animate the held-out
+source's clips (their own audio) with the fold's model and with the baselines, and report the Pearson r at lag 0
+between each animator's JawOpen and the captured JawOpen (offset-corrected, at the clip's frame rate).
+
+    python -m facecast.train.loso --data DIR --out DIR [--epochs 6 --max-clips-per-source 150 --eval-clips 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from facecast.audio import MODEL_RATE, Audio
+from facecast.controls import Controls
+from facecast.motion import CHANNEL_INDEX
+
+JAW = CHANNEL_INDEX["JawOpen"]
+
+
+def held_clips(data_dir: Path, source: str, limit: int) -> list[tuple[str, Audio, np.ndarray, int]]:
+    """(id, audio, captured JawOpen at the clip's fps, fps) of up to ``limit`` clips of ``source``."""
+    out = []
+    with np.load(data_dir / "examples.npz", allow_pickle=False) as data:
+        for clip_id, (a0, an, v0, vn, fps) in zip(data["ids"], data["index"]):
+            if str(clip_id).split("/")[0] != source:
+                continue
+            audio = Audio(data["audio"][a0:a0 + an].astype(np.float32) / 32767.0, MODEL_RATE, str(clip_id))
+            out.append((str(clip_id), audio, data["values"][v0:v0 + vn, JAW].copy(), int(fps)))
+    if len(out) > limit:
+        pick = np.random.default_rng(0).choice(len(out), limit, replace=False)
+        out = [out[i] for i in sorted(pick)]
+    return out
+
+
+def jaw_r(animator: object, audio: Audio, captured: np.ndarray, fps: int) -> float:
+    clip = animator.animate(audio, Controls(), fps=fps)  # type: ignore[attr-defined]
+    n = min(len(captured), clip.num_frames)
+    a, b = clip.values[:n, JAW], captured[:n]
+    return float(np.corrcoef(a, b)[0, 1]) if a.std() > 1e-6 and b.std() > 1e-6 else 0.0
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m facecast.train.loso", description=__doc__.split("\n")[0])
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--max-clips-per-source", type=int, default=150)
+    p.add_argument("--eval-clips", type=int, default=40)
+    p.add_argument("--sources", default="", help="comma-separated sources (default: every source)")
+    p.add_argument("--threads", type=int, default=0)
+    args = p.parse_args(argv)
+    from facecast.animators import get_animator
+    from facecast.animators.neural import NeuralAnimator
+    from facecast.train import fit
+    from facecast.train.export import export
+
+    manifest = json.loads((args.data / "manifest.json").read_text())
+    sources = args.sources.split(",") if args.sources else sorted({c["source"] for c in manifest["clips"]})
+    report: dict = {"folds": {}, "settings": vars(args) | {"data": str(args.data), "out": str(args.out)}}
+    for source in sources:
+        fold = args.out / source
+        fit.main(["--data", str(args.data), "--out", str(fold), "--epochs", str(args.epochs),
+                  "--holdout-source", source, "--max-clips-per-source", str(args.max_clips_per_source),
+                  "--threads", str(args.threads)])
+        export(fit.load_model(fold / "best.pt"), fold / "model")
+        animators = {"neural": NeuralAnimator(fold / "model" / "neural.onnx"),
+                     "phonetic": get_animator("phonetic"), "energy": get_animator("energy")}
+        clips = held_clips(args.data, source, args.eval_clips)
+        scores = {name: [jaw_r(a, audio, jaw, fps) for _, audio, jaw, fps in clips] for name, a in animators.items()}
+        report["folds"][source] = {"clips": len(clips), **{k: float(np.mean(v)) for k, v in scores.items()}}
+        print(json.dumps({source: report["folds"][source]}), flush=True)
+        (args.out / "loso.json").write_text(json.dumps(report, indent=1))
+    names = ("neural", "phonetic", "energy")
+    report["mean"] = {k: float(np.mean([f[k] for f in report["folds"].values()])) for k in names}
+    (args.out / "loso.json").write_text(json.dumps(report, indent=1))
+    print(json.dumps(report["mean"]))
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""The learned animator through a real ONNX Runtime session on real speech (the shipped weights)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from facecast.animators import DEFAULT_ANIMATOR, DEFAULT_LIVE_ANIMATOR, get_animator
+from facecast.animators.neural import NeuralAnimator, NeuralSession
+from facecast.audio import MODEL_RATE, Audio, load_audio
+from facecast.controls import Controls
+from facecast.motion import BLENDSHAPES, CHANNEL_INDEX, NUM_BLENDSHAPES
+
+from conftest import ASSETS
+
+JAW = CHANNEL_INDEX["JawOpen"]
+HEAD = [CHANNEL_INDEX[n] for n in ("HeadYaw", "HeadPitch", "HeadRoll")]
+MOUTH = [CHANNEL_INDEX[n] for n in BLENDSHAPES if n.startswith(("Jaw", "Mouth"))]
+
+
+@pytest.fixture(scope="module")
+def neural() -> NeuralAnimator:
+    animator = get_animator("neural")
+    assert isinstance(animator, NeuralAnimator)
+    return animator
+
+
+@pytest.fixture(scope="module")
+def speech() -> Audio:
+    return load_audio(ASSETS / "speech_en.wav")
+
+
+def streamed(animator: NeuralAnimator, audio: Audio, controls: Controls, chunk: int) -> np.ndarray:
+    session = animator.stream(controls)
+    frames = []
+    for start in range(0, len(audio.samples), chunk):
+        frames += session.push(audio.samples[start:start + chunk])
+    frames += session.flush()
+    assert [f.index for f in frames] == list(range(len(frames)))
+    return np.stack([f.values for f in frames])
+
+
+def test_neural_is_the_default_for_clips_and_streams():
+    assert DEFAULT_ANIMATOR == "neural" and DEFAULT_LIVE_ANIMATOR == "neural"
+
+
+def test_jaw_follows_speech_and_rests_in_silence(neural, speech):
+    pause = np.zeros(MODEL_RATE, np.float32)
+    audio = Audio(np.concatenate([pause, speech.samples, pause]), MODEL_RATE)
+    clip = neural.animate(audio, Controls())
+    jaw = clip.curve("JawOpen")
+    fps = clip.fps
+    silent = np.concatenate([jaw[5:fps - 5], jaw[-fps + 5:-5]])
+    talking = jaw[fps + 5:-fps - 5]
+    assert talking.mean() > silent.mean() + 0.05
+    assert silent.max() < talking.max() * 0.5
+    # Frame by frame the jaw follows the loudness of the speech.
+    hop = MODEL_RATE // fps
+    loud = np.array([np.sqrt(np.mean(audio.samples[i * hop:(i + 1) * hop] ** 2) + 1e-8) for i in range(len(jaw))])
+    assert np.corrcoef(np.log(loud[fps:-fps]), talking[:len(loud[fps:-fps])])[0, 1] > 0.3
+
+
+def test_offline_equals_streaming_for_any_chunk_size(neural, speech):
+    controls = Controls(seed=4)
+    offline = neural.animate(speech, controls).values
+    for chunk in (160, 333, 4096, MODEL_RATE * 3):
+        np.testing.assert_allclose(streamed(neural, speech, controls, chunk), offline, atol=2e-5)
+
+
+def test_values_are_finite_and_in_range_and_lookahead_is_bounded(neural, speech):
+    clip = neural.animate(speech, Controls(emotion="happy", intensity=2.0, head_motion=3.0))
+    assert np.isfinite(clip.values).all() and np.isfinite(clip.head_translation).all()
+    assert clip.values[:, :NUM_BLENDSHAPES].min() >= 0 and clip.values[:, :NUM_BLENDSHAPES].max() <= 1
+    assert np.abs(clip.values[:, HEAD]).max() < 0.8
+    assert neural.lookahead_ms <= 100
+
+
+def test_same_seed_same_motion_other_seed_other_head_same_mouth(neural, speech):
+    a = neural.animate(speech, Controls(seed=1)).values
+    b = neural.animate(speech, Controls(seed=1)).values
+    c = neural.animate(speech, Controls(seed=2)).values
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(a[:, MOUTH], c[:, MOUTH], atol=1e-6)
+    head_a, head_c = a[:, HEAD], c[:, HEAD]
+    assert np.abs(head_a - head_c).mean() > 0.3 * head_a.std()
+    assert head_a.std() > 0.003  # the head moves (radians)
+
+
+def test_controls_change_mid_stream(neural, speech):
+    session = neural.stream(Controls(seed=3))
+    half = len(speech.samples) // 2
+    before = session.push(speech.samples[:half])
+    session.update_controls(Controls(seed=3, emotion="happy", emotion_intensity=1.0, head_motion=0.0))
+    after = session.push(speech.samples[half:]) + session.flush()
+    smile = CHANNEL_INDEX["MouthSmileLeft"]
+    assert np.mean([f.values[smile] for f in after]) > np.mean([f.values[smile] for f in before]) + 0.3
+    assert max(abs(f.values[h]) for f in after[2:] for h in HEAD) < 1e-6  # head-motion 0 stops the head
+    assert max(abs(f.values[h]) for f in before for h in HEAD) > 1e-3
+
+
+def test_many_channels_move_and_left_right_differ(neural, speech):
+    values = neural.animate(speech, Controls()).values
+    moving = (values[:, :NUM_BLENDSHAPES].max(0) - values[:, :NUM_BLENDSHAPES].min(0)) > 0.01
+    assert moving.sum() >= 40
+    pairs = [(CHANNEL_INDEX[n], CHANNEL_INDEX[n.replace("Left", "Right")]) for n in BLENDSHAPES if "Left" in n]
+    differ = sum(np.abs(values[:, i] - values[:, j]).max() > 1e-3 for i, j in pairs)
+    assert differ >= len(pairs) // 2
+
+
+def test_run_batch_gives_each_stream_what_it_gets_alone(neural, speech):
+    controls = [Controls(seed=s) for s in (0, 5, 9)]
+    alone = [streamed(neural, speech, c, 320) for c in controls]
+    sessions = [neural.stream(c) for c in controls]
+    offsets = (0, 160, 4000)  # streams that started at different moments
+    got: list[list] = [[] for _ in sessions]
+    pos = [0, 0, 0]
+    for step in range(200):
+        work = []
+        for k, s in enumerate(sessions):
+            size = 320 + offsets[k] if step == 0 else 320
+            chunk = speech.samples[pos[k]:pos[k] + size]
+            pos[k] += size
+            work.append((s, chunk if len(chunk) else None))
+        for k, result in enumerate(neural.run_batch(work)):
+            assert not isinstance(result, Exception)
+            got[k] += result
+        if all(w[1] is None for w in work):
+            break
+    for k in range(3):
+        np.testing.assert_allclose(np.stack([f.values for f in got[k]]), alone[k], atol=2e-5)
+
+
+def test_run_batch_hands_a_failing_session_its_error(neural, speech):
+    good = neural.stream(Controls())
+    bad = neural.stream(Controls())
+    bad.prepare = None  # type: ignore[assignment, method-assign]
+    results = neural.run_batch([(good, speech.samples[:8000]), (bad, speech.samples[:8000])])
+    assert isinstance(results[1], Exception) and not isinstance(results[0], Exception)
+
+
+def test_transcript_closes_the_lips_on_bilabials(neural, speech):
+    text = "Maybe, but people bring bread and butter to my mum on Mondays."
+    clip = neural.animate(speech, Controls(), text=text)
+    assert clip.metadata.get("phone_source", "").startswith(("alignment", "recognition"))
+    plain = neural.animate(speech, Controls())
+    assert clip.curve("MouthClose").sum() >= plain.curve("MouthClose").sum()
+
+
+def test_runtime_needs_neither_torch_nor_ctranslate2():
+    code = ("import sys; from facecast.animators import get_animator; from facecast.audio import load_audio; "
+            f"get_animator('neural').animate(load_audio({str(ASSETS / 'speech_en.wav')!r})); "
+            "print('torch' in sys.modules, 'ctranslate2' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_explicit_model_path_and_missing_model_is_a_clear_error(tmp_path, neural):
+    same = NeuralAnimator(neural.model.path)
+    assert same.model.meta == neural.model.meta
+    from facecast.errors import FacecastError
+
+    with pytest.raises(FacecastError, match="is missing"):
+        NeuralAnimator(tmp_path / "nothing.onnx")
+
+
+def test_session_type_is_neural(neural):
+    assert isinstance(neural.stream(replace(Controls(), seed=1)), NeuralSession)

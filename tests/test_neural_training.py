@@ -1,0 +1,195 @@
+"""Training the learned animator: the dataset pieces, ONNX export against PyTorch, DDP on CPU with gloo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facecast.animators import get_animator
+from facecast.audio import load_audio
+from facecast.controls import Controls
+from facecast.train.dataset import (
+    ClipEntry,
+    grid_closures,
+    measure_lag,
+    shift_curves,
+    source_offsets,
+    speaker_of,
+)
+
+from conftest import ASSETS
+
+torch = pytest.importorskip("torch", reason="training tests need the train extra (PyTorch)")
+
+
+def tiny_dataset(folder: Path) -> Path:
+    """A dataset folder with two real speech clips whose targets are the energy animator's curves."""
+    folder.mkdir(parents=True, exist_ok=True)
+    audio, values, translation, closure, index, ids, clips = [], [], [], [], [], [], []
+    a_at = v_at = 0
+    for k, name in enumerate(("speech_en.wav", "speech_de.wav")):
+        sound = load_audio(ASSETS / name)
+        clip = get_animator("energy").animate(sound, Controls(seed=k), fps=25)
+        pcm = (sound.samples * 32767).astype(np.int16)
+        audio.append(pcm)
+        values.append(clip.values)
+        translation.append(clip.head_translation)
+        closure.append(np.full(clip.num_frames, np.nan, np.float32))
+        index.append((a_at, len(pcm), v_at, clip.num_frames, 25))
+        a_at, v_at = a_at + len(pcm), v_at + clip.num_frames
+        ids.append(f"assets/{name}")
+        clips.append({"id": ids[-1], "source": "assets", "speaker": f"assets:{k}", "split": "train"})
+    np.savez(folder / "examples.npz", audio=np.concatenate(audio), values=np.concatenate(values),
+             translation=np.concatenate(translation), closure=np.concatenate(closure),
+             index=np.array(index, np.int64), ids=np.array(ids))
+    (folder / "manifest.json").write_text(json.dumps({"clips": clips}))
+    return folder
+
+
+def test_measured_lag_finds_a_shifted_mouth():
+    sound = load_audio(ASSETS / "speech_en.wav")
+    jaw = get_animator("energy").animate(sound, Controls(), fps=25).curve("JawOpen")
+    pcm = (sound.samples * 32767).astype(np.int16)
+    lag, r = measure_lag(pcm, jaw, 25)
+    assert abs(lag) <= 1 and r > 0.5
+    early = shift_curves(jaw[:, None], -4)[:, 0]  # the mouth 4 frames before its sound: the audio trails
+    assert measure_lag(pcm, early, 25)[0] == 4
+
+
+def test_source_offset_needs_agreeing_confident_clips():
+    def entry(source: str, lag: int, confidence: float) -> ClipEntry:
+        return ClipEntry(id=f"{source}/{lag}{confidence}", source=source, speaker=source, origin=source, file="",
+                         seconds=3.0,
+                         fps=25, measured_lag=lag, lag_confidence=confidence)
+
+    entries = [entry("late", 4, 0.6), entry("late", 3, 0.5), entry("late", 5, 0.4), entry("sync", 1, 0.7),
+               entry("sync", 0, 0.8), entry("weak", 5, 0.1)]
+    assert source_offsets(entries) == {"late": 4, "sync": 0, "weak": 0}
+
+
+def test_grid_closures_mark_word_initial_bilabials(tmp_path):
+    align = tmp_path / "x.align"
+    align.write_text("0 12500 sil\n12500 25000 bin\n25000 37500 blue\n37500 50000 at\n")
+    lookup = {"bin": "B IH N", "blue": "B L UW", "at": "AE T"}.get
+    closure = grid_closures(align, 25, 50, lookup)
+    assert closure[12] == 1 and closure[25] == 1  # /b/ of "bin" at 0.5 s, of "blue" at 1.0 s
+    assert closure[:12].sum() == 0 and closure[38:].sum() == 0
+
+
+def test_speakers_group_clips_of_one_person():
+    assert speaker_of("styletalk", "feifeili_clip2_short") == speaker_of("styletalk", "feifeili_clip3")
+    assert speaker_of("grid_s1", "bbaf2n") == "grid_s1:s1"
+    assert speaker_of("grid_other", "a") != speaker_of("grid_other", "b")
+
+
+def test_onnx_export_agrees_with_pytorch_at_any_length(tmp_path):
+    from facecast.runtime import inference_session
+    from facecast.train.export import example_inputs, export, max_difference
+    from facecast.train.model import Model, ModelConfig, Sampler
+
+    torch.manual_seed(0)
+    model = Model(ModelConfig(width=32, flow_width=32)).eval()
+    for p in model.parameters():  # the zero-initialised residual branches would hide a wrong export
+        torch.nn.init.normal_(p, std=0.1)
+    path = export(model, tmp_path)
+    assert max_difference(model, path) < 1e-4
+    session = inference_session(path)
+    for frames in (model.cfg.history + model.cfg.lookahead + 1, 300):
+        inputs = example_inputs(model, 1, frames, seed=frames)
+        with torch.no_grad():
+            expected = Sampler(model)(*inputs)
+        got = session.run(None, {n: t.numpy() for n, t in zip(("features", "noise", "cond", "guidance"), inputs)})
+        assert got[0].shape[1] == frames - model.cfg.history - model.cfg.lookahead
+        assert max(np.abs(e.numpy() - g).max() for e, g in zip(expected, got)) < 1e-4
+
+
+@pytest.mark.slow
+def test_torchrun_ddp_trains_on_cpu_with_gloo_and_resumes(tmp_path):
+    data = tiny_dataset(tmp_path / "data")
+    out = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "-m", "facecast.train", "--data", str(data), "--out", str(out), "--batch", "2", "--crop", "64",
+               "--width", "16", "--threads", "1", "--holdout-source", "none"]
+    first = subprocess.run([*command, "--epochs", "1"], capture_output=True, text=True, timeout=120, env=env)
+    assert first.returncode == 0, first.stderr[-2000:]
+    state = torch.load(out / "checkpoint.pt", weights_only=False)
+    assert state["epoch"] == 1 and state["step"] >= 1
+    second = subprocess.run([*command, "--epochs", "2", "--resume"], capture_output=True, text=True, timeout=120,
+                            env=env)
+    assert second.returncode == 0, second.stderr[-2000:]
+    resumed = torch.load(out / "checkpoint.pt", weights_only=False)
+    assert resumed["epoch"] == 2 and resumed["step"] > state["step"]
+    assert [h["epoch"] for h in resumed["history"]] == [1, 2]
+
+
+def test_training_loss_falls_on_real_speech(tmp_path):
+    from facecast.train import fit
+
+    data = tiny_dataset(tmp_path / "data")
+    result = fit.main(["--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "6", "--batch", "4",
+                       "--crop", "64", "--width", "32", "--threads", "1", "--holdout-source", "none", "--lr", "3e-3"])
+    history = result["history"]
+    assert history[-1]["mse"] < history[0]["mse"]
+
+
+def test_train_command_rejects_a_folder_that_is_no_dataset_on_a_terminal(tmp_path):
+    code, out = run_in_pty(["train", "--data", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert code == 1 and "is not a dataset folder" in out and "Traceback" not in out
+
+
+def run_in_pty(args: list[str], timeout: float = 120) -> tuple[int, str]:
+    """Run ``python -m facecast ARGS`` on a real 24x100 pseudo-terminal; (exit code, everything it printed)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command on the terminal
+        os.execv(sys.executable, [sys.executable, "-m", "facecast", *args])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    output, deadline = b"", time.time() + timeout
+    while time.time() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1.0)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+def test_dataset_and_train_commands_on_a_terminal(tmp_path, shared_data):
+    videos = tmp_path / "videos" / "grid_other"
+    videos.mkdir(parents=True)
+    for name in ("brbk7n.mp4", "lbax4n.mp4"):
+        (videos / name).symlink_to(shared_data / "train" / "grid_other" / name)
+    code, out = run_in_pty(["dataset", "build", str(tmp_path / "videos"), "--out", str(tmp_path / "ds")])
+    assert code == 0, out
+    assert "2 clips" in out
+    manifest = json.loads((tmp_path / "ds" / "manifest.json").read_text())
+    assert {c["split"] for c in manifest["clips"]} == {"train", "validation"}  # lbax4n is a validation speaker
+    code, out = run_in_pty(["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "run"), "--epochs",
+                            "1", "--batch", "2", "--crop", "64", "--width", "16", "--threads", "1"])
+    assert code == 0, out
+    assert "best held-out JawOpen r" in out and (tmp_path / "run" / "best.pt").is_file()
+
+
+def test_dataset_command_names_a_missing_folder_on_a_terminal(tmp_path):
+    code, out = run_in_pty(["dataset", "build", str(tmp_path / "nope"), "--out", str(tmp_path / "ds")])
+    assert code == 1 and "is not a folder" in out and "Traceback" not in out
+    assert not (tmp_path / "ds").exists()
