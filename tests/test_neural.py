@@ -61,14 +61,17 @@ def test_jaw_follows_speech_and_rests_in_silence(neural, speech):
     # Frame by frame the jaw follows the loudness of the speech.
     hop = MODEL_RATE // fps
     loud = np.array([np.sqrt(np.mean(audio.samples[i * hop:(i + 1) * hop] ** 2) + 1e-8) for i in range(len(jaw))])
-    assert np.corrcoef(np.log(loud[fps:-fps]), talking[:len(loud[fps:-fps])])[0, 1] > 0.3
+    assert np.corrcoef(np.log(loud[fps:-fps]), jaw[fps:-fps])[0, 1] > 0.3
 
 
 def test_offline_equals_streaming_for_any_chunk_size(neural, speech):
     controls = Controls(seed=4)
     offline = neural.animate(speech, controls).values
-    for chunk in (160, 333, 4096, MODEL_RATE * 3):
+    for chunk in (333, 4096, MODEL_RATE * 3):
         np.testing.assert_allclose(streamed(neural, speech, controls, chunk), offline, atol=2e-5)
+    short = Audio(speech.samples[:MODEL_RATE], MODEL_RATE)  # 20 ms chunks, as live streams send them
+    np.testing.assert_allclose(streamed(neural, short, controls, 320), neural.animate(short, controls).values,
+                               atol=2e-5)
 
 
 def test_values_are_finite_and_in_range_and_lookahead_is_bounded(neural, speech):
@@ -112,17 +115,18 @@ def test_many_channels_move_and_left_right_differ(neural, speech):
 
 
 def test_run_batch_gives_each_stream_what_it_gets_alone(neural, speech):
+    audio = Audio(speech.samples[:3 * MODEL_RATE], MODEL_RATE)
     controls = [Controls(seed=s) for s in (0, 5, 9)]
-    alone = [streamed(neural, speech, c, 320) for c in controls]
+    alone = [neural.animate(audio, c).values for c in controls]
     sessions = [neural.stream(c) for c in controls]
     offsets = (0, 160, 4000)  # streams that started at different moments
     got: list[list] = [[] for _ in sessions]
     pos = [0, 0, 0]
-    for step in range(200):
+    for step in range(100):
         work = []
         for k, s in enumerate(sessions):
-            size = 320 + offsets[k] if step == 0 else 320
-            chunk = speech.samples[pos[k]:pos[k] + size]
+            size = 1600 + offsets[k] if step == 0 else 1600
+            chunk = audio.samples[pos[k]:pos[k] + size]
             pos[k] += size
             work.append((s, chunk if len(chunk) else None))
         for k, result in enumerate(neural.run_batch(work)):
@@ -142,6 +146,7 @@ def test_run_batch_hands_a_failing_session_its_error(neural, speech):
     assert isinstance(results[1], Exception) and not isinstance(results[0], Exception)
 
 
+@pytest.mark.slow
 def test_transcript_closes_the_lips_on_bilabials(neural, speech):
     text = "Maybe, but people bring bread and butter to my mum on Mondays."
     clip = neural.animate(speech, Controls(), text=text)

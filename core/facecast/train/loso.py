@@ -5,6 +5,8 @@ source's clips (their own audio) with the fold's model and with the baselines, a
 between each animator's JawOpen and the captured JawOpen (offset-corrected, at the clip's frame rate).
 
     python -m facecast.train.loso --data DIR --out DIR [--epochs 6 --max-clips-per-source 150 --eval-clips 40]
+
+Each fold's model is trained from scratch with the fold recipe (fewer clips and steps than the shipped weights).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--eval-clips", type=int, default=40)
     p.add_argument("--sources", default="", help="comma-separated sources (default: every source)")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--width", type=int, default=128)
+    p.add_argument("--batch", type=int, default=32)
     args = p.parse_args(argv)
     from facecast.animators import get_animator
     from facecast.animators.neural import NeuralAnimator
@@ -66,7 +70,7 @@ def main(argv: list[str] | None = None) -> dict:
         fold = args.out / source
         fit.main(["--data", str(args.data), "--out", str(fold), "--epochs", str(args.epochs),
                   "--holdout-source", source, "--max-clips-per-source", str(args.max_clips_per_source),
-                  "--threads", str(args.threads)])
+                  "--threads", str(args.threads), "--width", str(args.width), "--batch", str(args.batch)])
         export(fit.load_model(fold / "best.pt"), fold / "model")
         animators = {"neural": NeuralAnimator(fold / "model" / "neural.onnx"),
                      "phonetic": get_animator("phonetic"), "energy": get_animator("energy")}
