@@ -174,3 +174,23 @@ def test_explicit_model_path_and_missing_model_is_a_clear_error(tmp_path, neural
 
 def test_session_type_is_neural(neural):
     assert isinstance(neural.stream(replace(Controls(), seed=1)), NeuralSession)
+
+
+def test_daemon_streams_and_animates_with_neural_by_default(daemon, speech):
+    from facecast.client import Client
+
+    with Client(daemon.address, timeout=120) as client:
+        info = client.info()
+        assert info["default_animator"] == "neural" and info["default_live_animator"] == "neural"
+        assert "CPUExecutionProvider" in info["providers"]
+        live = client.stream(sample_rate=MODEL_RATE, fps=30, seed=2)
+        for start in range(0, 2 * MODEL_RATE, 320):
+            live.send(speech.samples[start:start + 320])
+        live.end()
+        frames = list(live.frames())
+        clip = client.animate(ASSETS / "speech_en.wav")
+    assert [f.index for f in frames] == list(range(60))
+    alone = streamed(get_animator("neural"), Audio(speech.samples[:2 * MODEL_RATE], MODEL_RATE), Controls(seed=2),
+                     320)
+    np.testing.assert_allclose(np.stack([f.values for f in frames]), alone, atol=1e-4)
+    assert clip.metadata.get("animator") == "neural" or clip.curve("JawOpen").std() > 0.02

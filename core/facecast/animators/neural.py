@@ -39,8 +39,8 @@ from facecast.motion import CHANNEL_INDEX as C
 from facecast.motion import DEFAULT_FPS, NUM_BLENDSHAPES, NUM_CHANNELS, MotionFrame
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "neural"
-NOISE_TIME_S = 0.5  # the motion noise is an AR(1) process with this time constant: slow, natural head motion
-SMOOTH_S = {"head": 0.12, "face": 0.04}  # one-pole smoothing of the sampled channels
+NOISE_TIME_S = 0.2  # the motion noise is an AR(1) process with this time constant (head speed as captured)
+SMOOTH_S = {"head": 0.07, "face": 0.04}  # one-pole smoothing of the sampled channels
 MIN_HEAD_LEVEL = 0.25  # head-motion controls below this scale the sampled motion down instead
 CLOSURE_THRESHOLD = 0.5
 BILABIALS = ("P", "B", "M")
