@@ -15,10 +15,11 @@ _REGISTRY: dict[str, str] = {
     "phonetic": "facecast.animators.phonetic:PhoneticAnimator",
     "neural": "facecast.animators.neural:NeuralAnimator",
 }
-# The learned model is the default for clips and live streams: it follows real mouths best (docs/NEURAL.md) and
-# needs only 100 ms of lookahead (the phonetic animator's recogniser needs about a second).
-DEFAULT_ANIMATOR = "neural"
-DEFAULT_LIVE_ANIMATOR = "neural"
+# Whole clips get the best lip sync; live streams get the lowest latency (the phonetic animator's recogniser
+# needs about a second of lookahead, the energy animator 46 ms). The learned ``neural`` animator does not beat
+# them yet (docs/NEURAL.md), so it is opt-in until it does.
+DEFAULT_ANIMATOR = "phonetic"
+DEFAULT_LIVE_ANIMATOR = "energy"
 _loaded: dict[str, Animator] = {}
 
 
