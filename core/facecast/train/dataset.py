@@ -104,7 +104,7 @@ def capture_clip(video: Path, cache: Path, threads: int = 1) -> dict[str, np.nda
         "audio": (np.clip(pcm, -1, 1) * 32767).round().astype(np.int16),
         "fps": np.array(take.clip.fps),
         "values": take.clip.values.astype(np.float32),
-        "translation": take.clip.head_translation.astype(np.float32),
+        "translation": np.asarray(take.clip.head_translation, np.float32),
         "opening": take.mouth_opening.astype(np.float32),
         "face_share": np.array(float(take.clip.metadata.get("face_found_share", 1.0))),
     }

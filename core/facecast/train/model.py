@@ -74,7 +74,7 @@ class Block(nn.Module):
         self.conv = nn.Conv1d(width, width, 3, dilation=dilation)
         self.mix = nn.Conv1d(width, width, 1)
         nn.init.zeros_(self.mix.weight)
-        nn.init.zeros_(self.mix.bias)
+        nn.init.zeros_(self.mix.bias)  # type: ignore[arg-type]
         self.left, self.right = 2 * dilation - right, right
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -110,6 +110,7 @@ class FlowHead(nn.Module):
         self.inp = nn.Conv1d(cfg.motion_dims, cfg.flow_width, 1)
         self.hidden = nn.Conv1d(cfg.flow_width, cfg.flow_width, 1)
         self.out = nn.Conv1d(cfg.flow_width, cfg.motion_dims, 1)
+        self.freqs: torch.Tensor
         self.register_buffer("freqs", torch.exp(torch.linspace(0, math.log(100.0), 8)))
 
     def velocity(self, x: torch.Tensor, s: torch.Tensor, context: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
@@ -132,6 +133,8 @@ class Model(nn.Module):
         self.flow = FlowHead(cfg)
         # Per-channel mean and spread of the sampled channels (set from the training data): the flow works in
         # normalised units.
+        self.motion_mean: torch.Tensor
+        self.motion_std: torch.Tensor
         self.register_buffer("motion_mean", torch.zeros(cfg.motion_dims))
         self.register_buffer("motion_std", torch.ones(cfg.motion_dims))
 
