@@ -104,7 +104,7 @@ class Renderer:
         """One RGB uint8 frame [size, size, 3] for one :class:`FramePose`."""
         frame = self.warp.warp(self.base, pose.moved)
         for eye, offset in zip(self.eyes, pose.gaze, strict=True):
-            draw_eye(frame, pose.moved, pose.carried, offset, eye)
+            draw_eye(frame, pose.moved, pose.carried, offset, eye, self.base if self.eyelid_style == "warp" else None)
         if self.mouth_library is not None:
             draw_exemplar_mouth(frame, pose.moved, self.mouth, self.mouth_library)
         else:
