@@ -4,8 +4,9 @@
 
 Tracks every frame of the source clips in ``SOURCES`` (all from ``../shared/data/train``; none from the test set
 ``../shared/data/video`` and none of the clips ``benchmarks/bench_portrait_fidelity.py`` holds out), keeps
-frontal, well-resolved, open mouths, clusters their shape descriptors (k-means) and keeps the real frame nearest
-each cluster centre: its interior in lip coordinates, its descriptor and its lip colour. Deterministic.
+frontal, well-resolved, open mouths, clusters their shape descriptors (k-means) and keeps, per cluster, of the
+frames nearest its centre the one with the most contrast: its interior in lip coordinates, its descriptor and
+its lip colour. Deterministic.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ MIN_HALF_WIDTH = 10.0  # pixels: smaller mouths hold too little detail to be ups
 MAX_TURN = 0.06  # nose-tip offset from the eyes' midpoint, in eye distances: frontal faces only
 MIN_GAP = 0.08  # descriptor's middle gap (inner half-widths): the mouth must be open
 MAX_FRAMES_PER_SOURCE = 900
+CHOICES = 6  # members per cluster the exemplar is chosen from
 
 
 def candidates(path: Path) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
@@ -82,11 +84,15 @@ def main() -> None:
     cv2.setRNGSeed(0)
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 100, 1e-4)
     _, labels, centres = cv2.kmeans(features.astype(np.float32), args.size, None, criteria, 3, cv2.KMEANS_PP_CENTERS)
+    # Per cluster, of the few members nearest its centre, the one with the most contrast (teeth against the
+    # dark of the mouth, rather than a blurred or lip-filled interior).
+    contrast = np.array([cv2.cvtColor(i, cv2.COLOR_RGB2GRAY).std() for i in interiors])
     keep = []
     for k in range(args.size):
         members = np.flatnonzero(labels[:, 0] == k)
         if len(members):
-            keep.append(int(members[np.argmin(((features[members] - centres[k]) ** 2).sum(1))]))
+            nearest = members[np.argsort(((features[members] - centres[k]) ** 2).sum(1))[:CHOICES]]
+            keep.append(int(nearest[np.argmax(contrast[nearest])]))
     keep = sorted(set(keep))
     library = MouthLibrary(np.stack([interiors[i] for i in keep]), np.stack([shapes[i] for i in keep]),
                            np.stack([lips[i] for i in keep]))

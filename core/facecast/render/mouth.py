@@ -55,13 +55,13 @@ def _mouth_roi(frame: np.ndarray, moved: np.ndarray, palette: MouthPalette, repl
 
     Nothing is drawn until the lips part further than in the portrait itself (an open-mouthed portrait keeps
     its own teeth at rest); the interior then fades in over a small opening, so opening is not a pop. With
-    ``replace_own`` an open-mouthed portrait's own interior gives way as the opening departs from it either way
-    (its teeth would otherwise stretch or squash with the lips)."""
+    ``replace_own`` an open-mouthed portrait's own interior gives way as the mouth opens well beyond it (its
+    teeth would otherwise stretch with the lips); closing, the lips cover its own teeth as the warp has them."""
     gap = lip_gap(moved)
     closed_gap = max(palette.rest_gap, MIN_GAP)
     strength = min(1.0, (gap - closed_gap) / MIN_GAP)
     if replace_own and palette.rest_gap > MIN_GAP:
-        departure = abs(gap - palette.rest_gap) / palette.rest_gap
+        departure = (gap - palette.rest_gap) / palette.rest_gap
         strength = min(1.0, (departure - OWN_KEPT) / OWN_FADE, (gap - MIN_GAP) / MIN_GAP)
     if strength <= 0:
         return None
