@@ -135,7 +135,7 @@ def draw_eye(frame: np.ndarray, moved: np.ndarray, carried: np.ndarray, gaze: np
         cv2.polylines(lash, [lid_edge], False, 255, max(1, int(round(0.035 * eye.width))), cv2.LINE_AA,
                       SUBPIXEL_BITS)
         lash_alpha = cv2.GaussianBlur(lash.astype(np.float32) / 255, (0, 0), soft)[..., None]
-        lash_alpha *= 0.85 * min(1.0, float(closed.sum()) / (0.15 * eye.width * eye.width))
+        lash_alpha = lash_alpha * (0.85 * min(1.0, float(closed.sum()) / (0.15 * eye.width * eye.width)))
         region = region * (1 - lash_alpha) + eye.lash * lash_alpha
     frame[y0:y1, x0:x1] = np.clip(region, 0, 255).astype(np.uint8)
 

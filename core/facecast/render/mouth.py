@@ -139,10 +139,10 @@ def draw_mouth(frame: np.ndarray, moved: np.ndarray, palette: MouthPalette) -> N
     lower_teeth = poly_mask(_band(lower, -LOWER_TEETH_HEIGHT * width, 0.6))
     lower_teeth *= min(1.0, max(0.0, (gap - 0.15) / 0.15))  # lower teeth show only when the mouth is well open
     centre_low = lower[len(lower) // 2] - origin
-    tongue = np.zeros(roi_shape, np.uint8)
+    tongue_mask = np.zeros(roi_shape, np.uint8)
     axes = (int(0.32 * width), int(max(2.0, 0.45 * gap * width)))
-    cv2.ellipse(tongue, (int(centre_low[0]), int(centre_low[1])), axes, 0, 0, 360, 255, -1, cv2.LINE_AA)
-    tongue = tongue.astype(np.float32) / 255
+    cv2.ellipse(tongue_mask, (int(centre_low[0]), int(centre_low[1])), axes, 0, 0, 360, 255, -1, cv2.LINE_AA)
+    tongue = tongue_mask.astype(np.float32) / 255
 
     soft = max(0.6, 0.012 * width)
     # The back of the mouth is darkest; the cavity lightens a little towards the lips.

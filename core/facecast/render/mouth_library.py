@@ -137,16 +137,20 @@ class MouthLibrary:
         d = np.sqrt((((self.descriptors - shape) * DESCRIPTOR_WEIGHTS) ** 2).sum(axis=1))
         if self.preference is not None:
             d = d * self.preference
-        order = np.argpartition(d, NEIGHBOURS)[: NEIGHBOURS + 1]
+        if len(d) == 1:
+            return self.interiors[0].astype(np.float32) * _recolour(self.lips[0], lip)
+        k = min(NEIGHBOURS, len(d) - 1)
+        order = np.argpartition(d, k)[: k + 1]
         order = order[np.argsort(d[order])]
         scale = max(float(d[order[0]]), 0.02) * 2.0
         kernel = np.exp(-((d[order] / scale) ** 2))
-        weights = np.maximum(kernel[:NEIGHBOURS] - kernel[NEIGHBOURS], 0)
+        # The (k+1)-th neighbour's kernel is taken off, so an exemplar's weight is zero as it enters or leaves.
+        weights = np.maximum(kernel[:k] - kernel[k], 0)
         if weights.sum() <= 0:
-            weights = np.eye(1, NEIGHBOURS)[0]
+            weights = np.eye(1, k)[0]
         weights = weights / weights.sum()
         out = np.zeros(self.interiors.shape[1:], np.float32)
-        for weight, i in zip(weights, order[:NEIGHBOURS], strict=True):
+        for weight, i in zip(weights, order[:k], strict=True):
             if weight > 0:
                 out += self.interiors[i].astype(np.float32) * (weight * _recolour(self.lips[i], lip))
         return out

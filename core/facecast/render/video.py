@@ -1,7 +1,8 @@
 """MP4 output: rendered frames as H.264 plus the clip's audio as AAC, muxed with PyAV and written atomically.
 
 Frame i is stamped i / fps (time base 1/fps) and the audio starts at 0, so sound and picture stay in sync for
-the whole clip; a failed render leaves no file behind.
+the whole clip; a failed render leaves no file behind. Every file carries C2PA content credentials
+(:mod:`facecast.render.provenance`) besides the watermark in its pixels.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from facecast.errors import InvalidInput
 from facecast.face.avatar import Avatar
 from facecast.fileio import atomic_path
 from facecast.motion import MotionClip
+from facecast.render.provenance import sign_mp4
 from facecast.render.renderer import DEFAULT_SIZE, Renderer
 
 VIDEO_CODEC = "libx264"
@@ -50,7 +52,14 @@ def write_video(
     renderer = avatar if isinstance(avatar, Renderer) else Renderer(avatar, size)
     if renderer.size % 2:
         raise InvalidInput(f"video size must be even (H.264 stores colour at half resolution), not {renderer.size}")
-    with atomic_path(path) as tmp, av.open(tmp, "w", format="mp4") as container:
+    with atomic_path(path) as tmp:
+        _encode(tmp, clip, renderer, audio, progress)
+        sign_mp4(tmp, os.path.basename(os.fspath(path)))  # C2PA content credentials, before the file appears
+
+
+def _encode(tmp: str, clip: MotionClip, renderer: Renderer, audio: Audio | None,
+            progress: ProgressCallback | None) -> None:
+    with av.open(tmp, "w", format="mp4") as container:
         video = container.add_stream(VIDEO_CODEC, rate=clip.fps, options={"crf": str(CRF)})
         video.width = video.height = renderer.size
         video.pix_fmt = "yuv420p"
