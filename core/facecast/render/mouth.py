@@ -9,17 +9,22 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from facecast.render.mouth_library import LipFrame, MouthLibrary, descriptor, lip_colour, lip_curves
+from facecast.render.mouth_library import DESCRIPTOR_X, GRID, LipFrame, MouthLibrary, descriptor, lip_colour, lip_curves
 from facecast.render.regions import INNER_LIP, INNER_LIP_LOWER, INNER_LIP_UPPER, MOUTH_CORNERS
 
 MIN_GAP = 0.015  # lip gap (share of mouth width) below which the lips count as closed
 UPPER_TEETH_HEIGHT = 0.11  # shares of the mouth width
 LOWER_TEETH_HEIGHT = 0.07
 TEETH_WHITE = np.array([232, 226, 212], np.float32)
-SUBPIXEL_BITS = 3
+SUBPIXEL_BITS = 3  # cv2 polygon drawing with 1/8-pixel vertex precision
 # An open-mouthed portrait keeps its own interior while the opening stays within this share of its own, and
 # gives way to the exemplars over the next OWN_FADE.
-OWN_KEPT, OWN_FADE = 0.25, 0.35  # cv2 polygon drawing with 1/8-pixel vertex precision
+OWN_KEPT, OWN_FADE = 0.25, 0.35
+# Towards the inner-lip corners the interior darkens (cubically, to this share at the corners): there a real
+# mouth shows the dark beside the teeth, and an exemplar's bright teeth squeezed into the corner look like fangs.
+CORNER_SHADOW = 0.65
+TEETH_BANDS = (0.4, 0.25)  # shares of an exemplar's height under the upper and over the lower lip kept to size
+CORNER_SHADE = (1 - CORNER_SHADOW * np.abs(np.linspace(-1, 1, GRID[0])) ** 3).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -92,13 +97,16 @@ def draw_exemplar_mouth(frame: np.ndarray, moved: np.ndarray, palette: MouthPale
     if found is None:
         return
     strength, width, (x0, y0, x1, y1) = found
-    interior = library.blend(descriptor(moved), palette.lip)
+    shape = descriptor(moved)
+    interior = library.blend(shape, palette.lip)
+    interior *= CORNER_SHADE[None, :, None]  # the corners of a mouth sit in the cheeks' shadow
     lips = LipFrame.of(moved)
     (ux, uy), (lx, ly) = lip_curves(moved, lips)
     gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
     x, y = lips.local(np.stack([gx, gy], -1))
     upper, lower = np.interp(x, ux, uy), np.interp(x, lx, ly)
-    t = (y - upper) / np.maximum(lower - upper, 1e-3)
+    t = _interior_rows(y - upper, np.maximum(lower - upper, 1e-3),
+                       np.interp(x, (-1.0, *DESCRIPTOR_X, 1.0), (0.0, *library.gaps(shape), 0.0)))
     cols, rows = interior.shape[1], interior.shape[0]
     map_x = ((x + 1) * 0.5 * (cols - 1)).astype(np.float32)
     map_y = (np.clip(t, 0, 1) * (rows - 1)).astype(np.float32)
@@ -108,6 +116,22 @@ def draw_exemplar_mouth(frame: np.ndarray, moved: np.ndarray, palette: MouthPale
     alpha = cv2.GaussianBlur(cavity, (0, 0), soft)[..., None] * strength
     region = frame[y0:y1, x0:x1].astype(np.float32)
     frame[y0:y1, x0:x1] = np.clip(region * (1 - alpha) + layer * alpha, 0, 255).astype(np.uint8)
+
+
+def _interior_rows(depth: np.ndarray, gap: np.ndarray, source_gap: np.ndarray) -> np.ndarray:
+    """Row ``t`` (0 upper lip .. 1 lower lip) of the exemplar to show ``depth`` below the upper lip of a lip gap
+    ``gap`` whose exemplar was cut from a gap ``source_gap`` (all in lip units). A gap no taller than the
+    exemplar's is squeezed evenly; a taller one keeps the teeth under each lip at their own size (teeth do not
+    grow with the opening) and stretches only the dark between them."""
+    even = depth / gap
+    top, bottom = TEETH_BANDS
+    source = np.maximum(source_gap, 1e-3)
+    taller = gap > source
+    middle = np.maximum(gap - (top + bottom) * source, 1e-3)
+    kept = np.where(depth < top * source, depth / source,
+                    np.where(gap - depth < bottom * source, 1 - (gap - depth) / source,
+                             top + (depth - top * source) / middle * (1 - top - bottom)))
+    return np.clip(np.where(taller, kept, even), 0, 1)
 
 
 def draw_mouth(frame: np.ndarray, moved: np.ndarray, palette: MouthPalette) -> None:

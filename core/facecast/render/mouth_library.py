@@ -131,14 +131,14 @@ class MouthLibrary:
                             np.concatenate([self.descriptors, descriptor(points)[None]]),
                             np.concatenate([self.lips, np.asarray(lip, np.float32)[None]]), preference)
 
-    def blend(self, shape: np.ndarray, lip: np.ndarray) -> np.ndarray:
-        """The interior (float32 RGB, GRID-sized) for a mouth of ``shape`` (a :func:`descriptor`) whose lips
-        are ``lip`` coloured: the nearest exemplars, each recoloured from its own lips to ``lip``, blended."""
+    def neighbours(self, shape: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Indices of the exemplars nearest a mouth of ``shape`` (a :func:`descriptor`) and their blend weights
+        (summing to 1; an exemplar's weight falls to zero as it enters or leaves the neighbourhood)."""
         d = np.sqrt((((self.descriptors - shape) * DESCRIPTOR_WEIGHTS) ** 2).sum(axis=1))
         if self.preference is not None:
             d = d * self.preference
         if len(d) == 1:
-            return self.interiors[0].astype(np.float32) * _recolour(self.lips[0], lip)
+            return np.zeros(1, int), np.ones(1)
         k = min(NEIGHBOURS, len(d) - 1)
         order = np.argpartition(d, k)[: k + 1]
         order = order[np.argsort(d[order])]
@@ -148,12 +148,22 @@ class MouthLibrary:
         weights = np.maximum(kernel[:k] - kernel[k], 0)
         if weights.sum() <= 0:
             weights = np.eye(1, k)[0]
-        weights = weights / weights.sum()
+        return order[:k], weights / weights.sum()
+
+    def blend(self, shape: np.ndarray, lip: np.ndarray) -> np.ndarray:
+        """The interior (float32 RGB, GRID-sized) for a mouth of ``shape`` whose lips are ``lip`` coloured: the
+        nearest exemplars, each recoloured from its own lips to ``lip``, blended."""
         out = np.zeros(self.interiors.shape[1:], np.float32)
-        for weight, i in zip(weights, order[:k], strict=True):
+        for i, weight in zip(*self.neighbours(shape), strict=True):
             if weight > 0:
                 out += self.interiors[i].astype(np.float32) * (weight * _recolour(self.lips[i], lip))
         return out
+
+    def gaps(self, shape: np.ndarray) -> np.ndarray:
+        """The lip gaps at ``DESCRIPTOR_X`` [5] of the blend :meth:`blend` gives for ``shape``: how tall the
+        interior's features were where it was cut."""
+        indices, weights = self.neighbours(shape)
+        return (self.descriptors[indices, : len(DESCRIPTOR_X)] * weights[:, None]).sum(axis=0)
 
 
 def _recolour(source_lip: np.ndarray, target_lip: np.ndarray) -> np.ndarray:
