@@ -30,7 +30,7 @@ POSES = {
     "blink": {"EyeBlinkLeft": 1.0, "EyeBlinkRight": 1.0},
     "smile": {"MouthSmileLeft": 0.8, "MouthSmileRight": 0.8, "CheekSquintLeft": 0.5, "CheekSquintRight": 0.5,
               "JawOpen": 0.15},
-    "head turn 15°": {"HeadYaw": 0.26, "JawOpen": 0.3},
+    "head turn 15 deg": {"HeadYaw": 0.26, "JawOpen": 0.3},
 }
 VIDEOS = ["video/retalking_face_1.mp4", "video/liveportrait_d12.mp4", "train/styletalk/andrew_clip_1.mp4"]
 TILE = 200

@@ -20,11 +20,12 @@ SUBPIXEL_BITS = 3  # cv2 polygon drawing with 1/8-pixel vertex precision
 # An open-mouthed portrait keeps its own interior while the opening stays within this share of its own, and
 # gives way to the exemplars over the next OWN_FADE.
 OWN_KEPT, OWN_FADE = 0.25, 0.35
-# Towards the inner-lip corners the interior darkens (cubically, to this share at the corners): there a real
-# mouth shows the dark beside the teeth, and an exemplar's bright teeth squeezed into the corner look like fangs.
-CORNER_SHADOW = 0.65
+# Towards the inner-lip corners the interior darkens (with the square of the distance, to this share at the
+# corners): a real mouth shows the dark beside the teeth there, and an exemplar's bright teeth squeezed into the
+# corner look like fangs.
+CORNER_SHADOW = 0.8
 TEETH_BANDS = (0.4, 0.25)  # shares of an exemplar's height under the upper and over the lower lip kept to size
-CORNER_SHADE = (1 - CORNER_SHADOW * np.abs(np.linspace(-1, 1, GRID[0])) ** 3).astype(np.float32)
+CORNER_SHADE = (1 - CORNER_SHADOW * np.abs(np.linspace(-1, 1, GRID[0])) ** 2).astype(np.float32)
 
 
 @dataclass(frozen=True)
