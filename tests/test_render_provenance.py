@@ -99,6 +99,7 @@ def run_in_terminal(args: list[str], columns: int = 100, rows: int = 30, timeout
     return process.wait(timeout=10), output.decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_verify_reports_the_credentials_in_a_terminal(signed_video: Path, key_folder: Path) -> None:
     code, out = run_in_terminal([sys.executable, "-m", "facecast", "verify", str(signed_video)])
     assert code == 0, out

@@ -61,6 +61,7 @@ def reencoded(path: Path, out: Path, change) -> Path:  # noqa: ANN001 - a frame 
     return plain_video(out, [change(frame) for frame in read_frames(path)])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("change", [
     pytest.param(lambda f: cv2.resize(f, (256, 256), interpolation=cv2.INTER_AREA), id="downscale-256"),
     pytest.param(lambda f: f[26:26 + 460, 20:20 + 460], id="crop-10pct"),
