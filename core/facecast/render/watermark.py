@@ -6,11 +6,13 @@ downscale to half size; the pattern is static, so the encoder carries it from fr
 16×16 cells repeated over the frame, so a crop still holds whole tiles.
 
 Detection never assumes the frame is the one we rendered. It averages the luma of the frames (the mark is the
-same in every frame, the picture is not), finds the tile's period from the high-passed average's
-autocorrelation (a repeated tile makes a peak there whatever the scale), resamples the average so a tile is
-TILE pixels, folds it into one tile-sized accumulator and cross-correlates that with the key tile at every cyclic
-shift (one FFT; a crop only moves the peak). The score is the best peak over a few nearby scales as a z-score
-against all shifts: large for a marked file, about 4-5 (the largest of many N(0, 1) draws) for unmarked pictures.
+same in every frame, the picture is not), whitens it (high-pass, each pixel weighed by how quiet its
+neighbourhood is), and tries a few tile periods: those of a whole render at any size and of one cropped by 5-15 %,
+and the strongest peaks of the whitened average's autocorrelation (a repeated tile makes one whatever the scale),
+each refined by ±1.2 %. For each it resamples the average so a tile is TILE pixels, folds every pixel into one
+tile-sized accumulator and cross-correlates it with the key tile at every cyclic shift (one FFT; a crop only
+moves the peak). The score is the best peak as a z-score against all shifts: large for a marked file, about 4-5
+(the largest of many N(0, 1) draws) for unmarked pictures.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ DETECTION_THRESHOLD = 7.0  # peak z-score; unmarked pictures and videos score 3-
 _HIGHPASS_KSIZE = 2 * CELL + 1
 _SCALE_STEPS = (-0.012, -0.006, 0.0, 0.006, 0.012)  # relative refinements of the estimated period
 _PERIOD_CANDIDATES = 3
+_KEPT_SHARES = (1.0, 0.95, 0.9, 0.85)  # shares of a render's side a crop may have kept
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,8 @@ def _tile_periods(mean: np.ndarray) -> list[float]:
     high-passed autocorrelation along the two axes, refined to a fraction of a pixel."""
     detail = mean - cv2.GaussianBlur(mean, (0, 0), 3.0)
     detail = np.clip(detail, -3 * AMPLITUDE, 3 * AMPLITUDE)
+    energy = cv2.GaussianBlur(detail * detail, (0, 0), 4.0)
+    detail = detail / np.sqrt(energy + AMPLITUDE**2)
     detail -= detail.mean()
     spectrum = np.abs(np.fft.rfft2(detail)) ** 2
     auto = np.fft.irfft2(spectrum, s=detail.shape)
@@ -161,19 +166,21 @@ def _tile_periods(mean: np.ndarray) -> list[float]:
     longest = min(h, w) // 2
     shortest = CELLS * MIN_CELL // 2  # a tile half the smallest we write: a downscale to half of a 256² render
     if longest <= shortest + 2:
-        return [float(TILE)]
+        return [min(h, w) / 4]
     profile = auto[0, : longest + 1] + auto[: longest + 1, 0]
     lags = np.arange(shortest, longest)
     # Peaks only: a lag higher than both neighbours.
     peaks = [lag for lag in lags if profile[lag] >= profile[lag - 1] and profile[lag] >= profile[lag + 1]]
     peaks.sort(key=lambda lag: -profile[lag])
-    periods = []
+    # The periods of a whole render at any size, and of one cropped by 5-15 %, come first; then the strongest
+    # autocorrelation peaks (any other scale), which strong content can outshine.
+    periods = [min(h, w) / 4 / keep for keep in _KEPT_SHARES]
     for lag in peaks[:_PERIOD_CANDIDATES]:
         left, centre, right = profile[lag - 1], profile[lag], profile[lag + 1]
         curvature = left - 2 * centre + right
         offset = 0.5 * (left - right) / curvature if curvature < 0 else 0.0
         periods.append(float(lag + np.clip(offset, -0.5, 0.5)))
-    return periods or [float(TILE)]
+    return periods
 
 
 def detect(frames: Iterable[np.ndarray], key: int = WATERMARK_KEY,
