@@ -65,14 +65,16 @@ def test_shipped_library_is_small_and_indexed_by_shape() -> None:
     assert gaps.min() < 0.15 and gaps.max() > 0.6  # from barely parted to wide open
 
 
-def test_interior_cut_in_lip_coordinates_fits_back_between_the_same_lips(avatar: Avatar) -> None:
+def test_interior_cut_in_lip_coordinates_fits_back_between_the_same_lips(avatar: Avatar,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from facecast.render import mouth
+
+    monkeypatch.setattr(mouth, "CORNER_SHADE", np.ones_like(mouth.CORNER_SHADE))  # geometry only, no shading
     renderer = Renderer(avatar, 512, mouth="painted")
     frame = renderer.render(pose(JawOpen=0.7))  # a drawn interior with structure (teeth, tongue, cavity)
     moved = renderer.meshes(pose(JawOpen=0.7)[None])[0]
     cut = cut_interior(frame, moved)
     own = MouthLibrary(cut[None], descriptor(moved)[None], np.array([renderer.mouth.lip]))
-    redrawn = renderer.base.copy()
-    redrawn[:] = 0
     redrawn = renderer.warp.warp(renderer.base, moved)
     draw_exemplar_mouth(redrawn, moved, renderer.mouth, own)
     mouth = inside(frame.shape, moved[INNER], erode=3)
