@@ -16,7 +16,7 @@ from typing import Any
 import msgpack
 import numpy as np
 
-from facecast.errors import InvalidInput
+from facecast.errors import InvalidInput, quoted
 from facecast.fileio import atomic_write_bytes, read_document, read_input
 
 BLENDSHAPES: tuple[str, ...] = (
@@ -62,7 +62,7 @@ def channel(name: str) -> int:
     try:
         return CHANNEL_INDEX[name]
     except KeyError:
-        raise InvalidInput(f"unknown motion channel {name!r}; channels are the 52 ARKit blendshapes "
+        raise InvalidInput(f"unknown motion channel {quoted(name)}; channels are the 52 ARKit blendshapes "
                            f"and {', '.join(ROTATIONS)}") from None
 
 

@@ -12,6 +12,8 @@ from facecast.errors import InvalidInput
 from facecast.motion import CHANNELS, DEFAULT_FPS, TRANSLATION, MotionFrame, check_fps
 from facecast.proto import facecast_pb2 as pb
 
+DEFAULT_FRAMES_PER_MESSAGE = 30
+MAX_FRAMES_PER_MESSAGE = 300  # 10 s at 30 fps
 SAMPLE_FORMATS = {pb.SAMPLE_FORMAT_UNSPECIFIED: "pcm16", pb.PCM16: "pcm16", pb.FLOAT32: "float32"}
 
 
@@ -44,6 +46,17 @@ def controls_to_proto(controls: Controls) -> pb.Controls:
 
 def fps_from_request(fps: int) -> int:
     return check_fps(fps or DEFAULT_FPS)
+
+
+def frames_per_message(value: int) -> int:
+    """Frames per ``FrameBatch`` of an ``Animate`` call: 0 means :data:`DEFAULT_FRAMES_PER_MESSAGE`; at most
+    :data:`MAX_FRAMES_PER_MESSAGE`, so a call never holds more than that many frames (and their textures)."""
+    if value == 0:
+        return DEFAULT_FRAMES_PER_MESSAGE
+    if not 1 <= value <= MAX_FRAMES_PER_MESSAGE:
+        raise InvalidInput(f"frames_per_message must be in 1..{MAX_FRAMES_PER_MESSAGE} (0 = "
+                           f"{DEFAULT_FRAMES_PER_MESSAGE}), not {value}")
+    return value
 
 
 def sample_format(value: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 from facecast.animators.base import Animator, StreamingSession
-from facecast.errors import InvalidInput
+from facecast.errors import InvalidInput, quoted
 
 __all__ = ["Animator", "StreamingSession", "DEFAULT_ANIMATOR", "DEFAULT_LIVE_ANIMATOR", "get_animator",
            "animator_names"]
@@ -30,7 +30,7 @@ def get_animator(name: str | None = None, live: bool = False) -> Animator:
     real-time streams (``live``), else :data:`DEFAULT_ANIMATOR`."""
     name = name or (DEFAULT_LIVE_ANIMATOR if live else DEFAULT_ANIMATOR)
     if name not in _REGISTRY:
-        raise InvalidInput(f"unknown animator {name!r}; available: {', '.join(_REGISTRY)}")
+        raise InvalidInput(f"unknown animator {quoted(name)}; available: {', '.join(_REGISTRY)}")
     if name not in _loaded:
         module, cls = _REGISTRY[name].split(":")
         _loaded[name] = getattr(importlib.import_module(module), cls)()

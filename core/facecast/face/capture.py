@@ -35,6 +35,7 @@ from facecast.face.detector import FULL_RANGE, SHORT_RANGE, detect_faces
 from facecast.face.landmarks import MIN_FACE_SCORE, FaceMesh, Roi, check_face_box, roi_from_box, roi_from_landmarks
 from facecast.face.rig import Rig, face_frame
 from facecast.face.runtime import TfliteModel
+from facecast.media import open_video_file
 from facecast.motion import (
     BLENDSHAPES,
     CHANNEL_INDEX,
@@ -171,11 +172,7 @@ def _track(name: str, face_box: Sequence[float] | None, progress: bool | Callabl
 
     if not os.path.isfile(name):
         raise InvalidInput(f"cannot read video {name}: no such file")
-    try:
-        container = av.open(name)
-    except (av.FFmpegError, ValueError) as e:
-        raise InvalidInput(f"{name} is not a readable video ({e})") from None
-    with container:
+    with open_video_file(name) as container:
         if not container.streams.video:
             raise InvalidInput(f"{name} has no video stream")
         stream = container.streams.video[0]

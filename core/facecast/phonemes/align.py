@@ -14,6 +14,7 @@ import numpy as np
 from facecast.errors import InvalidInput
 from facecast.phonemes import Phone, espeak, merge_silences
 from facecast.phonemes.inventory import SILENCE, arpabet, ipa_to_arpabet
+from facecast.phonemes.languages import check_language
 from facecast.phonemes.pocketsphinx_model import FRAME_RATE, SAMPLE_RATE, alignment_decoder, to_pcm16
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
@@ -29,6 +30,7 @@ def words_of(text: str) -> list[str]:
 
 def pronunciations(text: str, language: str = "en") -> list[tuple[str, list[str]]]:
     """Each word of ``text`` with its ARPAbet phones: the CMU dictionary for English, espeak-ng otherwise."""
+    language = check_language(language)
     words = words_of(text)
     if not words:
         raise InvalidInput("the transcript has no words to align")

@@ -17,6 +17,7 @@ from facecast.audio import Audio
 from facecast.errors import InvalidInput
 from facecast.face.avatar import Avatar
 from facecast.fileio import atomic_path
+from facecast.media import open_video_file
 from facecast.motion import MotionClip
 from facecast.render.renderer import DEFAULT_SIZE, Renderer
 
@@ -97,13 +98,9 @@ class _AudioTrack:
 def read_frames(path: str | os.PathLike[str], max_frames: int | None = None) -> Iterator[np.ndarray]:
     """Decode the first video stream of a file to RGB uint8 frames; :class:`InvalidInput` when it cannot."""
     name = os.fspath(path)
-    try:
-        container = av.open(name)
-    except FileNotFoundError:
-        raise InvalidInput(f"{name} does not exist") from None
-    except (av.error.FFmpegError, UnicodeDecodeError) as e:
-        raise InvalidInput(f"{name} is not a readable video or image ({e.__class__.__name__})") from None
-    with container:
+    if not os.path.exists(name):
+        raise InvalidInput(f"{name} does not exist")
+    with open_video_file(name) as container:
         if not container.streams.video:
             raise InvalidInput(f"{name} has no video stream")
         try:

@@ -1,0 +1,77 @@
+"""Which container formats facecast decodes, and opening them safely: the format is recognised from the data's
+leading bytes and must be on an allow-list; FFmpeg then opens it from memory (or an open file) as exactly that
+format, with every other demuxer and every protocol refused. A playlist format such as ``ffconcat``, HLS or
+a ``file:``/``http:`` reference therefore never makes the decoder open something the client named."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from facecast.errors import InvalidInput
+
+# FFmpeg demuxer names: "mov" reads mp4, m4a and mov; "matroska" reads mkv and webm.
+AUDIO_CONTAINERS: tuple[str, ...] = ("wav", "flac", "ogg", "mp3", "mov")
+VIDEO_CONTAINERS: tuple[str, ...] = ("mov", "matroska")
+AUDIO_NAMES = "wav, flac, ogg, mp3, m4a (or an mp4's sound track)"
+VIDEO_NAMES = "mp4, mov, mkv, webm"
+SNIFF_BYTES = 16
+
+
+def sniff(head: bytes) -> str | None:
+    """The FFmpeg demuxer name of a container recognised by its first bytes, or None."""
+    if len(head) >= 12 and head[:4] in (b"RIFF", b"RIFX", b"RF64") and head[8:12] == b"WAVE":
+        return "wav"
+    if head.startswith(b"fLaC"):
+        return "flac"
+    if head.startswith(b"OggS"):
+        return "ogg"
+    if len(head) >= 8 and head[4:8] == b"ftyp":
+        return "mov"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "matroska"
+    if head.startswith(b"ID3") or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE6 in (0xE2, 0xE4, 0xE6)):
+        return "mp3"  # an ID3 tag, or an MPEG audio frame header (sync bits, a layer I-III)
+    return None
+
+
+def container_format(head: bytes, allowed: tuple[str, ...], name: str, what: str,
+                     error: type[Exception] = InvalidInput) -> str:
+    """The allowed demuxer for data starting with ``head``; ``error`` when it is none of them."""
+    found = sniff(head)
+    if found not in allowed:
+        raise error(f"{name} is not {what} facecast reads")
+    return found
+
+
+def open_container(source: bytes | BinaryIO, format_name: str, name: str,
+                   error: type[Exception] = InvalidInput) -> Any:
+    """A PyAV input container for ``source`` (bytes or an open binary file) read as ``format_name`` only, with no
+    protocol: the demuxer cannot open any other file or URL. ``error`` names data that does not open."""
+    import av
+
+    stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
+    try:
+        return av.open(stream, mode="r", format=format_name,
+                       options={"format_whitelist": format_name, "protocol_whitelist": "none"})
+    except (av.FFmpegError, ValueError, UnicodeDecodeError) as e:
+        raise error(f"{name} is not a readable {format_name} file ({type(e).__name__})") from None
+
+
+@contextlib.contextmanager
+def open_video_file(path: str | os.PathLike[str]) -> Iterator[Any]:
+    """A PyAV container for a video file on disk (a path the local user gave), opened as above; the file and
+    the container close on leaving the ``with``."""
+    name = os.fspath(path)
+    try:
+        file = open(name, "rb")  # noqa: SIM115 (closed on leaving the context)
+    except OSError as e:
+        raise InvalidInput(f"cannot read video {name}: {e.strerror}") from None
+    with file:
+        format_name = container_format(file.read(SNIFF_BYTES), VIDEO_CONTAINERS, name, f"a video ({VIDEO_NAMES})")
+        file.seek(0)
+        with open_container(file, format_name, name) as container:
+            yield container
