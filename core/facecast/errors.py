@@ -21,3 +21,8 @@ def quoted(value: object, limit: int = MAX_QUOTED) -> str:
     unbounded input."""
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+class ConfigError(FacecastError):
+    """A setting given at start-up (a flag, a file, an environment variable) cannot be used; the message says
+    which and why."""

@@ -58,7 +58,7 @@ def open_container(source: bytes | BinaryIO, format_name: str, name: str,
         return av.open(stream, mode="r", format=format_name,
                        options={"format_whitelist": format_name, "protocol_whitelist": "none"})
     except (av.FFmpegError, ValueError, UnicodeDecodeError) as e:
-        raise error(f"{name} is not a readable {format_name} file ({type(e).__name__})") from None
+        raise error(f"{name} is not a readable video or sound file ({format_name}: {type(e).__name__})") from None
 
 
 @contextlib.contextmanager
@@ -71,7 +71,12 @@ def open_video_file(path: str | os.PathLike[str]) -> Iterator[Any]:
     except OSError as e:
         raise InvalidInput(f"cannot read video {name}: {e.strerror}") from None
     with file:
-        format_name = container_format(file.read(SNIFF_BYTES), VIDEO_CONTAINERS, name, f"a video ({VIDEO_NAMES})")
+        head = file.read(SNIFF_BYTES)
+        if sniff(head) in AUDIO_CONTAINERS and sniff(head) not in VIDEO_CONTAINERS:
+            raise InvalidInput(f"{name} has no video stream (it is a {sniff(head)} sound file)")
+        format_name = sniff(head)
+        if format_name not in VIDEO_CONTAINERS:
+            raise InvalidInput(f"{name} is not a readable video or image (videos: {VIDEO_NAMES})")
         file.seek(0)
         with open_container(file, format_name, name) as container:
             yield container

@@ -24,6 +24,7 @@ MIN_SAMPLE_RATE = 16_000
 MAX_SAMPLE_RATE = 144_000
 MAX_CHUNK_SECONDS = 10.0
 MAX_CLIP_SECONDS = 300.0
+MAX_PENDING_EMOTIONS = 1000  # timed emotions received and not yet applied, per stream
 
 A2F_EMOTIONS: tuple[str, ...] = ("amazement", "anger", "cheekiness", "disgust", "fear", "grief", "joy",
                                  "outofbreath", "pain", "sadness")
