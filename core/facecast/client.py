@@ -70,17 +70,21 @@ def _controls(controls: Controls | None, fields: dict[str, Any]) -> pb.Controls:
 
 
 class Client:
-    """A connection to a facecast daemon. ``token`` sends a bearer token; ``root_certificates`` enables TLS."""
+    """A connection to a facecast daemon. ``token`` sends a bearer token; ``root_certificates`` enables TLS;
+    ``certificate_chain`` and ``private_key`` (PEM) present a client certificate, for a daemon that requires
+    one (``--tls-client-ca``)."""
 
     def __init__(self, address: str = DEFAULT_ADDRESS, token: str | None = None,
                  root_certificates: bytes | None = None, timeout: float | None = None,
-                 max_message_bytes: int = 64 * 1024 * 1024) -> None:
+                 max_message_bytes: int = 64 * 1024 * 1024, certificate_chain: bytes | None = None,
+                 private_key: bytes | None = None) -> None:
         self.address = address
         self.timeout = timeout
         options = [("grpc.max_receive_message_length", max_message_bytes),
                    ("grpc.max_send_message_length", max_message_bytes)]
         if root_certificates is not None:
-            self._channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates), options)
+            credentials = grpc.ssl_channel_credentials(root_certificates, private_key, certificate_chain)
+            self._channel = grpc.secure_channel(address, credentials, options)
         else:
             self._channel = grpc.insecure_channel(address, options)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()

@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import logging
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -88,6 +89,19 @@ def listen_address(host: str, port: int) -> str:
     return f"{host}:{port}"
 
 
+def check_bindable(host: str, port: int, address: str) -> None:
+    """:class:`ConfigError` naming why ``host:port`` cannot be listened on (in use, not an address here), found
+    with a plain socket first so the user gets one line instead of grpc's log and a RuntimeError."""
+    try:
+        family, kind, proto, _, where = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM,
+                                                           flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(where)
+    except OSError as e:
+        raise ConfigError(f"cannot listen on {address}: {e.strerror or e}") from None
+
+
 async def start_server(config: ServerConfig) -> RunningServer:
     """Start the daemon on ``config.host:config.port`` (port 0 picks a free one) and mark it SERVING."""
     servicer = Facecast(config)
@@ -118,6 +132,7 @@ async def _serve(config: ServerConfig, port: int, service_name: str, add_service
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((service_name, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     address = listen_address(config.host, port)
+    check_bindable(config.host, port, address)
     try:
         if config.tls_cert and config.tls_key:
             port = server.add_secure_port(address, server_credentials(config.tls_cert, config.tls_key,

@@ -67,7 +67,8 @@ class AvatarStore:
         if avatar_id not in self._avatars:
             raise InvalidInput(f"unknown avatar id {quoted(avatar_id)}; create it with CreateAvatar first")
         if not MIN_TEXTURE_SIZE <= size <= MAX_TEXTURE_SIZE:
-            raise InvalidInput(f"texture size must be {MIN_TEXTURE_SIZE}..{MAX_TEXTURE_SIZE} pixels, not {size}")
+            raise InvalidInput(f"texture size (render size) must be {MIN_TEXTURE_SIZE}..{MAX_TEXTURE_SIZE} pixels, "
+                               f"not {size}")
         key = (avatar_id, size)
         if key not in self._renderers:
             self._renderers[key] = Renderer(self._avatars[avatar_id], size)
