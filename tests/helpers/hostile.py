@@ -72,16 +72,15 @@ EPS = (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 64 64\n%%EndComments\n"
        b"newpath 0 0 moveto 64 64 lineto stroke showpage\n%%EOF\n")
 
 
-def fcavatar(image_png: bytes, image_size: tuple[int, int], landmarks: np.ndarray | None = None,
-             **fields: object) -> bytes:
-    """A ``.fcavatar`` document with the given image and landmarks (a plausible face by default)."""
-    width, height = image_size
-    if landmarks is None:
-        rng = np.random.default_rng(0)
-        landmarks = np.column_stack([rng.uniform(0.3, 0.7, 468) * width, rng.uniform(0.3, 0.7, 468) * height,
-                                     np.zeros(468)]).astype(np.float32)
-    doc = {"format": "facecast.fcavatar", "version": 1, "image_png": image_png,
-           "landmarks": np.asarray(landmarks, "<f4").tobytes(), "box": [0.0, 0.0, float(width), float(height)],
+def fcavatar(png: bytes, size: tuple[int, int], **fields: object) -> bytes:
+    """A ``.fcavatar`` document holding ``png`` recorded as ``size``, scattered landmarks, and ``fields`` over
+    the defaults."""
+    width, height = size
+    rng = np.random.default_rng(0)
+    points = np.column_stack([rng.uniform(0.3, 0.7, 468) * width, rng.uniform(0.3, 0.7, 468) * height,
+                              np.zeros(468)]).astype("<f4")
+    doc = {"format": "facecast.fcavatar", "version": 1, "image_png": png,
+           "landmarks": points.tobytes(), "box": [0.0, 0.0, float(width), float(height)],
            "image_size": [width, height], "score": 0.9, "source": "detector", "faces_found": 1,
            "rig_scale": 0.2 * width, "metadata": {}}
     doc.update(fields)
