@@ -154,6 +154,14 @@ def test_frames_per_message_is_bounded(hostile_daemon, stub, count):
                    "frames_per_message must be in 1..300")
 
 
+@pytest.mark.slow
+def test_frames_per_message_with_large_textures_is_bounded_by_bytes(hostile_daemon, stub):
+    avatar = stub.CreateAvatar(pb.CreateAvatarRequest(image=(ASSETS / "portrait.jpg").read_bytes()), timeout=60)
+    texture = pb.TextureOptions(avatar_id=avatar.avatar_id, encoding=pb.RGBA, size=2048)
+    assert_invalid(hostile_daemon, animate(stub, SPEECH, animator="energy", texture=texture, frames_per_message=9),
+                   "frames_per_message must be in 1..8 with textures of 16.0 MB")
+
+
 # --- defect 8: wrong answers become INVALID_ARGUMENT ----------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from facecast.proto import facecast_pb2 as pb
 
 DEFAULT_FRAMES_PER_MESSAGE = 30
 MAX_FRAMES_PER_MESSAGE = 300  # 10 s at 30 fps
+MAX_TEXTURE_BATCH_BYTES = 128 * 2**20  # raw texture bytes one batch may hold (8 RGBA frames of 2048 px)
 SAMPLE_FORMATS = {pb.SAMPLE_FORMAT_UNSPECIFIED: "pcm16", pb.PCM16: "pcm16", pb.FLOAT32: "float32"}
 
 
@@ -48,14 +49,19 @@ def fps_from_request(fps: int) -> int:
     return check_fps(fps or DEFAULT_FPS)
 
 
-def frames_per_message(value: int) -> int:
+def frames_per_message(value: int, texture_bytes: int = 0) -> int:
     """Frames per ``FrameBatch`` of an ``Animate`` call: 0 means :data:`DEFAULT_FRAMES_PER_MESSAGE`; at most
-    :data:`MAX_FRAMES_PER_MESSAGE`, so a call never holds more than that many frames (and their textures)."""
+    :data:`MAX_FRAMES_PER_MESSAGE`, and with textures of ``texture_bytes`` each at most what fits in
+    :data:`MAX_TEXTURE_BATCH_BYTES` (a batch's textures are rendered and held together)."""
+    most = MAX_FRAMES_PER_MESSAGE
+    if texture_bytes:
+        most = max(1, min(most, MAX_TEXTURE_BATCH_BYTES // texture_bytes))
     if value == 0:
-        return DEFAULT_FRAMES_PER_MESSAGE
-    if not 1 <= value <= MAX_FRAMES_PER_MESSAGE:
-        raise InvalidInput(f"frames_per_message must be in 1..{MAX_FRAMES_PER_MESSAGE} (0 = "
-                           f"{DEFAULT_FRAMES_PER_MESSAGE}), not {value}")
+        return min(DEFAULT_FRAMES_PER_MESSAGE, most)
+    if not 1 <= value <= most:
+        why = f" with textures of {texture_bytes / 2**20:.1f} MB" if most < MAX_FRAMES_PER_MESSAGE else ""
+        raise InvalidInput(f"frames_per_message must be in 1..{most}{why} (0 = "
+                           f"{min(DEFAULT_FRAMES_PER_MESSAGE, most)}), not {value}")
     return value
 
 

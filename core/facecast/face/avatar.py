@@ -118,14 +118,15 @@ class Avatar:
         doc = read_document(data, FCAVATAR_FORMAT, FCAVATAR_VERSION, ".fcavatar", source)
         try:
             landmarks = np.frombuffer(doc["landmarks"], "<f4").reshape(NUM_LANDMARKS, 3).astype(np.float32)
-            box = tuple(float(v) for v in doc["box"])
+            x, y, w, h = (float(v) for v in doc["box"])
+            box = (x, y, w, h)
             width, height = (int(v) for v in doc["image_size"])
             fit = FaceFit(landmarks, box, (width, height), float(doc["score"]), str(doc["source"]),
                           int(doc["faces_found"]))
             rig_scale = float(doc["rig_scale"])
             metadata = dict(doc.get("metadata") or {})
             png = doc["image_png"]
-            if len(box) != 4 or not isinstance(png, bytes):
+            if not isinstance(png, bytes):
                 raise ValueError
         except (KeyError, ValueError, TypeError, OverflowError):
             raise InvalidInput(f"{source} is truncated or has wrong shapes") from None

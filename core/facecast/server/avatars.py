@@ -116,6 +116,11 @@ class TextureStream:
             data=encode_texture(image, ENCODINGS[self.encoding], self.quality)))
             for f, image in zip(frames, self.renderer.frames(values), strict=True)]
 
+    @property
+    def frame_bytes(self) -> int:
+        """Bytes one encoded frame holds at most: RGBA as sent, a JPEG at most a byte per pixel."""
+        return self.renderer.size**2 * (4 if self.encoding == pb.RGBA else 1)
+
     async def render(self, frames: list[MotionFrame]) -> list[pb.MotionResponse]:
         if not frames:
             return []

@@ -96,7 +96,7 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
         animator, fps, options = self._setup(request.animator, request.fps, request.text, request.language)
         controls = wire.controls_from_proto(request.controls)
         textures = TextureStream.open(request.texture, self.avatars, self.render_executor)
-        per_message = wire.frames_per_message(request.frames_per_message)
+        per_message = wire.frames_per_message(request.frames_per_message, textures.frame_bytes if textures else 0)
         audio = await asyncio.to_thread(self._decode, request.audio)
         started = time.perf_counter()
         with self.sessions.open() as session_id:
