@@ -12,6 +12,7 @@ import argparse
 import io
 import statistics
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -48,87 +49,100 @@ def outcome(result: object) -> str:
     return "OK"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    daemon = Daemon()
-    channel = grpc.insecure_channel(daemon.address, options=OPTIONS)
-    stub = facecast_pb2_grpc.FacecastStub(channel)
-    portrait = (ROOT / "assets" / "portrait.jpg").read_bytes()
-    avatar_id = stub.CreateAvatar(pb.CreateAvatarRequest(image=portrait), timeout=60).avatar_id
+class Target:
+    """A fresh daemon (with one avatar) per measurement, so memory a previous request left to the allocator
+    does not hide what this one costs."""
+
+    def __init__(self, *args: str, token: str | None = None) -> None:
+        self.daemon = Daemon(*args)
+        self.channel = grpc.insecure_channel(self.daemon.address, options=OPTIONS)
+        self.stub = facecast_pb2_grpc.FacecastStub(self.channel)
+        portrait = (ROOT / "assets" / "portrait.jpg").read_bytes()
+        metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self.avatar_id = self.stub.CreateAvatar(pb.CreateAvatarRequest(image=portrait), metadata=metadata,
+                                                timeout=60).avatar_id
+
+    def close(self) -> None:
+        self.channel.close()
+        self.daemon.stop()
+
+
+def cases() -> dict[str, Callable[[Target], Callable[[], object]]]:
     speech = (ROOT / "assets" / "speech_en.wav").read_bytes()
 
-    def animate(audio: bytes, **fields: object):  # noqa: ANN202
-        return lambda: list(stub.Animate(pb.AnimateRequest(audio=pb.AudioInput(encoded=audio), animator="energy",
-                                                           **fields), timeout=300))
+    def animate(audio: bytes, texture: int = 0, **fields: object) -> Callable[[Target], Callable[[], object]]:
+        def bind(t: Target) -> Callable[[], object]:
+            options = pb.TextureOptions(avatar_id=t.avatar_id, encoding=pb.RGBA, size=texture) if texture else None
+            return lambda: list(t.stub.Animate(pb.AnimateRequest(
+                audio=pb.AudioInput(encoded=audio), animator="energy", texture=options, **fields), timeout=300))
+        return bind
 
-    def avatar(**fields: object):  # noqa: ANN202
-        return lambda: stub.CreateAvatar(pb.CreateAvatarRequest(**fields), timeout=120)
+    def avatar(**fields: object) -> Callable[[Target], Callable[[], object]]:
+        return lambda t: lambda: t.stub.CreateAvatar(pb.CreateAvatarRequest(**fields), timeout=120)
+
+    def unauthenticated(t: Target) -> Callable[[], object]:
+        big = pb.CreateAvatarRequest(image=bytes(60 * 2**20)).SerializeToString()
+
+        def one(_: int) -> str:
+            with grpc.insecure_channel(t.daemon.address, options=OPTIONS) as ch:
+                try:
+                    ch.unary_unary("/facecast.v1.Facecast/CreateAvatar")(big, timeout=60)
+                except grpc.RpcError as e:
+                    return e.code().name
+            return "OK"
+
+        def flood() -> str:
+            with ThreadPoolExecutor(8) as pool:
+                return ", ".join(sorted(set(pool.map(one, range(8)))))
+        return flood
 
     big_png = png_bomb(14_000, 14_000)
     largest_png = png_bomb(7_750, 5_160)  # 39.99 MP, just under the limit (black: no face is found)
-    cases = {
+    box = pb.FaceBox(x=10, y=10, width=500, height=500)
+    return {
         "FLAC bomb, 1 h at 48 kHz, honest header (0.5 MB)": animate(flac_bomb(3600)),
         "FLAC bomb, 1 h at 48 kHz, length hidden (0.5 MB)": animate(flac_bomb(3600, hide_length=True)),
         "largest audio accepted: 600 s speech FLAC at 48 kHz": animate(longest_speech_flac(600)),
         "PNG bomb 14000x14000 (0.6 MB)": avatar(image=big_png),
-        "PNG bomb 14000x14000 with face_box": avatar(image=big_png, face_box=pb.FaceBox(x=10, y=10, width=500,
-                                                                                          height=500)),
+        "PNG bomb 14000x14000 with face_box": avatar(image=big_png, face_box=box),
         "largest image accepted: 7750x5160 PNG": avatar(image=largest_png),
-        "largest image accepted, with face_box": avatar(image=largest_png, face_box=pb.FaceBox(
-            x=10, y=10, width=500, height=500)),
+        "largest image accepted, with face_box": avatar(image=largest_png, face_box=box),
         ".fcavatar holding the 14000x14000 PNG": avatar(avatar=fcavatar(big_png, (14_000, 14_000))),
         ".fcavatar recording 512x512, holding 14000x14000": avatar(avatar=fcavatar(big_png, (512, 512))),
-        "frames_per_message 2^31-1, RGBA 2048 textures": animate(speech, frames_per_message=2**31 - 1,
-                                                                 texture=pb.TextureOptions(
-                                                                     avatar_id=avatar_id, encoding=pb.RGBA,
-                                                                     size=2048)),
-        "RGBA 2048 textures, largest batch (8 frames), 8 s clip": animate(speech, texture=pb.TextureOptions(
-            avatar_id=avatar_id, encoding=pb.RGBA, size=2048)),
+        "frames_per_message 2^31-1, RGBA 2048 textures": animate(speech, 2048, frames_per_message=2**31 - 1),
+        "RGBA 2048 textures, largest batch (8 frames), 8 s clip": animate(speech, 2048),
+        "8 unauthenticated 60 MiB CreateAvatar calls at once (--token-file)": unauthenticated,
     }
-    rows = []
-    try:
-        for name, call in cases.items():
-            grown, result = [], None
-            for _ in range(args.repeat):
-                mb, result = peak_rss_growth_mb(daemon.process.pid, call)
-                grown.append(mb)
-            rows.append((name, outcome(result), grown))
-            print(f"{name}: {outcome(result)}: +{statistics.median(grown):.0f} MB", file=sys.stderr, flush=True)
-        channel.close()
-    finally:
-        baseline = Path(f"/proc/{daemon.process.pid}/status").read_text()
-        daemon.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
     token_file = ROOT / "out" / "bench-token"
     token_file.parent.mkdir(exist_ok=True)
     token_file.write_text("s3cret")
-    guarded = Daemon("--token-file", str(token_file))
+    rows, baselines = [], []
     try:
-        big = pb.CreateAvatarRequest(image=bytes(60 * 2**20)).SerializeToString()
-
-        def flood() -> str:
-            def one(_: int) -> str:
-                with grpc.insecure_channel(guarded.address, options=OPTIONS) as ch:
-                    try:
-                        ch.unary_unary("/facecast.v1.Facecast/CreateAvatar")(big, timeout=60)
-                    except grpc.RpcError as e:
-                        return e.code().name
-                return "OK"
-
-            with ThreadPoolExecutor(8) as pool:
-                return ", ".join(sorted(set(pool.map(one, range(8)))))
-
-        grown = []
-        for _ in range(args.repeat):
-            mb, result = peak_rss_growth_mb(guarded.process.pid, flood)
-            grown.append(mb)
-        rows.append(("8 unauthenticated 60 MiB CreateAvatar calls at once", str(result), grown))
+        for name, bind in cases().items():
+            grown, result = [], None
+            for _ in range(args.repeat):
+                guarded = "unauthenticated" in name
+                target = Target(*(["--token-file", str(token_file)] if guarded else []),
+                                token="s3cret" if guarded else None)
+                try:
+                    baselines.append(int(Path(f"/proc/{target.daemon.process.pid}/status").read_text().split(
+                        "VmRSS:")[1].split()[0]) / 1024)
+                    mb, result = peak_rss_growth_mb(target.daemon.process.pid, bind(target))
+                    grown.append(mb)
+                finally:
+                    target.close()
+            rows.append((name, outcome(result), grown))
+            print(f"{name}: {outcome(result)}: +{statistics.median(grown):.0f} MB", file=sys.stderr, flush=True)
     finally:
-        guarded.stop()
         token_file.unlink()
-    rss = next(line for line in baseline.splitlines() if line.startswith("VmRSS")).split()[1]
-    print(f"daemon RSS after the run: {int(rss) / 1024:.0f} MB; {args.repeat} runs each\n")
+    print(f"fresh daemon per run, RSS before the request (one avatar held) {min(baselines):.0f}-"
+          f"{max(baselines):.0f} MB; {args.repeat} runs each\n")
     print("| request | answer | peak RSS rise, MB (median; min-max) |")
     print("|---|---|---|")
     for name, answer, grown in rows:
