@@ -19,6 +19,7 @@ VIDEO_CONTAINERS: tuple[str, ...] = ("mov", "matroska")
 AUDIO_NAMES = "wav, flac, ogg, mp3, m4a (or an mp4's sound track)"
 VIDEO_NAMES = "mp4, mov, mkv, webm"
 SNIFF_BYTES = 16
+IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM")  # for a clearer message only: never decoded here
 
 
 def sniff(head: bytes) -> str | None:
@@ -43,6 +44,8 @@ def container_format(head: bytes, allowed: tuple[str, ...], name: str, what: str
     """The allowed demuxer for data starting with ``head``; ``error`` when it is none of them."""
     found = sniff(head)
     if found not in allowed:
+        if head.startswith(IMAGE_MAGIC):
+            raise error(f"{name} has no audio stream (it is an image)")
         raise error(f"{name} is not {what} facecast reads")
     return found
 
