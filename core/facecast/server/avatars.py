@@ -21,11 +21,13 @@ DEFAULT_TEXTURE_SIZE = 512
 DEFAULT_JPEG_QUALITY = 90
 MIN_TEXTURE_SIZE, MAX_TEXTURE_SIZE = 128, 2048
 MAX_RENDERERS = 8
+MAX_RENDERER_PIXELS = 2 * 2048**2  # a 2048-px renderer holds about 340 MB: at most two of those are cached
 
 
 class AvatarStore:
     """Fitted avatars by id, the oldest evicted past ``max_avatars``; one renderer per (avatar, size), the least
-    recently used dropped past ``max_renderers`` (a 2048-px renderer holds hundreds of MB)."""
+    recently used dropped past ``max_renderers`` or :data:`MAX_RENDERER_PIXELS` (frame pixels of all cached
+    renderers together)."""
 
     def __init__(self, max_avatars: int = 16, max_renderers: int = MAX_RENDERERS) -> None:
         self.max_avatars = max_avatars
@@ -72,7 +74,8 @@ class AvatarStore:
         key = (avatar_id, size)
         if key not in self._renderers:
             self._renderers[key] = Renderer(self._avatars[avatar_id], size)
-            while len(self._renderers) > self.max_renderers:
+            while len(self._renderers) > 1 and (len(self._renderers) > self.max_renderers or sum(
+                    size**2 for _, size in self._renderers) > MAX_RENDERER_PIXELS):
                 self._renderers.popitem(last=False)
         self._renderers.move_to_end(key)
         return self._renderers[key]
@@ -116,10 +119,14 @@ class TextureStream:
             data=encode_texture(image, ENCODINGS[self.encoding], self.quality)))
             for f, image in zip(frames, self.renderer.frames(values), strict=True)]
 
-    @property
-    def frame_bytes(self) -> int:
-        """Bytes one encoded frame holds at most: RGBA as sent, a JPEG at most a byte per pixel."""
-        return self.renderer.size**2 * (4 if self.encoding == pb.RGBA else 1)
+    @staticmethod
+    def frame_bytes(options: pb.TextureOptions) -> int:
+        """Bytes one encoded frame of ``options`` holds at most (RGBA as sent, a JPEG at most a byte per pixel);
+        0 without textures. Known before any renderer is built."""
+        if options.encoding not in ENCODINGS:
+            return 0
+        size = options.size or DEFAULT_TEXTURE_SIZE
+        return max(1, size) ** 2 * (4 if options.encoding == pb.RGBA else 1)
 
     async def render(self, frames: list[MotionFrame]) -> list[pb.MotionResponse]:
         if not frames:

@@ -95,8 +95,8 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
     async def Animate(self, request: pb.AnimateRequest, context: grpc.aio.ServicerContext) -> Responses:
         animator, fps, options = self._setup(request.animator, request.fps, request.text, request.language)
         controls = wire.controls_from_proto(request.controls)
+        per_message = wire.frames_per_message(request.frames_per_message, TextureStream.frame_bytes(request.texture))
         textures = TextureStream.open(request.texture, self.avatars, self.render_executor)
-        per_message = wire.frames_per_message(request.frames_per_message, textures.frame_bytes if textures else 0)
         audio = await asyncio.to_thread(self._decode, request.audio)
         started = time.perf_counter()
         with self.sessions.open() as session_id:
