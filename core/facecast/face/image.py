@@ -13,8 +13,10 @@ from facecast.errors import InvalidInput
 from facecast.fileio import read_input
 
 IMAGE_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "WEBP")  # the only Pillow decoders facecast lets run
-# 40 MP (e.g. 7750 x 5160): more than any phone camera's default photo; a PNG this large decodes to about 160 MB.
+# 40 MP (e.g. 7750 x 5160): more than any phone camera's default photo. JPEGs are decoded at a reduced scale, so
+# that is cheap for them; PNG and WebP are decoded whole, so they get 4096 x 4096 (about 50 MB of RGB).
 MAX_PIXELS = 40_000_000
+MAX_PIXELS_DECODED_WHOLE = 4096 * 4096
 
 
 def load_image(source: str | os.PathLike[str] | bytes, max_side: int | None = None) -> np.ndarray:
@@ -32,7 +34,8 @@ def load_image(source: str | os.PathLike[str] | bytes, max_side: int | None = No
 def load_image_scaled(source: str | os.PathLike[str] | bytes, max_side: int | None = None, *,
                       max_pixels: int = MAX_PIXELS, name: str | None = None) -> tuple[np.ndarray, float]:
     """:func:`load_image`, and the scale it was shrunk by (its pixels per pixel of the file). The size is read
-    from the header and checked against ``max_pixels`` before anything is decoded."""
+    from the header and checked against ``max_pixels`` (:data:`MAX_PIXELS_DECODED_WHOLE` for images decoded at
+    full size) before anything is decoded."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     data, default_name = read_input(source, "image bytes")
@@ -42,9 +45,11 @@ def load_image_scaled(source: str | os.PathLike[str] | bytes, max_side: int | No
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as opened:
                 width, height = opened.size
-                if width * height > max_pixels:
-                    raise InvalidInput(f"{name} is {width}x{height} pixels; the limit is {max_pixels / 1e6:g} "
-                                       "megapixels")
+                reduced = bool(max_side) and opened.format == "JPEG"  # decoded at 1/2, 1/4 or 1/8 scale
+                limit = max_pixels if reduced else min(max_pixels, MAX_PIXELS_DECODED_WHOLE)
+                if width * height > limit:
+                    raise InvalidInput(f"{name} is {width}x{height} pixels; the limit is {limit / 1e6:.1f} "
+                                       f"megapixels{'' if reduced else ' for PNG and WebP'}")
                 if max_side and max(opened.size) > max_side:
                     shrink = max_side / max(opened.size)
                     opened.draft("RGB", (int(opened.size[0] * shrink) + 1, int(opened.size[1] * shrink) + 1))
@@ -52,6 +57,8 @@ def load_image_scaled(source: str | os.PathLike[str] | bytes, max_side: int | No
                 picture.load()
                 if max_side and max(picture.size) > max_side:
                     picture.thumbnail((max_side, max_side), Image.Resampling.BOX)
+    except InvalidInput:
+        raise
     except UnidentifiedImageError:
         raise InvalidInput(f"{name} is not a readable image (facecast reads PNG, JPEG and WebP)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
