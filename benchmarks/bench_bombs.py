@@ -19,6 +19,7 @@ from pathlib import Path
 import grpc
 import numpy as np
 import soundfile as sf
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests")]
@@ -40,6 +41,13 @@ def longest_speech_flac(seconds: float, rate: int = 48_000) -> bytes:
     buf = io.BytesIO()
     sf.write(buf, np.tile(speech, int(np.ceil(seconds * rate / len(speech))))[:int(seconds * rate)], rate,
              format="FLAC")
+    return buf.getvalue()
+
+
+def speech_clip(seconds: float) -> bytes:
+    speech, rate = sf.read(ROOT / "assets" / "speech_en.wav", dtype="float32")
+    buf = io.BytesIO()
+    sf.write(buf, speech[:int(seconds * rate)], rate, format="WAV")
     return buf.getvalue()
 
 
@@ -97,7 +105,11 @@ def cases() -> dict[str, Callable[[Target], Callable[[], object]]]:
         return flood
 
     big_png = png_bomb(14_000, 14_000)
-    largest_png = png_bomb(7_750, 5_160)  # 39.99 MP, just under the limit (black: no face is found)
+    largest_png = png_bomb(4096, 4096)  # the largest PNG accepted (black: no face is found)
+    buf = io.BytesIO()
+    Image.new("RGB", (7_750, 5_160)).save(buf, "JPEG")  # 39.99 MP, just under the JPEG limit
+    largest_jpeg = buf.getvalue()
+    two_seconds = speech_clip(2.0)
     box = pb.FaceBox(x=10, y=10, width=500, height=500)
     return {
         "FLAC bomb, 1 h at 48 kHz, honest header (0.5 MB)": animate(flac_bomb(3600)),
@@ -105,12 +117,14 @@ def cases() -> dict[str, Callable[[Target], Callable[[], object]]]:
         "largest audio accepted: 600 s speech FLAC at 48 kHz": animate(longest_speech_flac(600)),
         "PNG bomb 14000x14000 (0.6 MB)": avatar(image=big_png),
         "PNG bomb 14000x14000 with face_box": avatar(image=big_png, face_box=box),
-        "largest image accepted: 7750x5160 PNG": avatar(image=largest_png),
-        "largest image accepted, with face_box": avatar(image=largest_png, face_box=box),
+        "largest PNG accepted: 4096x4096": avatar(image=largest_png),
+        "largest PNG accepted, with face_box": avatar(image=largest_png, face_box=box),
+        "largest JPEG accepted: 7750x5160": avatar(image=largest_jpeg),
+        "largest JPEG accepted, with face_box": avatar(image=largest_jpeg, face_box=box),
         ".fcavatar holding the 14000x14000 PNG": avatar(avatar=fcavatar(big_png, (14_000, 14_000))),
         ".fcavatar recording 512x512, holding 14000x14000": avatar(avatar=fcavatar(big_png, (512, 512))),
         "frames_per_message 2^31-1, RGBA 2048 textures": animate(speech, 2048, frames_per_message=2**31 - 1),
-        "RGBA 2048 textures, largest batch (8 frames), 8 s clip": animate(speech, 2048),
+        "RGBA 2048 textures, largest batch (8 frames), 2 s clip": animate(two_seconds, 2048),
         "8 unauthenticated 60 MiB CreateAvatar calls at once (--token-file)": unauthenticated,
     }
 
