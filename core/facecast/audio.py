@@ -121,7 +121,7 @@ def _prepare(audio: Audio, rate: int, max_seconds: float, allow_silence: bool, n
     if audio.samples.size == 0:
         raise AudioError(f"{name} contains no audio samples")
     if audio.duration > max_seconds:
-        raise AudioError(f"{name} is {audio.duration:.1f} s long; the limit is {max_seconds:g} s")
+        raise AudioError(f"{name} is too long; the limit is {max_seconds:g} s")
     if not np.isfinite(audio.samples).all():
         raise AudioError(f"{name} contains NaN or infinity")
     if not allow_silence and is_silent(audio.samples, audio.sample_rate):
@@ -158,14 +158,17 @@ def _decode_with_sndfile(data: bytes, name: str, max_seconds: float) -> tuple[np
         limit = int(max_seconds * rate) + 1
         if 0 < f.frames < 2**62 and f.frames > limit:  # libsndfile reports an unknown length as a huge count
             raise AudioError(f"{name} is too long; the limit is {max_seconds:g} s")
-        chunks, total = [], 0
+        known = 0 < f.frames < 2**62
+        # one buffer, filled block by block (pages are only touched as they fill): no list of blocks to join
+        samples, total = np.empty(min(f.frames, limit) if known else limit, np.float32), 0
         for block in f.blocks(blocksize=max(1024, DECODE_BLOCK_VALUES // f.channels), dtype="float32",
                               always_2d=True):
-            chunks.append(_mono(block))
-            total += len(block)
-            if total > limit:
+            count = min(len(block), len(samples) - total)
+            samples[total:total + count] = _mono(block[:count])
+            total += count
+            if total >= limit:
                 break
-    return (np.concatenate(chunks) if chunks else np.zeros(0, np.float32)), rate
+    return samples[:total], rate
 
 
 def _decode_with_av(data: bytes, container_name: str, name: str, max_seconds: float) -> tuple[np.ndarray, int]:
