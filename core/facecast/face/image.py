@@ -62,7 +62,8 @@ def load_image_scaled(source: str | os.PathLike[str] | bytes, max_side: int | No
     except UnidentifiedImageError:
         raise InvalidInput(f"{name} is not a readable image (facecast reads PNG, JPEG and WebP)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InvalidInput(f"{name} has too many pixels; the limit is {max_pixels / 1e6:g} megapixels") from None
+        raise InvalidInput(f"{name} has too many pixels; the limit is {max_pixels / 1e6:.1f} megapixels "
+                           f"({min(max_pixels, MAX_PIXELS_DECODED_WHOLE) / 1e6:.1f} for PNG and WebP)") from None
     except (OSError, ValueError, SyntaxError, EOFError, struct.error) as e:  # corrupt data surfaces as any of these
         raise InvalidInput(f"{name} is a corrupt or truncated image ({type(e).__name__})") from None
     return to_rgb(picture), max(picture.size) / max(width, height)
