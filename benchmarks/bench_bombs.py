@@ -54,7 +54,7 @@ def speech_clip(seconds: float) -> bytes:
 def outcome(result: object) -> str:
     if isinstance(result, grpc.RpcError):
         return f"{result.code().name}: {result.details()[:70]}"
-    return "OK"
+    return result if isinstance(result, str) else "OK"
 
 
 class Target:
