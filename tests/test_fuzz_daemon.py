@@ -41,7 +41,7 @@ REASONS: Counter = Counter()  # the first words of each refusal, to see how deep
 TIMEOUT = 60
 
 
-def fuzz_settings(share: str):  # noqa: ANN201
+def fuzz_settings(share: str) -> settings:
     return settings(max_examples=max(10, int(EXAMPLES * SHARES[share])), deadline=None, database=None,
                     derandomize=EXAMPLES <= 600, suppress_health_check=list(HealthCheck), print_blob=True)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-from facecast import media
+from facecast import fileio
 from facecast.errors import AudioError
 from facecast.fileio import read_input
 
@@ -130,10 +130,10 @@ def _prepare(audio: Audio, rate: int, max_seconds: float, allow_silence: bool, n
 
 
 def _decode(data: bytes, name: str, max_seconds: float) -> tuple[np.ndarray, int]:
-    """Samples and rate of an allowed container (:data:`media.AUDIO_CONTAINERS`), decoded from memory and stopped
+    """Samples and rate of an allowed container (:data:`fileio.AUDIO_CONTAINERS`), decoded from memory and stopped
     one block past ``max_seconds`` (a decompression bomb is refused by its header, or cut off while decoding)."""
-    container = media.container_format(data[:media.SNIFF_BYTES], media.AUDIO_CONTAINERS, name,
-                                       f"an audio file ({media.AUDIO_NAMES})", AudioError)
+    container = fileio.container_format(data[:fileio.SNIFF_BYTES], fileio.AUDIO_CONTAINERS, name,
+                                       f"an audio file ({fileio.AUDIO_NAMES})", AudioError)
     if container in SNDFILE_CONTAINERS:
         try:
             return _decode_with_sndfile(data, name, max_seconds)
@@ -174,7 +174,7 @@ def _decode_with_sndfile(data: bytes, name: str, max_seconds: float) -> tuple[np
 def _decode_with_av(data: bytes, container_name: str, name: str, max_seconds: float) -> tuple[np.ndarray, int]:
     import av
 
-    with media.open_container(data, container_name, name, AudioError) as container:
+    with fileio.open_container(data, container_name, name, AudioError) as container:
         if not container.streams.audio:
             raise AudioError(f"{name} has no audio stream")
         stream = container.streams.audio[0]

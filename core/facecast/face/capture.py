@@ -35,7 +35,7 @@ from facecast.face.detector import FULL_RANGE, SHORT_RANGE, detect_faces
 from facecast.face.landmarks import MIN_FACE_SCORE, FaceMesh, Roi, check_face_box, roi_from_box, roi_from_landmarks
 from facecast.face.rig import Rig, face_frame
 from facecast.face.runtime import TfliteModel
-from facecast.media import open_video_file
+from facecast.fileio import open_video_file
 from facecast.motion import (
     BLENDSHAPES,
     CHANNEL_INDEX,

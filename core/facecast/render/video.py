@@ -16,8 +16,7 @@ from facecast.animators.base import ProgressCallback
 from facecast.audio import Audio
 from facecast.errors import InvalidInput
 from facecast.face.avatar import Avatar
-from facecast.fileio import atomic_path
-from facecast.media import open_video_file
+from facecast.fileio import atomic_path, open_video_file
 from facecast.motion import MotionClip
 from facecast.render.renderer import DEFAULT_SIZE, Renderer
 
