@@ -235,7 +235,8 @@ def test_fuzz_stream(fuzzed, data):
 
 AVATAR_DOC_FIELDS = {"landmarks": st.binary(max_size=64) | st.just(np.zeros((468, 3), "<f4").tobytes()),
                      "box": st.lists(floats, max_size=5), "image_size": st.lists(st.integers(-5, 3000), max_size=3),
-                     "score": floats, "rig_scale": floats, "metadata": st.none() | st.integers(-2**63, 2**63 - 1) | st.text(),
+                     "score": floats, "rig_scale": floats,
+                     "metadata": st.none() | st.integers(-2**63, 2**63 - 1) | st.text(),
                      "faces_found": st.integers(-3, 3) | st.text(max_size=3), "version": st.integers(0, 3),
                      "format": st.text(max_size=10), "image_png": st.binary(max_size=64)}
 
