@@ -65,13 +65,18 @@ def test_ipv6_loopback_host_serves_or_says_why():
         assert_one_line_error(code, output, "cannot listen on [::1]")
 
 
-@pytest.mark.parametrize("which", ["garbage", "missing", "swapped"])
-def test_bad_certificate_is_a_one_line_error(tmp_path, which):
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory) -> Path:
     from helpers.certs import make_certificates
 
-    certs = make_certificates(tmp_path)
+    return make_certificates(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.mark.parametrize("which", ["garbage", "missing", "swapped"])
+def test_bad_certificate_is_a_one_line_error(certs, tmp_path, which):
     cert, key = certs / "server.pem", certs / "server.key"
     if which == "garbage":
+        cert = tmp_path / "garbage.pem"
         cert.write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
     elif which == "missing":
         cert = tmp_path / "nowhere.pem"
