@@ -1,20 +1,13 @@
 """Files in and out: atomic writes (a temporary file beside the target, renamed over it), inputs given as a
-path or as bytes, facecast's versioned msgpack documents (``.fcclip``, ``.fcavatar``), and the container formats
-facecast decodes.
-
-Containers: the format is recognised from the data's leading bytes and must be on an allow-list; FFmpeg then
-opens it from memory (or an open file) as exactly that format, with every other demuxer and every protocol
-refused. A playlist format such as ``ffconcat``, HLS or a ``file:``/``http:`` reference therefore never makes the
-decoder open something the client named."""
+path or as bytes, and facecast's versioned msgpack documents (``.fcclip``, ``.fcavatar``)."""
 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import tempfile
+import typing
 from collections.abc import Iterator
-from typing import Any, BinaryIO
 
 import msgpack
 
@@ -89,6 +82,10 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
 
 
 # --- container formats ------------------------------------------------------------------------------------
+# The container formats facecast decodes: the format is recognised from the data's leading bytes and must be on an
+# allow-list; FFmpeg then opens it from memory (or an open file) as exactly that format, with every other demuxer
+# and every protocol refused. A playlist format such as ffconcat, HLS or a file:/http: reference therefore never
+# makes the decoder open something the client named.
 
 # FFmpeg demuxer names: "mov" reads mp4, m4a and mov; "matroska" reads mkv and webm.
 AUDIO_CONTAINERS: tuple[str, ...] = ("wav", "flac", "ogg", "mp3", "mov")
@@ -127,10 +124,12 @@ def container_format(head: bytes, allowed: tuple[str, ...], name: str, what: str
     return found
 
 
-def open_container(source: bytes | BinaryIO, format_name: str, name: str,
-                   error: type[Exception] = InvalidInput) -> Any:
+def open_container(source: bytes | typing.BinaryIO, format_name: str, name: str,
+                   error: type[Exception] = InvalidInput) -> typing.Any:
     """A PyAV input container for ``source`` (bytes or an open binary file) read as ``format_name`` only, with no
     protocol: the demuxer cannot open any other file or URL. ``error`` names data that does not open."""
+    import io
+
     import av
 
     stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
@@ -142,7 +141,7 @@ def open_container(source: bytes | BinaryIO, format_name: str, name: str,
 
 
 @contextlib.contextmanager
-def open_video_file(path: str | os.PathLike[str]) -> Iterator[Any]:
+def open_video_file(path: str | os.PathLike[str]) -> Iterator[typing.Any]:
     """A PyAV container for a video file on disk (a path the local user gave), opened as above; the file and
     the container close on leaving the ``with``."""
     name = os.fspath(path)

@@ -12,9 +12,6 @@ from facecast.errors import InvalidInput
 from facecast.motion import CHANNELS, DEFAULT_FPS, TRANSLATION, MotionFrame, check_fps
 from facecast.proto import facecast_pb2 as pb
 
-DEFAULT_FRAMES_PER_MESSAGE = 30
-MAX_FRAMES_PER_MESSAGE = 300  # 10 s at 30 fps
-MAX_TEXTURE_BATCH_BYTES = 128 * 2**20  # raw texture bytes one batch may hold (8 RGBA frames of 2048 px)
 SAMPLE_FORMATS = {pb.SAMPLE_FORMAT_UNSPECIFIED: "pcm16", pb.PCM16: "pcm16", pb.FLOAT32: "float32"}
 
 
@@ -47,6 +44,11 @@ def controls_to_proto(controls: Controls) -> pb.Controls:
 
 def fps_from_request(fps: int) -> int:
     return check_fps(fps or DEFAULT_FPS)
+
+
+DEFAULT_FRAMES_PER_MESSAGE = 30
+MAX_FRAMES_PER_MESSAGE = 300  # 10 s at 30 fps
+MAX_TEXTURE_BATCH_BYTES = 128 * 2**20  # raw texture bytes one batch may hold (8 RGBA frames of 2048 px)
 
 
 def frames_per_message(value: int, texture_bytes: int = 0) -> int:

@@ -119,9 +119,8 @@ class Avatar:
         try:
             landmarks = np.frombuffer(doc["landmarks"], "<f4").reshape(NUM_LANDMARKS, 3).astype(np.float32)
             x, y, w, h = (float(v) for v in doc["box"])
-            box = (x, y, w, h)
             width, height = (int(v) for v in doc["image_size"])
-            fit = FaceFit(landmarks, box, (width, height), float(doc["score"]), str(doc["source"]),
+            fit = FaceFit(landmarks, (x, y, w, h), (width, height), float(doc["score"]), str(doc["source"]),
                           int(doc["faces_found"]))
             rig_scale = float(doc["rig_scale"])
             metadata = dict(doc.get("metadata") or {})
@@ -136,7 +135,7 @@ class Avatar:
         image, _ = load_image_scaled(png, max_pixels=MAX_AVATAR_SIDE**2, name=f"the image in {source}")
         if (image.shape[1], image.shape[0]) != fit.image_size:
             raise InvalidInput(f"{source} holds an image that does not decode to its recorded size")
-        values = [*box, fit.score, rig_scale]
+        values = [*fit.box, fit.score, rig_scale]
         if not np.isfinite(landmarks).all() or not all(np.isfinite(values)) or rig_scale <= 0:
             raise InvalidInput(f"{source} holds landmarks, a box or a rig scale that are not finite")
         check_fit(fit, rig_scale, source)

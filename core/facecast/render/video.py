@@ -16,7 +16,7 @@ from facecast.animators.base import ProgressCallback
 from facecast.audio import Audio
 from facecast.errors import InvalidInput
 from facecast.face.avatar import Avatar
-from facecast.fileio import atomic_path, open_video_file
+from facecast.fileio import atomic_path
 from facecast.motion import MotionClip
 from facecast.render.renderer import DEFAULT_SIZE, Renderer
 
@@ -96,6 +96,8 @@ class _AudioTrack:
 
 def read_frames(path: str | os.PathLike[str], max_frames: int | None = None) -> Iterator[np.ndarray]:
     """Decode the first video stream of a file to RGB uint8 frames; :class:`InvalidInput` when it cannot."""
+    from facecast.fileio import open_video_file
+
     name = os.fspath(path)
     if not os.path.exists(name):
         raise InvalidInput(f"{name} does not exist")
