@@ -18,7 +18,7 @@ from typing import Any
 import grpc
 
 from facecast.errors import InvalidInput
-from facecast.server.security import OPEN_METHODS, client_identity, deny
+from facecast.server.security import GuardInterceptor, client_identity, deny
 
 
 class Malformed:
@@ -140,19 +140,14 @@ class RateLimiter:
         return admitted
 
 
-class RateLimitInterceptor(grpc.aio.ServerInterceptor):
+class RateLimitInterceptor(GuardInterceptor):
     """Refuses calls past a client's :class:`RateLimiter` budget with RESOURCE_EXHAUSTED (health checks and
     reflection are not counted). Clients are told apart by :func:`security.client_identity`."""
 
     def __init__(self, limiter: RateLimiter) -> None:
         self.limiter = limiter
 
-    async def intercept_service(
-            self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
-            handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler_call_details.method.startswith(OPEN_METHODS):
-            return handler
+    def guard(self, handler: grpc.RpcMethodHandler, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
         limiter = self.limiter
         refusal = deny(handler, grpc.StatusCode.RESOURCE_EXHAUSTED,
                        f"rate limit: at most {limiter.rate:g} calls per second per client (bursts of "

@@ -22,11 +22,9 @@ MAX_DRAINING = 2  # refused streams drained at once; more are refused at once (e
 _draining = 0
 
 
-class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
-    """Requires ``authorization: Bearer <token>`` on every call except health checks and reflection."""
-
-    def __init__(self, token: str) -> None:
-        self._expected = f"Bearer {token}".encode()
+class GuardInterceptor(grpc.aio.ServerInterceptor):
+    """An interceptor that may replace the handler of every call except health checks and reflection
+    (:data:`OPEN_METHODS`); subclasses say how in :meth:`guard`."""
 
     async def intercept_service(
             self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
@@ -34,7 +32,20 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or handler_call_details.method.startswith(OPEN_METHODS):
             return handler
-        metadata = dict(handler_call_details.invocation_metadata or ())
+        return self.guard(handler, handler_call_details)
+
+    def guard(self, handler: grpc.RpcMethodHandler, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        raise NotImplementedError
+
+
+class BearerTokenInterceptor(GuardInterceptor):
+    """Requires ``authorization: Bearer <token>`` on every call except health checks and reflection."""
+
+    def __init__(self, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+
+    def guard(self, handler: grpc.RpcMethodHandler, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        metadata = dict(details.invocation_metadata or ())
         if hmac.compare_digest(str(metadata.get("authorization", "")).encode(), self._expected):
             return handler
         return deny(handler, grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
