@@ -41,6 +41,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     take.add_argument("--slate", help="slate name (default: the speech file's name)")
     take.add_argument("--fps", type=int, default=60, choices=FPS_OPTIONS)
     take.add_argument("--no-video", action="store_true", help="skip the .mov")
+    take.add_argument("--timecode-start", metavar="HH:MM:SS:FF",
+                      help="timecode of frame 0 (at --fps; default: the local time of day, as the app does)")
     _daemon_options(take)
     take.set_defaults(run=run_take)
 
@@ -158,11 +160,16 @@ def run_take(args: argparse.Namespace) -> int:
     from facecast.client import Client
     from facecast.unreal.takes import write_take
 
+    from facecast.exports.livelink_csv import parse_timecode_start
+    from facecast.unreal.takes import time_of_day
+
+    start = parse_timecode_start(args.timecode_start, args.fps) if args.timecode_start else None
     audio = load_audio(args.speech)
     with Client(args.daemon, args.token) as client:
         clip = client.animate(args.speech, args.animator, args.fps, _controls(args))
     slate = args.slate or os.path.splitext(os.path.basename(args.speech))[0]
-    path = write_take(args.output, clip, audio.samples, audio.sample_rate, slate, video=not args.no_video)
+    path = write_take(args.output, clip, audio.samples, audio.sample_rate, slate, video=not args.no_video,
+                      start_seconds=time_of_day() if start is None else start)
     print(f"wrote {path}: {clip.num_frames} frames at {clip.fps} fps", file=sys.stderr)
     return 0
 

@@ -74,6 +74,20 @@ def parse_timecode(text: str, fps: int) -> float:
         raise InvalidInput(f"bad timecode {text!r}; expected HH:MM:SS:FF.mmm") from None
 
 
+def parse_timecode_start(text: str, fps: int) -> float:
+    """Seconds since midnight of a strict ``HH:MM:SS:FF`` (optionally ``.mmm``) start timecode at ``fps``."""
+    parts = text.strip().split(":")
+    fields = parts[:3] + parts[3].split(".", 1) if len(parts) == 4 else []
+    if len(fields) not in (4, 5) or not all(f.isdigit() for f in fields):
+        raise InvalidInput(f"bad timecode {text!r}; expected HH:MM:SS:FF, e.g. 10:00:00:00")
+    hh, mm, ss, ff = (int(f) for f in fields[:4])
+    if hh > 23 or mm > 59 or ss > 59 or ff >= fps:
+        raise InvalidInput(f"timecode {text!r} is out of range at {fps} fps (hours 0-23, minutes and seconds "
+                           f"0-59, frames 0-{fps - 1})")
+    fraction = int(fields[4]) / 10 ** len(fields[4]) if len(fields) == 5 else 0.0
+    return hh * 3600 + mm * 60 + ss + (ff + fraction) / fps
+
+
 def clip_to_csv(clip: MotionClip, start_seconds: float | None = None) -> str:
     """The take as Live Link Face CSV text."""
     start = float(clip.metadata.get("timecode_start", 0.0) if start_seconds is None else start_seconds)

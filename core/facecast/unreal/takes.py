@@ -25,8 +25,8 @@ A take folder appears whole or not at all: it is written under a hidden name and
 from __future__ import annotations
 
 import contextlib
-import itertools
 import datetime as dt
+import itertools
 import json
 import os
 import re
