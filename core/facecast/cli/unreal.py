@@ -158,10 +158,8 @@ def run_stream(args: argparse.Namespace) -> int:
 def run_take(args: argparse.Namespace) -> int:
     from facecast.audio import load_audio
     from facecast.client import Client
-    from facecast.unreal.takes import write_take
-
     from facecast.exports.livelink_csv import parse_timecode_start
-    from facecast.unreal.takes import time_of_day
+    from facecast.unreal.takes import time_of_day, write_take
 
     start = parse_timecode_start(args.timecode_start, args.fps) if args.timecode_start else None
     audio = load_audio(args.speech)
