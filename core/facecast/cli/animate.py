@@ -9,6 +9,8 @@ import sys
 from facecast.animators import DEFAULT_ANIMATOR, animator_names
 from facecast.motion import DEFAULT_FPS, FPS_OPTIONS
 
+SIDECAR_RATE = 48000  # the wav written beside USD and glTF exports
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from facecast.exports import output_formats
@@ -93,6 +95,10 @@ def run(args: argparse.Namespace) -> int:
             facecast.export(clip, args.output, avatar=avatar, audio=load_audio(args.audio), size=args.size,
                           progress=reporter(bar))
     else:
-        facecast.export(clip, args.output)
+        from facecast.exports.options import accepted_options
+
+        carries_audio = "audio" in accepted_options(extension)  # USD and glTF: the wav beside, referenced
+        facecast.export(clip, args.output, **({"audio": load_audio(args.audio, rate=SIDECAR_RATE)}
+                                              if carries_audio else {}))
     print(f"wrote {args.output}: {clip.num_frames} frames at {clip.fps} fps ({clip.duration:.1f} s)", file=sys.stderr)
     return 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pygltflib as gl
@@ -30,9 +31,13 @@ from facecast.errors import InvalidInput
 from facecast.exports.keyreduce import reduce_keys
 from facecast.exports.mapping import Preset, match_targets, normalize
 from facecast.exports.rotation import HEAD, LEFT_EYE, RIGHT_EYE, joint_rotations, multiply
+from facecast.exports.sidecar import audio_beside
 from facecast.exports.testhead import MeshData, build_test_head
 from facecast.fileio import atomic_path
 from facecast.motion import CHANNEL_INDEX, MotionClip
+
+if TYPE_CHECKING:
+    from facecast.audio import Audio
 
 ANIMATION_NAME = "facecast"
 # Node names that receive head / eye rotations in a user's head, compared with mapping.normalize().
@@ -100,12 +105,14 @@ class _Track:
 
 
 def write_gltf(clip: MotionClip, path: str | os.PathLike[str], head: str | os.PathLike[str] | None = None,
-               preset: Preset = "arkit", max_error: float | None = None) -> None:
+               preset: Preset = "arkit", max_error: float | None = None, audio: Audio | None = None) -> None:
     """Write ``clip`` as a glTF 2.0 animation (``.glb`` or ``.gltf`` by extension), atomically.
 
     ``head`` is a user's ``.glb``/``.gltf`` to animate (targets matched through ``preset``); without it the file
     holds the ARKit test head. ``max_error`` thins keys so curves stay within it (weights: 0..1 units;
-    rotations: quaternion components).
+    rotations: quaternion components). With ``audio`` the speech is written beside the file (``take.wav``) and
+    named in the animation's ``extras.audio`` (``uri``, ``mimeType``, ``startTime`` 0 = the first frame); glTF
+    has no ratified audio extension yet.
     """
     if head is None:
         gltf, buffer, tracks = _test_head_document(clip)
@@ -117,7 +124,9 @@ def write_gltf(clip: MotionClip, path: str | os.PathLike[str], head: str | os.Pa
     binary = os.fspath(path).lower().endswith(".glb")
     if not binary:
         gltf.convert_buffers(gl.BufferFormat.DATAURI)
-    with atomic_path(path) as tmp:
+    with audio_beside(path, audio) as wav, atomic_path(path) as tmp:
+        if wav is not None:
+            gltf.animations[-1].extras = {"audio": {"uri": wav, "mimeType": "audio/wav", "startTime": 0.0}}
         if binary:
             gltf.save_binary(tmp)
         else:

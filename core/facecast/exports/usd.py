@@ -9,20 +9,30 @@ Two modes: ``animation_only=True`` writes just the ``SkelAnimation`` (the defaul
 existing skeleton and meshes, as Omniverse / Audio2Face pipelines do; otherwise the animation is applied to the
 ARKit test head: a ``SkelRoot`` with the ``Skeleton``, the head ``Mesh`` with its 52 ``BlendShape`` prims bound
 through ``SkelBindingAPI``, and two eye meshes rigidly bound to the eye joints.
+
+With ``audio``, the speech is written beside the file (``take.wav``, :mod:`facecast.exports.sidecar`) and a
+``UsdMediaSpatialAudio`` prim (``Audio`` under the default prim; ``/Audio`` beside an animation-only export)
+plays it non-spatially once from time code 0 to the take's end, so the take plays in sync in usdview,
+Omniverse and other USD tools.
 """
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from facecast.errors import FacecastError
 from facecast.exports.keyreduce import reduce_keys
 from facecast.exports.rotation import HEAD, LEFT_EYE, RIGHT_EYE, joint_rotations, to_wxyz
+from facecast.exports.sidecar import audio_beside
 from facecast.exports.testhead import MeshData, build_test_head
 from facecast.fileio import atomic_path
 from facecast.motion import BLENDSHAPES, CHANNEL_INDEX, MotionClip
+
+if TYPE_CHECKING:
+    from facecast.audio import Audio
 
 JOINTS = (HEAD, f"{HEAD}/{LEFT_EYE}", f"{HEAD}/{RIGHT_EYE}")
 _JOINT_ANGLES = (HEAD, LEFT_EYE, RIGHT_EYE)
@@ -37,10 +47,10 @@ def _pxr():
 
 
 def write_usd(clip: MotionClip, path: str | os.PathLike[str], animation_only: bool = False,
-              max_error: float | None = None) -> None:
+              max_error: float | None = None, audio: Audio | None = None) -> None:
     """Write ``clip`` as UsdSkel to ``path`` (``.usda`` or ``.usdc``), atomically. See the module docstring."""
     Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt = _pxr()
-    with atomic_path(path) as tmp:
+    with audio_beside(path, audio) as wav, atomic_path(path) as tmp:
         stage = Usd.Stage.CreateNew(tmp)
         UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.y)
         UsdGeom.SetStageMetersPerUnit(stage, UsdGeom.LinearUnits.meters)
@@ -54,6 +64,9 @@ def write_usd(clip: MotionClip, path: str | os.PathLike[str], animation_only: bo
             stage.SetDefaultPrim(animation.GetPrim())
         else:
             _test_head(stage, clip, max_error)
+        if wav is not None:
+            parent = Sdf.Path("/") if animation_only else stage.GetDefaultPrim().GetPath()
+            _audio(stage, parent.AppendChild("Audio"), wav, clip)
         stage.GetRootLayer().Save()
         del stage  # release the layer before the rename
 
@@ -76,6 +89,20 @@ def _animation(stage, prim_path, clip: MotionClip, max_error: float | None):
     animation.CreateTranslationsAttr(Vt.Vec3fArray([Gf.Vec3f(0, 0, 0)] + [Gf.Vec3f(*e.translation) for e in head.eyes]))
     animation.CreateScalesAttr(Vt.Vec3hArray([Gf.Vec3h(1, 1, 1)] * len(JOINTS)))
     return animation
+
+
+def _audio(stage, prim_path, wav: str, clip: MotionClip):
+    """A non-spatial ``UsdMediaSpatialAudio`` playing ``wav`` (relative to the layer) from time code 0."""
+    from pxr import Sdf, UsdMedia
+
+    sound = UsdMedia.SpatialAudio.Define(stage, prim_path)
+    sound.CreateFilePathAttr(Sdf.AssetPath(f"./{wav}"))
+    sound.CreateAuralModeAttr(UsdMedia.Tokens.nonSpatial)
+    sound.CreatePlaybackModeAttr(UsdMedia.Tokens.onceFromStartToEnd)
+    sound.CreateStartTimeAttr(0.0)
+    sound.CreateEndTimeAttr(float(clip.num_frames))  # the end of the last frame
+    sound.CreateMediaOffsetAttr(0.0)
+    return sound
 
 
 def _mesh(stage, prim_path, mesh: MeshData, offset=(0.0, 0.0, 0.0)):
