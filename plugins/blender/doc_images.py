@@ -100,7 +100,7 @@ def render(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(site))
     import facecast_blender
     from facecast_blender import ui
-    from facecast_blender.apply import fcurves
+    from facecast_blender.apply import baked_fcurves
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.context.preferences.system.use_online_access = True
@@ -114,7 +114,7 @@ def render(args: argparse.Namespace) -> None:
     scene.frame_current = 1
     bpy.ops.facecast.connect()  # so the panel's status line shows what a connected session shows
     bpy.ops.facecast.bake()
-    jaw = next(c for c in fcurves(head.data.shape_keys) if '"JawOpen"' in c.data_path)
+    jaw = next(c for c in baked_fcurves(head.data.shape_keys) if '"JawOpen"' in c.data_path)
     values = np.array([k.co[1] for k in jaw.keyframe_points])
     middle = slice(len(values) // 3, 2 * len(values) // 3)  # mid-sentence: the widest mouth of the middle third
     scene.frame_set(1 + middle.start + int(np.argmax(values[middle])))

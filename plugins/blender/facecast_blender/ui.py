@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 
 from .ops_live import PREVIEW
+from .regions import REGIONS
 from .runtime import RUNTIME
 
 
@@ -123,6 +124,25 @@ class FACECAST_PT_bake(_Panel, bpy.types.Panel):
             layout.label(text=RUNTIME.portrait_status, icon="INFO")
 
 
+class FACECAST_PT_regions(_Panel, bpy.types.Panel):
+    bl_label = "Face Regions"
+    bl_parent_id = "FACECAST_PT_daemon"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        settings = context.scene.facecast
+        layout = self.layout
+        layout.label(text="Each region bakes to its own NLA strip; your keys stay on top", icon="NLA")
+        for name, label, _ in REGIONS:
+            region = getattr(settings, f"region_{name}")
+            row = layout.row(align=True)
+            row.prop(region, "enabled", text=label)
+            sub = row.row(align=True)
+            sub.active = region.enabled
+            sub.prop(region, "strength", text="", slider=True)
+            sub.prop(region, "smoothing", text="")
+
+
 class FACECAST_PT_extras(_Panel, bpy.types.Panel):
     bl_label = "Takes & Test Head"
     bl_parent_id = "FACECAST_PT_daemon"
@@ -137,4 +157,4 @@ class FACECAST_PT_extras(_Panel, bpy.types.Panel):
 
 
 CLASSES = (FACECAST_UL_mapping, FACECAST_PT_daemon, FACECAST_PT_animation, FACECAST_PT_targets, FACECAST_PT_bake,
-           FACECAST_PT_extras)
+           FACECAST_PT_regions, FACECAST_PT_extras)
