@@ -180,6 +180,30 @@ def test_rebaking_the_mouth_leaves_hand_keyed_brows_untouched(daemon, assets, co
         assert played["JawOpen"] == pytest.approx(float(expected[frame - 1]), abs=1e-5)
 
 
+@pytest.mark.slow
+def test_bakes_onto_a_cc4_named_rig_with_head_and_eye_bones(daemon, assets, core_site, tmp_path):
+    """A rig with no ARKit name in it (Character Creator 4 shape keys, CC_Base_* bones) plays the same face as
+    the ARKit test head baked with the same take."""
+    result = run_check("rig", {"address": daemon.address, "audio": str(assets / "speech_en.wav"),
+                               "probe_frames": [45, 120]}, core_site, tmp_path, timeout=240)
+    assert all(op["result"] == ["FINISHED"] for op in result["ops"]), result["ops"]
+    assert result["missing"] == [] and result["bindings"] == 62  # CC4 splits 6 ARKit shapes into 16 parts
+    assert not any(name[0].islower() or name in CHANNEL_INDEX for name in result["shape_keys"][1:])
+    curves = result["rig_curves"]
+    quadrants = ["Mouth_Pucker_Up_L", "Mouth_Pucker_Up_R", "Mouth_Pucker_Down_L", "Mouth_Pucker_Down_R"]
+    assert all(curves[q] == curves[quadrants[0]] for q in quadrants)  # one ARKit channel drives all four
+    with Client(daemon.address) as client:
+        clip = client.animate(str(assets / "speech_en.wav"), fps=30)
+    np.testing.assert_allclose(curves["Jaw_Open"][1], clip.values[:, CHANNEL_INDEX["JawOpen"]], atol=1e-6)
+    assert result["bone_paths"] == [f'pose.bones["{b}"].rotation_quaternion'
+                                    for b in ("CC_Base_Head", "CC_Base_L_Eye", "CC_Base_R_Eye")]
+    for frame, surface in result["surfaces"].items():
+        rig, head = np.array(surface["rig"]), np.array(surface["head"])
+        assert rig.shape == head.shape
+        np.testing.assert_allclose(rig, head, atol=2e-5, err_msg=f"frame {frame}")
+        assert abs(surface["head_bone"][0]) < 0.99999  # the head bone really turned
+
+
 def test_export_csv_keeps_the_takes_own_rate_unless_asked(daemon, assets, core_site, tmp_path):
     own, resampled = tmp_path / "own.csv", tmp_path / "resampled.csv"
     result = run_check("export_rate", {"address": daemon.address, "audio": str(assets / "speech_en.wav"),

@@ -1,11 +1,14 @@
 """Pictures for docs/BLENDER.md, made from the real add-on.
 
     .venv-blender/bin/python plugins/blender/doc_images.py render --server HOST:PORT --audio assets/speech_en.wav
+    .venv-blender/bin/python plugins/blender/doc_images.py rig --server HOST:PORT
     .venv/bin/python plugins/blender/doc_images.py diagram
 
 ``render`` (bpy): bakes the audio onto the ARKit test head through the add-on, renders the frame where the
 mouth is widest with Workbench to ``docs/img/blender_test_head.png``, and records the panels' layout by
 running each panel's real ``draw()`` against a recording layout (``build/blender_panel_layout.json``).
+``rig`` (bpy): the same bake onto the generated Character Creator 4 rig (``tests/cc4_rig.py``: CC4 shape-key
+names, head and eye bones) through the ``cc4`` preset, rendered to ``docs/img/blender_cc4_rig.png``.
 ``diagram`` (Pillow): draws that recorded layout as ``docs/img/blender_panel.png``, labelled as a diagram:
 a headless Blender cannot draw its UI, so this is the panel's structure, not a screenshot.
 """
@@ -86,21 +89,70 @@ class RecordingLayout:
         self.items.append({"type": "list", "rows": rows})
 
 
-def render(args: argparse.Namespace) -> None:
-    import bpy
-    import numpy as np
-
+def _addon():
+    """The add-on with its own facecast subset, as the extension bundles it (the bpy venv has no facecast)."""
     sys.path.insert(0, str(HERE))
     import build_addon
 
-    # the add-on's own facecast subset, as the extension bundles it (the bpy venv has no facecast installed)
     site = HERE.parent.parent / "build" / "blender-core"
+    site.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(build_addon.build_core_wheel(site.parent)) as wheel:
         wheel.extractall(site)
     sys.path.insert(0, str(site))
     import facecast_blender
-    from facecast_blender import ui
+
+    return facecast_blender
+
+
+def _bake_and_pick_frame(scene, key) -> float:
+    """Bake with the panel's settings from frame 1; go to the widest mouth of the middle third; its JawOpen."""
+    import bpy
+    import numpy as np
     from facecast_blender.apply import baked_fcurves
+
+    scene.frame_current = 1
+    bpy.ops.facecast.bake()
+    jaw = next(c for c in baked_fcurves(key) if '"JawOpen"' in c.data_path or '"Jaw_Open"' in c.data_path)
+    values = np.array([k.co[1] for k in jaw.keyframe_points])
+    middle = slice(len(values) // 3, 2 * len(values) // 3)  # mid-sentence: the widest mouth of the middle third
+    scene.frame_set(1 + middle.start + int(np.argmax(values[middle])))
+    return float(values[scene.frame_current - 1])
+
+
+def _workbench_render(scene, color_type: str, name: str) -> Path:
+    """Render the current frame with Workbench from the docs' camera to ``docs/img/<name>``."""
+    import bpy
+    import numpy as np
+
+    camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
+    scene.collection.objects.link(camera)
+    camera.location = (0.14, -0.48, 0.115)
+    camera.rotation_euler = (np.radians(90), 0.0, np.radians(16))
+    camera.data.lens = 55
+    scene.camera = camera
+    scene.render.engine = "BLENDER_WORKBENCH"
+    scene.display.shading.light = "STUDIO"
+    scene.display.shading.color_type = color_type
+    scene.display.shading.show_cavity = True
+    scene.display.shading.cavity_type = "BOTH"
+    scene.display.shading.curvature_ridge_factor = scene.display.shading.curvature_valley_factor = 2.0
+    scene.view_settings.view_transform = "Standard"
+    scene.render.resolution_x = scene.render.resolution_y = 720
+    scene.render.film_transparent = False
+    scene.world = bpy.data.worlds.new("World")
+    IMG.mkdir(parents=True, exist_ok=True)
+    target = IMG / name
+    scene.render.filepath = str(target.with_suffix(".tmp.png"))
+    bpy.ops.render.render(write_still=True)
+    os.replace(scene.render.filepath, target)
+    return target
+
+
+def render(args: argparse.Namespace) -> None:
+    import bpy
+
+    facecast_blender = _addon()
+    from facecast_blender import ui
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.context.preferences.system.use_online_access = True
@@ -111,36 +163,10 @@ def render(args: argparse.Namespace) -> None:
     head = bpy.context.active_object
     settings = scene.facecast
     settings.address, settings.audio_path, settings.emotion = args.server, os.path.abspath(args.audio), "happy"
-    scene.frame_current = 1
     bpy.ops.facecast.connect()  # so the panel's status line shows what a connected session shows
-    bpy.ops.facecast.bake()
-    jaw = next(c for c in baked_fcurves(head.data.shape_keys) if '"JawOpen"' in c.data_path)
-    values = np.array([k.co[1] for k in jaw.keyframe_points])
-    middle = slice(len(values) // 3, 2 * len(values) // 3)  # mid-sentence: the widest mouth of the middle third
-    scene.frame_set(1 + middle.start + int(np.argmax(values[middle])))
-
-    camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
-    scene.collection.objects.link(camera)
-    camera.location = (0.14, -0.48, 0.115)
-    camera.rotation_euler = (np.radians(90), 0.0, np.radians(16))
-    camera.data.lens = 55
-    scene.camera = camera
-    scene.render.engine = "BLENDER_WORKBENCH"
-    scene.display.shading.light = "STUDIO"
-    scene.display.shading.color_type = "VERTEX"  # the test head's colour attribute
-    scene.display.shading.show_cavity = True
-    scene.display.shading.cavity_type = "BOTH"
-    scene.display.shading.curvature_ridge_factor = scene.display.shading.curvature_valley_factor = 2.0
-    scene.view_settings.view_transform = "Standard"
-    scene.render.resolution_x = scene.render.resolution_y = 720
-    scene.render.film_transparent = False
-    scene.world = bpy.data.worlds.new("World")
-    IMG.mkdir(parents=True, exist_ok=True)
-    target = IMG / "blender_test_head.png"
-    scene.render.filepath = str(target.with_suffix(".tmp.png"))
-    bpy.ops.render.render(write_still=True)
-    os.replace(scene.render.filepath, target)
-    print(f"rendered frame {scene.frame_current} (JawOpen {values[scene.frame_current - 1]:.2f}) to {target}")
+    jaw = _bake_and_pick_frame(scene, head.data.shape_keys)
+    target = _workbench_render(scene, "VERTEX", "blender_test_head.png")  # the test head's colour attribute
+    print(f"rendered frame {scene.frame_current} (JawOpen {jaw:.2f}) to {target}")
 
     panels = []
     for cls in ui.CLASSES:
@@ -236,6 +262,32 @@ def _draw_item(draw, font, item, x, y, width) -> int:
     return y + h
 
 
+def rig(args: argparse.Namespace) -> None:
+    """The generated Character Creator 4 rig (tests/cc4_rig.py) baked through the cc4 preset and its bones."""
+    import bpy
+
+    facecast_blender = _addon()
+    sys.path.insert(0, str(HERE / "tests"))
+    from cc4_rig import HEAD_BONE, LEFT_EYE_BONE, RIGHT_EYE_BONE, add_cc4_rig
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.context.preferences.system.use_online_access = True
+    facecast_blender.register()
+    scene = bpy.context.scene
+    scene.render.fps = 30
+    body, armature = add_cc4_rig()
+    settings = scene.facecast
+    settings.address, settings.audio_path, settings.emotion = args.server, os.path.abspath(args.audio), "happy"
+    settings.mapping_preset = "cc4"
+    settings.head_object, settings.head_bone = armature, HEAD_BONE
+    settings.eye_left, settings.eye_left_bone = armature, LEFT_EYE_BONE
+    settings.eye_right, settings.eye_right_bone = armature, RIGHT_EYE_BONE
+    jaw = _bake_and_pick_frame(scene, body.data.shape_keys)
+    target = _workbench_render(scene, "VERTEX", "blender_cc4_rig.png")
+    print(f"rendered frame {scene.frame_current} (Jaw_Open {jaw:.2f}) to {target}")
+    facecast_blender.unregister()
+
+
 def diagram(args: argparse.Namespace) -> None:
     from PIL import Image, ImageDraw, ImageFont
 
@@ -277,6 +329,10 @@ def main() -> None:
     r.add_argument("--server", required=True)
     r.add_argument("--audio", default=str(HERE.parent.parent / "assets" / "speech_en.wav"))
     r.set_defaults(run=render)
+    r = sub.add_parser("rig")
+    r.add_argument("--server", required=True)
+    r.add_argument("--audio", default=str(HERE.parent.parent / "assets" / "speech_en.wav"))
+    r.set_defaults(run=rig)
     sub.add_parser("diagram").set_defaults(run=diagram)
     args = parser.parse_args()
     args.run(args)

@@ -355,6 +355,57 @@ def check_export_rate(params: dict) -> dict:
     return {"ops": [baked, own, resampled], "curves": shape_key_curves(head)}
 
 
+def world_vertices(obj: bpy.types.Object) -> list[list[float]]:
+    """The evaluated (shape keys, armature, parents) vertex positions of a mesh in world space."""
+    import numpy as np
+
+    evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    mesh = evaluated.to_mesh()
+    co = np.zeros(3 * len(mesh.vertices))
+    mesh.vertices.foreach_get("co", co)
+    evaluated.to_mesh_clear()
+    matrix = np.array(evaluated.matrix_world)
+    return (co.reshape(-1, 3) @ matrix[:3, :3].T + matrix[:3, 3]).tolist()
+
+
+def check_rig(params: dict) -> dict:
+    """Bake onto the generated CC4 rig (CC4 shape keys, head and eye bones), then the ARKit test head with the
+    same take: as they play, both faces must be the same surface."""
+    from facecast_blender import request
+    from facecast_blender.apply import baked_fcurves
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from cc4_rig import HEAD_BONE, LEFT_EYE_BONE, RIGHT_EYE_BONE, add_cc4_rig
+
+    scene = fresh_scene(30)
+    facecast_blender.register()
+    body, armature = add_cc4_rig()
+    settings = scene.facecast
+    settings.address, settings.audio_path = params["address"], params["audio"]
+    settings.mapping_preset = "cc4"
+    settings.head_object, settings.head_bone = armature, HEAD_BONE
+    settings.eye_left, settings.eye_left_bone = armature, LEFT_EYE_BONE
+    settings.eye_right, settings.eye_right_bone = armature, RIGHT_EYE_BONE
+    scene.frame_current = 1
+    plan = request.target(bpy.context, settings).plan
+    rig_op = bake()
+    rig_curves = shape_key_curves(body)
+    bone_paths = sorted({c.data_path for c in baked_fcurves(armature)})
+    bpy.ops.facecast.add_test_head()
+    head = bpy.context.active_object
+    head_op = bake()
+    surfaces = {}
+    for frame in params["probe_frames"]:
+        scene.frame_set(frame)
+        surfaces[str(frame)] = {"rig": world_vertices(body), "head": world_vertices(head),
+                                "head_bone": list(armature.pose.bones[HEAD_BONE].rotation_quaternion)}
+    if params.get("blend"):
+        bpy.ops.wm.save_as_mainfile(filepath=params["blend"])
+    return {"ops": [rig_op, head_op], "missing": plan.missing, "bindings": len(plan.bindings),
+            "shape_keys": [k.name for k in body.data.shape_keys.key_blocks], "rig_curves": rig_curves,
+            "bone_paths": bone_paths, "surfaces": surfaces}
+
+
 def check_install(params: dict) -> dict:
     """Install the built zip with Blender's own extension installer (BLENDER_USER_RESOURCES is a temp dir)."""
     scene = fresh_scene()
