@@ -127,7 +127,6 @@ class FACECAST_PT_bake(_Panel, bpy.types.Panel):
 class FACECAST_PT_regions(_Panel, bpy.types.Panel):
     bl_label = "Face Regions"
     bl_parent_id = "FACECAST_PT_daemon"
-    bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
         settings = context.scene.facecast
@@ -139,8 +138,8 @@ class FACECAST_PT_regions(_Panel, bpy.types.Panel):
             row.prop(region, "enabled", text=label)
             sub = row.row(align=True)
             sub.active = region.enabled
-            sub.prop(region, "strength", text="", slider=True)
-            sub.prop(region, "smoothing", text="")
+            sub.prop(region, "strength", text="Strength", slider=True)
+            sub.prop(region, "smoothing", text="Smooth")
 
 
 class FACECAST_PT_extras(_Panel, bpy.types.Panel):
