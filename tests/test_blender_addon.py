@@ -204,6 +204,25 @@ def test_bakes_onto_a_cc4_named_rig_with_head_and_eye_bones(daemon, assets, core
         assert abs(surface["head_bone"][0]) < 0.99999  # the head bone really turned
 
 
+@needs_audio
+def test_bakes_in_blender_with_no_daemon_and_online_access_off(assets, core_site, tmp_path):
+    """Run = In Blender: the bundled energy animator animates inside Blender, from the add-on's own core wheel
+    (the bpy venv has no soxr, no PyAV, no onnxruntime), with nothing listening and Online Access off."""
+    from facecast.animators import get_animator
+    from facecast.audio import load_audio
+    from facecast.controls import Controls
+
+    result = run_check("local", {"audio": str(assets / "speech_en.wav"), "frame": 1}, core_site, tmp_path)
+    assert result["op"] == {"result": ["FINISHED"], "error": None} and not result["online"]
+    assert result["local_animators"] == ["energy"] and not result["soxr_loaded"]
+    assert "does not run inside Blender" in result["refused"]["error"]
+    clip = get_animator("energy").animate(load_audio(assets / "speech_en.wav"), Controls(), 30)
+    frames, values = result["curves"]["JawOpen"]
+    assert len(frames) == clip.num_frames
+    np.testing.assert_allclose(values, clip.values[:, CHANNEL_INDEX["JawOpen"]], atol=1e-4)
+    assert np.ptp(values) > 0.2
+
+
 def test_export_csv_keeps_the_takes_own_rate_unless_asked(daemon, assets, core_site, tmp_path):
     own, resampled = tmp_path / "own.csv", tmp_path / "resampled.csv"
     result = run_check("export_rate", {"address": daemon.address, "audio": str(assets / "speech_en.wav"),

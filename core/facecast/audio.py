@@ -9,7 +9,6 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-import soxr
 
 from facecast.errors import AudioError
 from facecast.fileio import read_input
@@ -88,6 +87,8 @@ def pcm_samples(data: bytes, sample_rate: int, sample_format: str = "pcm16") -> 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     if from_rate == to_rate:
         return samples.astype(np.float32, copy=False)
+    import soxr  # here, not at the top: the Blender add-on bundles this module without soxr (it never resamples)
+
     return soxr.resample(samples, from_rate, to_rate, quality="HQ").astype(np.float32)
 
 
@@ -95,6 +96,8 @@ class StreamResampler:
     """Resamples a live stream chunk by chunk, keeping filter state between chunks."""
 
     def __init__(self, from_rate: int, to_rate: int = MODEL_RATE) -> None:
+        import soxr
+
         self._stream = None if from_rate == to_rate else soxr.ResampleStream(from_rate, to_rate, 1, dtype="float32")
 
     def __call__(self, samples: np.ndarray, last: bool = False) -> np.ndarray:

@@ -33,6 +33,9 @@ CORE_MODULES = (
     "proto/__init__.py", "proto/facecast_pb2.py", "proto/facecast_pb2_grpc.py",
     "wire.py",
     "exports/livelink_csv.py", "exports/mapping.py", "exports/testhead.py", "exports/rotation.py",
+    # in-process Generate & Bake (inprocess.py): the animator API and the numpy-only energy animator
+    "audio.py", "animators/__init__.py", "animators/base.py", "animators/energy.py", "animators/expression.py",
+    "animators/idle.py",
 )  # fmt: skip
 # package inits replaced in the subset: the full ones import the daemon and every exporter
 SUBSET_INITS = {

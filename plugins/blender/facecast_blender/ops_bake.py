@@ -10,9 +10,10 @@ from __future__ import annotations
 import bpy
 from bpy.props import IntProperty, StringProperty
 
+from facecast.audio import MODEL_RATE
 from facecast.errors import FacecastError
 
-from . import request
+from . import inprocess, request
 from .apply import bake_clip
 from .jobs import Job, Message, animate_job, error_text
 from .ops_daemon import redraw_view3d
@@ -37,12 +38,19 @@ class FACECAST_OT_bake(bpy.types.Operator):
 
     def _prepare(self, context) -> Job:
         settings = context.scene.facecast
-        request.check_online()
+        local = settings.engine == "LOCAL"
+        if not local:
+            request.check_online()
         self._target = request.target(context, settings, self.object)
         self._audio = request.audio(context, settings, self.audio, self.frame)
         self._regions = settings.regions(self.regions)
         enabled(self._regions)  # refuse before the daemon call when no region is ticked
         fps = clip_fps(settings, context.scene)
+        if local:  # no daemon, no network: decode here (main thread), animate on the worker
+            animator = inprocess.check_animator(settings.animator)
+            with request.audio_file(self._audio) as path:
+                samples = inprocess.decode_audio(path, MODEL_RATE)
+            return inprocess.local_animate_job(samples, animator, fps, settings.controls(), self._audio.name)
         return animate_job(settings.address, settings.token, self._audio.data, settings.animator, fps,
                            settings.controls())
 

@@ -59,6 +59,11 @@ class FacecastRegion(bpy.types.PropertyGroup):
 
 
 class FacecastSettings(bpy.types.PropertyGroup):
+    engine: EnumProperty(name="Run", items=(
+        ("DAEMON", "Daemon", "Animate on a facecast daemon (every animator; live preview and portraits need it)"),
+        ("LOCAL", "In Blender", "Animate inside Blender with a bundled animator: no daemon, no network, no Online "
+                                "Access needed"),
+    ), description="Where Generate & Bake animates the audio")
     # daemon
     address: StringProperty(name="Address", default=DEFAULT_ADDRESS, description="host:port of the facecast daemon")
     token: StringProperty(name="Token", subtype="PASSWORD", description="Bearer token, if the daemon wants one")

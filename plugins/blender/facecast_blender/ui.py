@@ -28,6 +28,9 @@ class FACECAST_PT_daemon(_Panel, bpy.types.Panel):
     def draw(self, context):
         settings = context.scene.facecast
         layout = self.layout
+        layout.prop(settings, "engine", expand=True)
+        if settings.engine == "LOCAL":
+            layout.label(text="Generate & Bake runs in Blender (animator: energy)", icon="CHECKMARK")
         col = layout.column(align=True)
         col.prop(settings, "address")
         col.prop(settings, "token")
@@ -39,7 +42,7 @@ class FACECAST_PT_daemon(_Panel, bpy.types.Panel):
         layout.prop(settings, "executable")
         box = layout.box()
         box.label(text=RUNTIME.status, icon="CHECKMARK" if RUNTIME.info else "INFO")
-        if not getattr(bpy.app, "online_access", True):
+        if not getattr(bpy.app, "online_access", True) and settings.engine == "DAEMON":
             box.label(text="Online access is off (Preferences > System):", icon="ERROR")
             box.label(text="facecast needs it, even for a local daemon")
 

@@ -406,6 +406,24 @@ def check_rig(params: dict) -> dict:
             "bone_paths": bone_paths, "surfaces": surfaces}
 
 
+def check_local(params: dict) -> dict:
+    """Generate & Bake in-process: Online Access off, nothing listening at the address, Run = In Blender."""
+    import sys as _sys
+
+    head = setup_head({**params, "address": "127.0.0.1:1"})
+    bpy.context.preferences.system.use_online_access = False
+    settings = bpy.context.scene.facecast
+    settings.engine = "LOCAL"
+    op = run_op(bpy.ops.facecast.bake)
+    settings.animator = "phonetic"
+    refused = run_op(bpy.ops.facecast.bake)
+    from facecast_blender.inprocess import local_animators
+
+    return {"op": op, "refused": refused, "online": bool(getattr(bpy.app, "online_access", True)),
+            "curves": shape_key_curves(head), "local_animators": local_animators(),
+            "soxr_loaded": "soxr" in _sys.modules}
+
+
 def check_install(params: dict) -> dict:
     """Install the built zip with Blender's own extension installer (BLENDER_USER_RESOURCES is a temp dir)."""
     scene = fresh_scene()
