@@ -78,8 +78,10 @@ class HeadCam:
             parts.append((ball, mesh.indices.reshape(-1, 3).astype(np.int64), self._eye_colors(mesh)))
         image = Image.new("RGB", self.size, BACKGROUND)
         draw = ImageDraw.Draw(image)
-        for corners, colors in self._visible(parts):
-            draw.polygon([tuple(p) for p in corners], fill=tuple(colors))
+        corners, shades = self._visible(parts)
+        fills = [tuple(rgb) for rgb in shades.tolist()]
+        for flat, fill in zip(corners.reshape(len(corners), 6).tolist(), fills, strict=True):
+            draw.polygon(flat, fill=fill)  # plain lists: the per-triangle Python work is the cost here
         return np.asarray(image)
 
     @staticmethod
@@ -87,8 +89,8 @@ class HeadCam:
         faces = mesh.indices.reshape(-1, 3)
         return _srgb(mesh.colors[faces].mean(axis=1)) if mesh.colors is not None else np.full((len(faces), 3), 0.9)
 
-    def _visible(self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Front-facing triangles in pixels with their shaded colours, farthest first."""
+    def _visible(self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        """Front-facing triangles in pixels [N, 3, 2] and their shaded colours [N, 3], farthest first."""
         corners, depths, shades = [], [], []
         for positions, faces, colors in parts:
             tri = positions[faces]  # [F, 3, 3]
@@ -102,6 +104,4 @@ class HeadCam:
             corners.append(pixels)
             depths.append(tri[front][..., 2].mean(axis=1))
         order = np.argsort(np.concatenate(depths), kind="stable")
-        all_corners = np.concatenate(corners)[order]
-        all_shades = np.concatenate(shades)[order]
-        return list(zip(all_corners, all_shades, strict=True))
+        return np.concatenate(corners)[order], np.concatenate(shades)[order]
