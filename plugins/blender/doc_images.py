@@ -108,6 +108,18 @@ def _addon():
     return facecast_blender
 
 
+def _empty_scene(facecast_blender):
+    """Blender's factory scene at 30 fps with online access on and the add-on registered."""
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.context.preferences.system.use_online_access = True
+    facecast_blender.register()
+    scene = bpy.context.scene
+    scene.render.fps = 30
+    return scene
+
+
 def _bake_and_pick_frame(scene, key) -> float:
     """Bake with the panel's settings from frame 1; go to the widest mouth of the middle third; its JawOpen."""
     import bpy
@@ -158,11 +170,7 @@ def render(args: argparse.Namespace) -> None:
     facecast_blender = _addon()
     from facecast_blender import ui
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    bpy.context.preferences.system.use_online_access = True
-    facecast_blender.register()
-    scene = bpy.context.scene
-    scene.render.fps = 30
+    scene = _empty_scene(facecast_blender)
     bpy.ops.facecast.add_test_head()
     head = bpy.context.active_object
     settings = scene.facecast
@@ -268,17 +276,12 @@ def _draw_item(draw, font, item, x, y, width) -> int:
 
 def rig(args: argparse.Namespace) -> None:
     """The generated Character Creator 4 rig (tests/cc4_rig.py) baked through the cc4 preset and its bones."""
-    import bpy
 
     facecast_blender = _addon()
     sys.path.insert(0, str(HERE / "tests"))
     from cc4_rig import HEAD_BONE, LEFT_EYE_BONE, RIGHT_EYE_BONE, add_cc4_rig
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    bpy.context.preferences.system.use_online_access = True
-    facecast_blender.register()
-    scene = bpy.context.scene
-    scene.render.fps = 30
+    scene = _empty_scene(facecast_blender)
     body, armature = add_cc4_rig()
     settings = scene.facecast
     settings.address, settings.audio_path, settings.emotion = args.server, os.path.abspath(args.audio), "happy"
@@ -302,11 +305,7 @@ def layers(args: argparse.Namespace) -> None:
     facecast_blender = _addon()
     from facecast_blender.apply import baked_fcurves
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    bpy.context.preferences.system.use_online_access = True
-    facecast_blender.register()
-    scene = bpy.context.scene
-    scene.render.fps = 30
+    scene = _empty_scene(facecast_blender)
     bpy.ops.facecast.add_test_head()
     key = bpy.context.active_object.data.shape_keys
     settings = scene.facecast
