@@ -19,7 +19,7 @@ Omniverse and other USD tools.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -91,7 +91,7 @@ def _animation(stage, prim_path, clip: MotionClip, max_error: float | None):
     return animation
 
 
-def _audio(stage, prim_path, wav: str, clip: MotionClip):
+def _audio(stage: Any, prim_path: Any, wav: str, clip: MotionClip) -> Any:
     """A non-spatial ``UsdMediaSpatialAudio`` playing ``wav`` (relative to the layer) from time code 0."""
     from pxr import Sdf, UsdMedia
 
