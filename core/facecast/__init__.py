@@ -55,7 +55,8 @@ def export(clip: MotionClip, path: str | os.PathLike[str], **options: Any) -> No
     """Write ``clip`` to ``path`` in the format its extension names (.csv .json .fcclip .glb .gltf .usda .usdc
     .fbx .mp4). ``options`` go to that format's writer: ``head=``, ``preset=``, ``max_error=`` for glTF;
     ``animation_only=``, ``max_error=`` for USD; ``head=``, ``preset=`` for FBX; ``avatar=``, ``audio=``,
-    ``size=`` for mp4."""
+    ``size=`` for mp4; ``audio=`` (a :class:`facecast.audio.Audio`) for USD and glTF writes the speech beside
+    the file and references it."""
     from facecast.exports import export as write
 
     write(clip, path, **options)
