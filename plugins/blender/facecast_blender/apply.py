@@ -242,7 +242,7 @@ def bake_clip(scene: bpy.types.Scene, obj: bpy.types.Object, clip: MotionClip, p
             action = None
             for part in parts:
                 if action is None or not LAYERED:
-                    label = obj.name if LAYERED else part.id_block.name
+                    label = obj.name if LAYERED or part.id_block == obj.data.shape_keys else part.id_block.name
                     action = _region_action(f"{label} Facecast {REGION_LABEL[region.name]}", clip, region.name,
                                             start_frame)
                     result.actions.append(action)
