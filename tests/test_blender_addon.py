@@ -135,6 +135,9 @@ def test_rebake_adds_takes_beside_each_other_and_replaces_overlapping_ones(daemo
     assert replaced <= set(result["fake_users"])  # ... and its actions are kept
     assert [start for _, start in result["last"]].count(400.0) == 3
     assert not result["active_action"]  # a bake never assigns the active action: that is the user's
+    # the same take baked again over a turned head turns it from the same rest pose (stored at the first bake)
+    np.testing.assert_allclose(result["last_yaw"], result["first_yaw"], atol=1e-6)
+    assert np.ptp(result["first_yaw"]) > 0.01
 
 
 def test_a_failed_bake_is_rolled_back(assets, core_site, tmp_path):

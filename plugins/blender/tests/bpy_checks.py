@@ -138,17 +138,23 @@ def check_bake(params: dict) -> dict:
 
 def check_rebake(params: dict) -> dict:
     """Bake at frame 1, again at frame 400 (both takes play), then over the first: it is replaced, kept."""
-    from facecast_blender.apply import baked_strips
+    from facecast_blender.apply import baked_fcurves, baked_strips
+
+    def head_yaw() -> list[float]:  # the head object's baked yaw over the take at frame 1
+        curve = next(c for c in baked_fcurves(head) if c.data_path == "rotation_euler" and c.array_index == 2)
+        return [curve.evaluate(f) for f in range(1, 200)]
 
     head = setup_head(params)
     key = head.data.shape_keys
     ops = [bake()]
     first = [s.action.name for s in baked_strips(key)]
+    first_yaw = head_yaw()
     ops.append(bake(frame=400))
     both = [(s.action.name, s.frame_start) for s in baked_strips(key)]
+    bpy.context.scene.frame_set(60)  # the head is turned here by the first take: a re-bake must not add that
     ops.append(bake(frame=1))
     last = [(s.action.name, s.frame_start) for s in baked_strips(key)]
-    return {"ops": ops, "first": first, "both": both, "last": last,
+    return {"ops": ops, "first": first, "both": both, "last": last, "first_yaw": first_yaw, "last_yaw": head_yaw(),
             "fake_users": sorted(a.name for a in bpy.data.actions if a.use_fake_user),
             "active_action": key.animation_data.action is not None}
 
