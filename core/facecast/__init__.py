@@ -12,11 +12,10 @@ See :mod:`facecast.motion` for the contract every clip follows and :mod:`facecas
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 import os
 from typing import Any
 
+from facecast._version import __version__
 from facecast.controls import Controls
 from facecast.errors import AudioError, FacecastError, InvalidInput
 from facecast.motion import CHANNELS, MotionClip, MotionFrame

@@ -29,7 +29,7 @@ CORE = HERE.parent.parent / "core" / "facecast"
 
 # the facecast modules the add-on imports, and what they import in turn (all bpy-free)
 CORE_MODULES = (
-    "__init__.py", "errors.py", "controls.py", "motion.py", "fileio.py", "client.py",
+    "__init__.py", "_version.py", "errors.py", "controls.py", "motion.py", "fileio.py", "client.py",
     "proto/__init__.py", "proto/facecast_pb2.py", "proto/facecast_pb2_grpc.py",
     "wire.py",
     "exports/livelink_csv.py", "exports/mapping.py", "exports/testhead.py", "exports/rotation.py",
@@ -50,7 +50,7 @@ REQUIREMENTS = ("grpcio==1.85.3", "grpcio-health-checking==1.85.1", "protobuf==7
 
 
 def version() -> str:
-    text = (CORE / "__init__.py").read_text(encoding="utf-8")
+    text = (CORE / "_version.py").read_text(encoding="utf-8")
     return re.search(r'__version__ = "([^"]+)"', text).group(1)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from facecast import __version__
+from facecast._version import __version__
 from facecast.audio import MODEL_RATE, Audio
 from facecast.controls import Controls
 from facecast.motion import DEFAULT_FPS, MotionClip, MotionFrame, check_fps

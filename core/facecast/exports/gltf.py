@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pygltflib as gl
 
-from facecast import __version__
+from facecast._version import __version__
 from facecast.errors import InvalidInput
 from facecast.exports.keyreduce import reduce_keys
 from facecast.exports.mapping import Preset, match_targets, normalize

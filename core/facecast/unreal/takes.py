@@ -31,7 +31,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-import facecast
+from facecast._version import __version__
 from facecast.errors import InvalidInput
 from facecast.exports.livelink_csv import clip_to_csv, format_timecode
 from facecast.motion import MotionClip
@@ -144,7 +144,7 @@ def write_take(folder: str | os.PathLike[str], clip: MotionClip, audio: np.ndarr
     partial.mkdir(parents=True)
     try:
         card = thumbnail(f"{slate} take {take}", [f"{clip.num_frames} frames at {clip.fps} fps",
-                                                    f"{clip.duration:.2f} s", f"facecast {facecast.__version__}"])
+                                                    f"{clip.duration:.2f} s", f"facecast {__version__}"])
         (partial / "thumbnail.jpg").write_bytes(card)
         (partial / f"{prefix}.csv").write_text(clip_to_csv(clip, start_seconds), encoding="utf-8", newline="")
         width, height = THUMBNAIL_SIZE
@@ -161,7 +161,7 @@ def write_take(folder: str | os.PathLike[str], clip: MotionClip, audio: np.ndarr
             width, height = write_mov(partial / f"{prefix}.mov", frames, clip.fps, audio, sample_rate)
         (partial / "frame_log.csv").write_text(frame_log(clip, start_seconds), encoding="utf-8")
         documents = {
-            "take.json": {"frames": clip.num_frames, "appVersion": f"facecast {facecast.__version__}", "slate": slate,
+            "take.json": {"frames": clip.num_frames, "appVersion": f"facecast {__version__}", "slate": slate,
                           "calibrated": False, "subject": TAKE_SUBJECT, "identifier": identifier,
                           "date": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "version": TAKE_FORMAT_VERSION,
                           "take": take, "deviceModel": "facecast"},
