@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
+from facecast.character.joints import euler_to_quaternion, multiply
+from facecast.character.rig_mapping import best_preset, mapping_for, match_targets, normalize, preset_names
+from facecast.character.testhead import build_test_head
 from facecast.errors import InvalidInput
 from facecast.exports.keyreduce import reduce_keys
-from facecast.exports.mapping import best_preset, mapping_for, match_targets, normalize, preset_names
-from facecast.exports.rotation import euler_to_quaternion, multiply
-from facecast.exports.testhead import build_test_head
 from facecast.motion import BLENDSHAPES
 
 

@@ -32,7 +32,8 @@ CORE_MODULES = (
     "__init__.py", "_version.py", "errors.py", "controls.py", "motion.py", "fileio.py", "client.py",
     "proto/__init__.py", "proto/facecast_pb2.py", "proto/facecast_pb2_grpc.py",
     "wire.py",
-    "exports/livelink_csv.py", "exports/mapping.py", "exports/testhead.py", "exports/rotation.py",
+    "exports/livelink_csv.py", "character/__init__.py", "character/rig_mapping.py", "character/testhead.py",
+    "character/joints.py",
 )  # fmt: skip
 # package inits replaced in the subset: the full ones import the daemon and every exporter
 SUBSET_INITS = {

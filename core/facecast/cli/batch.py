@@ -9,8 +9,8 @@ import sys
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from facecast.animators import animator_names
+    from facecast.character.rig_mapping import preset_names
     from facecast.exports import output_formats
-    from facecast.exports.mapping import preset_names
     from facecast.motion import DEFAULT_FPS, FPS_OPTIONS
 
     p = subparsers.add_parser(

@@ -22,11 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from facecast.character.joints import HEAD, JOINT_NODE_NAMES, LEFT_EYE, RIGHT_EYE, joint_rotations, to_wxyz
+from facecast.character.rig_mapping import Preset, mapping_for
+from facecast.character.testhead import build_test_head
 from facecast.errors import FacecastError, InvalidInput
-from facecast.exports.gltf import JOINT_NODE_NAMES
-from facecast.exports.mapping import Preset, mapping_for
-from facecast.exports.rotation import HEAD, LEFT_EYE, RIGHT_EYE, joint_rotations, to_wxyz
-from facecast.exports.testhead import build_test_head
 from facecast.fileio import atomic_path
 from facecast.motion import BLENDSHAPES, CHANNEL_INDEX, MotionClip
 

@@ -21,7 +21,7 @@ GLTF_TO_BLENDER = Matrix(((1, 0, 0), (0, 0, -1), (0, 1, 0)))
 
 
 def normalize(name: str) -> str:
-    """Same key as facecast.exports.mapping.normalize (this script cannot import facecast inside Blender)."""
+    """Same key as facecast.character.rig_mapping.normalize (this script cannot import facecast inside Blender)."""
     return re.sub(r"[\s_.\-]+", "", name).lower()
 
 

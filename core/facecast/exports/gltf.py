@@ -2,16 +2,16 @@
 
 Two modes:
 
-- no ``head``: a standalone file with the shipped ARKit test head (:mod:`facecast.exports.testhead`), so the take
+- no ``head``: a standalone file with the shipped ARKit test head (:mod:`facecast.character.testhead`), so the take
   plays in any glTF viewer;
 - ``head="user_head.glb"``: the user's own head with the take added as a new animation. Morph targets are
   matched by name (``mesh.extras.targetNames``, as Blender and three.js write them) through a mapping preset
-  (:mod:`facecast.exports.mapping`); targets no ARKit channel drives keep the mesh's default weight and are
+  (:mod:`facecast.character.rig_mapping`); targets no ARKit channel drives keep the mesh's default weight and are
   reported in a warning.
   The input file is only read.
 
 Morph weights animate through a channel with path ``weights`` (one LINEAR sampler per animated node). Head and
-eye angles become node ``rotation`` channels (see :mod:`facecast.exports.rotation` for the axes: glTF is +Y up,
+eye angles become node ``rotation`` channels (see :mod:`facecast.character.joints` for the axes: glTF is +Y up,
 +Z forward) on the nodes called Head / LeftEye / RightEye (or their rig-specific spellings), composed after the
 node's rest rotation. Keys sit at every frame of the clip, or are thinned with ``max_error``.
 """
@@ -26,21 +26,15 @@ import numpy as np
 import pygltflib as gl
 
 from facecast._version import __version__
+from facecast.character.joints import HEAD, JOINT_NODE_NAMES, joint_rotations, multiply
+from facecast.character.rig_mapping import Preset, match_targets, normalize
+from facecast.character.testhead import MeshData, build_test_head
 from facecast.errors import InvalidInput
 from facecast.exports.keyreduce import reduce_keys
-from facecast.exports.mapping import Preset, match_targets, normalize
-from facecast.exports.rotation import HEAD, LEFT_EYE, RIGHT_EYE, joint_rotations, multiply
-from facecast.exports.testhead import MeshData, build_test_head
 from facecast.fileio import atomic_path
 from facecast.motion import CHANNEL_INDEX, MotionClip
 
 ANIMATION_NAME = "facecast"
-# Node names that receive head / eye rotations in a user's head, compared with mapping.normalize().
-JOINT_NODE_NAMES: dict[str, tuple[str, ...]] = {
-    HEAD: ("head", "ccbasehead", "headjoint"),
-    LEFT_EYE: ("lefteye", "eyeleft", "eyel", "ccbaseleye", "lefteyejoint"),
-    RIGHT_EYE: ("righteye", "eyeright", "eyer", "ccbasereye", "righteyejoint"),
-}
 
 
 class _Buffer:

@@ -2,7 +2,7 @@
 
 The take becomes a ``SkelAnimation``: ``blendShapes`` (the 52 ARKit names) with time-sampled
 ``blendShapeWeights``, and joints ``Head``, ``Head/LeftEye``, ``Head/RightEye`` with time-sampled rotations
-(axes as in :mod:`facecast.exports.rotation`; the stage is +Y up, metres). One time code is one frame:
+(axes as in :mod:`facecast.character.joints`; the stage is +Y up, metres). One time code is one frame:
 ``timeCodesPerSecond`` and ``framesPerSecond`` equal the clip fps, and start/end time codes span the take.
 
 Two modes: ``animation_only=True`` writes just the ``SkelAnimation`` (the default prim), to bind onto an
@@ -17,10 +17,10 @@ import os
 
 import numpy as np
 
+from facecast.character.joints import HEAD, LEFT_EYE, RIGHT_EYE, joint_rotations, to_wxyz
+from facecast.character.testhead import MeshData, build_test_head
 from facecast.errors import FacecastError
 from facecast.exports.keyreduce import reduce_keys
-from facecast.exports.rotation import HEAD, LEFT_EYE, RIGHT_EYE, joint_rotations, to_wxyz
-from facecast.exports.testhead import MeshData, build_test_head
 from facecast.fileio import atomic_path
 from facecast.motion import BLENDSHAPES, CHANNEL_INDEX, MotionClip
 
