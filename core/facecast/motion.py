@@ -50,6 +50,21 @@ CHANNEL_INDEX: dict[str, int] = {name: i for i, name in enumerate(CHANNELS)}
 # Internally angles are radians, so CSV takes and UDP packets divide by this on the way out.
 LIVELINK_ANGLE_SCALE = math.pi / 2
 
+
+def to_livelink_units(values: np.ndarray) -> np.ndarray:
+    """Contract values (angles in radians) to the app's units (angles scaled to [-1, 1])."""
+    out = np.array(values, np.float32, copy=True)
+    out[..., NUM_BLENDSHAPES:] /= LIVELINK_ANGLE_SCALE
+    return out
+
+
+def from_livelink_units(values: np.ndarray) -> np.ndarray:
+    """The app's units back to contract values (angles in radians)."""
+    out = np.array(values, np.float32, copy=True)
+    out[..., NUM_BLENDSHAPES:] *= LIVELINK_ANGLE_SCALE
+    return out
+
+
 FPS_OPTIONS: tuple[int, ...] = (24, 25, 30, 60)
 DEFAULT_FPS = 30
 
