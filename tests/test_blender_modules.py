@@ -177,6 +177,8 @@ def test_core_wheel_holds_the_bpy_free_subset(tmp_path):
                    "facecast/character/rig_mapping.py", "facecast/character/testhead.py", "facecast/wire.py"):
         assert module in names
     assert "facecast/server/app.py" not in names and "facecast/animators/__init__.py" not in names
+    with zipfile.ZipFile(wheel) as zf:  # the core's own files, no stubbed package inits
+        assert zf.read("facecast/exports/__init__.py") == (build_addon.CORE / "exports/__init__.py").read_bytes()
     assert any(n.endswith(".dist-info/RECORD") for n in names)
 
 

@@ -11,18 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from facecast.character.rig_mapping import best_preset, mapping_for, normalize, preset_names
+from facecast.character.rig_mapping import PRESET_LABELS, best_preset, mapping_for, normalize, preset_names
 from facecast.errors import InvalidInput
 from facecast.motion import BLENDSHAPES, CHANNEL_INDEX
 
-PRESETS: tuple[tuple[str, str, str], ...] = (
-    ("arkit", "ARKit (PascalCase)", "Live Link / Unreal spelling: JawOpen, EyeBlinkLeft"),
-    ("lowercamel", "ARKit (lowerCamel)", "Apple's spelling, used by VRM, Ready Player Me, three.js: jawOpen"),
-    ("faceit", "Faceit", "Faceit's ARKit expression set (lowerCamel names)"),
-    ("cc4", "Character Creator 4", "Reallusion CC4 Extended profile: Jaw_Open, Mouth_Smile_L"),
-    ("metahuman", "MetaHuman-style", "MetaHuman ARKit pose-asset curve names (PascalCase)"),
-)
-assert [p[0] for p in PRESETS] == preset_names()[:-1], "preset list out of step with facecast.character.rig_mapping"
+# (identifier, label, description) per built-in preset, as Blender's EnumProperty items take them
+PRESETS: tuple[tuple[str, str, str], ...] = tuple((name, *PRESET_LABELS[name]) for name in preset_names()[:-1])
 __all__ = ["PRESETS", "Plan", "best_preset", "preset_rows", "resolve", "split_targets"]
 
 
