@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,9 @@ def from_livelink_units(values: np.ndarray) -> np.ndarray:
 
 FPS_OPTIONS: tuple[int, ...] = (24, 25, 30, 60)
 DEFAULT_FPS = 30
+
+# Long jobs (animating, rendering) report (seconds of the clip done, seconds total) through one of these.
+ProgressCallback = Callable[[float, float], None]
 
 FCCLIP_FORMAT = "facecast.fcclip"
 FCCLIP_VERSION = 1

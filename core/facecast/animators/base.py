@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,9 +18,8 @@ import numpy as np
 from facecast._version import __version__
 from facecast.audio import MODEL_RATE, Audio
 from facecast.controls import Controls
-from facecast.motion import DEFAULT_FPS, MotionClip, MotionFrame, check_fps
+from facecast.motion import DEFAULT_FPS, MotionClip, MotionFrame, ProgressCallback, check_fps
 
-ProgressCallback = Callable[[float, float], None]  # (seconds done, seconds total)
 OFFLINE_CHUNK_SECONDS = 10.0
 
 

@@ -12,12 +12,11 @@ from collections.abc import Iterator
 import av
 import numpy as np
 
-from facecast.animators.base import ProgressCallback
 from facecast.audio import Audio
 from facecast.errors import InvalidInput
 from facecast.face.avatar import Avatar
 from facecast.fileio import atomic_path
-from facecast.motion import MotionClip
+from facecast.motion import MotionClip, ProgressCallback
 from facecast.render.renderer import DEFAULT_SIZE, Renderer
 
 VIDEO_CODEC = "libx264"
