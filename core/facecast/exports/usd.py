@@ -14,6 +14,7 @@ through ``SkelBindingAPI``, and two eye meshes rigidly bound to the eye joints.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
@@ -95,7 +96,8 @@ def _mesh(stage, prim_path, mesh: MeshData, offset=(0.0, 0.0, 0.0)):
     return usd_mesh
 
 
-def _bind_rigidly(usd_mesh, joint_index: int) -> None:
+def _bind_rigidly(usd_mesh: Any, joint_index: int) -> Any:
+    """Bind ``usd_mesh`` wholly to joint ``joint_index``; return its ``UsdSkel.BindingAPI`` (pxr is untyped)."""
     Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt = _pxr()
     binding = UsdSkel.BindingAPI.Apply(usd_mesh.GetPrim())
     binding.CreateJointIndicesPrimvar(constant=True, elementSize=1).Set(Vt.IntArray([joint_index]))
