@@ -28,6 +28,7 @@ from facecast import wire
 from facecast.controls import Controls
 from facecast.errors import FacecastError
 from facecast.fileio import read_input
+from facecast.media import float_to_pcm16
 from facecast.motion import CHANNELS, DEFAULT_FPS, MotionClip, MotionFrame
 from facecast.proto import facecast_pb2 as pb
 from facecast.proto import facecast_pb2_grpc
@@ -265,7 +266,7 @@ class LiveStream:
 def stream_file_chunks(samples: np.ndarray, sample_rate: int, chunk_ms: float = 20.0) -> Iterable[bytes]:
     """Split float samples into PCM16 chunks of ``chunk_ms`` for :meth:`LiveStream.send`."""
     step = max(1, int(sample_rate * chunk_ms / 1000))
-    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    pcm = float_to_pcm16(samples)
     for start in range(0, len(pcm), step):
         yield pcm[start:start + step].tobytes()
 

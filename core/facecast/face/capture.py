@@ -314,15 +314,3 @@ def _resample(values: np.ndarray, times: np.ndarray, new_times: np.ndarray) -> n
         np.float32)
 
 
-def write_wav(audio: Audio, path: str | os.PathLike[str]) -> None:
-    """The captured sound as 16-bit PCM mono wav, atomically."""
-    import wave
-
-    from facecast.fileio import atomic_path
-
-    pcm = (np.clip(audio.samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
-    with atomic_path(path) as tmp, wave.open(tmp, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(audio.sample_rate)
-        out.writeframes(pcm.tobytes())

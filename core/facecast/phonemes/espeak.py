@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facecast.errors import InvalidInput
+from facecast.media import pcm16_to_float
 from facecast.phonemes import EngineUnavailable, Phone, merge_silences
 from facecast.phonemes.inventory import SILENCE, ipa_to_arpabet
 
@@ -98,7 +99,7 @@ class _Engine:
         self._synth(text)
         samples = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
         phones, words = _parse_events(self._events, text, self.sample_rate, len(samples))
-        return EspeakSpeech(samples / 32768.0, self.sample_rate, phones, words)
+        return EspeakSpeech(pcm16_to_float(samples), self.sample_rate, phones, words)
 
 
 def _parse_events(events: list[tuple[int, int, int, int, str]], text: str, rate: int,

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from facecast.media import float_to_pcm16
 from facecast.phonemes import EngineUnavailable
 
 FRAME_RATE = 100  # pocketsphinx analyses 10 ms frames
@@ -62,4 +63,4 @@ def phone_decoder() -> LockedDecoder:
 
 def to_pcm16(samples: np.ndarray) -> bytes:
     """16 kHz float samples as the little-endian int16 bytes pocketsphinx decodes."""
-    return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    return float_to_pcm16(samples).tobytes()

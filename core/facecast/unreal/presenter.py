@@ -18,7 +18,6 @@ import errno
 import io
 import json
 import os
-import shutil
 import threading
 import time
 from collections.abc import Iterable
@@ -29,24 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from facecast.errors import InvalidInput
+from facecast.fileio import atomic_dir
+from facecast.media import encode_jpeg, write_wav
 from facecast.motion import check_fps
-from facecast.unreal.takes import write_wav
 
 BOUNDARY = "facecastframe"
 DEFAULT_HTTP_PORT = 8554
-
-
-def encode_jpeg(frame: np.ndarray, quality: int = 90) -> bytes:
-    """JPEG bytes of an RGB uint8 frame (through the renderer's texture encoder when it is installed)."""
-    try:
-        from facecast.render.texture import encode_texture
-    except ImportError:  # the renderer is optional for the transport; Pillow does the same job
-        from PIL import Image
-
-        out = io.BytesIO()
-        Image.fromarray(np.asarray(frame, np.uint8)).save(out, "JPEG", quality=quality)
-        return out.getvalue()
-    return encode_texture(np.ascontiguousarray(frame, np.uint8), "jpeg", quality)
 
 
 def bind_error(host: str, port: int, error: OSError) -> InvalidInput:
@@ -229,10 +216,7 @@ def write_image_sequence(folder: str | os.PathLike[str], frames: Iterable[np.nda
     final = Path(folder)
     if final.exists() and any(final.iterdir()):
         raise InvalidInput(f"image sequence folder {final} already exists and is not empty")
-    partial = final.with_name(f".{final.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
+    with atomic_dir(final) as partial:
         count, size = 0, (0, 0)
         for count, frame in enumerate(frames, start=1):
             size = (int(frame.shape[1]), int(frame.shape[0]))
@@ -245,10 +229,4 @@ def write_image_sequence(folder: str | os.PathLike[str], frames: Iterable[np.nda
             "fps": fps, "frames": count, "width": size[0], "height": size[1], "first_frame": "frame_000000.jpg",
             "audio": "audio.wav" if audio is not None else None, "audio_sample_rate": sample_rate,
             "audio_offset_seconds": 0.0}, indent=2), encoding="utf-8")
-        if final.exists():
-            final.rmdir()
-        os.replace(partial, final)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return final

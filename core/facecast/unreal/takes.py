@@ -18,22 +18,20 @@ A take folder appears whole or not at all: it is written under a hidden name and
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
 import re
-import shutil
-import wave
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
 from facecast._version import __version__
 from facecast.errors import InvalidInput
 from facecast.exports.livelink_csv import clip_to_csv, format_timecode
+from facecast.fileio import atomic_dir
+from facecast.media import DEFAULT_JPEG_QUALITY, H264Writer, encode_jpeg, write_wav
 from facecast.motion import MotionClip
 
 TAKE_SUBJECT = "iPhone"  # the app names its files after the device; Unreal only needs it to be consistent
@@ -56,16 +54,6 @@ def next_take_number(folder: str | os.PathLike[str], slate: str) -> int:
     return max(numbers, default=0) + 1
 
 
-def write_wav(path: str | os.PathLike[str] | BinaryIO, samples: np.ndarray, sample_rate: int) -> None:
-    """16-bit mono wav to a path or a binary file object."""
-    pcm = (np.clip(np.asarray(samples, np.float32), -1, 1) * 32767).astype("<i2")
-    with wave.open(path if hasattr(path, "write") else os.fspath(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(sample_rate)
-        w.writeframes(pcm.tobytes())
-
-
 def frame_log(clip: MotionClip, start_seconds: float) -> str:
     """frame_log.csv: one 'V' line per frame and one 'A' line for the first audio sample (never dropped)."""
     lines = [f"V,{i},{i},{clip.fps},{format_timecode(start_seconds + i / clip.fps, clip.fps)},0"
@@ -76,8 +64,6 @@ def frame_log(clip: MotionClip, start_seconds: float) -> str:
 
 def thumbnail(title: str, lines: Iterable[str]) -> bytes:
     """A plain title card (JPEG) naming the take; used when no rendered frame is given."""
-    from io import BytesIO
-
     from PIL import Image, ImageDraw
 
     image = Image.new("RGB", THUMBNAIL_SIZE, (32, 36, 44))
@@ -85,39 +71,16 @@ def thumbnail(title: str, lines: Iterable[str]) -> bytes:
     draw.text((20, 40), title, fill=(240, 240, 240))
     for row, line in enumerate(lines):
         draw.text((20, 80 + 20 * row), line, fill=(170, 180, 190))
-    out = BytesIO()
-    image.save(out, "JPEG", quality=90)
-    return out.getvalue()
+    return encode_jpeg(np.asarray(image), DEFAULT_JPEG_QUALITY)
 
 
 def write_mov(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: int, audio: np.ndarray | None,
               sample_rate: int) -> tuple[int, int]:
     """H.264 video of RGB uint8 ``frames`` with AAC audio in a QuickTime .mov; returns (width, height)."""
-    import av
-
-    size = (0, 0)
-    with av.open(os.fspath(path), "w", format="mov") as container:
-        video = container.add_stream("libx264", rate=fps, options={"preset": "veryfast", "crf": "23"})
-        video.pix_fmt = "yuv420p"
-        sound = container.add_stream("aac", rate=sample_rate, layout="mono") if audio is not None else None
-        for index, rgb in enumerate(frames):
-            if index == 0:
-                size = (rgb.shape[1] - rgb.shape[1] % 2, rgb.shape[0] - rgb.shape[0] % 2)
-                video.width, video.height = size
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[:size[1], :size[0]]), format="rgb24")
-            container.mux(video.encode(frame))
-        container.mux(video.encode())
-        if sound is not None:
-            pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
-            chunk = 1024
-            for start in range(0, pcm.shape[1], chunk):
-                piece = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[:, start:start + chunk]), format="s16",
-                                                   layout="mono")
-                piece.sample_rate = sample_rate
-                piece.pts = start
-                container.mux(sound.encode(piece))
-            container.mux(sound.encode())
-    return size
+    with H264Writer(path, fps, audio, sample_rate, "mov", preset="veryfast") as video:
+        for rgb in frames:
+            video.add(rgb)
+    return video.size
 
 
 def write_take(folder: str | os.PathLike[str], clip: MotionClip, audio: np.ndarray | None, sample_rate: int,
@@ -139,10 +102,7 @@ def write_take(folder: str | os.PathLike[str], clip: MotionClip, audio: np.ndarr
     final = Path(folder) / identifier
     if final.exists():
         raise InvalidInput(f"take folder {final} already exists")
-    partial = Path(folder) / f".{identifier}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
+    with atomic_dir(final) as partial:
         card = thumbnail(f"{slate} take {take}", [f"{clip.num_frames} frames at {clip.fps} fps",
                                                     f"{clip.duration:.2f} s", f"facecast {__version__}"])
         (partial / "thumbnail.jpg").write_bytes(card)
@@ -172,9 +132,4 @@ def write_take(folder: str | os.PathLike[str], clip: MotionClip, audio: np.ndarr
         }
         for name, document in documents.items():
             (partial / name).write_text(json.dumps(document, indent=2), encoding="utf-8")
-        os.replace(partial, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(partial)
-        raise
     return final
