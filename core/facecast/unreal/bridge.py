@@ -37,7 +37,7 @@ from facecast.unreal.takes import write_take
 
 log = logging.getLogger(__name__)
 EventHandler = Callable[[str, str, str], None]  # (subject, kind, message); kinds: error, take, done, note
-DEFAULT_FPS = 60
+LIVE_LINK_FPS = 60
 PREBUFFER_SECONDS = 0.15
 
 
@@ -237,7 +237,7 @@ class Bridge:
         """Raise :class:`facecast.client.ServerError` with a clear message when no daemon answers."""
         self.client.wait_ready(timeout)
 
-    def add_subject(self, name: str, source: Source | None = None, fps: int = DEFAULT_FPS,
+    def add_subject(self, name: str, source: Source | None = None, fps: int = LIVE_LINK_FPS,
                     animator: str | None = None, controls: Controls | None = None) -> Subject:
         """Add a subject (a SpeechQueue unless ``source`` is given); it starts at once if the bridge runs."""
         check_name(name)

@@ -162,7 +162,7 @@ def is_up_to_date(line: Line, options: BatchOptions) -> bool:
         return False
 
 
-def _controls(line: Line) -> dict[str, Any]:
+def _line_controls(line: Line) -> dict[str, Any]:
     fields = {"emotion": line.emotion, "emotion_intensity": line.intensity, "seed": line.seed}
     return {k: v for k, v in fields.items() if v is not None}
 
@@ -192,7 +192,7 @@ def _animate_on_server(audio_path: str, line: Line, options: BatchOptions, text:
             _clients[key] = (client, takes_text)
     client, takes_text = _clients[key]
     return client.animate(audio_path, options.animator, options.fps, None, text=text if takes_text else None,
-                          **_controls(line))
+                          **_line_controls(line))
 
 
 def _animate_locally(audio, line: Line, options: BatchOptions, text: str | None) -> MotionClip:
@@ -201,7 +201,7 @@ def _animate_locally(audio, line: Line, options: BatchOptions, text: str | None)
 
     animator = get_animator(options.animator)
     extra = {"text": text} if text and animator.accepts_text else {}
-    return animator.animate(audio, Controls.from_dict(_controls(line)), options.fps, **extra)
+    return animator.animate(audio, Controls.from_dict(_line_controls(line)), options.fps, **extra)
 
 
 def process_line(line: Line, options: BatchOptions) -> LineResult:
@@ -241,7 +241,7 @@ def process_line(line: Line, options: BatchOptions) -> LineResult:
     return result
 
 
-def run_batch(lines: list[Line], options: BatchOptions,
+def animate_lines(lines: list[Line], options: BatchOptions,
               on_result: Callable[[LineResult], None] | None = None) -> dict[str, Any]:
     """Process every line (in parallel) and write ``report.json`` and ``failures.txt``; returns the report."""
     from facecast.exports.options import check_options
