@@ -28,11 +28,14 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from facecast.errors import FacecastError, InvalidInput
 from facecast.fileio import atomic_write_text
 from facecast.motion import DEFAULT_FPS, MotionClip
+
+if TYPE_CHECKING:
+    from facecast.audio import Audio
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a")
 REPORT_NAME = "report.json"
@@ -118,7 +121,7 @@ def _scan_folder(folder: Path) -> list[Line]:
 
 def _manifest_line(entry: dict[str, Any], base: Path, number: int) -> Line:
     entry = {str(k).strip().lower(): v for k, v in entry.items() if k is not None}
-    get = lambda key: None if entry.get(key) in (None, "") else entry[key]  # noqa: E731 - blank cells are unset
+    get = lambda key: None if entry.get(key) in (None, "") else entry[key]  # blank cells are unset
     audio = get("audio")
     line = Line(str(base / str(audio)) if audio else "", str(get("name") or (Path(str(audio)).stem if audio else "")))
     if not audio:
@@ -126,8 +129,9 @@ def _manifest_line(entry: dict[str, Any], base: Path, number: int) -> Line:
         return line
     try:
         line.emotion = get("emotion")
-        line.intensity = None if get("intensity") is None else float(get("intensity"))
-        line.seed = None if get("seed") is None else int(get("seed"))
+        intensity, seed = get("intensity"), get("seed")
+        line.intensity = None if intensity is None else float(intensity)
+        line.seed = None if seed is None else int(seed)
     except (TypeError, ValueError):
         line.problem = f"manifest line {number}: intensity must be a number and seed an integer"
     line.text = get("text")
@@ -182,6 +186,7 @@ _clients_lock = threading.Lock()
 def _animate_on_server(audio_path: str, line: Line, options: BatchOptions, text: str | None) -> MotionClip:
     from facecast.client import Client
 
+    assert options.server, "only called for runs on a daemon"
     key = f"{options.server}|{options.token}"
     with _clients_lock:
         if key not in _clients:
@@ -195,12 +200,12 @@ def _animate_on_server(audio_path: str, line: Line, options: BatchOptions, text:
                           **_line_controls(line))
 
 
-def _animate_locally(audio, line: Line, options: BatchOptions, text: str | None) -> MotionClip:
+def _animate_locally(audio: Audio, line: Line, options: BatchOptions, text: str | None) -> MotionClip:
     from facecast.animators import get_animator
     from facecast.controls import Controls
 
     animator = get_animator(options.animator)
-    extra = {"text": text} if text and animator.accepts_text else {}
+    extra: dict[str, Any] = {"text": text} if text and animator.accepts_text else {}
     return animator.animate(audio, Controls.from_dict(_line_controls(line)), options.fps, **extra)
 
 
@@ -234,7 +239,7 @@ def process_line(line: Line, options: BatchOptions) -> LineResult:
         result.status = "done"
     except (FacecastError, OSError, UnicodeDecodeError) as e:
         result.reason = str(e) or type(e).__name__
-    except Exception as e:  # noqa: BLE001 - one broken line must not end a run of hundreds
+    except Exception as e:  # one broken line must not end a run of hundreds
         result.reason = f"{type(e).__name__}: {e}"
     finally:
         result.seconds = time.perf_counter() - started

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import wave
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 
@@ -46,7 +46,7 @@ def pcm16_to_float(data: bytes | np.ndarray) -> np.ndarray:
 def write_wav(path: str | os.PathLike[str] | BinaryIO, samples: np.ndarray, sample_rate: int) -> None:
     """16-bit mono wav of float ``samples`` to a path (the file appears whole or not at all) or a binary file."""
     pcm = float_to_pcm16(samples).tobytes()
-    if hasattr(path, "write"):
+    if not isinstance(path, (str, os.PathLike)):
         _write_wav(path, pcm, sample_rate)
         return
     with atomic_path(path) as tmp:
@@ -93,7 +93,7 @@ class H264Writer:
         self._fps = fps
         self._container = av.open(os.fspath(path), "w", format=container_format)
         options = {"crf": str(CRF), **({"preset": preset} if preset else {})}
-        self._video = self._container.add_stream(VIDEO_CODEC, rate=fps, options=options)
+        self._video: Any = cast(Any, self._container.add_stream(VIDEO_CODEC, rate=fps, options=options))  # VideoStream
         self._video.pix_fmt = "yuv420p"
         self.size: tuple[int, int] = (0, 0)  # width, height once the first frame is in
         self._frames = 0
@@ -101,7 +101,8 @@ class H264Writer:
         if audio is not None and len(audio):
             self._audio = self._container.add_stream(AUDIO_CODEC, rate=sample_rate, layout="mono")
             self._audio.bit_rate = AUDIO_BITRATE
-        self._samples = np.ascontiguousarray(np.clip(audio, -1, 1), np.float32) if self._audio else None
+        self._samples = np.ascontiguousarray(np.clip(audio, -1, 1), np.float32) if audio is not None and self._audio \
+            else None
         self._rate = sample_rate
         self._done = 0
 

@@ -111,7 +111,7 @@ class MotionClip:
 
     fps: int
     values: np.ndarray
-    head_translation: np.ndarray | None = None
+    head_translation: np.ndarray = None  # type: ignore[assignment]  # None: zeros [T, 3], set in __post_init__
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -200,8 +200,8 @@ def fcclip_from_bytes(data: bytes, source: str = "clip") -> MotionClip:
         raise InvalidInput(f"{source} has channels that differ from the motion contract")
     frames = doc.get("frames")
     values, trans = doc.get("values", b""), doc.get("head_translation", b"")
-    sizes_ok = isinstance(frames, int) and len(values) == frames * NUM_CHANNELS * 4 and len(trans) == frames * 12
-    if not sizes_ok or frames < 0:
+    if (not isinstance(frames, int) or frames < 0 or len(values) != frames * NUM_CHANNELS * 4
+            or len(trans) != frames * 12):
         raise InvalidInput(f"{source} is truncated or has wrong shapes")
     return MotionClip(
         fps=int(doc.get("fps", 0)),

@@ -13,7 +13,7 @@ from facecast.media import float_to_pcm16
 from facecast.motion import CHANNELS, DEFAULT_FPS, TRANSLATION, MotionFrame, check_fps
 from facecast.proto import facecast_pb2 as pb
 
-SAMPLE_FORMATS = {pb.SAMPLE_FORMAT_UNSPECIFIED: "pcm16", pb.PCM16: "pcm16", pb.FLOAT32: "float32"}
+SAMPLE_FORMATS: dict[int, str] = {pb.SAMPLE_FORMAT_UNSPECIFIED: "pcm16", pb.PCM16: "pcm16", pb.FLOAT32: "float32"}
 
 
 def controls_from_proto(message: pb.Controls, base: Controls | None = None) -> Controls:

@@ -150,11 +150,11 @@ def match_targets(target_names: Iterable[str], preset: Preset = "arkit") -> tupl
     mapping: dict[str, str] = {}
     unmapped: list[str] = []
     for target in target_names:
-        channel = by_key.get(normalize(target))
-        if channel is None:
+        found = by_key.get(normalize(target))
+        if found is None:
             unmapped.append(target)
         else:
-            mapping[target] = channel
+            mapping[target] = found
     return mapping, unmapped
 
 

@@ -184,6 +184,7 @@ def run_present(args: argparse.Namespace) -> int:
         path = write_image_sequence(args.sequence, frames, clip.fps, audio.samples, audio.sample_rate)
         print(f"wrote {path}: {len(frames)} frames at {clip.fps} fps + audio.wav", file=sys.stderr)
         return 0
+    assert server is not None, "without --sequence the presenter serves over HTTP"
     with server:
         print(f"facecast: presenter at {server.url} (audio: /audio.wav)", file=sys.stderr)
         if not args.subject:

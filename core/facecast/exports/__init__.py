@@ -46,7 +46,7 @@ def _extension(path: str | os.PathLike[str], table: dict[str, Any], verb: str) -
 
 def _load(spec: str) -> Callable[..., Any]:
     module, function = spec.split(":")
-    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), function)
 
 
 def writer(ext: str) -> Writer:

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +67,7 @@ def write_fbx(clip: MotionClip, path: str | os.PathLike[str], head: str | os.Pat
             raise InvalidInput(f"an FBX export animates a .blend or .fbx head, not {os.path.basename(head)}")
     command = blender_command()
     frames = np.arange(clip.num_frames, dtype=np.float64)
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, Any] = {}
     for i, name in enumerate(BLENDSHAPES):
         arrays[f"weight_frames_{i}"] = frames
         arrays[f"weights_{i}"] = clip.values[:, CHANNEL_INDEX[name]].astype(np.float64)

@@ -220,16 +220,16 @@ def _user_head_document(clip: MotionClip, head: str | os.PathLike[str],
                       f"default weight: {', '.join(sorted(unmapped)[:8])}{'…' if len(unmapped) > 8 else ''}",
                       stacklevel=3)
     for joint, candidates in JOINT_NODE_NAMES.items():
-        node_index = next((i for i, n in enumerate(gltf.nodes) if n.name and normalize(n.name) in candidates), None)
-        if node_index is None:
+        found = next((i for i, n in enumerate(gltf.nodes) if n.name and normalize(n.name) in candidates), None)
+        if found is None:
             continue
-        node = gltf.nodes[node_index]
+        node = gltf.nodes[found]
         if node.matrix is not None and node.matrix != [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]:
             warnings.warn(f"node {node.name!r} has a matrix transform; glTF cannot animate it, so {joint} "
                           "rotations are left out", stacklevel=3)
             continue
         rest = np.asarray(node.rotation or [0.0, 0.0, 0.0, 1.0], np.float64)
-        tracks.append(_Track(node_index, "rotation", multiply(rest, joint_rotations(clip, joint))))
+        tracks.append(_Track(found, "rotation", multiply(rest, joint_rotations(clip, joint))))
     return gltf, buffer, tracks
 
 

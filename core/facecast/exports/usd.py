@@ -29,7 +29,7 @@ JOINTS = (HEAD, f"{HEAD}/{LEFT_EYE}", f"{HEAD}/{RIGHT_EYE}")
 _JOINT_ANGLES = (HEAD, LEFT_EYE, RIGHT_EYE)
 
 
-def _pxr():
+def _pxr() -> tuple[Any, ...]:  # (Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt); pxr ships no type hints
     try:
         from pxr import Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt
     except ImportError:
@@ -59,7 +59,7 @@ def write_usd(clip: MotionClip, path: str | os.PathLike[str], animation_only: bo
         del stage  # release the layer before the rename
 
 
-def _animation(stage, prim_path, clip: MotionClip, max_error: float | None):
+def _animation(stage: Any, prim_path: Any, clip: MotionClip, max_error: float | None) -> Any:
     Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt = _pxr()
     animation = UsdSkel.Animation.Define(stage, prim_path)
     animation.CreateJointsAttr(list(JOINTS))
@@ -79,7 +79,7 @@ def _animation(stage, prim_path, clip: MotionClip, max_error: float | None):
     return animation
 
 
-def _mesh(stage, prim_path, mesh: MeshData, offset=(0.0, 0.0, 0.0)):
+def _mesh(stage: Any, prim_path: Any, mesh: MeshData, offset: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> Any:
     Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt = _pxr()
     usd_mesh = UsdGeom.Mesh.Define(stage, prim_path)
     points = mesh.positions + np.asarray(offset, np.float32)
@@ -106,7 +106,7 @@ def _bind_rigidly(usd_mesh: Any, joint_index: int) -> Any:
     return binding
 
 
-def _test_head(stage, clip: MotionClip, max_error: float | None) -> None:
+def _test_head(stage: Any, clip: MotionClip, max_error: float | None) -> None:
     Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt = _pxr()
     head = build_test_head()
     root = UsdSkel.Root.Define(stage, "/FacecastHead")

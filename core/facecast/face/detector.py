@@ -98,7 +98,8 @@ def detect_faces(image: np.ndarray, spec: _Spec = SHORT_RANGE) -> list[FaceDetec
     boxes = np.concatenate([corners, sizes], 1)
     detections = []
     for i in _nms(boxes, scores[keep]):
-        box = tuple(float(v) for v in boxes[i])
+        x, y, w, h = (float(v) for v in boxes[i])
+        box = (x, y, w, h)
         detections.append(FaceDetection(box, to_image(keypoints[i]), float(scores[keep][i])))
     return sorted(detections, key=lambda d: -d.area)
 

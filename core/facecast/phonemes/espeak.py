@@ -11,6 +11,7 @@ import ctypes
 import ctypes.util
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ class _Engine:
         self.lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
                                           ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
 
-    def _on_audio(self, wav: ctypes.POINTER(ctypes.c_short), count: int, events: ctypes.POINTER(_Event)) -> int:
+    def _on_audio(self, wav: Any, count: int, events: Any) -> int:  # POINTER(c_short), POINTER(_Event)
         if count > 0:
             self._chunks.append(np.ctypeslib.as_array(wav, (count,)).astype(np.float32))
         i = 0

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ FRAME_RATE = 100  # pocketsphinx analyses 10 ms frames
 SAMPLE_RATE = 16_000
 
 
-def _module():  # noqa: ANN202 - the pocketsphinx module, imported late so that facecast runs without it
+def _module() -> ModuleType:  # pocketsphinx, imported late so that facecast runs without it
     try:
         import pocketsphinx
     except ImportError:

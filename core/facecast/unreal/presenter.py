@@ -24,13 +24,17 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from facecast.errors import InvalidInput
 from facecast.fileio import atomic_dir
 from facecast.media import encode_jpeg, write_wav
-from facecast.motion import check_fps
+from facecast.motion import MotionClip, check_fps
+
+if TYPE_CHECKING:
+    from facecast.unreal.bridge import Bridge
 
 BOUNDARY = "facecastframe"
 DEFAULT_HTTP_PORT = 8554
@@ -94,7 +98,8 @@ class MjpegServer:
         except OSError as e:
             raise bind_error(host, port, e) from None
         self._server.daemon_threads = True
-        self.host, self.port = self._server.server_address[:2]
+        address = self._server.server_address
+        self.host, self.port = str(address[0]), int(address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, name="mjpeg-server", daemon=True)
 
     @property
@@ -178,8 +183,8 @@ def _handler_for(server: MjpegServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def present_with_subject(server: MjpegServer, bridge, subject: str, clip, frames: list[np.ndarray],
-                         audio: np.ndarray | None = None, sample_rate: int = 16000) -> None:
+def present_with_subject(server: MjpegServer, bridge: Bridge, subject: str, clip: MotionClip,
+                         frames: list[np.ndarray], audio: np.ndarray | None = None, sample_rate: int = 16000) -> None:
     """Send ``clip`` as Live Link ``subject`` on a running ``bridge`` and publish ``frames`` on ``server`` from
     the same moment: the subject's frame 0 deadline is the picture's frame 0 time. Returns when both are done."""
     from facecast.unreal.sources import SpeechQueue, utterance_from_clip
