@@ -69,7 +69,7 @@ def main() -> None:
                 started = time.perf_counter()
                 export(clip, path)
                 seconds = time.perf_counter() - started
-            except Exception as e:  # noqa: BLE001 - a missing optional tool (Blender) skips that format only
+            except Exception as e:  # a missing optional tool (Blender) skips that format only
                 print(f"export {ext}: skipped ({e})")
                 continue
             print(f"export {ext}: {1000 * seconds:.0f} ms for a {clip.duration:.1f} s line, "

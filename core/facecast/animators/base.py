@@ -100,7 +100,7 @@ class Animator(ABC):
         for session, pcm in work:
             try:
                 results.append(session.flush() if pcm is None else session.push(pcm))
-            except Exception as e:  # noqa: BLE001 - handed back to that session's caller
+            except Exception as e:  # handed back to that session's caller
                 results.append(e)
         return results
 

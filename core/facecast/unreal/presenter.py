@@ -152,7 +152,7 @@ def _handler_for(server: MjpegServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+        def do_GET(self) -> None:  # the name http.server calls
             path = self.path.split("?")[0]
             if path == "/frame.jpg":
                 self._send_bytes(server.publisher.jpeg, "image/jpeg")

@@ -36,7 +36,7 @@ class PortraitTake:
 def sequence_folder(parent: str, portrait: str, audio: str) -> str:
     """``parent/<portrait>_<audio>`` (``_1``, ``_2`` … when taken: never overwrite an earlier take, another plane
     may still play it)."""
-    stem = lambda p: os.path.splitext(os.path.basename(p))[0]  # noqa: E731
+    stem = lambda p: os.path.splitext(os.path.basename(p))[0]
     base = os.path.join(parent, f"{stem(portrait)}_{stem(audio)}")
     taken = 0
     while os.path.exists(path := f"{base}_{taken}" if taken else base):
