@@ -19,7 +19,7 @@ from facecast.errors import AudioError, InvalidInput
 from conftest import ASSETS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins" / "blender"))
-from facecast_blender import inprocess  # noqa: E402
+from facecast_blender import inprocess
 
 
 def test_a_local_job_gives_the_animators_own_take():

@@ -13,7 +13,7 @@ from facecast.errors import InvalidInput
 from facecast.motion import CHANNELS, NUM_BLENDSHAPES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins" / "blender"))
-from facecast_blender.regions import (  # noqa: E402
+from facecast_blender.regions import (
     CHANNEL_REGION,
     REGION_NAMES,
     RegionSettings,

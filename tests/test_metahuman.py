@@ -18,7 +18,7 @@ from facecast.unreal.takes import write_take
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "plugins" / "unreal_bridge"))
-import facecast_take_curves as take_curves  # noqa: E402
+import facecast_take_curves as take_curves
 
 
 def one(**weights: float) -> np.ndarray:

@@ -25,12 +25,13 @@ from facecast.audio import load_audio
 from facecast.client import ServerError
 from facecast.errors import AudioError, InvalidInput
 from facecast.exports.livelink_csv import read_csv
+from facecast.media import write_wav
 from facecast.motion import BLENDSHAPES, CHANNELS, LIVELINK_ANGLE_SCALE, NUM_BLENDSHAPES, MotionClip
 from facecast.unreal.bridge import Bridge
 from facecast.unreal.packet import MAX_NAME_BYTES, decode_packet, device_id_for
 from facecast.unreal.presenter import BOUNDARY, MjpegServer, present_with_subject, write_image_sequence
 from facecast.unreal.sources import FolderQueue, MicrophoneSource, SpeechQueue, utterance_from_clip
-from facecast.unreal.takes import write_take, write_wav
+from facecast.unreal.takes import write_take
 
 from conftest import ASSETS, SHARED_DATA
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from facecast.errors import AudioError
 from facecast.fileio import read_input
+from facecast.media import pcm16_to_float
 
 MODEL_RATE = 16_000
 PCM_RATES: tuple[int, ...] = (16_000, 22_050, 24_000, 44_100, 48_000)
@@ -73,7 +74,7 @@ def pcm_samples(data: bytes, sample_rate: int, sample_format: str = "pcm16") -> 
     if sample_format == "pcm16":
         if len(data) % 2:
             raise AudioError("PCM16 audio must have an even number of bytes")
-        return np.frombuffer(data, "<i2").astype(np.float32) / 32768.0
+        return pcm16_to_float(data)
     if sample_format == "float32":
         if len(data) % 4:
             raise AudioError("float32 PCM audio must have a multiple of 4 bytes")

@@ -8,8 +8,8 @@ import warnings
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from facecast.character.rig_mapping import preset_names
     from facecast.exports import READERS, output_formats
-    from facecast.exports.mapping import preset_names
 
     p = subparsers.add_parser(
         "export", help="convert a take to another format (glb, usda, fbx, csv, ...)",

@@ -20,10 +20,10 @@ from facecast.fileio import atomic_write_text
 from facecast.motion import (
     CHANNEL_INDEX,
     FPS_OPTIONS,
-    LIVELINK_ANGLE_SCALE,
-    NUM_BLENDSHAPES,
     NUM_CHANNELS,
     MotionClip,
+    from_livelink_units,
+    to_livelink_units,
 )
 
 CSV_COLUMNS: tuple[str, ...] = (
@@ -40,19 +40,6 @@ CSV_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 HEADER = ("Timecode", "BlendShapeCount") + CSV_COLUMNS
 _ORDER = np.array([CHANNEL_INDEX[name] for name in CSV_COLUMNS])
-
-
-def to_livelink_units(values: np.ndarray) -> np.ndarray:
-    """Contract values (angles in radians) to the app's units (angles scaled to [-1, 1])."""
-    out = np.array(values, np.float32, copy=True)
-    out[..., NUM_BLENDSHAPES:] /= LIVELINK_ANGLE_SCALE
-    return out
-
-
-def from_livelink_units(values: np.ndarray) -> np.ndarray:
-    out = np.array(values, np.float32, copy=True)
-    out[..., NUM_BLENDSHAPES:] *= LIVELINK_ANGLE_SCALE
-    return out
 
 
 def format_timecode(seconds: float, fps: int) -> str:

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import wave
 from collections.abc import Iterator
 
-import numpy as np
-
 from facecast.audio import Audio
-from facecast.fileio import atomic_path
+from facecast.media import write_wav
 
 
 def sidecar_name(path: str | os.PathLike[str]) -> str:
@@ -35,12 +32,7 @@ def audio_beside(path: str | os.PathLike[str], audio: Audio | None) -> Iterator[
         return
     name = sidecar_name(path)
     target = os.path.join(os.path.dirname(os.path.abspath(os.fspath(path))), name)
-    pcm = (np.clip(np.asarray(audio.samples, np.float32), -1, 1) * 32767).astype("<i2")
-    with atomic_path(target) as tmp, wave.open(tmp, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(audio.sample_rate)
-        w.writeframes(pcm.tobytes())
+    write_wav(target, audio.samples, audio.sample_rate)
     try:
         yield name
     except BaseException:

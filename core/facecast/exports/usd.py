@@ -2,7 +2,7 @@
 
 The take becomes a ``SkelAnimation``: ``blendShapes`` (the 52 ARKit names) with time-sampled
 ``blendShapeWeights``, and joints ``Head``, ``Head/LeftEye``, ``Head/RightEye`` with time-sampled rotations
-(axes as in :mod:`facecast.exports.rotation`; the stage is +Y up, metres). One time code is one frame:
+(axes as in :mod:`facecast.character.joints`; the stage is +Y up, metres). One time code is one frame:
 ``timeCodesPerSecond`` and ``framesPerSecond`` equal the clip fps, and start/end time codes span the take.
 
 Two modes: ``animation_only=True`` writes just the ``SkelAnimation`` (the default prim), to bind onto an
@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from facecast.character.joints import HEAD, LEFT_EYE, RIGHT_EYE, joint_rotations, to_wxyz
+from facecast.character.testhead import MeshData, build_test_head
 from facecast.errors import FacecastError
 from facecast.exports.keyreduce import reduce_keys
-from facecast.exports.rotation import HEAD, LEFT_EYE, RIGHT_EYE, joint_rotations, to_wxyz
 from facecast.exports.sidecar import audio_beside
-from facecast.exports.testhead import MeshData, build_test_head
 from facecast.fileio import atomic_path
 from facecast.motion import BLENDSHAPES, CHANNEL_INDEX, MotionClip
 
@@ -38,7 +38,7 @@ JOINTS = (HEAD, f"{HEAD}/{LEFT_EYE}", f"{HEAD}/{RIGHT_EYE}")
 _JOINT_ANGLES = (HEAD, LEFT_EYE, RIGHT_EYE)
 
 
-def _pxr():
+def _pxr() -> tuple[Any, ...]:  # (Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt); pxr ships no type hints
     try:
         from pxr import Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt
     except ImportError:
@@ -71,7 +71,7 @@ def write_usd(clip: MotionClip, path: str | os.PathLike[str], animation_only: bo
         del stage  # release the layer before the rename
 
 
-def _animation(stage, prim_path, clip: MotionClip, max_error: float | None):
+def _animation(stage: Any, prim_path: Any, clip: MotionClip, max_error: float | None) -> Any:
     Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt = _pxr()
     animation = UsdSkel.Animation.Define(stage, prim_path)
     animation.CreateJointsAttr(list(JOINTS))
@@ -105,7 +105,7 @@ def _audio(stage: Any, prim_path: Any, wav: str, clip: MotionClip) -> Any:
     return sound
 
 
-def _mesh(stage, prim_path, mesh: MeshData, offset=(0.0, 0.0, 0.0)):
+def _mesh(stage: Any, prim_path: Any, mesh: MeshData, offset: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> Any:
     Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt = _pxr()
     usd_mesh = UsdGeom.Mesh.Define(stage, prim_path)
     points = mesh.positions + np.asarray(offset, np.float32)
@@ -122,7 +122,8 @@ def _mesh(stage, prim_path, mesh: MeshData, offset=(0.0, 0.0, 0.0)):
     return usd_mesh
 
 
-def _bind_rigidly(usd_mesh, joint_index: int) -> None:
+def _bind_rigidly(usd_mesh: Any, joint_index: int) -> Any:
+    """Bind ``usd_mesh`` wholly to joint ``joint_index``; return its ``UsdSkel.BindingAPI`` (pxr is untyped)."""
     Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt = _pxr()
     binding = UsdSkel.BindingAPI.Apply(usd_mesh.GetPrim())
     binding.CreateJointIndicesPrimvar(constant=True, elementSize=1).Set(Vt.IntArray([joint_index]))
@@ -131,7 +132,7 @@ def _bind_rigidly(usd_mesh, joint_index: int) -> None:
     return binding
 
 
-def _test_head(stage, clip: MotionClip, max_error: float | None) -> None:
+def _test_head(stage: Any, clip: MotionClip, max_error: float | None) -> None:
     Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt = _pxr()
     head = build_test_head()
     root = UsdSkel.Root.Define(stage, "/FacecastHead")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,7 @@ def load_image(source: str | os.PathLike[str] | bytes, max_side: int | None = No
     return to_rgb(picture)
 
 
-def to_rgb(picture) -> np.ndarray:  # noqa: ANN001 (a PIL image; PIL is imported lazily)
+def to_rgb(picture: Any) -> np.ndarray:  # a PIL image; PIL is imported lazily
     """An RGB uint8 array from a PIL image of any mode, transparency composited over white."""
     from PIL import Image
 

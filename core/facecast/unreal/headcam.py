@@ -1,7 +1,7 @@
 """A take's reference video: the ARKit test head performing the take, drawn in software (numpy + Pillow).
 
 The Live Link Face app's ``.mov`` shows the performer's face; a facecast take has no camera, so its ``.mov``
-shows the shipped test head (:mod:`facecast.exports.testhead`) with the take's blendshapes, head and eye
+shows the shipped test head (:mod:`facecast.character.testhead`) with the take's blendshapes, head and eye
 rotations, seen from the front as the phone sees a performer. Triangles are flat-shaded and drawn back to
 front (painter's algorithm) after back-face culling: crude, dependency-free and fast enough for a take
 (a few milliseconds a frame at the default size), never a substitute for a real render.
@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from facecast.exports.rotation import HEAD, LEFT_EYE, RIGHT_EYE, joint_rotations
-from facecast.exports.testhead import MeshData, build_test_head
+from facecast.character.joints import HEAD, LEFT_EYE, RIGHT_EYE, joint_rotations
+from facecast.character.testhead import MeshData, build_test_head
 from facecast.motion import BLENDSHAPES, NUM_BLENDSHAPES, MotionClip
 
 FRAME_SIZE = (360, 640)  # width, height: portrait, as the app records with the phone upright

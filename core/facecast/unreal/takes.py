@@ -24,23 +24,21 @@ A take folder appears whole or not at all: it is written under a hidden name and
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import itertools
 import json
 import os
 import re
-import shutil
-import wave
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
-import facecast
+from facecast._version import __version__
 from facecast.errors import InvalidInput
 from facecast.exports.livelink_csv import clip_to_csv, format_timecode
+from facecast.fileio import atomic_dir
+from facecast.media import DEFAULT_JPEG_QUALITY, H264Writer, encode_jpeg, write_wav
 from facecast.motion import MotionClip
 from facecast.unreal.headcam import HeadCam
 
@@ -70,33 +68,12 @@ def next_take_number(folder: str | os.PathLike[str], slate: str) -> int:
     return max(numbers, default=0) + 1
 
 
-def write_wav(path: str | os.PathLike[str] | BinaryIO, samples: np.ndarray, sample_rate: int) -> None:
-    """16-bit mono wav to a path or a binary file object."""
-    pcm = (np.clip(np.asarray(samples, np.float32), -1, 1) * 32767).astype("<i2")
-    with wave.open(path if hasattr(path, "write") else os.fspath(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(sample_rate)
-        w.writeframes(pcm.tobytes())
-
-
 def frame_log(clip: MotionClip, start_seconds: float) -> str:
     """frame_log.csv: one 'V' line per frame and one 'A' line for the first audio sample (never dropped)."""
     lines = [f"V,{i},{i},{clip.fps},{format_timecode(start_seconds + i / clip.fps, clip.fps)},0"
              for i in range(clip.num_frames)]
     lines.append(f"A,0,0,{clip.fps},{format_timecode(start_seconds, clip.fps)},0")
     return "\n".join(lines) + "\n"
-
-
-def jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
-    """An RGB uint8 frame as JPEG bytes (the take's thumbnail)."""
-    from io import BytesIO
-
-    from PIL import Image
-
-    out = BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb)).save(out, "JPEG", quality=quality)
-    return out.getvalue()
 
 
 def mov_timecode(start_seconds: float, fps: int) -> str:
@@ -111,33 +88,10 @@ def write_mov(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: i
     ``timecode`` (``HH:MM:SS:FF`` at ``fps``) makes the mov muxer add a QuickTime timecode track (``tmcd``)
     that starts there, as the app's recordings carry.
     """
-    import av
-
-    size = (0, 0)
-    with av.open(os.fspath(path), "w", format="mov") as container:
-        video = container.add_stream("libx264", rate=fps, options={"preset": "veryfast", "crf": "23"})
-        video.pix_fmt = "yuv420p"
-        if timecode is not None:
-            video.metadata["timecode"] = timecode
-        sound = container.add_stream("aac", rate=sample_rate, layout="mono") if audio is not None else None
-        for index, rgb in enumerate(frames):
-            if index == 0:
-                size = (rgb.shape[1] - rgb.shape[1] % 2, rgb.shape[0] - rgb.shape[0] % 2)
-                video.width, video.height = size
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[:size[1], :size[0]]), format="rgb24")
-            container.mux(video.encode(frame))
-        container.mux(video.encode())
-        if sound is not None:
-            pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
-            chunk = 1024
-            for start in range(0, pcm.shape[1], chunk):
-                piece = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[:, start:start + chunk]), format="s16",
-                                                   layout="mono")
-                piece.sample_rate = sample_rate
-                piece.pts = start
-                container.mux(sound.encode(piece))
-            container.mux(sound.encode())
-    return size
+    with H264Writer(path, fps, audio, sample_rate, "mov", preset="veryfast", timecode=timecode) as video:
+        for rgb in frames:
+            video.add(rgb)
+    return video.size
 
 
 def write_take(folder: str | os.PathLike[str], clip: MotionClip, audio: np.ndarray | None, sample_rate: int,
@@ -166,10 +120,7 @@ def write_take(folder: str | os.PathLike[str], clip: MotionClip, audio: np.ndarr
     final = Path(folder) / identifier
     if final.exists():
         raise InvalidInput(f"take folder {final} already exists")
-    partial = Path(folder) / f".{identifier}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
+    with atomic_dir(final) as partial:
         (partial / f"{prefix}.csv").write_text(clip_to_csv(clip, start_seconds), encoding="utf-8", newline="")
         if audio is not None:
             write_wav(partial / f"{prefix}.wav", audio, sample_rate)
@@ -183,10 +134,10 @@ def write_take(folder: str | os.PathLike[str], clip: MotionClip, audio: np.ndarr
             width, height = write_mov(partial / f"{prefix}.mov", itertools.chain([first], shown), clip.fps, audio,
                                       sample_rate, mov_timecode(start_seconds, clip.fps))
         still = cam.frame_of(clip, clip.num_frames // 2) if cam is not None else first
-        (partial / "thumbnail.jpg").write_bytes(jpeg(still))
+        (partial / "thumbnail.jpg").write_bytes(encode_jpeg(still, DEFAULT_JPEG_QUALITY))
         (partial / "frame_log.csv").write_text(frame_log(clip, start_seconds), encoding="utf-8")
         documents = {
-            "take.json": {"frames": clip.num_frames, "appVersion": f"facecast {facecast.__version__}", "slate": slate,
+            "take.json": {"frames": clip.num_frames, "appVersion": f"facecast {__version__}", "slate": slate,
                           "calibrated": False, "subject": TAKE_SUBJECT, "identifier": identifier,
                           "date": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "version": TAKE_FORMAT_VERSION,
                           "take": take, "deviceModel": "facecast"},
@@ -197,9 +148,4 @@ def write_take(folder: str | os.PathLike[str], clip: MotionClip, audio: np.ndarr
         }
         for name, document in documents.items():
             (partial / name).write_text(json.dumps(document, indent=2), encoding="utf-8")
-        os.replace(partial, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(partial)
-        raise
     return final

@@ -25,11 +25,11 @@ from .rigmap import PRESETS, preset_rows
 from .runtime import RUNTIME
 
 
-def _search_animators(self, context, edit_text):  # noqa: ARG001 - Blender's search callback signature
+def _search_animators(self, context, edit_text):  # Blender's search callback signature
     return [name for name in RUNTIME.animators() if edit_text.lower() in name.lower()]
 
 
-def _fill_mapping(self, context) -> None:  # noqa: ARG001
+def _fill_mapping(self, context) -> None:
     fill_mapping(self, self.mapping_preset)
 
 

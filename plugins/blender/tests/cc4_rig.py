@@ -4,7 +4,7 @@ Not Reallusion's asset (it cannot be shipped): facecast's test head rebuilt with
 so nothing in it says "ARKit":
 
 - mesh ``CC_Base_Body`` with CC4 Extended shape keys (``Jaw_Open``, ``Mouth_Smile_L``, ...; see
-  ``facecast.exports.mapping``), where CC4 splits one ARKit shape into parts (``Mouth_Pucker_Up_L`` ...) the
+  ``facecast.character.rig_mapping``), where CC4 splits one ARKit shape into parts (``Mouth_Pucker_Up_L`` ...) the
   ARKit displacement is split between them by soft side/upper-lower masks that sum to one, so the parts driven
   together give the ARKit shape;
 - armature ``CC_Base_BoneRoot`` with bones ``CC_Base_Head`` (from the neck pivot, up) and ``CC_Base_L_Eye`` /
@@ -17,8 +17,8 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from facecast.exports.mapping import mapping_for
-from facecast.exports.testhead import HEAD_CENTRE_Y, build_test_head
+from facecast.character.rig_mapping import mapping_for
+from facecast.character.testhead import HEAD_CENTRE_Y, build_test_head
 
 HEAD_BONE, LEFT_EYE_BONE, RIGHT_EYE_BONE = "CC_Base_Head", "CC_Base_L_Eye", "CC_Base_R_Eye"
 ARKIT_TO_BLENDER = np.array(((1.0, 0.0, 0.0), (0.0, 0.0, -1.0), (0.0, 1.0, 0.0)))
