@@ -9,11 +9,11 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-import soxr
 
 from facecast import fileio
 from facecast.errors import AudioError
 from facecast.fileio import read_input
+from facecast.media import pcm16_to_float
 
 MODEL_RATE = 16_000
 PCM_RATES: tuple[int, ...] = (16_000, 22_050, 24_000, 44_100, 48_000)
@@ -78,7 +78,7 @@ def pcm_samples(data: bytes, sample_rate: int, sample_format: str = "pcm16") -> 
     if sample_format == "pcm16":
         if len(data) % 2:
             raise AudioError("PCM16 audio must have an even number of bytes")
-        return np.frombuffer(data, "<i2").astype(np.float32) / 32768.0
+        return pcm16_to_float(data)
     if sample_format == "float32":
         if len(data) % 4:
             raise AudioError("float32 PCM audio must have a multiple of 4 bytes")
@@ -92,6 +92,8 @@ def pcm_samples(data: bytes, sample_rate: int, sample_format: str = "pcm16") -> 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     if from_rate == to_rate:
         return samples.astype(np.float32, copy=False)
+    import soxr  # here, not at the top: the Blender add-on bundles this module without soxr (it never resamples)
+
     return soxr.resample(samples, from_rate, to_rate, quality="HQ").astype(np.float32)
 
 
@@ -99,6 +101,8 @@ class StreamResampler:
     """Resamples a live stream chunk by chunk, keeping filter state between chunks."""
 
     def __init__(self, from_rate: int, to_rate: int = MODEL_RATE) -> None:
+        import soxr
+
         self._stream = None if from_rate == to_rate else soxr.ResampleStream(from_rate, to_rate, 1, dtype="float32")
 
     def __call__(self, samples: np.ndarray, last: bool = False) -> np.ndarray:

@@ -1,13 +1,15 @@
-"""Files in and out: atomic writes (a temporary file beside the target, renamed over it), inputs given as a
-path or as bytes, and facecast's versioned msgpack documents (``.fcclip``, ``.fcavatar``)."""
+"""Files in and out: atomic writes (a temporary file or folder beside the target, renamed over it), inputs given
+as a path or as bytes, and facecast's versioned msgpack documents (``.fcclip``, ``.fcavatar``)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import typing
 from collections.abc import Iterator
+from pathlib import Path
 
 import msgpack
 
@@ -35,6 +37,30 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a new temporary folder beside ``path``; on success it is renamed to ``path``.
+
+    ``path`` may exist as an empty folder (it is replaced); a non-empty one makes the rename fail, so callers
+    check first and name the problem. On any error the temporary folder and everything in it is removed, so a
+    reader never sees half a folder.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(partial, 0o777 & ~umask)  # mkdtemp makes 0700; outputs should get the usual permissions
+    try:
+        yield partial
+        if final.is_dir() and not any(final.iterdir()):
+            final.rmdir()
+        os.replace(partial, final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
         raise
 
 

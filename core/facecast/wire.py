@@ -9,10 +9,11 @@ import numpy as np
 
 from facecast.controls import Controls
 from facecast.errors import InvalidInput
+from facecast.media import float_to_pcm16
 from facecast.motion import CHANNELS, DEFAULT_FPS, TRANSLATION, MotionFrame, check_fps
 from facecast.proto import facecast_pb2 as pb
 
-SAMPLE_FORMATS = {pb.SAMPLE_FORMAT_UNSPECIFIED: "pcm16", pb.PCM16: "pcm16", pb.FLOAT32: "float32"}
+SAMPLE_FORMATS: dict[int, str] = {pb.SAMPLE_FORMAT_UNSPECIFIED: "pcm16", pb.PCM16: "pcm16", pb.FLOAT32: "float32"}
 
 
 def controls_from_proto(message: pb.Controls, base: Controls | None = None) -> Controls:
@@ -87,7 +88,7 @@ def frame_batch(frames: list[MotionFrame]) -> pb.MotionResponse:
 
 
 def audio_echo(samples: np.ndarray, time_code: float, sample_rate: int) -> pb.MotionResponse:
-    pcm16 = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+    pcm16 = float_to_pcm16(samples).tobytes()
     return pb.MotionResponse(audio=pb.AudioChunk(time_code=time_code, pcm16=pcm16, sample_rate=sample_rate))
 
 

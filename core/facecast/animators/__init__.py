@@ -8,7 +8,7 @@ from facecast.animators.base import Animator, StreamingSession
 from facecast.errors import InvalidInput, quoted
 
 __all__ = ["Animator", "StreamingSession", "DEFAULT_ANIMATOR", "DEFAULT_LIVE_ANIMATOR", "get_animator",
-           "animator_names"]
+           "animator_names", "animator_module"]
 
 _REGISTRY: dict[str, str] = {
     "energy": "facecast.animators.energy:EnergyAnimator",
@@ -23,6 +23,13 @@ _loaded: dict[str, Animator] = {}
 
 def animator_names() -> list[str]:
     return list(_REGISTRY)
+
+
+def animator_module(name: str) -> str:
+    """The module that implements animator ``name`` (importing it tells whether it can run here)."""
+    if name not in _REGISTRY:
+        raise InvalidInput(f"unknown animator {name!r}; available: {', '.join(_REGISTRY)}")
+    return _REGISTRY[name].split(":")[0]
 
 
 def get_animator(name: str | None = None, live: bool = False) -> Animator:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from facecast.face import Avatar  # imported lazily at run time: the CLI starts fast
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_preview(avatar, path: str) -> None:  # noqa: ANN001 (an Avatar; imported lazily)
+def write_preview(avatar: Avatar, path: str) -> None:
     """The portrait with the mesh points drawn on it, as PNG/JPEG by extension, atomically."""
     import cv2
     import numpy as np

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +53,8 @@ class Avatar:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_image(cls, image: np.ndarray, face_box=None, *, source: str = "the image") -> Avatar:  # noqa: ANN001
+    def from_image(cls, image: np.ndarray, face_box: Sequence[float] | None = None, *,
+                   source: str = "the image") -> Avatar:
         """Fit the face of an RGB image and wrap it as an avatar (see :func:`fit_face` for ``face_box``).
 
         Images larger than :data:`MAX_AVATAR_SIDE` are shrunk first (the renderer works at 512-1024 px and a
@@ -69,7 +71,7 @@ class Avatar:
         return cls(np.ascontiguousarray(image), fit, fit.interocular, {"source": source, "scale": scale})
 
     @classmethod
-    def from_file(cls, source: str | os.PathLike[str] | bytes, face_box=None, *,  # noqa: ANN001
+    def from_file(cls, source: str | os.PathLike[str] | bytes, face_box: Sequence[float] | None = None, *,
                   name: str | None = None) -> Avatar:
         """An avatar from a portrait file or its bytes (fitted now), or a saved ``.fcavatar`` path.
 

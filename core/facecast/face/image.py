@@ -6,6 +6,7 @@ import io
 import os
 import struct
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ def load_image_scaled(source: str | os.PathLike[str] | bytes, max_side: int | No
     return to_rgb(picture), max(picture.size) / max(width, height)
 
 
-def to_rgb(picture) -> np.ndarray:  # noqa: ANN001 (a PIL image; PIL is imported lazily)
+def to_rgb(picture: Any) -> np.ndarray:  # a PIL image; PIL is imported lazily
     """An RGB uint8 array from a PIL image of any mode, transparency composited over white."""
     from PIL import Image
 

@@ -8,6 +8,7 @@ acoustic model aligns them approximately (good enough for visemes, which is all 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 
@@ -105,7 +106,7 @@ def _try_alignment(samples: np.ndarray, words: list[tuple[str, list[str]]],
             return None
 
 
-def _two_pass_alignment(decoder: object, text: str, pcm: bytes) -> object:
+def _two_pass_alignment(decoder: Any, text: str, pcm: bytes) -> Any:  # a pocketsphinx.Decoder
     """Pass 1 places the words, pass 2 (after ``set_alignment``) the phones; raises RuntimeError on failure."""
     decoder.set_align_text(text)
     for first_pass in (True, False):

@@ -13,7 +13,8 @@ from typing import Any
 import grpc
 import numpy as np
 
-from facecast import __version__, wire
+from facecast import wire
+from facecast._version import __version__
 from facecast.animators import DEFAULT_ANIMATOR, DEFAULT_LIVE_ANIMATOR, animator_names, get_animator
 from facecast.animators.base import Animator
 from facecast.audio import MODEL_RATE, PCM_RATES, StreamResampler, from_pcm, load_audio, pcm_samples
