@@ -100,7 +100,7 @@ def yardstick() -> object | None:
         from mouth_track import Tracker  # type: ignore[import-not-found]
 
         return Tracker
-    except Exception as e:  # noqa: BLE001 - a missing model file or runtime: report and go on without it
+    except Exception as e:  # a missing model file or runtime: report and go on without it
         print(f"(yardstick tracker unavailable: {e})")
         return None
 

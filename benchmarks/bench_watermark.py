@@ -16,14 +16,15 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 
 from facecast.errors import InvalidInput
 from facecast.face import Avatar, load_image
+from facecast.media import H264Writer
 from facecast.motion import CHANNEL_INDEX, NUM_CHANNELS, MotionClip
 from facecast.render import Renderer, verify_file, write_video
 from facecast.render.video import read_frames
@@ -40,17 +41,12 @@ CHANGES = {
 }
 
 
-def reencode(source: Path, out: Path, change, max_frames: int | None = None) -> Path:  # noqa: ANN001
+def reencode(source: Path, out: Path, change: Callable[[np.ndarray], np.ndarray],
+             max_frames: int | None = None) -> Path:
     """``source`` decoded, every frame changed, encoded again with libx264 at crf 23."""
-    frames = [change(f) for f in read_frames(source, max_frames)]
-    with av.open(str(out), "w") as container:
-        stream = container.add_stream("libx264", rate=30, options={"crf": "23"})
-        stream.width, stream.height = frames[0].shape[1] // 2 * 2, frames[0].shape[0] // 2 * 2
-        stream.pix_fmt = "yuv420p"
-        for frame in frames:
-            picture = np.ascontiguousarray(frame[: stream.height, : stream.width])
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
-        container.mux(stream.encode(None))
+    with H264Writer(out, 30) as video:
+        for frame in read_frames(source, max_frames):
+            video.add(change(frame))
     return out
 
 

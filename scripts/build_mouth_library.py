@@ -1,6 +1,8 @@
 """Build the renderer's mouth library (``core/facecast/models/mouths/library.npz``) from real talking videos.
 
-    FACECAST_SHARED_DATA=/work/shared/data .venv/bin/python scripts/build_mouth_library.py [--size 320]
+    .venv/bin/python scripts/build_mouth_library.py [--size 320]
+
+``FACECAST_SHARED_DATA`` points at the shared data when it is not ``../shared/data``.
 
 Tracks every frame of the source clips in ``SOURCES`` (all from ``../shared/data/train``; none from the test set
 ``../shared/data/video`` and none of the clips ``benchmarks/bench_portrait_fidelity.py`` holds out), keeps

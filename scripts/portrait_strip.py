@@ -1,7 +1,9 @@
 """The frame strips in docs/PORTRAIT.md: poses on a photo, a painting and a drawing (today's renderer beside the
 first one), and self-reenactment rows (real frames | first renderer | today's).
 
-    FACECAST_SHARED_DATA=/path/to/shared/data .venv/bin/python scripts/portrait_strip.py [--out docs/img]
+    .venv/bin/python scripts/portrait_strip.py [--out docs/img]
+
+``FACECAST_SHARED_DATA`` points at the shared data when it is not ``../shared/data``.
 """
 
 from __future__ import annotations

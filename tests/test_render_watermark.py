@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -54,7 +55,7 @@ def test_mark_survives_h264(marked_video: Path) -> None:
     assert verify_file(marked_video, max_frames=1).score > DETECTION_THRESHOLD
 
 
-def reencoded(path: Path, out: Path, change) -> Path:  # noqa: ANN001 - a frame -> frame function
+def reencoded(path: Path, out: Path, change: Callable[[np.ndarray], np.ndarray]) -> Path:
     """``path`` decoded, each frame changed, encoded again with libx264 at crf 23 (what a re-upload does)."""
     from facecast.render.video import read_frames
 
@@ -69,7 +70,8 @@ def reencoded(path: Path, out: Path, change) -> Path:  # noqa: ANN001 - a frame 
     pytest.param(lambda f: cv2.resize(f[26:26 + 460, 20:20 + 460], (256, 256), interpolation=cv2.INTER_AREA),
                  id="crop-and-downscale"),
 ])
-def test_mark_survives_downscale_and_crop_after_reencoding(marked_video: Path, tmp_path: Path, change) -> None:  # noqa: ANN001
+def test_mark_survives_downscale_and_crop_after_reencoding(marked_video: Path, tmp_path: Path,
+                                                           change: Callable[[np.ndarray], np.ndarray]) -> None:
     result = verify_file(reencoded(marked_video, tmp_path / "changed.mp4", change))
     assert result.marked, result
 

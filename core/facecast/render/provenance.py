@@ -23,7 +23,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import facecast
+from facecast._version import __version__
 
 CLAIM_GENERATOR = "facecast"
 KEY_DIR_ENV = "FACECAST_C2PA_DIR"
@@ -111,12 +111,12 @@ def _make_identity() -> tuple[bytes, bytes]:
 
 def manifest(title: str) -> dict:
     return {
-        "claim_generator_info": [{"name": CLAIM_GENERATOR, "version": facecast.__version__}],
+        "claim_generator_info": [{"name": CLAIM_GENERATOR, "version": __version__}],
         "title": title,
         "format": "video/mp4",
         "assertions": [{"label": "c2pa.actions", "data": {"actions": [{
             "action": "c2pa.created",
-            "softwareAgent": {"name": CLAIM_GENERATOR, "version": facecast.__version__},
+            "softwareAgent": {"name": CLAIM_GENERATOR, "version": __version__},
             "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
         }]}}],
     }
@@ -152,7 +152,7 @@ def read_credentials(path: str | os.PathLike[str]) -> Credentials | None:
         with c2pa.Reader(os.fspath(path)) as reader:
             store = json.loads(reader.json())
             state = reader.get_validation_state() or "unknown"
-    except Exception:  # noqa: BLE001 - c2pa raises its own errors for "no manifest" and unsupported formats
+    except Exception:  # c2pa raises its own errors for "no manifest" and unsupported formats
         return None
     active = store.get("manifests", {}).get(store.get("active_manifest", ""), {})
     generators = active.get("claim_generator_info") or [{}]
