@@ -306,7 +306,7 @@ class NeuralAnimator(Animator):
                 if not isinstance(session, NeuralSession):
                     raise TypeError("run_batch got a session of another animator")
                 jobs.append((k, session.prepare(pcm)))
-            except Exception as e:  # noqa: BLE001 - handed back to that session's caller
+            except Exception as e:  # handed back to that session's caller
                 results[k] = e
         ready = [(k, job) for k, job in jobs if job is not None]
         outputs = self.model.run([job for _, job in ready]) if ready else []
@@ -316,7 +316,7 @@ class NeuralAnimator(Animator):
             assert isinstance(session, NeuralSession)
             try:
                 results[k] = session.finish(by_index.get(k))
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:  # handed back to that session's caller
                 results[k] = e
         return results
 

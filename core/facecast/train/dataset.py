@@ -110,7 +110,7 @@ def capture_clip(video: Path, cache: Path, threads: int = 1) -> dict[str, np.nda
     }
     cache.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(cache) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
+        np.savez_compressed(f, **arrays)
     return arrays
 
 
