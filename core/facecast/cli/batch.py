@@ -9,9 +9,10 @@ import sys
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from facecast.animators import animator_names
+    from facecast.cli._options import add_fps_option, add_server_option
+    from facecast.cli._progress import add_progress_option
     from facecast.exports import output_formats
     from facecast.exports.mapping import preset_names
-    from facecast.motion import DEFAULT_FPS, FPS_OPTIONS
 
     p = subparsers.add_parser(
         "batch", help="animate many dialogue lines into files",
@@ -24,23 +25,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", default="csv", help="comma-separated output formats: "
                    f"{', '.join(f.lstrip('.') for f in output_formats())} (default: %(default)s)")
     p.add_argument("--animator", choices=animator_names(), help="animator (default: the best one installed)")
-    p.add_argument("--fps", type=int, default=DEFAULT_FPS, choices=FPS_OPTIONS)
+    add_fps_option(p)
     p.add_argument("--head", help="your own head for glTF (.glb/.gltf) or FBX (.blend/.fbx) outputs")
     p.add_argument("--preset", help=f"morph target naming of --head: {', '.join(preset_names()[:-1])} or a JSON file")
     p.add_argument("--max-error", type=float, help="thin keys so curves stay within this error (glTF, USD)")
     p.add_argument("--animation-only", action="store_true", default=None, help="USD: only the SkelAnimation")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="lines at once (default: %(default)s)")
-    p.add_argument("--server", help="animate on a running daemon at this address instead of locally")
-    p.add_argument("--token", default=os.environ.get("FACECAST_TOKEN"))
+    add_server_option(p, local_fallback="animate here, without a daemon")
     p.add_argument("--force", action="store_true", help="redo lines even when their outputs are up to date")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_option(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from facecast.batch import BatchOptions, LineResult, read_lines, run_batch
+    from facecast.cli._progress import progress_bar, progress_mode
     from facecast.errors import InvalidInput
     from facecast.exports import WRITERS
 
@@ -56,11 +55,14 @@ def run(args: argparse.Namespace) -> int:
         export_options={"head": args.head, "preset": args.preset, "max_error": args.max_error,
                         "animation_only": args.animation_only})
     lines = read_lines(args.input)
-    with tqdm(total=len(lines), unit="line", desc="batch", disable=args.quiet or None, file=sys.stderr) as bar:
+    finished = 0
+    with progress_bar("batch", progress_mode(args), len(lines), unit="lines") as bar:
         def on_result(result: LineResult) -> None:
+            nonlocal finished
             if result.status == "failed":
-                bar.write(f"failed: {result.name}: {result.reason}", file=sys.stderr)
-            bar.update(1)
+                bar.write(f"failed: {result.name}: {result.reason}")
+            finished += 1
+            bar.update(finished, len(lines))
 
         report = run_batch(lines, options, on_result)
     counts = report["counts"]

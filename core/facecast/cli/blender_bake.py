@@ -43,20 +43,20 @@ MODULE_EXIT = "import os; sys.stdout.flush(); os._exit(0)\n"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from facecast.cli._options import add_seed_option, add_server_option
+
     p = subparsers.add_parser("blender-bake", help="bake speech onto a .blend in Blender's background mode")
     p.add_argument("audio", help="speech audio file")
     p.add_argument("-o", "--output", required=True, help="the .blend to write")
     p.add_argument("--blend", help="scene to open (default: an empty scene with the ARKit test head)")
     p.add_argument("--object", default="", help="mesh whose shape keys to key (default: the active object)")
     p.add_argument("--frame", type=int, default=-1, help="first frame (default: the scene's current frame)")
-    p.add_argument("--server", default=os.environ.get("FACECAST_SERVER"),
-                   help="daemon address (default: start a local daemon for this bake)")
-    p.add_argument("--token", default=os.environ.get("FACECAST_TOKEN"))
-    p.add_argument("--animator")
-    p.add_argument("--emotion")
-    p.add_argument("--emotion-intensity", type=float)
-    p.add_argument("--head-motion", type=float)
-    p.add_argument("--seed", type=int)
+    add_server_option(p, local_fallback="start a local daemon for this bake")
+    p.add_argument("--animator", help="animator on the daemon (default: the daemon's default for clips)")
+    p.add_argument("--emotion", help="emotion, e.g. happy (default neutral)")
+    p.add_argument("--emotion-intensity", type=float, help="strength of the emotion, 0..1 (default 0.6)")
+    p.add_argument("--head-motion", type=float, help="head motion scale (default 1)")
+    add_seed_option(p, None, "0")
     p.add_argument("--blender", default=os.environ.get("FACECAST_BLENDER"),
                    help="Blender executable or a Python with bpy (default: $FACECAST_BLENDER, .venv-blender, blender)")
     p.set_defaults(run=run)

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from facecast.motion import FPS_OPTIONS
+from facecast.cli._options import add_fps_option, add_server_option, add_size_option
 
 SPEECH_HELP = ("NAME=SOURCE: SOURCE is a speech file, a folder to watch (its audio files play in name order), "
                "'mic' or 'mic:DEVICE', or a clip animated before (.fcclip, .json, or a take .csv)")
@@ -39,7 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     take.add_argument("speech", help="speech file: wav, flac, ogg, mp3 or m4a")
     take.add_argument("-o", "--output", required=True, help="folder that receives the take folder")
     take.add_argument("--slate", help="slate name (default: the speech file's name)")
-    take.add_argument("--fps", type=int, default=60, choices=FPS_OPTIONS)
+    add_fps_option(take)
     take.add_argument("--no-video", action="store_true", help="skip the .mov")
     _daemon_options(take)
     take.set_defaults(run=run_take)
@@ -47,11 +47,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     present = commands.add_parser("present", help="a talking portrait: MJPEG over HTTP or an image sequence + wav")
     present.add_argument("speech", help="speech file")
     present.add_argument("--image", required=True, help="portrait image")
-    present.add_argument("--size", type=int, default=384, help="frame size in pixels (default %(default)s)")
-    present.add_argument("--fps", type=int, default=30, choices=FPS_OPTIONS)
+    add_size_option(present)
+    add_fps_option(present)
     present.add_argument("--sequence", help="write an image sequence + audio.wav to this folder instead of serving")
-    present.add_argument("--http-host", default="127.0.0.1")
-    present.add_argument("--http-port", type=int, default=8554)
+    present.add_argument("--http-host", default="127.0.0.1",
+                         help="address the MJPEG server binds (default %(default)s)")
+    present.add_argument("--http-port", type=int, default=8554, help="port of the MJPEG server (default %(default)s)")
     present.add_argument("--subject", help="also send the motion as this Live Link subject, in sync with the frames")
     present.add_argument("--delay", type=float, default=2.0,
                          help="seconds between the frames being ready and frame 0 (time to connect; default 2)")
@@ -61,14 +62,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     monitor = commands.add_parser("monitor", help="receive Live Link Face packets and print them (no Unreal needed)")
     monitor.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
-    monitor.add_argument("--port", type=int, default=11111)
+    monitor.add_argument("--port", type=int, default=11111, help="UDP port to listen on (default %(default)s)")
     monitor.add_argument("--count", type=int, default=0, help="stop after this many packets (default: never)")
     monitor.set_defaults(run=run_monitor)
 
 
 def _daemon_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--daemon", default="127.0.0.1:50051", help="facecast daemon address (default %(default)s)")
-    p.add_argument("--token", default=os.environ.get("FACECAST_TOKEN"))
+    add_server_option(p)
     p.add_argument("--animator", help="animator on the daemon (default: the daemon's)")
     p.add_argument("--emotion", help="emotion control, e.g. happy")
 
@@ -78,7 +78,7 @@ def _livelink_options(p: argparse.ArgumentParser, with_fps: bool = True) -> None
     p.add_argument("--port", type=int, default=11111, help="Live Link Face port (default %(default)s)")
     p.add_argument("--device-name", default="facecast", help="names the Live Link source in Unreal")
     if with_fps:
-        p.add_argument("--fps", type=int, default=60, choices=FPS_OPTIONS)
+        add_fps_option(p, " sent to Live Link")
 
 
 def _controls(args: argparse.Namespace):
@@ -132,7 +132,7 @@ def run_stream(args: argparse.Namespace) -> int:
     from facecast.unreal.bridge import Bridge
     from facecast.unreal.sources import FileSource, SpeechQueue
 
-    bridge = Bridge(daemon=args.daemon, token=args.token, host=args.host, port=args.port,
+    bridge = Bridge(daemon=args.server, token=args.token, host=args.host, port=args.port,
                     device_name=args.device_name, takes=args.takes, take_video=not args.no_video,
                     play_audio=args.play_audio, prebuffer=args.prebuffer, realtime=args.realtime,
                     on_event=_print_event)
@@ -159,7 +159,7 @@ def run_take(args: argparse.Namespace) -> int:
     from facecast.unreal.takes import write_take
 
     audio = load_audio(args.speech)
-    with Client(args.daemon, args.token) as client:
+    with Client(args.server, args.token) as client:
         clip = client.animate(args.speech, args.animator, args.fps, _controls(args))
     slate = args.slate or os.path.splitext(os.path.basename(args.speech))[0]
     path = write_take(args.output, clip, audio.samples, audio.sample_rate, slate, video=not args.no_video)
@@ -177,7 +177,7 @@ def run_present(args: argparse.Namespace) -> int:
     audio = load_audio(args.speech)
     avatar = Avatar.from_file(args.image)
     server = None if args.sequence else MjpegServer(args.http_host, args.http_port)  # fail early on a busy port
-    with Client(args.daemon, args.token) as client:
+    with Client(args.server, args.token) as client:
         clip = client.animate(args.speech, args.animator, args.fps, _controls(args))
     frames = list(render_frames(clip, avatar, args.size))
     if args.sequence:
@@ -191,7 +191,7 @@ def run_present(args: argparse.Namespace) -> int:
             return 0
         from facecast.unreal.bridge import Bridge
 
-        with Bridge(daemon=args.daemon, host=args.host, port=args.port, device_name=args.device_name,
+        with Bridge(daemon=args.server, host=args.host, port=args.port, device_name=args.device_name,
                     prebuffer=args.delay, on_event=_print_event) as bridge:
             present_with_subject(server, bridge, args.subject, clip, frames, audio.samples, audio.sample_rate)
     return 0
