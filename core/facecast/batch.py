@@ -66,6 +66,7 @@ class BatchOptions:
     token: str | None = None
     workers: int = max(1, os.cpu_count() or 1)
     force: bool = False
+    settle: bool = True  # the take ends settled to neutral (local animation; a daemon always settles)
 
 
 @dataclass
@@ -198,10 +199,12 @@ def _animate_on_server(audio_path: str, line: Line, options: BatchOptions, text:
 def _animate_locally(audio, line: Line, options: BatchOptions, text: str | None) -> MotionClip:
     from facecast.animators import get_animator
     from facecast.controls import Controls
+    from facecast.settle import settle_clip
 
     animator = get_animator(options.animator)
     extra = {"text": text} if text and animator.accepts_text else {}
-    return animator.animate(audio, Controls.from_dict(_controls(line)), options.fps, **extra)
+    clip = animator.animate(audio, Controls.from_dict(_controls(line)), options.fps, **extra)
+    return settle_clip(clip) if options.settle else clip
 
 
 def process_line(line: Line, options: BatchOptions) -> LineResult:

@@ -35,6 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--face-box", help="x,y,w,h of the face in --image, where detection fails (paintings, cartoons)")
     add_size_option(p)
     add_server_option(p, local_fallback="animate here, without a daemon")
+    p.add_argument("--no-settle", action="store_true",
+                   help="end the take as the animator left it (default: the face settles to neutral over the last "
+                   "150 ms; a daemon always settles)")
     add_progress_option(p)
     p.set_defaults(run=run)
 
@@ -51,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     video = extension == ".mp4"
     if video and not args.image:
         raise InvalidInput("an .mp4 shows a talking portrait: give the portrait with --image FACE.jpg")
+    if args.server and args.no_settle:
+        raise InvalidInput("--no-settle works for local animation only; a daemon always settles the take's end")
     if args.image and not video:
         raise InvalidInput("--image is for .mp4 output; motion formats need no portrait")
     avatar = None
@@ -73,9 +78,11 @@ def run(args: argparse.Namespace) -> int:
                                       progress=lambda n, t: progress(n / args.fps, t / args.fps), **options)
         else:
             from facecast.animators import get_animator
+            from facecast.settle import settle_clip
 
             clip = get_animator(args.animator).animate(load_audio(args.audio), controls, args.fps,
                                                        progress=progress, **options)
+            clip = clip if args.no_settle else settle_clip(clip)
     if video:
         with seconds_bar("rendering", progress_mode(args), clip.duration) as bar:
             facecast.export(clip, args.output, avatar=avatar, audio=load_audio(args.audio), size=args.size,

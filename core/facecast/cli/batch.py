@@ -33,6 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="lines at once (default: %(default)s)")
     add_server_option(p, local_fallback="animate here, without a daemon")
     p.add_argument("--force", action="store_true", help="redo lines even when their outputs are up to date")
+    p.add_argument("--no-settle", action="store_true",
+                   help="end each take as the animator left it (default: settle to neutral over the last 150 ms)")
     add_progress_option(p)
     p.set_defaults(run=run)
 
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInput("--jobs must be at least 1")
     options = BatchOptions(
         out_dir=args.output, formats=formats, animator=args.animator, fps=args.fps, server=args.server,
-        token=args.token, workers=args.jobs, force=args.force,
+        token=args.token, workers=args.jobs, force=args.force, settle=not args.no_settle,
         export_options={"head": args.head, "preset": args.preset, "max_error": args.max_error,
                         "animation_only": args.animation_only})
     lines = read_lines(args.input)
