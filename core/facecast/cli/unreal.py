@@ -33,6 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     stream.add_argument("--realtime", action="store_true",
                         help="send from a real-time priority thread (Linux; needs root or CAP_SYS_NICE): steadier "
                         "timing on a busy machine")
+    stream.add_argument("--seed", type=int, help="random seed for every subject's blinks, gaze and head motion "
+                        "(default: one derived from each subject's name, so NPCs do not move in lockstep)")
     stream.set_defaults(run=run_stream)
 
     take = commands.add_parser("take", help="animate speech on the daemon and write a Live Link Face take folder")
@@ -81,10 +83,16 @@ def _livelink_options(p: argparse.ArgumentParser, with_fps: bool = True) -> None
         add_fps_option(p, " sent to Live Link")
 
 
-def _controls(args: argparse.Namespace):
+def _controls(args: argparse.Namespace, default_seed: int | None = None):
+    """Controls from --emotion and --seed (``default_seed`` where --seed is not given); None when neither is set."""
     from facecast.controls import Controls
 
-    return Controls(emotion=args.emotion).validated() if args.emotion else None
+    seed = getattr(args, "seed", None)
+    seed = default_seed if seed is None else seed
+    if not args.emotion and seed is None:
+        return None
+    return Controls(**({"emotion": args.emotion} if args.emotion else {}),
+                    **({"seed": seed} if seed is not None else {})).validated()
 
 
 def _print_event(subject: str, kind: str, message: str) -> None:
@@ -129,7 +137,7 @@ def _run_until_done(bridge, endless: bool) -> None:
 
 
 def run_stream(args: argparse.Namespace) -> int:
-    from facecast.unreal.bridge import Bridge
+    from facecast.unreal.bridge import Bridge, subject_seed
     from facecast.unreal.sources import FileSource, SpeechQueue
 
     bridge = Bridge(daemon=args.server, token=args.token, host=args.host, port=args.port,
@@ -140,7 +148,7 @@ def run_stream(args: argparse.Namespace) -> int:
     if any(not isinstance(source, SpeechQueue) for _, source in subjects):
         bridge.check_daemon()
     for name, source in subjects:
-        bridge.add_subject(name, source, args.fps, args.animator, _controls(args))
+        bridge.add_subject(name, source, args.fps, args.animator, _controls(args, subject_seed(name)))
     print(f"facecast: streaming {', '.join(n for n, _ in subjects)} to Live Link {args.host}:{args.port} "
           f"(Ctrl-C stops)", file=sys.stderr)
     endless = any(not isinstance(source, (FileSource, SpeechQueue)) for _, source in subjects)

@@ -17,6 +17,7 @@ subject never overlap. An error in one subject (daemon gone, bad file, wrong fps
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -203,6 +204,11 @@ class Subject:
         return frames, first, audio
 
 
+def subject_seed(name: str) -> int:
+    """A stable seed for a subject: the same name always blinks and moves the same way, other names differently."""
+    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:4], "big") & 0x7FFFFFFF
+
+
 class Bridge:
     """Subjects that stream from a facecast daemon to Unreal's Live Link Face source at ``host:port``.
 
@@ -239,10 +245,13 @@ class Bridge:
 
     def add_subject(self, name: str, source: Source | None = None, fps: int = DEFAULT_FPS,
                     animator: str | None = None, controls: Controls | None = None) -> Subject:
-        """Add a subject (a SpeechQueue unless ``source`` is given); it starts at once if the bridge runs."""
+        """Add a subject (a SpeechQueue unless ``source`` is given); it starts at once if the bridge runs.
+        Without ``controls`` its seed comes from its name (:func:`subject_seed`), so NPCs do not move in
+        lockstep."""
         check_name(name)
         if name in self.subjects:
             raise InvalidInput(f"there is already a subject named {name!r}")
+        controls = controls or Controls(seed=subject_seed(name))
         subject = Subject(self, name, source or SpeechQueue(), fps, animator, controls)
         self.subjects[name] = subject
         if self._started:
