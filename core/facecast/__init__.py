@@ -51,8 +51,11 @@ def animate(
         controls = Controls.from_dict({**(controls.to_dict() if controls else {}), **control_fields})
     options = {key: value for key, value in (("text", text), ("language", language)) if value}
     from facecast.settle import settle_clip
+    from facecast.speechcheck import warn_if_not_speech
 
-    clip = get_animator(animator).animate(load_audio(audio), controls, fps, progress=progress, **options)
+    decoded = load_audio(audio)
+    warn_if_not_speech(decoded, os.fspath(audio) if isinstance(audio, (str, os.PathLike)) else "the audio")
+    clip = get_animator(animator).animate(decoded, controls, fps, progress=progress, **options)
     return settle_clip(clip) if settle else clip
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-from facecast.errors import AudioError
+from facecast.errors import AudioError, reason
 from facecast.fileio import read_input
 
 MODEL_RATE = 16_000
@@ -156,7 +156,7 @@ def _decode_with_av(data: bytes, name: str) -> tuple[np.ndarray, int]:
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1))
         except av.FFmpegError as e:
-            raise AudioError(f"{name} is corrupt: {e}") from None
+            raise AudioError(f"{name} is corrupt: {reason(e)}") from None
     if not chunks:
         raise AudioError(f"{name} contains no audio samples")
     return np.concatenate(chunks).astype(np.float32), int(rate)

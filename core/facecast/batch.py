@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from facecast.errors import FacecastError, InvalidInput
+from facecast.errors import FacecastError, InvalidInput, reason
 from facecast.fileio import atomic_write_text
 from facecast.motion import DEFAULT_FPS, MotionClip
 
@@ -93,12 +93,12 @@ def read_lines(source: str | os.PathLike[str]) -> list[Line]:
             with open(path, newline="", encoding="utf-8-sig") as f:
                 entries = list(csv.DictReader(f))
         except (OSError, UnicodeDecodeError, csv.Error) as e:
-            raise InvalidInput(f"cannot read manifest {path}: {e}") from None
+            raise InvalidInput(f"cannot read manifest {path}: {reason(e)}") from None
     elif path.suffix.lower() == ".json":
         try:
             entries = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise InvalidInput(f"cannot read manifest {path}: {e}") from None
+            raise InvalidInput(f"cannot read manifest {path}: {reason(e)}") from None
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
             raise InvalidInput(f"manifest {path} must hold a JSON list of objects")
     else:
@@ -238,7 +238,7 @@ def process_line(line: Line, options: BatchOptions) -> LineResult:
     except (FacecastError, OSError, UnicodeDecodeError) as e:
         result.reason = str(e) or type(e).__name__
     except Exception as e:  # noqa: BLE001 - one broken line must not end a run of hundreds
-        result.reason = f"{type(e).__name__}: {e}"
+        result.reason = f"{type(e).__name__}: {reason(e)}"
     finally:
         result.seconds = time.perf_counter() - started
     return result

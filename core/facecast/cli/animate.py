@@ -46,9 +46,11 @@ def run(args: argparse.Namespace) -> int:
     import facecast
     from facecast.audio import load_audio
     from facecast.cli._progress import progress_mode, reporter, seconds_bar
+    from facecast.cli._warnings import warnings_as_lines
     from facecast.controls import Controls
     from facecast.errors import InvalidInput
     from facecast.exports import WRITERS, _extension
+    from facecast.speechcheck import warn_if_not_speech
 
     extension = _extension(args.output, WRITERS, "write")  # fail on a bad extension before any work
     video = extension == ".mp4"
@@ -68,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
         head_motion=args.head_motion, intensity=args.intensity, blink_rate=args.blink_rate, seed=args.seed,
     ).validated()
     options = {k: v for k, v in (("text", args.text), ("language", args.language)) if v}
-    with seconds_bar("animating", progress_mode(args)) as bar:
+    audio = load_audio(args.audio)
+    with warnings_as_lines():
+        warn_if_not_speech(audio, args.audio)
+    with warnings_as_lines(), seconds_bar("animating", progress_mode(args)) as bar:
         progress = reporter(bar)
         if args.server:
             from facecast.client import Client
@@ -80,12 +85,12 @@ def run(args: argparse.Namespace) -> int:
             from facecast.animators import get_animator
             from facecast.settle import settle_clip
 
-            clip = get_animator(args.animator).animate(load_audio(args.audio), controls, args.fps,
+            clip = get_animator(args.animator).animate(audio, controls, args.fps,
                                                        progress=progress, **options)
             clip = clip if args.no_settle else settle_clip(clip)
     if video:
         with seconds_bar("rendering", progress_mode(args), clip.duration) as bar:
-            facecast.export(clip, args.output, avatar=avatar, audio=load_audio(args.audio), size=args.size,
+            facecast.export(clip, args.output, avatar=avatar, audio=audio, size=args.size,
                           progress=reporter(bar))
     else:
         facecast.export(clip, args.output)

@@ -26,7 +26,7 @@ import numpy as np
 import pygltflib as gl
 
 from facecast import __version__
-from facecast.errors import InvalidInput
+from facecast.errors import InvalidInput, reason
 from facecast.exports.keyreduce import reduce_keys
 from facecast.exports.mapping import Preset, match_targets, normalize
 from facecast.exports.rotation import HEAD, LEFT_EYE, RIGHT_EYE, joint_rotations, multiply
@@ -188,7 +188,7 @@ def _load_head(head: str | os.PathLike[str]) -> gl.GLTF2:
         gltf = gl.GLTF2.load(head)
         gltf.convert_buffers(gl.BufferFormat.BINARYBLOB)  # one blob, whatever the buffers were
     except Exception as e:  # pygltflib raises many kinds of errors for damaged files
-        raise InvalidInput(f"cannot read glTF head {head}: {e}") from None
+        raise InvalidInput(f"cannot read glTF head {head}: {reason(e)}") from None
     if gltf is None or not gltf.meshes:
         raise InvalidInput(f"glTF head {head} holds no mesh")
     for accessor in gltf.accessors:

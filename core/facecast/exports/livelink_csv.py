@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from facecast.errors import InvalidInput
+from facecast.errors import InvalidInput, reason
 from facecast.fileio import atomic_write_text
 from facecast.motion import (
     CHANNEL_INDEX,
@@ -99,7 +99,7 @@ def read_csv(path: str | os.PathLike[str], fps: int | None = None) -> MotionClip
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
     except (OSError, UnicodeDecodeError) as e:
-        raise InvalidInput(f"cannot read CSV take {os.fspath(path)}: {e}") from None
+        raise InvalidInput(f"cannot read CSV take {os.fspath(path)}: {reason(e)}") from None
     return parse_csv_rows(rows, fps, os.fspath(path))
 
 

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from facecast.errors import InvalidInput
+from facecast.errors import InvalidInput, reason
 from facecast.fileio import read_input
 
 MAX_PIXELS = 200_000_000  # 14000 x 14000: beyond this an image is almost surely a mistake or a decompression bomb
@@ -38,9 +38,9 @@ def load_image(source: str | os.PathLike[str] | bytes, max_side: int | None = No
                 if max_side and max(picture.size) > max_side:
                     picture.thumbnail((max_side, max_side), Image.Resampling.BOX)
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise InvalidInput(f"{name} is not a readable image ({type(e).__name__}: {e})") from None
+        raise InvalidInput(f"{name} is not a readable image ({reason(e)})") from None
     except (OSError, ValueError, SyntaxError) as e:  # truncated or corrupt data surfaces as any of these
-        raise InvalidInput(f"{name} is a corrupt or truncated image ({e})") from None
+        raise InvalidInput(f"{name} is a corrupt or truncated image ({reason(e)})") from None
     return to_rgb(picture)
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from facecast.client import DEFAULT_ADDRESS, Client
 from facecast.controls import Controls
-from facecast.errors import AudioError, FacecastError, InvalidInput
+from facecast.errors import AudioError, FacecastError, InvalidInput, reason
 from facecast.motion import MotionClip, MotionFrame, check_fps
 from facecast.unreal.packet import check_name, device_id_for, encode_packet, packet_header
 from facecast.unreal.sender import DEFAULT_PORT, LiveLinkSender, SendLog
@@ -50,7 +50,7 @@ class LocalAudio:
             import sounddevice
         except (ImportError, OSError) as e:
             raise AudioError(f"local audio playback needs the 'sounddevice' package and the PortAudio library "
-                             f"(pip install sounddevice; apt install libportaudio2): {e}") from None
+                             f"(pip install sounddevice; apt install libportaudio2): {reason(e)}") from None
         self._sounddevice = sounddevice
 
     def play_at(self, samples: np.ndarray, sample_rate: int, moment: float) -> None:
@@ -107,7 +107,7 @@ class Subject:
                 self._report("error", f"{utterance.name}: {e}")
             except Exception as e:  # a bug must not silence this subject for good, nor reach the others
                 log.exception("subject %s, utterance %s", self.name, utterance.name)
-                self._report("error", f"{utterance.name}: unexpected {type(e).__name__}: {e}")
+                self._report("error", f"{utterance.name}: unexpected {type(e).__name__}: {reason(e)}")
         self._report("done", f"{self.stats.utterances} utterance(s), {self.stats.frames} frames")
 
     def _report(self, kind: str, message: str) -> None:

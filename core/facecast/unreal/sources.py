@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from facecast.audio import MODEL_RATE, load_audio
-from facecast.errors import AudioError, InvalidInput
+from facecast.errors import AudioError, InvalidInput, reason
 from facecast.motion import MotionClip
 
 CHUNK_SECONDS = 0.02
@@ -145,7 +145,7 @@ class FolderQueue(Source):
                     yield utterance_from_file(path)
                 except (AudioError, InvalidInput) as e:
                     if self.on_error:
-                        self.on_error(f"skipping {path.name}: {e}")
+                        self.on_error(f"skipping {path.name}: {reason(e)}")
             self._closed.wait(self.poll_seconds)
 
     def close(self) -> None:
@@ -158,7 +158,7 @@ def open_microphone(sample_rate: int, device: str | int | None = None):
         import sounddevice
     except (ImportError, OSError) as e:
         raise AudioError(f"microphone input needs the 'sounddevice' package and the PortAudio library "
-                         f"(pip install sounddevice; apt install libportaudio2): {e}") from None
+                         f"(pip install sounddevice; apt install libportaudio2): {reason(e)}") from None
     chunks: queue.Queue = queue.Queue()
     try:
         stream = sounddevice.InputStream(samplerate=sample_rate, channels=1, dtype="float32", device=device,
@@ -166,7 +166,8 @@ def open_microphone(sample_rate: int, device: str | int | None = None):
                                          callback=lambda data, *_: chunks.put(data[:, 0].copy()))
         stream.start()
     except Exception as e:  # PortAudio reports a missing or busy device with its own exception type
-        raise AudioError(f"cannot open microphone {device if device is not None else '(default)'}: {e}") from None
+        where = device if device is not None else "(default)"
+        raise AudioError(f"cannot open microphone {where}: {reason(e)}") from None
     return stream, chunks
 
 
