@@ -49,7 +49,9 @@ def animate(
 
     if control_fields:
         controls = Controls.from_dict({**(controls.to_dict() if controls else {}), **control_fields})
-    options = {key: value for key, value in (("text", text), ("language", language)) if value}
+    from facecast.phonemes.languages import check_language
+
+    options = {key: value for key, value in (("text", text), ("language", check_language(language))) if value}
     from facecast.settle import settle_clip
     from facecast.speechcheck import warn_if_not_speech
 

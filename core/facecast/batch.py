@@ -3,7 +3,7 @@
 Input is a folder of audio files (a transcript ``NAME.txt`` beside ``NAME.wav`` is passed to animators that
 take text) or a manifest, CSV or JSON, with one line per entry::
 
-    audio,name,emotion,intensity,seed,text          # CSV header; only ``audio`` is required
+    audio,name,emotion,intensity,seed,text,language   # CSV header; only ``audio`` is required
     lines/hello.wav,hello,happy,0.8,3,
 
     [{"audio": "lines/hello.wav", "name": "hello", "emotion": "happy", "intensity": 0.8, "seed": 3}]
@@ -33,6 +33,7 @@ from typing import Any
 from facecast.errors import FacecastError, InvalidInput, reason
 from facecast.fileio import atomic_write_text
 from facecast.motion import DEFAULT_FPS, MotionClip
+from facecast.phonemes.languages import check_language
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a")
 REPORT_NAME = "report.json"
@@ -50,6 +51,7 @@ class Line:
     seed: int | None = None
     text: str | None = None
     text_file: str | None = None
+    language: str | None = None  # of the transcript: en (default), de, fr, ... (a voice espeak-ng has)
     problem: str | None = None  # a manifest entry that cannot run says why here, and fails in the report
 
 
@@ -132,6 +134,10 @@ def _manifest_line(entry: dict[str, Any], base: Path, number: int) -> Line:
     except (TypeError, ValueError):
         line.problem = f"manifest line {number}: intensity must be a number and seed an integer"
     line.text = get("text")
+    try:
+        line.language = check_language(None if get("language") is None else str(get("language")).strip())
+    except InvalidInput as e:
+        line.problem = f"manifest line {number}: {e}"
     return line
 
 
@@ -193,6 +199,7 @@ def _animate_on_server(audio_path: str, line: Line, options: BatchOptions, text:
             _clients[key] = (client, takes_text)
     client, takes_text = _clients[key]
     return client.animate(audio_path, options.animator, options.fps, None, text=text if takes_text else None,
+                          language=line.language if takes_text and text else None,
                           **_controls(line))
 
 
@@ -202,7 +209,7 @@ def _animate_locally(audio, line: Line, options: BatchOptions, text: str | None)
     from facecast.settle import settle_clip
 
     animator = get_animator(options.animator)
-    extra = {"text": text} if text and animator.accepts_text else {}
+    extra = {"text": text, "language": line.language} if text and animator.accepts_text else {}
     clip = animator.animate(audio, Controls.from_dict(_controls(line)), options.fps, **extra)
     return settle_clip(clip) if options.settle else clip
 
@@ -224,12 +231,12 @@ def process_line(line: Line, options: BatchOptions) -> LineResult:
         audio = load_audio(line.audio)  # raises AudioError for unreadable or silent audio
         result.audio_seconds = audio.duration
         text = _transcript(line)
-        if options.server:
-            clip = _animate_on_server(line.audio, line, options, text)
-        else:
-            clip = _animate_locally(audio, line, options, text)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            if options.server:
+                clip = _animate_on_server(line.audio, line, options, text)
+            else:
+                clip = _animate_locally(audio, line, options, text)
             for output in outputs_for(line, options):
                 export(clip, output, **options_for(output, options.export_options))
                 result.outputs.append(str(output))

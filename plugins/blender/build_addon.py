@@ -33,11 +33,13 @@ CORE_MODULES = (
     "proto/__init__.py", "proto/facecast_pb2.py", "proto/facecast_pb2_grpc.py",
     "wire.py",
     "exports/livelink_csv.py", "exports/mapping.py", "exports/testhead.py", "exports/rotation.py",
+    "phonemes/languages.py",
 )  # fmt: skip
 # package inits replaced in the subset: the full ones import the daemon and every exporter
 SUBSET_INITS = {
     "exports/__init__.py": '"""Only Live Link CSV, mapping presets, rotations and the test head (facecast subset '
                            'for Blender)."""\n',
+    "phonemes/__init__.py": '"""Only the transcript language check (facecast subset for Blender)."""\n',
 }
 # (Blender platform, pip --platform tags) for Python 3.11
 PLATFORMS = (

@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from facecast.controls import Controls
     from facecast.errors import InvalidInput
     from facecast.exports import WRITERS, _extension
+    from facecast.phonemes.languages import check_language
     from facecast.speechcheck import warn_if_not_speech
 
     extension = _extension(args.output, WRITERS, "write")  # fail on a bad extension before any work
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         emotion=args.emotion, emotion_intensity=args.emotion_intensity, gaze=tuple(args.gaze) if args.gaze else None,
         head_motion=args.head_motion, intensity=args.intensity, blink_rate=args.blink_rate, seed=args.seed,
     ).validated()
-    options = {k: v for k, v in (("text", args.text), ("language", args.language)) if v}
+    options = {k: v for k, v in (("text", args.text), ("language", check_language(args.language))) if v}
     audio = load_audio(args.audio)
     with warnings_as_lines():
         warn_if_not_speech(audio, args.audio)

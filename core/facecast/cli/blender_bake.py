@@ -57,6 +57,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--emotion-intensity", type=float, help="strength of the emotion, 0..1 (default 0.6)")
     p.add_argument("--head-motion", type=float, help="head motion scale (default 1)")
     add_seed_option(p, None, "0")
+    p.add_argument("--text", help="transcript of the speech, for animators that take text (phonetic)")
+    p.add_argument("--language", help="language of the transcript, e.g. en (default), de, fr")
     p.add_argument("--blender", default=os.environ.get("FACECAST_BLENDER"),
                    help="Blender executable or a Python with bpy (default: $FACECAST_BLENDER, .venv-blender, blender)")
     p.set_defaults(run=run)
@@ -95,12 +97,17 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInput(f"audio file {args.audio} does not exist")
     if args.blend and not os.path.isfile(args.blend):
         raise InvalidInput(f"scene {args.blend} does not exist")
+    from facecast.phonemes.languages import check_language
+
+    if args.language and not args.text:
+        raise InvalidInput("--language is the language of --text: give the transcript too")
     blender = find_blender(args.blender)
     options = {
         "audio": os.path.abspath(args.audio), "output": os.path.abspath(args.output),
         "blend": os.path.abspath(args.blend) if args.blend else "", "object": args.object, "frame": args.frame,
         "server": args.server, "token": args.token, "animator": args.animator, "emotion": args.emotion,
         "emotion_intensity": args.emotion_intensity, "head_motion": args.head_motion, "seed": args.seed,
+        "transcript": args.text, "language": check_language(args.language),
         "executable": shutil.which("facecast") or str(Path(sys.executable).with_name("facecast")),
     }
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

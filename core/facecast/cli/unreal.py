@@ -33,6 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     stream.add_argument("--realtime", action="store_true",
                         help="send from a real-time priority thread (Linux; needs root or CAP_SYS_NICE): steadier "
                         "timing on a busy machine")
+    _text_options(stream, " (one subject speaking a file)")
     stream.add_argument("--seed", type=int, help="random seed for every subject's blinks, gaze and head motion "
                         "(default: one derived from each subject's name, so NPCs do not move in lockstep)")
     stream.set_defaults(run=run_stream)
@@ -42,6 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     take.add_argument("-o", "--output", required=True, help="folder that receives the take folder")
     take.add_argument("--slate", help="slate name (default: the speech file's name)")
     add_fps_option(take)
+    _text_options(take)
     take.add_argument("--no-video", action="store_true", help="skip the .mov")
     _daemon_options(take)
     take.set_defaults(run=run_take)
@@ -73,6 +75,11 @@ def _daemon_options(p: argparse.ArgumentParser) -> None:
     add_server_option(p)
     p.add_argument("--animator", help="animator on the daemon (default: the daemon's)")
     p.add_argument("--emotion", help="emotion control, e.g. happy")
+
+
+def _text_options(p: argparse.ArgumentParser, where: str = "") -> None:
+    p.add_argument("--text", help=f"transcript of the speech{where}, for animators that take text (phonetic)")
+    p.add_argument("--language", help="language of the transcript, e.g. en (default), de, fr")
 
 
 def _livelink_options(p: argparse.ArgumentParser, with_fps: bool = True) -> None:
@@ -144,7 +151,16 @@ def run_stream(args: argparse.Namespace) -> int:
                     device_name=args.device_name, takes=args.takes, take_video=not args.no_video,
                     play_audio=args.play_audio, prebuffer=args.prebuffer, realtime=args.realtime,
                     on_event=_print_event)
+    from facecast.errors import InvalidInput
+    from facecast.phonemes.languages import check_language
+
     subjects = [parse_subject(spec) for spec in args.subject]
+    language = check_language(args.language)
+    if args.text or language:
+        files = [source for _, source in subjects if isinstance(source, FileSource)]
+        if len(subjects) != 1 or not files:
+            raise InvalidInput("--text and --language go with one subject speaking a file (NAME=speech.wav)")
+        files[0].text, files[0].language = args.text, language
     if any(not isinstance(source, SpeechQueue) for _, source in subjects):
         bridge.check_daemon()
     for name, source in subjects:
@@ -164,11 +180,14 @@ def run_stream(args: argparse.Namespace) -> int:
 def run_take(args: argparse.Namespace) -> int:
     from facecast.audio import load_audio
     from facecast.client import Client
+    from facecast.phonemes.languages import check_language
     from facecast.unreal.takes import write_take
 
+    language = check_language(args.language)
     audio = load_audio(args.speech)
     with Client(args.server, args.token) as client:
-        clip = client.animate(args.speech, args.animator, args.fps, _controls(args))
+        clip = client.animate(args.speech, args.animator, args.fps, _controls(args), text=args.text,
+                              language=language)
     slate = args.slate or os.path.splitext(os.path.basename(args.speech))[0]
     path = write_take(args.output, clip, audio.samples, audio.sample_rate, slate, video=not args.no_video)
     print(f"wrote {path}: {clip.num_frames} frames at {clip.fps} fps", file=sys.stderr)

@@ -70,15 +70,19 @@ class Source:
 class FileSource(Source):
     """Say one file (or a list of files) once."""
 
-    def __init__(self, *paths: str | os.PathLike[str]) -> None:
+    def __init__(self, *paths: str | os.PathLike[str], text: str | None = None,
+                 language: str | None = None) -> None:
         missing = [os.fspath(p) for p in paths if not os.path.isfile(p)]
         if missing:
             raise InvalidInput(f"speech file not found: {', '.join(missing)}")
         self.paths = [Path(p) for p in paths]
+        self.text, self.language = text, language  # the transcript, for animators that take text
 
     def utterances(self) -> Iterator[Utterance]:
         for path in self.paths:
-            yield utterance_from_file(path)
+            utterance = utterance_from_file(path, self.text)
+            utterance.language = self.language
+            yield utterance
 
 
 class SpeechQueue(Source):

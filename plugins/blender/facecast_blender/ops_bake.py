@@ -39,7 +39,7 @@ class FACECAST_OT_bake(bpy.types.Operator):
         self._audio = request.audio(context, settings, self.audio, self.frame)
         fps = clip_fps(settings, context.scene)
         return animate_job(settings.address, settings.token, self._audio.data, settings.animator, fps,
-                           settings.controls())
+                           settings.controls(), settings.transcript, settings.language)
 
     def execute(self, context):
         if RUNTIME.busy:
