@@ -24,9 +24,10 @@ class Run:
 
 def run_in_terminal(*args: str, cwd: str | os.PathLike[str] | None = None, timeout: float = 180,
                     env: dict[str, str] | None = None, command: str = FACECAST) -> Run:
+    """``facecast ARGS`` (or ``command``) in a pty of :data:`SIZE`; ``env`` replaces the environment if given."""
     child = pexpect.spawn(command, list(args), cwd=None if cwd is None else str(cwd), dimensions=SIZE,
                           encoding="utf-8", codec_errors="replace", timeout=timeout,
-                          env={**os.environ, "COLUMNS": str(SIZE[1]), **(env or {})})
+                          env={**(os.environ if env is None else env), "COLUMNS": str(SIZE[1])})
     output = child.read()
     child.close()
     status = child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0)

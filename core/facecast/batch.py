@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import csv
+import functools
 import json
 import os
 import threading
@@ -69,6 +70,9 @@ class BatchOptions:
     workers: int = max(1, os.cpu_count() or 1)
     force: bool = False
     settle: bool = True  # the take ends settled to neutral (local animation; a daemon always settles)
+    image: str | None = None  # the portrait (or .fcavatar) that .mp4 outputs show
+    face_box: tuple[float, float, float, float] | None = None
+    size: int = 512  # .mp4 frame size
 
 
 @dataclass
@@ -169,6 +173,14 @@ def is_up_to_date(line: Line, options: BatchOptions) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=2)
+def _avatar(image: str | None, face_box: tuple[float, float, float, float] | None) -> Any:
+    """The portrait for .mp4 outputs, fitted once per process."""
+    from facecast.face import Avatar
+
+    return Avatar.from_file(image, face_box) if image else None
+
+
 def _controls(line: Line) -> dict[str, Any]:
     fields = {"emotion": line.emotion, "emotion_intensity": line.intensity, "seed": line.seed}
     return {k: v for k, v in fields.items() if v is not None}
@@ -238,7 +250,9 @@ def process_line(line: Line, options: BatchOptions) -> LineResult:
             else:
                 clip = _animate_locally(audio, line, options, text)
             for output in outputs_for(line, options):
-                export(clip, output, **options_for(output, options.export_options))
+                video = {"avatar": _avatar(options.image, options.face_box), "audio": audio,
+                         "size": options.size} if output.suffix == ".mp4" else {}
+                export(clip, output, **options_for(output, options.export_options), **video)
                 result.outputs.append(str(output))
         result.warnings = sorted({str(w.message) for w in caught})
         result.status = "done"
@@ -257,6 +271,12 @@ def run_batch(lines: list[Line], options: BatchOptions,
     from facecast.exports.options import check_options
 
     check_options(options.formats, options.export_options)
+    if ".mp4" in options.formats and not options.image:
+        raise InvalidInput("--format mp4 renders a talking portrait: give the portrait with --image FACE.jpg")
+    if options.image and ".mp4" not in options.formats:
+        raise InvalidInput("--image is for --format mp4; motion formats need no portrait")
+    if options.image:
+        _avatar(options.image, options.face_box)  # a portrait without a face fails here, before any line
     os.makedirs(options.out_dir, exist_ok=True)
     started = time.perf_counter()
     results: list[LineResult] = []

@@ -9,7 +9,7 @@ import sys
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from facecast.animators import animator_names
-    from facecast.cli._options import add_fps_option, add_server_option
+    from facecast.cli._options import add_fps_option, add_server_option, add_size_option
     from facecast.cli._progress import add_progress_option
     from facecast.exports import output_formats
     from facecast.exports.mapping import preset_names
@@ -30,6 +30,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", help=f"morph target naming of --head: {', '.join(preset_names()[:-1])} or a JSON file")
     p.add_argument("--max-error", type=float, help="thin keys so curves stay within this error (glTF, USD)")
     p.add_argument("--animation-only", action="store_true", default=None, help="USD: only the SkelAnimation")
+    p.add_argument("--image", help="portrait (photo, painting, drawing) or .fcavatar that --format mp4 shows")
+    p.add_argument("--face-box", metavar="X,Y,W,H", help="the face's box in --image, where detection fails")
+    add_size_option(p)
+    p.add_argument("--blender", help="Blender executable (or a Python with bpy) for FBX output "
+                   "(default: $FACECAST_BLENDER, blender on PATH, or an installed bpy)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="lines at once (default: %(default)s)")
     add_server_option(p, local_fallback="animate here, without a daemon")
     p.add_argument("--force", action="store_true", help="redo lines even when their outputs are up to date")
@@ -44,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from facecast.cli._progress import progress_bar, progress_mode
     from facecast.errors import InvalidInput
     from facecast.exports import WRITERS
+    from facecast.face import parse_face_box
 
     formats = [f".{f.strip().lstrip('.').lower()}" for f in args.format.split(",") if f.strip()]
     unknown = [f for f in formats if f not in WRITERS]
@@ -54,8 +60,9 @@ def run(args: argparse.Namespace) -> int:
     options = BatchOptions(
         out_dir=args.output, formats=formats, animator=args.animator, fps=args.fps, server=args.server,
         token=args.token, workers=args.jobs, force=args.force, settle=not args.no_settle,
+        image=args.image, face_box=parse_face_box(args.face_box) if args.face_box else None, size=args.size,
         export_options={"head": args.head, "preset": args.preset, "max_error": args.max_error,
-                        "animation_only": args.animation_only})
+                        "animation_only": args.animation_only, "blender": args.blender})
     lines = read_lines(args.input)
     finished = 0
     with progress_bar("batch", progress_mode(args), len(lines), unit="lines") as bar:
