@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from facecast.animators import DEFAULT_ANIMATOR, animator_names
@@ -94,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
             facecast.export(clip, args.output, avatar=avatar, audio=audio, size=args.size,
                           progress=reporter(bar))
     else:
+        # Rhubarb cues name their recording and its length
+        clip.metadata.setdefault("sound_file", os.path.abspath(args.audio))
+        clip.metadata.setdefault("audio_seconds", audio.duration)
         facecast.export(clip, args.output)
     print(f"wrote {args.output}: {clip.num_frames} frames at {clip.fps} fps ({clip.duration:.1f} s)", file=sys.stderr)
     return 0

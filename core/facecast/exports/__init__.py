@@ -14,6 +14,7 @@ from facecast.exports.fbx import write_fbx
 from facecast.exports.gltf import write_gltf
 from facecast.exports.json_clip import read_json, write_json
 from facecast.exports.livelink_csv import read_csv, write_csv
+from facecast.exports.rhubarb import write_rhubarb_json, write_rhubarb_tsv, write_rhubarb_xml
 from facecast.exports.usd import write_usd
 from facecast.exports.video import write_mp4
 from facecast.motion import MotionClip, load_fcclip, save_fcclip
@@ -31,6 +32,9 @@ WRITERS: dict[str, Writer] = {
     ".usdc": write_usd,
     ".fbx": write_fbx,
     ".mp4": write_mp4,
+    ".tsv": write_rhubarb_tsv,  # Rhubarb Lip Sync mouth cues (A-H, X)
+    ".xml": write_rhubarb_xml,
+    ".rhubarb.json": write_rhubarb_json,
 }
 READERS: dict[str, Reader] = {
     ".csv": read_csv,
@@ -40,7 +44,9 @@ READERS: dict[str, Reader] = {
 
 
 def _extension(path: str | os.PathLike[str], table: dict[str, Any], verb: str) -> str:
-    ext = os.path.splitext(os.fspath(path))[1].lower()
+    name = os.path.basename(os.fspath(path)).lower()
+    ext = next((e for e in table if e.count(".") > 1 and name.endswith(e) and len(name) > len(e)),
+               os.path.splitext(name)[1])  # a double extension (.rhubarb.json) first
     if ext not in table:
         raise InvalidInput(f"cannot {verb} {ext or 'files without an extension'}: use one of {', '.join(table)}")
     return ext
