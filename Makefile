@@ -66,7 +66,7 @@ demo: install-runtime
 	@mkdir -p $(OUT)
 	$(VENV)/bin/facecast animate assets/speech_en.wav -o $(OUT)/demo.csv
 	$(VENV)/bin/facecast animate assets/speech_en.wav -o $(OUT)/demo.fcclip
-	$(VENV)/bin/facecast animate assets/speech_en.wav --image assets/portrait.jpg -o $(OUT)/demo.mp4
+	$(VENV)/bin/facecast animate assets/speech_en.wav --image assets/drawing.jpg -o $(OUT)/demo.mp4
 	$(VENV)/bin/facecast verify $(OUT)/demo.mp4
 	@echo "demo outputs in $(OUT)/: $$(ls $(OUT) | tr '\n' ' ')"
 
