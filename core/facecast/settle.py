@@ -46,7 +46,8 @@ def settle_end(values: np.ndarray, head_translation: np.ndarray, fps: int,
 
 def settle_clip(clip: MotionClip, seconds: float = SETTLE_SECONDS) -> MotionClip:
     """``clip`` ending in neutral over its last ``seconds`` (recorded in its metadata)."""
-    values, translation = settle_end(clip.values, clip.head_translation, clip.fps, seconds)
+    translation_in = clip.head_translation if clip.head_translation is not None else np.zeros((clip.num_frames, 3))
+    values, translation = settle_end(clip.values, translation_in, clip.fps, seconds)
     return dataclasses.replace(clip, values=values, head_translation=translation,
                                metadata={**clip.metadata, "settle_seconds": seconds})
 
