@@ -24,7 +24,7 @@ BPY_PYTHON = ROOT / ".venv-blender" / "bin" / "python"
 def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("paths")
     samples, rate = sf.read(ASSETS / "speech_en.wav")
-    sf.write(path / "take.wav", samples[: 2 * rate], rate)  # the sound beside take.csv, as capture writes it
+    sf.write(path / "take.wav", samples[: rate + rate // 2], rate)  # the sound beside take.csv, as capture writes it
     shutil.copy(ASSETS / "portrait.jpg", path / "face.jpg")
     assert_ok(run_in_terminal("animate", "take.wav", "--animator", "energy", "-o", "take.csv", cwd=path))
     assert_ok(run_in_terminal("animate", "take.wav", "--animator", "energy", "-o", "take.fcclip", cwd=path))
@@ -38,12 +38,11 @@ def _streams(path: Path) -> set[str]:
 
 def test_export_renders_a_take_as_a_talking_portrait(work: Path) -> None:
     assert "wrote talk.mp4" in assert_ok(run_in_terminal("export", "take.csv", "-o", "talk.mp4", "--image",
-                                                         "face.jpg", "--size", "256", cwd=work))
+                                                         "face.jpg", "--size", "128", cwd=work))
     assert _streams(work / "talk.mp4") == {"video", "audio"}  # take.wav beside take.csv is muxed in
-    assert_ok(run_in_terminal("verify", "talk.mp4", cwd=work))
     shutil.copy(work / "take.fcclip", work / "alone.fcclip")  # no alone.wav: a silent video
     assert_ok(run_in_terminal("export", "alone.fcclip", "-o", "silent.mp4", "-o", "again.glb", "--image",
-                              "face.jpg", "--size", "256", cwd=work))
+                              "face.jpg", "--size", "128", cwd=work))
     assert _streams(work / "silent.mp4") == {"video"} and (work / "again.glb").stat().st_size > 0
 
 

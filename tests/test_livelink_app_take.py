@@ -82,6 +82,7 @@ def test_unreal_stream_of_an_app_take_plays_for_its_real_length() -> None:
     assert utterance.clip.fps == 30 and utterance.clip.duration == pytest.approx(8.0 + 1 / 30)
 
 
+@pytest.mark.slow
 def test_blender_import_csv_keys_an_app_take_at_its_timecodes(tmp_path: Path) -> None:
     blender_addon = pytest.importorskip("test_blender_addon", reason="the Blender add-on tests")
     if blender_addon._BPY_MISSING:

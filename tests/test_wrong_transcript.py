@@ -64,6 +64,7 @@ def test_right_transcript_still_aligns_without_warning(tts_wav: Path) -> None:
     assert not [w for w in caught if "transcript" in str(w.message)]
 
 
+@pytest.mark.slow
 def test_cli_wrong_transcript_is_one_warning_line(tmp_path: Path) -> None:
     output = assert_ok(run_in_terminal("animate", str(SPEECH), "--text", WRONG, "-o", "x.csv", cwd=tmp_path))
     lines = [line for line in output.splitlines() if line.startswith("facecast: warning:")]
