@@ -101,3 +101,14 @@ def test_blender_import_csv_keys_an_app_take_at_its_timecodes(tmp_path: Path) ->
     assert result["ops"][0]["result"] == ["FINISHED"], result
     frames, _ = result["curves"]["JawOpen"]
     assert result["fps"] == 30 and frames[-1] - frames[0] == pytest.approx(round(8.0 * 30))
+
+
+def test_timecodes_that_go_backwards_are_a_clear_error(tmp_path: Path) -> None:
+    from facecast.errors import InvalidInput
+
+    lines = TAKE.read_text().splitlines()
+    (tmp_path / "bad.csv").write_text("\n".join([lines[0], lines[2], lines[1], *lines[3:6]]) + "\n")
+    with pytest.raises(InvalidInput, match=r"row 3: timecode '[0-9:.]+' does not come after"):
+        facecast.load(tmp_path / "bad.csv")
+    with pytest.raises(curves.TakeError, match="line 3: timecode"):
+        curves.load_take(str(tmp_path / "bad.csv"))
