@@ -15,7 +15,7 @@ OUT := out
 # the add-on bundles these; keep them equal to what .venv runs (the generated stubs need grpcio >= 1.85.1)
 BLENDER_WHEELS := grpcio==1.85.3 grpcio-health-checking==1.85.1 protobuf==7.36.2 msgpack==1.2.4
 
-.PHONY: install install-runtime demo test test-deps lint proto bench blender-addon clean system-deps
+.PHONY: install install-runtime demo test test-deps lint typecheck proto bench blender-addon clean system-deps
 
 install: $(STAMP)
 
@@ -73,8 +73,17 @@ demo: install-runtime
 lint: install
 	$(VENV)/bin/ruff check core tests benchmarks scripts plugins examples tools
 
-test: install test-deps lint
+typecheck: install
+	$(VENV)/bin/mypy
+
+test: install test-deps lint typecheck
 	$(VENV)/bin/pytest -q -ra --durations=15
+
+# Long runs (docs/RELIABILITY.md): soak depends on one target per topic.
+.PHONY: soak soak-fuzz
+soak: soak-fuzz
+soak-fuzz: install
+	FACECAST_FUZZ_EXAMPLES=2000 $(VENV)/bin/pytest -q -s tests/test_fuzz_daemon.py
 
 proto: install
 	$(PY) scripts/gen_proto.py

@@ -134,9 +134,8 @@ def _commands() -> list[list[str]]:
     return found
 
 
-@pytest.mark.parametrize("command", [c for c in _commands() if c != ["serve"]], ids=" ".join)
+@pytest.mark.parametrize("command", _commands(), ids=" ".join)
 def test_every_command_and_flag_has_help(command: list[str]) -> None:
-    # serve's flags belong to the daemon-hardening work (issue 13 splits it off)
     parser = build_parser()
     for name in command:
         sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")

@@ -57,7 +57,7 @@ def test_cpu_image_builds_becomes_healthy_and_animates() -> None:
                 try:
                     if client.health() == "SERVING":
                         break
-                except Exception:  # noqa: BLE001 - not up yet
+                except Exception:  # not up yet
                     time.sleep(1)
             assert "CPUExecutionProvider" in client.info()["providers"]
             clip = client.animate(ROOT / "assets" / "speech_en.wav", fps=30)

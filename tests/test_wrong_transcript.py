@@ -73,10 +73,11 @@ def test_cli_wrong_transcript_is_one_warning_line(tmp_path: Path) -> None:
 
 def test_language_without_a_voice_is_refused() -> None:
     assert check_language("de") == "de" and check_language("EN") == "en" and check_language(None) is None
+    assert check_language("en_US") == "en-us" and check_language(" ") == ""  # BCP-47 spelling; blank: none given
     for bad in ("xx", "klingon", "../../etc", "en us"):
         with pytest.raises(InvalidInput, match="language"):
             check_language(bad)
-    with pytest.raises(InvalidInput, match="no voice"):
+    with pytest.raises(InvalidInput, match="unknown language 'xx'"):
         facecast.animate(SPEECH, language="xx")
 
 
@@ -103,7 +104,7 @@ def test_batch_manifest_language_column(tmp_path: Path) -> None:
     assert run.status == 1 and "Traceback" not in run.output  # one line failed: the one without a voice
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     failed = {r["name"]: r["reason"] for r in report["lines"] if r["status"] == "failed"}
-    assert list(failed) == ["bad"] and "no voice for language 'xx'" in failed["bad"]
+    assert list(failed) == ["bad"] and "unknown language 'xx'" in failed["bad"]
     made = facecast.load(tmp_path / "out" / "de.fcclip")
     local = facecast.animate(tmp_path / "de.wav", text=german, language="de")
     np.testing.assert_allclose(made.values, local.values, atol=1e-6)

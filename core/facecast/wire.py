@@ -9,10 +9,11 @@ import numpy as np
 
 from facecast.controls import Controls
 from facecast.errors import InvalidInput
+from facecast.media import float_to_pcm16
 from facecast.motion import CHANNELS, DEFAULT_FPS, TRANSLATION, MotionFrame, check_fps
 from facecast.proto import facecast_pb2 as pb
 
-SAMPLE_FORMATS = {pb.SAMPLE_FORMAT_UNSPECIFIED: "pcm16", pb.PCM16: "pcm16", pb.FLOAT32: "float32"}
+SAMPLE_FORMATS: dict[int, str] = {pb.SAMPLE_FORMAT_UNSPECIFIED: "pcm16", pb.PCM16: "pcm16", pb.FLOAT32: "float32"}
 
 
 def controls_from_proto(message: pb.Controls, base: Controls | None = None) -> Controls:
@@ -46,6 +47,27 @@ def fps_from_request(fps: int) -> int:
     return check_fps(fps or DEFAULT_FPS)
 
 
+DEFAULT_FRAMES_PER_MESSAGE = 30
+MAX_FRAMES_PER_MESSAGE = 300  # 10 s at 30 fps
+MAX_TEXTURE_BATCH_BYTES = 128 * 2**20  # raw texture bytes one batch may hold (8 RGBA frames of 2048 px)
+
+
+def frames_per_message(value: int, texture_bytes: int = 0) -> int:
+    """Frames per ``FrameBatch`` of an ``Animate`` call: 0 means :data:`DEFAULT_FRAMES_PER_MESSAGE`; at most
+    :data:`MAX_FRAMES_PER_MESSAGE`, and with textures of ``texture_bytes`` each at most what fits in
+    :data:`MAX_TEXTURE_BATCH_BYTES` (a batch's textures are rendered and held together)."""
+    most = MAX_FRAMES_PER_MESSAGE
+    if texture_bytes:
+        most = max(1, min(most, MAX_TEXTURE_BATCH_BYTES // texture_bytes))
+    if value == 0:
+        return min(DEFAULT_FRAMES_PER_MESSAGE, most)
+    if not 1 <= value <= most:
+        why = f" with textures of {texture_bytes / 2**20:.1f} MB" if most < MAX_FRAMES_PER_MESSAGE else ""
+        raise InvalidInput(f"frames_per_message must be in 1..{most}{why} (0 = "
+                           f"{min(DEFAULT_FRAMES_PER_MESSAGE, most)}), not {value}")
+    return value
+
+
 def sample_format(value: int) -> str:
     if value not in SAMPLE_FORMATS:
         raise InvalidInput(f"unknown sample format {value}")
@@ -66,7 +88,7 @@ def frame_batch(frames: list[MotionFrame]) -> pb.MotionResponse:
 
 
 def audio_echo(samples: np.ndarray, time_code: float, sample_rate: int) -> pb.MotionResponse:
-    pcm16 = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+    pcm16 = float_to_pcm16(samples).tobytes()
     return pb.MotionResponse(audio=pb.AudioChunk(time_code=time_code, pcm16=pcm16, sample_rate=sample_rate))
 
 

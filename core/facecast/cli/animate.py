@@ -8,6 +8,8 @@ import sys
 
 from facecast.animators import DEFAULT_ANIMATOR, animator_names
 
+SIDECAR_RATE = 48000  # the wav written beside USD and glTF exports
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from facecast.cli._options import add_fps_option, add_seed_option, add_server_option, add_size_option
@@ -32,6 +34,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_seed_option(p)
     p.add_argument("--text", help="transcript of the speech (for animators that take text)")
     p.add_argument("--language", help="language of the speech, e.g. en, de (for animators that take text)")
+    p.add_argument("--timecode-start", metavar="HH:MM:SS:FF",
+                   help="timecode of frame 0 in a .csv take (at --fps; default 00:00:00:00), as a Live Link Face "
+                   "recording starts at the time of day")
     p.add_argument("--image", help="portrait (photo, painting, drawing) or .fcavatar, for .mp4 output")
     p.add_argument("--face-box", help="x,y,w,h of the face in --image, where detection fails (paintings, cartoons)")
     add_size_option(p)
@@ -55,6 +60,13 @@ def run(args: argparse.Namespace) -> int:
     from facecast.speechcheck import warn_if_not_speech
 
     extension = _extension(args.output, WRITERS, "write")  # fail on a bad extension before any work
+    timecode_start = None
+    if args.timecode_start is not None:
+        from facecast.exports.livelink_csv import parse_timecode_start
+
+        if extension not in (".csv", ".fcclip", ".json"):
+            raise InvalidInput(f"--timecode-start is for .csv takes (and .fcclip/.json clips), not {extension}")
+        timecode_start = parse_timecode_start(args.timecode_start, args.fps)
     video = extension == ".mp4"
     if video and not args.image:
         raise InvalidInput("an .mp4 shows a talking portrait: give the portrait with --image FACE.jpg")
@@ -90,14 +102,20 @@ def run(args: argparse.Namespace) -> int:
             clip = get_animator(args.animator).animate(audio, controls, args.fps,
                                                        progress=progress, **options)
             clip = clip if args.no_settle else settle_clip(clip)
+    if timecode_start is not None:
+        clip.metadata["timecode_start"] = timecode_start
     if video:
         with seconds_bar("rendering", progress_mode(args), clip.duration) as bar:
             facecast.export(clip, args.output, avatar=avatar, audio=audio, size=args.size,
                           progress=reporter(bar))
     else:
+        from facecast.exports.options import accepted_options
+
         # Rhubarb cues name their recording and its length
         clip.metadata.setdefault("sound_file", os.path.abspath(args.audio))
         clip.metadata.setdefault("audio_seconds", audio.duration)
-        facecast.export(clip, args.output)
+        carries_audio = "audio" in accepted_options(extension)  # USD and glTF: the wav beside, referenced
+        facecast.export(clip, args.output, **({"audio": load_audio(args.audio, rate=SIDECAR_RATE)}
+                                              if carries_audio else {}))
     print(f"wrote {args.output}: {clip.num_frames} frames at {clip.fps} fps ({clip.duration:.1f} s)", file=sys.stderr)
     return 0

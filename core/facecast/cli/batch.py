@@ -9,17 +9,17 @@ import sys
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from facecast.animators import animator_names
+    from facecast.character.rig_mapping import preset_names
     from facecast.cli._options import add_fps_option, add_server_option, add_size_option
     from facecast.cli._progress import add_progress_option
     from facecast.exports import output_formats
-    from facecast.exports.mapping import preset_names
 
     p = subparsers.add_parser(
         "batch", help="animate many dialogue lines into files",
         description="Animate every line of a folder of audio files (a NAME.txt beside NAME.wav is its transcript) "
-        "or of a CSV/JSON manifest (columns: audio, name, emotion, intensity, seed, text) into OUT_DIR/NAME.EXT "
-        "for each format. Lines whose outputs are newer than their inputs are skipped, so an interrupted run "
-        "resumes. Writes OUT_DIR/report.json and failures.txt; exits 1 only when a line failed.")
+        "or of a CSV/JSON manifest (columns: audio, name, emotion, intensity, seed, text, language) into "
+        "OUT_DIR/NAME.EXT for each format. Lines whose outputs are newer than their inputs are skipped, so an "
+        "interrupted run resumes. Writes OUT_DIR/report.json and failures.txt; exits 1 only when a line failed.")
     p.add_argument("input", help="folder of audio files, or a .csv / .json manifest")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--format", default="csv", help="comma-separated output formats: "
@@ -45,8 +45,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from facecast.batch import BatchOptions, LineResult, read_lines, run_batch
     from facecast.cli._progress import progress_bar, progress_mode
+    from facecast.dialogue_batch import BatchOptions, LineResult, animate_lines, read_lines
     from facecast.errors import InvalidInput
     from facecast.exports import WRITERS
     from facecast.face import parse_face_box
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
             finished += 1
             bar.update(finished, len(lines))
 
-        report = run_batch(lines, options, on_result)
+        report = animate_lines(lines, options, on_result)
     counts = report["counts"]
     print(f"{counts['done']} done, {counts['skipped']} up to date, {counts['failed']} failed "
           f"({report['x_realtime']}x real time); report: {os.path.join(args.output, 'report.json')}", file=sys.stderr)

@@ -8,8 +8,12 @@ import signal
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from facecast.cli._options import add_fps_option, add_server_option, add_size_option
+
+if TYPE_CHECKING:
+    from facecast.controls import Controls
 
 SPEECH_HELP = ("NAME=SOURCE: SOURCE is a speech file, a folder to watch (its audio files play in name order), "
                "'mic' or 'mic:DEVICE', or a clip animated before (.fcclip, .json, or a take .csv)")
@@ -45,6 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_fps_option(take)
     _text_options(take)
     take.add_argument("--no-video", action="store_true", help="skip the .mov")
+    take.add_argument("--timecode-start", metavar="HH:MM:SS:FF",
+                      help="timecode of frame 0 (at --fps; default: the local time of day, as the app does)")
     _daemon_options(take)
     take.set_defaults(run=run_take)
 
@@ -90,16 +96,14 @@ def _livelink_options(p: argparse.ArgumentParser, with_fps: bool = True) -> None
         add_fps_option(p, " sent to Live Link")
 
 
-def _controls(args: argparse.Namespace, default_seed: int | None = None):
+def _controls_from_args(args: argparse.Namespace, default_seed: int | None = None) -> Controls | None:
     """Controls from --emotion and --seed (``default_seed`` where --seed is not given); None when neither is set."""
     from facecast.controls import Controls
 
     seed = getattr(args, "seed", None)
     seed = default_seed if seed is None else seed
-    if not args.emotion and seed is None:
-        return None
-    return Controls(**({"emotion": args.emotion} if args.emotion else {}),
-                    **({"seed": seed} if seed is not None else {})).validated()
+    fields = {key: value for key, value in (("emotion", args.emotion or None), ("seed", seed)) if value is not None}
+    return Controls.from_dict(fields).validated() if args.emotion or seed is not None else None
 
 
 def _print_event(subject: str, kind: str, message: str) -> None:
@@ -164,7 +168,7 @@ def run_stream(args: argparse.Namespace) -> int:
     if any(not isinstance(source, SpeechQueue) for _, source in subjects):
         bridge.check_daemon()
     for name, source in subjects:
-        bridge.add_subject(name, source, args.fps, args.animator, _controls(args, subject_seed(name)))
+        bridge.add_subject(name, source, args.fps, args.animator, _controls_from_args(args, subject_seed(name)))
     print(f"facecast: streaming {', '.join(n for n, _ in subjects)} to Live Link {args.host}:{args.port} "
           f"(Ctrl-C stops)", file=sys.stderr)
     endless = any(not isinstance(source, (FileSource, SpeechQueue)) for _, source in subjects)
@@ -180,16 +184,19 @@ def run_stream(args: argparse.Namespace) -> int:
 def run_take(args: argparse.Namespace) -> int:
     from facecast.audio import load_audio
     from facecast.client import Client
+    from facecast.exports.livelink_csv import parse_timecode_start
     from facecast.phonemes.languages import check_language
-    from facecast.unreal.takes import write_take
+    from facecast.unreal.takes import time_of_day, write_take
 
     language = check_language(args.language)
+    start = parse_timecode_start(args.timecode_start, args.fps) if args.timecode_start else None
     audio = load_audio(args.speech)
     with Client(args.server, args.token) as client:
-        clip = client.animate(args.speech, args.animator, args.fps, _controls(args), text=args.text,
+        clip = client.animate(args.speech, args.animator, args.fps, _controls_from_args(args), text=args.text,
                               language=language)
     slate = args.slate or os.path.splitext(os.path.basename(args.speech))[0]
-    path = write_take(args.output, clip, audio.samples, audio.sample_rate, slate, video=not args.no_video)
+    path = write_take(args.output, clip, audio.samples, audio.sample_rate, slate, video=not args.no_video,
+                      start_seconds=time_of_day() if start is None else start)
     print(f"wrote {path}: {clip.num_frames} frames at {clip.fps} fps", file=sys.stderr)
     return 0
 
@@ -205,12 +212,13 @@ def run_present(args: argparse.Namespace) -> int:
     avatar = Avatar.from_file(args.image)
     server = None if args.sequence else MjpegServer(args.http_host, args.http_port)  # fail early on a busy port
     with Client(args.server, args.token) as client:
-        clip = client.animate(args.speech, args.animator, args.fps, _controls(args))
+        clip = client.animate(args.speech, args.animator, args.fps, _controls_from_args(args))
     frames = list(render_frames(clip, avatar, args.size))
     if args.sequence:
         path = write_image_sequence(args.sequence, frames, clip.fps, audio.samples, audio.sample_rate)
         print(f"wrote {path}: {len(frames)} frames at {clip.fps} fps + audio.wav", file=sys.stderr)
         return 0
+    assert server is not None, "without --sequence the presenter serves over HTTP"
     with server:
         print(f"facecast: presenter at {server.url} (audio: /audio.wav)", file=sys.stderr)
         if not args.subject:

@@ -8,16 +8,17 @@ acoustic model aligns them approximately (good enough for visemes, which is all 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 
 from facecast.errors import InvalidInput
 from facecast.phonemes import Phone, espeak, merge_silences
 from facecast.phonemes.inventory import SILENCE, VOWELS, arpabet, ipa_to_arpabet
+from facecast.phonemes.languages import ENGLISH, check_language
 from facecast.phonemes.pocketsphinx_model import FRAME_RATE, SAMPLE_RATE, alignment_decoder, to_pcm16
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
-ENGLISH = ("en", "en-us", "en-gb")
 PAD_S = 0.3
 # How well an alignment fits: on real and synthetic speech with the right transcript (GRID, espeak voices in
 # English and German) 0.74-0.92 of the audible 10 ms frames agree; with an unrelated transcript 0.13-0.58.
@@ -33,6 +34,7 @@ def words_of(text: str) -> list[str]:
 
 def pronunciations(text: str, language: str = "en") -> list[tuple[str, list[str]]]:
     """Each word of ``text`` with its ARPAbet phones: the CMU dictionary for English, espeak-ng otherwise."""
+    language = check_language(language)
     words = words_of(text)
     if not words:
         raise InvalidInput("the transcript has no words to align")
@@ -131,7 +133,7 @@ def _try_alignment(samples: np.ndarray, words: list[tuple[str, list[str]]],
             return None
 
 
-def _two_pass_alignment(decoder: object, text: str, pcm: bytes) -> object:
+def _two_pass_alignment(decoder: Any, text: str, pcm: bytes) -> Any:  # a pocketsphinx.Decoder
     """Pass 1 places the words, pass 2 (after ``set_alignment``) the phones; raises RuntimeError on failure."""
     decoder.set_align_text(text)
     for first_pass in (True, False):

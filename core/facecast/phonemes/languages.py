@@ -1,32 +1,55 @@
-"""Which transcript languages facecast can read: English (its pronouncing dictionary) and every language
-espeak-ng has a voice for. A language without a voice is refused with a clear error before any work."""
+"""The transcript languages facecast accepts: a fixed list of espeak-ng language names, checked up front by the
+library, the CLI, the Blender add-on and the daemon. A client's language string is looked up here and only the
+listed name goes on to espeak-ng, so it never reaches the engine's voice loader as a path (a path there crashed the
+daemon, and a missing one told the client whether a file exists). English is read with its pronouncing dictionary;
+any other listed language needs espeak-ng installed with a voice for it, or it is refused before any work."""
 
 from __future__ import annotations
 
-import re
+from typing import overload
 
-from facecast.errors import InvalidInput
+from facecast.errors import InvalidInput, quoted
 
-ENGLISH = ("en", "en-us", "en-gb")
-_NAME = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,2}")
+ENGLISH = ("en", "en-us", "en-gb")  # read with the CMU pronouncing dictionary (espeak-ng only for unknown words)
+# espeak-ng 1.51's languages (`espeak-ng --voices`), with ``en`` for English.
+LANGUAGES: tuple[str, ...] = (
+    "af", "am", "an", "ar", "as", "az", "ba", "be", "bg", "bn", "bpy", "bs", "ca", "cmn", "cmn-latn-pinyin", "cs",
+    "cv", "cy", "da", "de", "el", "en", "en-029", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
+    "en-gb-x-rp", "en-us", "en-us-nyc", "eo", "es", "es-419", "et", "eu", "fa", "fa-latn", "fi", "fr", "fr-be",
+    "fr-ch", "fr-fr", "ga", "gd", "gn", "grc", "gu", "hak", "haw", "he", "hi", "hr", "ht", "hu", "hy", "hyw", "ia",
+    "id", "io", "is", "it", "ja", "jbo", "ka", "kk", "kl", "kn", "ko", "kok", "ku", "ky", "la", "lb", "lfn", "lt",
+    "ltg", "lv", "mi", "mk", "ml", "mr", "ms", "mt", "my", "nb", "nci", "ne", "nl", "nog", "om", "or", "pa", "pap",
+    "piqd", "pl", "pt", "pt-br", "py", "qdb", "qu", "quc", "qya", "ro", "ru", "ru-lv", "sd", "shn", "si", "sjn",
+    "sk", "sl", "smj", "sq", "sr", "sv", "sw", "ta", "te", "th", "tk", "tn", "tr", "tt", "ug", "uk", "ur", "uz",
+    "vi", "vi-vn-x-central", "vi-vn-x-south", "yue",
+)
+_BY_NAME = {name: name for name in LANGUAGES}
 
 
+@overload
+def check_language(language: str) -> str: ...
+@overload
+def check_language(language: None) -> None: ...
 def check_language(language: str | None) -> str | None:
-    """``language`` when a transcript in it can be read (None stays None); :class:`InvalidInput` otherwise."""
-    if language is None or language == "":
-        return None
-    if not isinstance(language, str) or not _NAME.fullmatch(language):
-        raise InvalidInput(f"language {language!r} is not a language code such as en, de, fr or pt-br")
-    if language.lower() in ENGLISH:
-        return language.lower()
+    """The listed espeak-ng name for ``language`` (case and ``_``/``-`` as BCP-47 writes them are accepted:
+    ``en_US`` is ``en-us``; None stays None and a blank string, meaning none given, becomes ``""``);
+    :class:`InvalidInput` for a name not in the list, or one whose voice this espeak-ng lacks."""
+    if language is None or not language.strip():
+        return None if language is None else ""
+    name = _BY_NAME.get(language.strip().lower().replace("_", "-")) if len(language) <= 32 else None
+    if name is None:
+        raise InvalidInput(f"unknown language {quoted(language)}: use an espeak-ng language name such as en, "
+                           "en-us, de, fr or es (see docs/DAEMON.md)")
+    if name in ENGLISH:
+        return name
     try:
         from facecast.phonemes import espeak
     except ImportError:  # a client without the phoneme engines (the Blender add-on): the daemon checks the voice
-        return language.lower()
+        return name
     if not espeak.available():
-        raise InvalidInput(f"language {language!r} needs espeak-ng for its pronunciations, which is not installed "
-                           "here (apt install libespeak-ng1); English works without it")
-    if not espeak.has_voice(language.lower()):
-        raise InvalidInput(f"no voice for language {language!r}: facecast reads transcripts in English or in a "
-                           "language espeak-ng has a voice for (espeak-ng --voices lists them)")
-    return language.lower()
+        raise InvalidInput(f"language {quoted(language)} needs espeak-ng for its pronunciations, which is not "
+                           "installed here (apt install libespeak-ng1); English works without it")
+    if not espeak.has_voice(name):
+        raise InvalidInput(f"no voice for language {quoted(language)} in this espeak-ng (espeak-ng --voices lists "
+                           "them); English works without one")
+    return name

@@ -1,6 +1,7 @@
 """The facecast daemon: a grpc.aio server that holds sessions, batches work per model and validates requests.
 
-Logic lives in plain classes (:mod:`.sessions`, :mod:`.scheduler`, :mod:`.convert`); the servicer is thin.
+Logic lives in plain classes (:mod:`.sessions`, :mod:`.scheduler`, :mod:`.avatars`, :mod:`facecast.wire`);
+the servicer is thin.
 """
 
 from facecast.server.app import ServerConfig, run_server, start_server

@@ -11,6 +11,7 @@ these streams are micro-batched together with native facecast streams. Parameter
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 import math
@@ -30,6 +31,7 @@ from facecast.proto.a2f.nvidia_audio2face_3d import audio2face_pb2, audio2face_p
 from facecast.proto.a2f.nvidia_audio2face_3d import messages_pb2 as a2f
 from facecast.server.a2f_params import (
     MAX_CLIP_SECONDS,
+    MAX_PENDING_EMOTIONS,
     StreamSettings,
     controls_for_mix,
     emotion_mix,
@@ -87,13 +89,14 @@ class A2FStream:
         samples = pcm16_chunk(message.audio_buffer, self.rate)
         if (self.samples_received + len(samples)) / self.rate > MAX_CLIP_SECONDS:
             raise AudioError(f"the audio clip is longer than the limit of {MAX_CLIP_SECONDS:g} s")
+        if len(self.keyframes) + len(message.emotions) > MAX_PENDING_EMOTIONS:
+            raise InvalidInput(f"at most {MAX_PENDING_EMOTIONS} timed emotions may wait to be applied")
         for timed in message.emotions:
             if not (math.isfinite(timed.time_code) and timed.time_code >= 0):
                 raise InvalidInput(f"emotion time codes must be >= 0 seconds, not {timed.time_code!r}")
             mix = emotion_mix(dict(timed.emotion), f"the emotions at time code {timed.time_code:g}")
-            if self.settings.use_timed_emotions:
-                self.keyframes.append((timed.time_code, mix))
-        self.keyframes.sort(key=lambda keyframe: keyframe[0])  # stable: equal time codes keep their order
+            if self.settings.use_timed_emotions:  # kept in order; equal time codes keep the order they came in
+                bisect.insort(self.keyframes, (timed.time_code, mix), key=lambda keyframe: keyframe[0])
         self.echo += message.audio_buffer
         self.samples_received += len(samples)
         return self._messages(await self._advance(self.resampler(samples)))

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from facecast.errors import InvalidInput
+from facecast.errors import InvalidInput, quoted
 from facecast.motion import MotionFrame
 from facecast.proto import facecast_pb2 as pb
 
@@ -19,15 +19,21 @@ if TYPE_CHECKING:  # the portrait stack (OpenCV, LiteRT) loads on first use, kee
 ENCODINGS = {pb.JPEG: "jpeg", pb.RGBA: "rgba"}
 DEFAULT_TEXTURE_SIZE = 512
 DEFAULT_JPEG_QUALITY = 90
+MIN_TEXTURE_SIZE, MAX_TEXTURE_SIZE = 128, 2048
+MAX_RENDERERS = 8
+MAX_RENDERER_PIXELS = 2 * 2048**2  # a 2048-px renderer holds about 340 MB: at most two of those are cached
 
 
 class AvatarStore:
-    """Fitted avatars by id, the oldest evicted past ``max_avatars``; one renderer per (avatar, size)."""
+    """Fitted avatars by id, the oldest evicted past ``max_avatars``; one renderer per (avatar, size), the least
+    recently used dropped past ``max_renderers`` or :data:`MAX_RENDERER_PIXELS` (frame pixels of all cached
+    renderers together)."""
 
-    def __init__(self, max_avatars: int = 16) -> None:
+    def __init__(self, max_avatars: int = 16, max_renderers: int = MAX_RENDERERS) -> None:
         self.max_avatars = max_avatars
         self._avatars: OrderedDict[str, Avatar] = OrderedDict()
-        self._renderers: dict[tuple[str, int], Renderer] = {}
+        self.max_renderers = max_renderers
+        self._renderers: OrderedDict[tuple[str, int], Renderer] = OrderedDict()  # least recently used first
 
     def __len__(self) -> int:
         return len(self._avatars)
@@ -53,7 +59,7 @@ class AvatarStore:
 
     def delete(self, avatar_id: str) -> None:
         if self._avatars.pop(avatar_id, None) is None:
-            raise InvalidInput(f"unknown avatar id {avatar_id!r}")
+            raise InvalidInput(f"unknown avatar id {quoted(avatar_id)}")
         for key in [k for k in self._renderers if k[0] == avatar_id]:
             del self._renderers[key]
 
@@ -61,11 +67,23 @@ class AvatarStore:
         from facecast.render.renderer import Renderer
 
         if avatar_id not in self._avatars:
-            raise InvalidInput(f"unknown avatar id {avatar_id!r}; create it with CreateAvatar first")
+            raise InvalidInput(f"unknown avatar id {quoted(avatar_id)}; create it with CreateAvatar first")
+        if not MIN_TEXTURE_SIZE <= size <= MAX_TEXTURE_SIZE:
+            raise InvalidInput(f"texture size (render size) must be {MIN_TEXTURE_SIZE}..{MAX_TEXTURE_SIZE} pixels, "
+                               f"not {size}")
         key = (avatar_id, size)
         if key not in self._renderers:
             self._renderers[key] = Renderer(self._avatars[avatar_id], size)
+            while len(self._renderers) > 1 and (len(self._renderers) > self.max_renderers or sum(
+                    size**2 for _, size in self._renderers) > MAX_RENDERER_PIXELS):
+                self._renderers.popitem(last=False)
+        self._renderers.move_to_end(key)
         return self._renderers[key]
+
+    @property
+    def renderers(self) -> int:
+        """How many renderers are cached."""
+        return len(self._renderers)
 
 
 class TextureStream:
@@ -100,6 +118,15 @@ class TextureStream:
             index=f.index, time_code=f.time, encoding=self.encoding, width=size, height=size,
             data=encode_texture(image, ENCODINGS[self.encoding], self.quality)))
             for f, image in zip(frames, self.renderer.frames(values), strict=True)]
+
+    @staticmethod
+    def frame_bytes(options: pb.TextureOptions) -> int:
+        """Bytes one encoded frame of ``options`` holds at most (RGBA as sent, a JPEG at most a byte per pixel);
+        0 without textures. Known before any renderer is built."""
+        if options.encoding not in ENCODINGS:
+            return 0
+        size = options.size or DEFAULT_TEXTURE_SIZE
+        return max(1, size) ** 2 * (4 if options.encoding == pb.RGBA else 1)
 
     async def render(self, frames: list[MotionFrame]) -> list[pb.MotionResponse]:
         if not frames:

@@ -13,7 +13,8 @@ from typing import Any
 import grpc
 import numpy as np
 
-from facecast import __version__, wire
+from facecast import wire
+from facecast._version import __version__
 from facecast.animators import DEFAULT_ANIMATOR, DEFAULT_LIVE_ANIMATOR, animator_names, get_animator
 from facecast.animators.base import Animator
 from facecast.audio import MODEL_RATE, PCM_RATES, StreamResampler, from_pcm, load_audio, pcm_samples
@@ -96,9 +97,9 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
     async def Animate(self, request: pb.AnimateRequest, context: grpc.aio.ServicerContext) -> Responses:
         animator, fps, options = self._setup(request.animator, request.fps, request.text, request.language)
         controls = wire.controls_from_proto(request.controls)
+        per_message = wire.frames_per_message(request.frames_per_message, TextureStream.frame_bytes(request.texture))
         textures = TextureStream.open(request.texture, self.avatars, self.render_executor)
         audio = await asyncio.to_thread(self._decode, request.audio)
-        per_message = request.frames_per_message or 30
         started = time.perf_counter()
         with self.sessions.open() as session_id:
             session = await asyncio.to_thread(animator.clip_session, audio, controls, fps, **options)
