@@ -1,4 +1,4 @@
-# facecast: `make demo` installs everything and animates a shipped clip; `make test` runs lint and the tests.
+# facecast: `make demo` installs the runtime (no torch) and animates a shipped clip; `make test` runs lint and the tests.
 # A fresh machine needs Python 3.10+ (3.11 for the Blender parts), pip, Node.js/npm for the glTF validator and,
 # for system packages, apt-get (run as root or with sudo). Nothing is downloaded at run time.
 
@@ -8,13 +8,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 BLENDER_VENV := .venv-blender
 A2F_VENV := .venv-a2f
 OUT := out
 # the add-on bundles these; keep them equal to what .venv runs (the generated stubs need grpcio >= 1.85.1)
 BLENDER_WHEELS := grpcio==1.85.3 grpcio-health-checking==1.85.1 protobuf==7.36.2 msgpack==1.2.4
 
-.PHONY: install demo test test-deps lint typecheck proto bench blender-addon clean system-deps
+.PHONY: install install-runtime demo test test-deps lint typecheck proto bench blender-addon clean system-deps
 
 install: $(STAMP)
 
@@ -28,6 +29,17 @@ $(STAMP): pyproject.toml scripts/install_system_deps.sh
 	$(PIP) install -q -e ".[train,dev,usd]"
 	PYTHON=$(PY) bash scripts/fetch_face_models.sh >/dev/null
 	touch $(STAMP)
+
+# What `make demo` needs: the runtime only (numpy, grpc, onnxruntime on the CPU, ...): no torch, no test tools.
+install-runtime: $(RUNTIME_STAMP)
+
+$(RUNTIME_STAMP): pyproject.toml scripts/install_system_deps.sh
+	bash scripts/install_system_deps.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	PYTHON=$(PY) bash scripts/fetch_face_models.sh >/dev/null
+	touch $(RUNTIME_STAMP)
 
 system-deps:
 	bash scripts/install_system_deps.sh
@@ -50,11 +62,11 @@ tools/node_modules/.installed: tools/package.json tools/package-lock.json
 	cd tools && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-demo: install
+demo: install-runtime
 	@mkdir -p $(OUT)
-	$(VENV)/bin/facecast animate assets/speech_en.wav -o $(OUT)/demo.csv --quiet
-	$(VENV)/bin/facecast animate assets/speech_en.wav -o $(OUT)/demo.fcclip --quiet
-	$(VENV)/bin/facecast animate assets/speech_en.wav --image assets/portrait.jpg -o $(OUT)/demo.mp4 --quiet
+	$(VENV)/bin/facecast animate assets/speech_en.wav -o $(OUT)/demo.csv
+	$(VENV)/bin/facecast animate assets/speech_en.wav -o $(OUT)/demo.fcclip
+	$(VENV)/bin/facecast animate assets/speech_en.wav --image assets/drawing.jpg -o $(OUT)/demo.mp4
 	$(VENV)/bin/facecast verify $(OUT)/demo.mp4
 	@echo "demo outputs in $(OUT)/: $$(ls $(OUT) | tr '\n' ' ')"
 

@@ -1,5 +1,5 @@
-"""Draw the renderer's pictures for the docs: six frames mid-sentence of a shipped portrait speaking a shipped
-clip and the same for the painting (frame_strip.png), and one pose per renderer feature (render_features.png).
+"""Draw the renderer's pictures for the docs: six frames mid-sentence of the two shipped public-domain drawings
+speaking a shipped clip (frame_strip.png), and one pose per renderer feature (render_features.png).
 
     .venv/bin/python scripts/render_frame_strip.py [--out docs/img] [--animator energy]
 """
@@ -22,7 +22,7 @@ from facecast.render import Renderer
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMES, TILE = 6, 200
-PORTRAITS = ("portrait.jpg", "painting.jpg")
+PORTRAITS = ("drawing.jpg", "drawing_man.jpg")  # public domain (assets/SOURCES.md); no real person's likeness
 FEATURES = (  # (label, channel values)
     ("rest", {}),
     ("JawOpen 0.6", {"JawOpen": 0.6}),

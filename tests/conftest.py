@@ -11,6 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "assets"
 SHARED_DATA = Path(os.environ.get("FACECAST_SHARED_DATA", ROOT.parent / "shared" / "data"))
+# facecast never looks for Blender in a checkout; the tests point it at the checkout's bpy venv (make test-deps)
+if (ROOT / ".venv-blender" / "bin" / "python").exists():
+    os.environ.setdefault("FACECAST_BLENDER_PYTHON", str(ROOT / ".venv-blender" / "bin" / "python"))
 
 
 @pytest.fixture(scope="session", autouse=True)

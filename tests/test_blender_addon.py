@@ -332,7 +332,14 @@ def test_built_zip_installs_with_blenders_extension_installer_and_bakes(daemon, 
 @needs_audio
 def test_facecast_blender_bake_cli_bakes_a_blend_and_reports_errors(daemon, assets, tmp_path):
     audio = assets / "speech_en.wav"
-    cli = [str(ROOT / ".venv" / "bin" / "facecast"), "blender-bake", str(audio), "--blender", str(BLENDER_PYTHON)]
+    sys.path.insert(0, str(PLUGIN))
+    try:
+        import build_addon
+    finally:
+        sys.path.remove(str(PLUGIN))
+    addon = build_addon.build(tmp_path / "dist", download=False)  # the bpy venv has grpc, protobuf and msgpack
+    cli = [str(ROOT / ".venv" / "bin" / "facecast"), "blender-bake", str(audio), "--blender", str(BLENDER_PYTHON),
+           "--addon", str(addon)]
     first = subprocess.run([*cli, "-o", str(tmp_path / "first.blend")], capture_output=True, text=True, timeout=180)
     assert first.returncode == 0, first.stderr
     assert "action FacecastHead Facecast Mouth & Jaw" in first.stdout and (tmp_path / "first.blend").stat().st_size > 0

@@ -4,14 +4,13 @@ animation's extras, both read back; the CLI paths that write them; and nothing l
 from __future__ import annotations
 
 import os
-import sys
 import wave
 
 import numpy as np
 import pygltflib as gl
 import pytest
 from exports_helpers import sample_clip, validate_gltf
-from terminal_helpers import run_in_pty
+from terminal import run_in_terminal
 
 from facecast.audio import Audio, load_audio
 from facecast.exports import export
@@ -82,8 +81,8 @@ def test_a_failed_export_leaves_no_wav_behind(tmp_path):
 
 
 def test_animate_to_usd_writes_the_speech_beside_it(tmp_path):
-    code, text = run_in_pty([sys.executable, "-m", "facecast", "animate", str(ASSETS / "speech_en.wav"), "-o",
-                             str(tmp_path / "line.usda"), "--animator", "energy"])
+    code, text = run_in_terminal("animate", str(ASSETS / "speech_en.wav"), "-o",
+                                 str(tmp_path / "line.usda"), "--animator", "energy")
     assert code == 0 and "Traceback" not in text, text
     frames, rate = wav_frames(tmp_path / "line.wav")
     assert rate == 48000 and abs(frames / rate - load_audio(ASSETS / "speech_en.wav").duration) < 0.01
@@ -91,10 +90,10 @@ def test_animate_to_usd_writes_the_speech_beside_it(tmp_path):
 
 def test_export_cli_audio_for_glb_and_a_clear_error_for_csv(tmp_path):
     export(sample_clip(), tmp_path / "take.fcclip")
-    code, text = run_in_pty([sys.executable, "-m", "facecast", "export", str(tmp_path / "take.fcclip"), "-o",
-                             str(tmp_path / "out.glb"), "--audio", str(ASSETS / "speech_en.wav")])
+    code, text = run_in_terminal("export", str(tmp_path / "take.fcclip"), "-o",
+                                 str(tmp_path / "out.glb"), "--audio", str(ASSETS / "speech_en.wav"))
     assert code == 0, text
     assert gl.GLTF2().load(str(tmp_path / "out.glb")).animations[0].extras["audio"]["uri"] == "out.wav"
-    code, text = run_in_pty([sys.executable, "-m", "facecast", "export", str(tmp_path / "take.fcclip"), "-o",
-                             str(tmp_path / "out.csv"), "--audio", str(ASSETS / "speech_en.wav")])
+    code, text = run_in_terminal("export", str(tmp_path / "take.fcclip"), "-o",
+                                 str(tmp_path / "out.csv"), "--audio", str(ASSETS / "speech_en.wav"))
     assert code != 0 and "--audio does not apply to .csv" in text and "Traceback" not in text, text

@@ -4,8 +4,8 @@
 Layers, lowest first; a module imports its own layer and the layers its layer may use (``MAY_USE``):
 
     contract   errors _version fileio media motion controls audio features runtime proto wire
-    animators  animators phonemes                    uses the contract
-    outputs    character exports face render          uses the contract (they consume motion, not animators)
+    animators  animators phonemes settle speechcheck  uses the contract
+    outputs    character exports face render blender  uses the contract (they consume motion, not animators)
     services   server client                         uses the contract, animators, outputs
     apps       unreal dialogue_batch train cli, the package root (facecast/__init__.py) and __main__: anything
 
@@ -25,8 +25,8 @@ CORE = Path(__file__).resolve().parents[1] / "core" / "facecast"
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("contract", frozenset({"errors", "_version", "fileio", "media", "motion", "controls", "audio", "features",
                            "runtime", "proto", "wire"})),
-    ("animators", frozenset({"animators", "phonemes"})),
-    ("outputs", frozenset({"character", "exports", "face", "render"})),
+    ("animators", frozenset({"animators", "phonemes", "settle", "speechcheck"})),
+    ("outputs", frozenset({"character", "exports", "face", "render", "blender"})),
     ("services", frozenset({"server", "client"})),
     ("apps", frozenset({"unreal", "dialogue_batch", "train", "cli", "__init__", "__main__"})),
 )
@@ -42,10 +42,7 @@ PLUGIN_MODULES = ("facecast_blender", "facecast_take_curves", "build_addon")  # 
 KNOWN_IMPORTS: set[tuple[str, str]] = {
     ("server/a2f.py", "server.servicer"),  # the A2F service reuses the native servicer: issue 12 point 2 (LiveSession)
 }
-KNOWN_CHECKOUT_REACHES: set[str] = {
-    "cli/blender_bake.py",  # puts plugins/blender on sys.path: issue 13 defect 5
-    "exports/fbx.py",  # looks for .venv-blender three folders up: issue 13 defect 5
-}
+KNOWN_CHECKOUT_REACHES: set[str] = set()
 
 
 @functools.cache

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from terminal import assert_ok, assert_one_line_error, run_in_terminal
 
 from facecast.animators import get_animator
 from facecast.audio import load_audio
@@ -140,37 +141,9 @@ def test_training_loss_falls_on_real_speech(tmp_path):
 
 
 def test_train_command_rejects_a_folder_that_is_no_dataset_on_a_terminal(tmp_path):
-    code, out = run_in_pty(["train", "--data", str(tmp_path), "--out", str(tmp_path / "o")])
-    assert code == 1 and "is not a dataset folder" in out and "Traceback" not in out
-
-
-def run_in_pty(args: list[str], timeout: float = 120) -> tuple[int, str]:
-    """Run ``python -m facecast ARGS`` on a real 24x100 pseudo-terminal; (exit code, everything it printed)."""
-    import fcntl
-    import pty
-    import select
-    import struct
-    import termios
-    import time
-
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the command on the terminal
-        os.execv(sys.executable, [sys.executable, "-m", "facecast", *args])
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    output, deadline = b"", time.time() + timeout
-    while time.time() < deadline:
-        ready, _, _ = select.select([fd], [], [], 1.0)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            output += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+    run = run_in_terminal("train", "--data", str(tmp_path), "--out", str(tmp_path / "o"))
+    assert run.status == 1
+    assert_one_line_error(run, "is not a dataset folder")
 
 
 def test_dataset_and_train_commands_on_a_terminal(tmp_path, shared_data):
@@ -178,18 +151,17 @@ def test_dataset_and_train_commands_on_a_terminal(tmp_path, shared_data):
     videos.mkdir(parents=True)
     for name in ("brbk7n.mp4", "lbax4n.mp4"):
         (videos / name).symlink_to(shared_data / "train" / "grid_other" / name)
-    code, out = run_in_pty(["dataset", "build", str(tmp_path / "videos"), "--out", str(tmp_path / "ds")])
-    assert code == 0, out
+    out = assert_ok(run_in_terminal("dataset", "build", str(tmp_path / "videos"), "--out", str(tmp_path / "ds")))
     assert "2 clips" in out
     manifest = json.loads((tmp_path / "ds" / "manifest.json").read_text())
     assert {c["split"] for c in manifest["clips"]} == {"train", "validation"}  # lbax4n is a validation speaker
-    code, out = run_in_pty(["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "run"), "--epochs",
-                            "1", "--batch", "2", "--crop", "64", "--width", "16", "--threads", "1"])
-    assert code == 0, out
+    out = assert_ok(run_in_terminal("train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "run"),
+                                    "--epochs", "1", "--batch", "2", "--crop", "64", "--width", "16", "--threads", "1"))
     assert "best held-out JawOpen r" in out and (tmp_path / "run" / "best.pt").is_file()
 
 
 def test_dataset_command_names_a_missing_folder_on_a_terminal(tmp_path):
-    code, out = run_in_pty(["dataset", "build", str(tmp_path / "nope"), "--out", str(tmp_path / "ds")])
-    assert code == 1 and "is not a folder" in out and "Traceback" not in out
+    run = run_in_terminal("dataset", "build", str(tmp_path / "nope"), "--out", str(tmp_path / "ds"))
+    assert run.status == 1
+    assert_one_line_error(run, "is not a folder")
     assert not (tmp_path / "ds").exists()

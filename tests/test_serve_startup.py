@@ -4,13 +4,14 @@ daemon reachable beyond loopback refuses to start without authentication unless 
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from terminal_helpers import run_in_pty
+from terminal import run_in_terminal
 
 from facecast.client import Client
 
@@ -36,13 +37,13 @@ def test_busy_port_is_a_one_line_error():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        code, output = run_in_pty([*SERVE, "--port", str(port)])
+        code, output = run_in_terminal("serve", "--port", str(port))
     assert_one_line_error(code, output, f"cannot listen on 127.0.0.1:{port}")
 
 
 @pytest.mark.parametrize("port", ["70000", "-1", "http"])
 def test_port_outside_0_to_65535_is_refused(port):
-    code, output = run_in_pty([*SERVE, "--port", port])
+    code, output = run_in_terminal("serve", "--port", port)
     assert_one_line_error(code, output, "is not a port number (0-65535)")
 
 
@@ -56,7 +57,7 @@ def ipv6_loopback() -> bool:
 
 
 def test_ipv6_loopback_host_serves_or_says_why():
-    code, output = run_in_pty([*SERVE, "--host", "::1", "--port", "0"],
+    code, output = run_in_terminal("serve", "--host", "::1", "--port", "0",
                                    until=lambda text: "facecast serving on" in text)
     assert "Traceback" not in output, output
     if ipv6_loopback():
@@ -82,17 +83,17 @@ def test_bad_certificate_is_a_one_line_error(certs, tmp_path, which):
         cert = tmp_path / "nowhere.pem"
     else:
         cert, key = key, cert
-    code, output = run_in_pty([*SERVE, "--port", "0", "--tls-cert", str(cert), "--tls-key", str(key)])
+    code, output = run_in_terminal("serve", "--port", "0", "--tls-cert", str(cert), "--tls-key", str(key))
     assert_one_line_error(code, output, "--tls-cert" if which != "missing" else "cannot read the TLS certificate")
 
 
 def test_empty_token_is_refused_not_silently_dropped(tmp_path):
-    code, output = run_in_pty([*SERVE, "--port", "0"], env={"FACECAST_TOKEN": ""})
+    code, output = run_in_terminal("serve", "--port", "0", env={**os.environ, "FACECAST_TOKEN": ""})
     assert_one_line_error(code, output, "FACECAST_TOKEN is empty")
     (tmp_path / "token").write_text("\n")
-    code, output = run_in_pty([*SERVE, "--port", "0", "--token-file", str(tmp_path / "token")])
+    code, output = run_in_terminal("serve", "--port", "0", "--token-file", str(tmp_path / "token"))
     assert_one_line_error(code, output, "is empty")
-    code, output = run_in_pty([*SERVE, "--port", "0", "--token-file", str(tmp_path / "absent")])
+    code, output = run_in_terminal("serve", "--port", "0", "--token-file", str(tmp_path / "absent"))
     assert_one_line_error(code, output, "cannot read --token-file")
 
 
@@ -110,21 +111,21 @@ def test_token_from_a_file_or_the_environment_is_not_in_the_process_list(tmp_pat
 
 
 def test_token_on_the_command_line_warns_that_it_shows():
-    code, output = run_in_pty([*SERVE, "--port", "0", "--token", "abc"],
+    code, output = run_in_terminal("serve", "--port", "0", "--token", "abc",
                                    until=lambda text: "facecast serving on" in text)
     assert code == 0 and "shows the token in the process list" in output, output
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.1"])
 def test_non_loopback_bind_needs_authentication_or_insecure(host):
-    code, output = run_in_pty([*SERVE, "--host", host, "--port", "0"])
+    code, output = run_in_terminal("serve", "--host", host, "--port", "0")
     assert_one_line_error(code, output, f"refusing to listen on {host} without authentication", "--insecure")
 
 
 def test_insecure_lets_a_non_loopback_bind_through_to_the_network_layer():
     # 192.0.2.1 (TEST-NET-1) is no address of this machine: the bind itself fails, so nothing is ever exposed.
     started = time.monotonic()
-    code, output = run_in_pty([*SERVE, "--host", "192.0.2.1", "--port", "0", "--insecure"])
+    code, output = run_in_terminal("serve", "--host", "192.0.2.1", "--port", "0", "--insecure")
     assert_one_line_error(code, output, "cannot listen on 192.0.2.1:0")
     assert "without authentication (--insecure)" in output
     assert time.monotonic() - started < 60

@@ -381,7 +381,7 @@ def test_cli_streams_and_the_monitor_prints_packets(daemon, tmp_path):
     out, _ = monitor.communicate(timeout=30)
     assert monitor.returncode == 0
     lines = out.splitlines()
-    assert len(lines) == 5 and all(line.startswith("Ada frame ") and "@ 60/1 fps" in line for line in lines)
+    assert len(lines) == 5 and all(line.startswith("Ada frame ") and "@ 30/1 fps" in line for line in lines)
     assert len(list(tmp_path.glob("*_Ada_1/Ada_1_iPhone.csv"))) == 1
     nodaemon = subprocess.run([sys.executable, "-m", "facecast", "unreal", "stream", "--daemon", "127.0.0.1:1",
                                "--subject", f"Ada={ASSETS / 'speech_en.wav'}"], capture_output=True, text=True,

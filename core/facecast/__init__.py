@@ -34,20 +34,30 @@ def animate(
     progress: Any = None,
     text: str | None = None,
     language: str | None = None,
+    settle: bool = True,
     **control_fields: Any,
 ) -> MotionClip:
     """Animate an audio file (path or encoded bytes) and return the :class:`MotionClip`.
 
     Controls may be given as a :class:`Controls` or as keyword fields (``emotion="happy"``, ``seed=3``).
-    ``text`` (the transcript) and ``language`` go to animators that take them (``phonetic``).
+    ``text`` (the transcript) and ``language`` go to animators that take them (``phonetic``). The take ends
+    settled to neutral over its last 150 ms unless ``settle=False``.
     """
     from facecast.animators import get_animator
     from facecast.audio import load_audio
 
     if control_fields:
         controls = Controls.from_dict({**(controls.to_dict() if controls else {}), **control_fields})
-    options = {key: value for key, value in (("text", text), ("language", language)) if value}
-    return get_animator(animator).animate(load_audio(audio), controls, fps, progress=progress, **options)
+    from facecast.phonemes.languages import check_language
+
+    options = {key: value for key, value in (("text", text), ("language", check_language(language))) if value}
+    from facecast.settle import settle_clip
+    from facecast.speechcheck import warn_if_not_speech
+
+    decoded = load_audio(audio)
+    warn_if_not_speech(decoded, os.fspath(audio) if isinstance(audio, (str, os.PathLike)) else "the audio")
+    clip = get_animator(animator).animate(decoded, controls, fps, progress=progress, **options)
+    return settle_clip(clip) if settle else clip
 
 
 def export(clip: MotionClip, path: str | os.PathLike[str], **options: Any) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facecast import fileio
-from facecast.errors import AudioError
+from facecast.errors import AudioError, reason
 from facecast.fileio import read_input
 from facecast.media import pcm16_to_float
 
@@ -203,7 +203,7 @@ def _decode_with_av(data: bytes, container_name: str, name: str, max_seconds: fl
                 for out in resampler.resample(None):
                     chunks.append(out.to_ndarray().reshape(-1))
         except av.FFmpegError as e:
-            raise AudioError(f"{name} is corrupt ({type(e).__name__})") from None
+            raise AudioError(f"{name} is corrupt: {reason(e)}") from None
     if not chunks:
         raise AudioError(f"{name} contains no audio samples")
     return np.concatenate(chunks).astype(np.float32), rate

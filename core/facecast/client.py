@@ -70,6 +70,25 @@ def _controls_message(controls: Controls | None, fields: dict[str, Any]) -> pb.C
     return wire.controls_to_proto(controls.validated()) if controls else pb.Controls()
 
 
+def _plain(message: Any) -> Any:
+    """A protobuf message as dicts, lists and plain numbers (json_format writes 64-bit integers as strings)."""
+    from google.protobuf.descriptor import FieldDescriptor
+
+    def value(field: FieldDescriptor, v: Any) -> Any:
+        if field.type == FieldDescriptor.TYPE_MESSAGE:
+            return _plain(v)
+        if field.type == FieldDescriptor.TYPE_ENUM:
+            return field.enum_type.values_by_number[v].name if v in field.enum_type.values_by_number else v
+        return v.decode("latin-1") if isinstance(v, bytes) else v
+
+    out = {}
+    for field in message.DESCRIPTOR.fields:
+        v = getattr(message, field.name)
+        repeated = field.is_repeated if hasattr(field, "is_repeated") else field.label == FieldDescriptor.LABEL_REPEATED
+        out[field.name] = [value(field, x) for x in v] if repeated else value(field, v)
+    return out
+
+
 class Client:
     """A connection to a facecast daemon. ``token`` sends a bearer token; ``root_certificates`` enables TLS;
     ``certificate_chain`` and ``private_key`` (PEM) present a client certificate, for a daemon that requires
@@ -118,13 +137,11 @@ class Client:
 
     def info(self) -> dict[str, Any]:
         """Version, animators, providers, fps options, limits and active sessions."""
-        from google.protobuf.json_format import MessageToDict
-
         try:
             reply = self._stub.GetInfo(pb.GetInfoRequest(), timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as e:
             raise _server_error(e, self.address) from None
-        return MessageToDict(reply, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+        return _plain(reply)
 
     def create_avatar(self, image: str | os.PathLike[str] | bytes,
                       face_box: tuple[float, float, float, float] | None = None) -> pb.CreateAvatarResponse:

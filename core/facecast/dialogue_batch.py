@@ -3,7 +3,7 @@
 Input is a folder of audio files (a transcript ``NAME.txt`` beside ``NAME.wav`` is passed to animators that
 take text) or a manifest, CSV or JSON, with one line per entry::
 
-    audio,name,emotion,intensity,seed,text          # CSV header; only ``audio`` is required
+    audio,name,emotion,intensity,seed,text,language   # CSV header; only ``audio`` is required
     lines/hello.wav,hello,happy,0.8,3,
 
     [{"audio": "lines/hello.wav", "name": "hello", "emotion": "happy", "intensity": 0.8, "seed": 3}]
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import csv
+import functools
 import json
 import os
 import threading
@@ -30,9 +31,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from facecast.errors import FacecastError, InvalidInput
+from facecast.errors import FacecastError, InvalidInput, reason
 from facecast.fileio import atomic_write_text
 from facecast.motion import DEFAULT_FPS, MotionClip
+from facecast.phonemes.languages import check_language
 
 if TYPE_CHECKING:
     from facecast.audio import Audio
@@ -53,6 +55,7 @@ class Line:
     seed: int | None = None
     text: str | None = None
     text_file: str | None = None
+    language: str | None = None  # of the transcript: en (default), de, fr, ... (a voice espeak-ng has)
     problem: str | None = None  # a manifest entry that cannot run says why here, and fails in the report
 
 
@@ -69,6 +72,10 @@ class BatchOptions:
     token: str | None = None
     workers: int = max(1, os.cpu_count() or 1)
     force: bool = False
+    settle: bool = True  # the take ends settled to neutral (local animation; a daemon always settles)
+    image: str | None = None  # the portrait (or .fcavatar) that .mp4 outputs show
+    face_box: tuple[float, float, float, float] | None = None
+    size: int = 512  # .mp4 frame size
 
 
 @dataclass
@@ -95,12 +102,12 @@ def read_lines(source: str | os.PathLike[str]) -> list[Line]:
             with open(path, newline="", encoding="utf-8-sig") as f:
                 entries = list(csv.DictReader(f))
         except (OSError, UnicodeDecodeError, csv.Error) as e:
-            raise InvalidInput(f"cannot read manifest {path}: {e}") from None
+            raise InvalidInput(f"cannot read manifest {path}: {reason(e)}") from None
     elif path.suffix.lower() == ".json":
         try:
             entries = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise InvalidInput(f"cannot read manifest {path}: {e}") from None
+            raise InvalidInput(f"cannot read manifest {path}: {reason(e)}") from None
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
             raise InvalidInput(f"manifest {path} must hold a JSON list of objects")
     else:
@@ -135,6 +142,10 @@ def _manifest_line(entry: dict[str, Any], base: Path, number: int) -> Line:
     except (TypeError, ValueError):
         line.problem = f"manifest line {number}: intensity must be a number and seed an integer"
     line.text = get("text")
+    try:
+        line.language = check_language(None if get("language") is None else str(get("language")).strip())
+    except InvalidInput as e:
+        line.problem = f"manifest line {number}: {e}"
     return line
 
 
@@ -164,6 +175,14 @@ def is_up_to_date(line: Line, options: BatchOptions) -> bool:
         return all(p.exists() and p.stat().st_mtime >= newest_input for p in outputs_for(line, options))
     except OSError:
         return False
+
+
+@functools.lru_cache(maxsize=2)
+def _avatar(image: str | None, face_box: tuple[float, float, float, float] | None) -> Any:
+    """The portrait for .mp4 outputs, fitted once per process."""
+    from facecast.face import Avatar
+
+    return Avatar.from_file(image, face_box) if image else None
 
 
 def _line_controls(line: Line) -> dict[str, Any]:
@@ -197,16 +216,19 @@ def _animate_on_server(audio_path: str, line: Line, options: BatchOptions, text:
             _clients[key] = (client, takes_text)
     client, takes_text = _clients[key]
     return client.animate(audio_path, options.animator, options.fps, None, text=text if takes_text else None,
+                          language=line.language if takes_text and text else None,
                           **_line_controls(line))
 
 
 def _animate_locally(audio: Audio, line: Line, options: BatchOptions, text: str | None) -> MotionClip:
     from facecast.animators import get_animator
     from facecast.controls import Controls
+    from facecast.settle import settle_clip
 
     animator = get_animator(options.animator)
-    extra: dict[str, Any] = {"text": text} if text and animator.accepts_text else {}
-    return animator.animate(audio, Controls.from_dict(_line_controls(line)), options.fps, **extra)
+    extra: dict[str, Any] = {"text": text, "language": line.language} if text and animator.accepts_text else {}
+    clip = animator.animate(audio, Controls.from_dict(_line_controls(line)), options.fps, **extra)
+    return settle_clip(clip) if options.settle else clip
 
 
 def process_line(line: Line, options: BatchOptions) -> LineResult:
@@ -226,21 +248,23 @@ def process_line(line: Line, options: BatchOptions) -> LineResult:
         audio = load_audio(line.audio)  # raises AudioError for unreadable or silent audio
         result.audio_seconds = audio.duration
         text = _transcript(line)
-        if options.server:
-            clip = _animate_on_server(line.audio, line, options, text)
-        else:
-            clip = _animate_locally(audio, line, options, text)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            if options.server:
+                clip = _animate_on_server(line.audio, line, options, text)
+            else:
+                clip = _animate_locally(audio, line, options, text)
             for output in outputs_for(line, options):
-                export(clip, output, **options_for(output, options.export_options))
+                video = {"avatar": _avatar(options.image, options.face_box), "audio": audio,
+                         "size": options.size} if output.suffix == ".mp4" else {}
+                export(clip, output, **options_for(output, options.export_options), **video)
                 result.outputs.append(str(output))
         result.warnings = sorted({str(w.message) for w in caught})
         result.status = "done"
     except (FacecastError, OSError, UnicodeDecodeError) as e:
         result.reason = str(e) or type(e).__name__
     except Exception as e:  # one broken line must not end a run of hundreds
-        result.reason = f"{type(e).__name__}: {e}"
+        result.reason = f"{type(e).__name__}: {reason(e)}"
     finally:
         result.seconds = time.perf_counter() - started
     return result
@@ -252,6 +276,12 @@ def animate_lines(lines: list[Line], options: BatchOptions,
     from facecast.exports.options import check_options
 
     check_options(options.formats, options.export_options)
+    if ".mp4" in options.formats and not options.image:
+        raise InvalidInput("--format mp4 renders a talking portrait: give the portrait with --image FACE.jpg")
+    if options.image and ".mp4" not in options.formats:
+        raise InvalidInput("--image is for --format mp4; motion formats need no portrait")
+    if options.image:
+        _avatar(options.image, options.face_box)  # a portrait without a face fails here, before any line
     os.makedirs(options.out_dir, exist_ok=True)
     started = time.perf_counter()
     results: list[LineResult] = []

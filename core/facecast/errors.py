@@ -1,5 +1,7 @@
 """The errors facecast raises on purpose. Each message names the problem so a user can fix it."""
 
+import re
+
 
 class FacecastError(Exception):
     """Base class of every error facecast raises on purpose."""
@@ -11,6 +13,18 @@ class InvalidInput(FacecastError, ValueError):
 
 class AudioError(InvalidInput):
     """Audio that cannot be decoded or used: empty, silent, too long, wrong rate, corrupt."""
+
+
+_OBJECT_REPR = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-fA-F]+>")
+_ERRNO = re.compile(r"^\[Errno -?\d+\]\s*")
+
+
+def reason(error: BaseException) -> str:
+    """What went wrong, for a message a user reads: the OS's words without an errno number or file name (the
+    message names the file itself), no ``<_io.BytesIO object at 0x…>`` reprs; the error's type if nothing is left."""
+    text = error.strerror if isinstance(error, OSError) and error.strerror else _ERRNO.sub("", str(error))
+    text = _OBJECT_REPR.sub("", text).strip().rstrip(":").strip()
+    return text or type(error).__name__
 
 
 MAX_QUOTED = 64  # characters of a client's value that an error message repeats

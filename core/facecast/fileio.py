@@ -167,9 +167,10 @@ def open_container(source: bytes | typing.BinaryIO, format_name: str, name: str,
 
 
 @contextlib.contextmanager
-def open_video_file(path: str | os.PathLike[str]) -> Iterator[typing.Any]:
+def open_video_file(path: str | os.PathLike[str], still_hint: str = "") -> Iterator[typing.Any]:
     """A PyAV container for a video file on disk (a path the local user gave), opened as above; the file and
-    the container close on leaving the ``with``."""
+    the container close on leaving the ``with``. A still image is refused as one (``still_hint`` says what to
+    do instead)."""
     name = os.fspath(path)
     try:
         file = open(name, "rb")  # noqa: SIM115 (closed on leaving the context)
@@ -177,6 +178,8 @@ def open_video_file(path: str | os.PathLike[str]) -> Iterator[typing.Any]:
         raise InvalidInput(f"cannot read video {name}: {e.strerror}") from None
     with file:
         head = file.read(SNIFF_BYTES)
+        if head.startswith(IMAGE_MAGIC):
+            raise InvalidInput(f"{name} is a still image, not a video" + (f": {still_hint}" if still_hint else ""))
         if sniff(head) in AUDIO_CONTAINERS and sniff(head) not in VIDEO_CONTAINERS:
             raise InvalidInput(f"{name} has no video stream (it is a {sniff(head)} sound file)")
         format_name = sniff(head)

@@ -37,18 +37,30 @@ class Take:
     """A Live Link Face CSV take: ``columns`` maps each curve name to one value per frame."""
 
     path: str
-    fps: int
+    fps: int  # the timecode's frame rate, which the Animation Sequence uses
     start_seconds: float  # time of day of the first frame
     columns: dict[str, list[float]]
     audio_path: str | None = None
+    times: list[float] | None = None  # each row's seconds from the first, from its timecode
 
     @property
     def num_frames(self) -> int:
+        """Rows in the CSV (the app writes 30 a second with 60 fps timecode, and drops some under load)."""
         return len(next(iter(self.columns.values()), []))
 
     @property
+    def row_times(self) -> list[float]:
+        return self.times if self.times is not None else [i / self.fps for i in range(self.num_frames)]
+
+    @property
+    def length_frames(self) -> int:
+        """Frames at :attr:`fps` from the first row to the last, both included."""
+        times = self.row_times
+        return int(round(times[-1] * self.fps)) + 1 if times else 0
+
+    @property
     def duration(self) -> float:
-        return self.num_frames / self.fps
+        return self.length_frames / self.fps
 
 
 @dataclass
@@ -130,10 +142,29 @@ def load_take(path: str, fps: int | None = None) -> Take:
             except (IndexError, ValueError):
                 raise TakeError(f"{csv_path} line {line}: missing or non-numeric {name}") from None
     timecodes = [row[0] for row in rows[1:]]
-    fps = fps or recorded_fps or guess_fps(timecodes)
-    start = parse_timecode(timecodes[0], fps) if timecodes else 0.0
+    # the timecode's own rate: the app's 60 fps timecode goes with a 30 fps video, so the frame numbers decide
+    fps = fps or max(recorded_fps or 0, guess_fps(timecodes))
+    seconds = timecode_seconds(timecodes, fps, csv_path)
+    start = seconds[0] if seconds else 0.0
     wav = os.path.splitext(csv_path)[0] + ".wav"
-    return Take(csv_path, fps, start, columns, wav if os.path.isfile(wav) else None)
+    return Take(csv_path, fps, start, columns, wav if os.path.isfile(wav) else None,
+                [t - start for t in seconds])
+
+
+def timecode_seconds(timecodes: list[str], fps: int, source: str = "take") -> list[float]:
+    """Each row's time of day in seconds from its timecode; a take past midnight keeps counting up. Key times
+    come from these, never from the row count."""
+    seconds: list[float] = []
+    wrap = 0.0
+    for line, code in enumerate(timecodes, start=2):
+        t = parse_timecode(code, fps) + wrap
+        if seconds and t < seconds[-1] - 43200:
+            wrap += 86400.0
+            t += 86400.0
+        if seconds and t <= seconds[-1]:
+            raise TakeError(f"{source} line {line}: timecode {code!r} does not come after the line before")
+        seconds.append(t)
+    return seconds
 
 
 def curve_name(name: str, style: str = "livelink", prefix: str = "", mapping: dict[str, str] | None = None) -> str:
@@ -198,7 +229,7 @@ def take_curves(take: Take, style: str = "livelink", prefix: str = "", mapping: 
 
     Times are seconds from the take's first frame. ``skip_silent`` leaves out curves that stay at 0.
     """
-    times = [i / take.fps for i in range(take.num_frames)]
+    times = take.row_times
     curves = []
     columns = face_board_columns(take.columns) if style == "metahuman" else take.columns
     for name, column in columns.items():

@@ -67,7 +67,7 @@ def import_take(take: str, skeleton: str, destination: str = "/Game/Facecast", n
         raise ValueError(f"{skeleton} is not a Skeleton asset")
     name = name or os.path.splitext(os.path.basename(loaded.path))[0]
     sequence = _create_sequence(name, destination, skeleton_asset)
-    _set_length(sequence, loaded.fps, loaded.num_frames)
+    _set_length(sequence, loaded.fps, loaded.length_frames)
     curves = takes.take_curves(loaded, style, prefix, mapping, tolerance, angle_units)
     with unreal.ScopedSlowTask(len(curves), f"Importing {name}") as task:
         task.make_dialog(True)
@@ -80,7 +80,8 @@ def import_take(take: str, skeleton: str, destination: str = "/Game/Facecast", n
     if audio and loaded.audio_path:
         _import_audio(loaded.audio_path, destination)
     unreal.EditorAssetLibrary.save_loaded_asset(sequence)
-    unreal.log(f"facecast: {destination}/{name}: {len(curves)} curves, {loaded.num_frames} frames at {loaded.fps} fps")
+    unreal.log(f"facecast: {destination}/{name}: {len(curves)} curves, {loaded.length_frames} frames "
+               f"at {loaded.fps} fps")
     return sequence
 
 

@@ -24,7 +24,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 
-from facecast.errors import InvalidInput
+from facecast.errors import InvalidInput, reason
 from facecast.motion import BLENDSHAPES
 
 Preset = str | Mapping[str, str | Iterable[str]] | os.PathLike[str]
@@ -116,7 +116,7 @@ def mapping_for(preset: Preset = "arkit") -> dict[str, tuple[str, ...]]:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except (OSError, json.JSONDecodeError) as e:
-        raise InvalidInput(f"cannot read mapping file {path}: {e}") from None
+        raise InvalidInput(f"cannot read mapping file {path}: {reason(e)}") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"mapping file {path} must hold a JSON object of ARKit name -> target name(s)")
     return _custom(data, f"mapping file {path}")

@@ -1,27 +1,107 @@
-"""Progress bars on stderr for long work, measured in seconds of audio or video (hidden when not a terminal)."""
+"""Progress of long work on stderr: a bar in a terminal (hidden when stderr is not one), one JSON object a line
+for scripts and DCC tools (``--progress json``), or nothing (``--progress none`` / ``--quiet``).
+
+JSON lines look like ``{"progress": "animating", "done": 1.5, "total": 8.2, "unit": "s"}``; ``total`` is null
+until it is known, and the last line of each stage has ``"finished": true``."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
 from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol
 
 from tqdm import tqdm
 
-BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s [{elapsed}<{remaining}]"
+MODES = ("bar", "json", "none")
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} {unit} [{elapsed}<{remaining}]"
+OPEN_FORMAT = "{desc}: {n:.1f} {unit} [{elapsed}]"  # before the total is known
 
 
-def seconds_bar(desc: str, quiet: bool = False, total: float | None = None) -> tqdm:
-    # an unknown total starts at 0 (the reporter sets it): BAR_FORMAT's {total:.1f} cannot format None
-    return tqdm(total=0.0 if total is None else total, unit="s", desc=desc, disable=quiet or None, file=sys.stderr,
-                bar_format=BAR_FORMAT)
+class Progress(Protocol):
+    def __enter__(self) -> Progress: ...
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
+    def update(self, done: float, total: float | None = None) -> None: ...
+    def write(self, message: str) -> None: ...
 
 
-def reporter(bar: tqdm) -> Callable[[float, float], None]:
+def add_progress_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--progress", choices=MODES, default="bar",
+                   help="how to show progress on stderr: a bar (only in a terminal), json (one object a line, "
+                   "for scripts) or none (default %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress output (same as --progress none)")
+
+
+def progress_mode(args: argparse.Namespace) -> str:
+    return "none" if getattr(args, "quiet", False) else getattr(args, "progress", "bar")
+
+
+class _Bar:
+    def __init__(self, desc: str, total: float | None, unit: str, enabled: bool) -> None:
+        self._bar = tqdm(total=total, unit=unit, desc=desc, disable=None if enabled else True, file=sys.stderr,
+                         bar_format=BAR_FORMAT if total else OPEN_FORMAT)
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._bar.close()
+
+    def update(self, done: float, total: float | None = None) -> None:
+        if total and not self._bar.total:
+            self._bar.bar_format = BAR_FORMAT
+        if total:
+            self._bar.total = total
+        self._bar.n = done
+        self._bar.refresh()
+
+    def write(self, message: str) -> None:
+        self._bar.write(message, file=sys.stderr)
+
+
+class _JsonLines:
+    def __init__(self, desc: str, total: float | None, unit: str) -> None:
+        self.desc, self.total, self.unit, self.done = desc, total, unit, 0.0
+
+    def _emit(self, **extra: object) -> None:
+        line = {"progress": self.desc, "done": round(self.done, 3),
+                "total": None if self.total is None else round(self.total, 3), "unit": self.unit, **extra}
+        print(json.dumps(line), file=sys.stderr, flush=True)
+
+    def __enter__(self) -> _JsonLines:
+        self._emit()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if kind is None:
+            self._emit(finished=True)
+
+    def update(self, done: float, total: float | None = None) -> None:
+        self.done, self.total = float(done), float(total) if total else self.total
+        self._emit()
+
+    def write(self, message: str) -> None:
+        print(json.dumps({"message": message}), file=sys.stderr, flush=True)
+
+
+def progress_bar(desc: str, mode: str = "bar", total: float | None = None, unit: str = "s") -> Progress:
+    """A context manager that shows the progress of one stage in ``mode`` (see MODES)."""
+    if mode == "json":
+        return _JsonLines(desc, total, unit)
+    return _Bar(desc, total, unit, enabled=mode == "bar")
+
+
+def seconds_bar(desc: str, quiet: bool | str = False, total: float | None = None) -> Progress:
+    """Progress in seconds of audio or video; ``quiet`` is a mode name or True for none."""
+    mode = quiet if isinstance(quiet, str) else ("none" if quiet else "bar")
+    return progress_bar(desc, mode, total)
+
+
+def reporter(bar: Progress) -> Callable[[float, float], None]:
     """A ``progress(done, total)`` callback that moves ``bar``."""
-
-    def progress(done: float, total: float) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    return progress
+    return bar.update

@@ -10,6 +10,7 @@ from facecast.motion import FPS_OPTIONS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from facecast.cli._progress import add_progress_option
     from facecast.exports import output_formats
 
     p = subparsers.add_parser(
@@ -24,12 +25,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--face-box", metavar="X,Y,W,H", help="the face's box in pixels, when the detector misses it")
     p.add_argument("--threads", type=int, default=1, help="threads for the face-mesh model (default %(default)s)")
     p.add_argument("--no-audio", action="store_true", help="do not write the sound")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_option(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import facecast
+    from facecast.cli._progress import progress_bar, progress_mode
     from facecast.cli._warnings import warnings_as_lines
     from facecast.exports import WRITERS, _extension
     from facecast.face import parse_face_box
@@ -38,8 +40,11 @@ def run(args: argparse.Namespace) -> int:
 
     _extension(args.output, WRITERS, "write")  # fail on a bad extension before any work
     box = parse_face_box(args.face_box) if args.face_box else None
-    with warnings_as_lines():
-        take = capture_video(args.video, fps=args.fps, face_box=box, progress=not args.quiet, threads=args.threads)
+    mode = progress_mode(args)
+    with warnings_as_lines(), progress_bar("capturing", "none" if mode == "bar" else mode, unit="frames") as bar:
+        # the bar mode is capture's own frame bar; json reports frames through the callback
+        take = capture_video(args.video, fps=args.fps, face_box=box, threads=args.threads,
+                             progress=mode == "bar" if mode != "json" else bar.update)
     wav = os.path.splitext(args.output)[0] + ".wav"
     if take.audio is not None and not args.no_audio:
         take.clip.metadata["audio_file"] = os.path.basename(wav)

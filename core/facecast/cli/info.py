@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
-from facecast.client import DEFAULT_ADDRESS
+from facecast.cli._options import add_server_option
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("info", help="show a running daemon's version, animators and limits")
-    p.add_argument("--server", default=os.environ.get("FACECAST_SERVER", DEFAULT_ADDRESS),
-                   help="daemon address (default %(default)s)")
-    p.add_argument("--token", default=os.environ.get("FACECAST_TOKEN"))
+    add_server_option(p)
     p.add_argument("--json", action="store_true", help="print the whole reply as JSON")
     p.set_defaults(run=run)
 

@@ -33,16 +33,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--rate-burst", type=int, default=defaults.rate_burst,
                    help="calls a client may make at once above --rate-limit (default %(default)s)")
     p.add_argument("--animator", default="", help="default animator for requests that name none")
-    p.add_argument("--max-sessions", type=int, default=defaults.max_sessions)
-    p.add_argument("--max-message-mb", type=float, default=defaults.max_message_bytes / 2**20)
-    p.add_argument("--max-audio-seconds", type=float, default=defaults.max_audio_seconds)
+    p.add_argument("--max-sessions", type=int, default=defaults.max_sessions,
+                   help="concurrent streaming sessions; more are refused with RESOURCE_EXHAUSTED (default %(default)s)")
+    p.add_argument("--max-message-mb", type=float, default=defaults.max_message_bytes / 2**20,
+                   help="largest gRPC message in MiB, either way (default %(default)g)")
+    p.add_argument("--max-audio-seconds", type=float, default=defaults.max_audio_seconds,
+                   help="longest audio one Animate call may send (default %(default)g s)")
     p.add_argument("--max-avatars", type=int, default=defaults.max_avatars,
                    help="portraits held for texture frames; the oldest is dropped past this (default %(default)s)")
     p.add_argument("--a2f-compat", action="store_true",
                    help="also serve NVIDIA's Audio2Face-3D gRPC API (ACE clients, the ACE Unreal plugin) on --a2f-port")
     p.add_argument("--a2f-port", type=int, default=defaults.a2f_port,
                    help="port of the Audio2Face-3D API (default %(default)s, as the NIM; 0 picks a free one)")
-    p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                   help="what the daemon logs on stderr (default %(default)s)")
     p.set_defaults(run=run)
 
 

@@ -8,8 +8,12 @@ import signal
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
-from facecast.motion import FPS_OPTIONS
+from facecast.cli._options import add_fps_option, add_server_option, add_size_option
+
+if TYPE_CHECKING:
+    from facecast.controls import Controls
 
 SPEECH_HELP = ("NAME=SOURCE: SOURCE is a speech file, a folder to watch (its audio files play in name order), "
                "'mic' or 'mic:DEVICE', or a clip animated before (.fcclip, .json, or a take .csv)")
@@ -33,13 +37,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     stream.add_argument("--realtime", action="store_true",
                         help="send from a real-time priority thread (Linux; needs root or CAP_SYS_NICE): steadier "
                         "timing on a busy machine")
+    _text_options(stream, " (one subject speaking a file)")
+    stream.add_argument("--seed", type=int, help="random seed for every subject's blinks, gaze and head motion "
+                        "(default: one derived from each subject's name, so NPCs do not move in lockstep)")
     stream.set_defaults(run=run_stream)
 
     take = commands.add_parser("take", help="animate speech on the daemon and write a Live Link Face take folder")
     take.add_argument("speech", help="speech file: wav, flac, ogg, mp3 or m4a")
     take.add_argument("-o", "--output", required=True, help="folder that receives the take folder")
     take.add_argument("--slate", help="slate name (default: the speech file's name)")
-    take.add_argument("--fps", type=int, default=60, choices=FPS_OPTIONS)
+    add_fps_option(take)
+    _text_options(take)
     take.add_argument("--no-video", action="store_true", help="skip the .mov")
     take.add_argument("--timecode-start", metavar="HH:MM:SS:FF",
                       help="timecode of frame 0 (at --fps; default: the local time of day, as the app does)")
@@ -49,11 +57,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     present = commands.add_parser("present", help="a talking portrait: MJPEG over HTTP or an image sequence + wav")
     present.add_argument("speech", help="speech file")
     present.add_argument("--image", required=True, help="portrait image")
-    present.add_argument("--size", type=int, default=384, help="frame size in pixels (default %(default)s)")
-    present.add_argument("--fps", type=int, default=30, choices=FPS_OPTIONS)
+    add_size_option(present)
+    add_fps_option(present)
     present.add_argument("--sequence", help="write an image sequence + audio.wav to this folder instead of serving")
-    present.add_argument("--http-host", default="127.0.0.1")
-    present.add_argument("--http-port", type=int, default=8554)
+    present.add_argument("--http-host", default="127.0.0.1",
+                         help="address the MJPEG server binds (default %(default)s)")
+    present.add_argument("--http-port", type=int, default=8554, help="port of the MJPEG server (default %(default)s)")
     present.add_argument("--subject", help="also send the motion as this Live Link subject, in sync with the frames")
     present.add_argument("--delay", type=float, default=2.0,
                          help="seconds between the frames being ready and frame 0 (time to connect; default 2)")
@@ -63,16 +72,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     monitor = commands.add_parser("monitor", help="receive Live Link Face packets and print them (no Unreal needed)")
     monitor.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
-    monitor.add_argument("--port", type=int, default=11111)
+    monitor.add_argument("--port", type=int, default=11111, help="UDP port to listen on (default %(default)s)")
     monitor.add_argument("--count", type=int, default=0, help="stop after this many packets (default: never)")
     monitor.set_defaults(run=run_monitor)
 
 
 def _daemon_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--daemon", default="127.0.0.1:50051", help="facecast daemon address (default %(default)s)")
-    p.add_argument("--token", default=os.environ.get("FACECAST_TOKEN"))
+    add_server_option(p)
     p.add_argument("--animator", help="animator on the daemon (default: the daemon's)")
     p.add_argument("--emotion", help="emotion control, e.g. happy")
+
+
+def _text_options(p: argparse.ArgumentParser, where: str = "") -> None:
+    p.add_argument("--text", help=f"transcript of the speech{where}, for animators that take text (phonetic)")
+    p.add_argument("--language", help="language of the transcript, e.g. en (default), de, fr")
 
 
 def _livelink_options(p: argparse.ArgumentParser, with_fps: bool = True) -> None:
@@ -80,13 +93,17 @@ def _livelink_options(p: argparse.ArgumentParser, with_fps: bool = True) -> None
     p.add_argument("--port", type=int, default=11111, help="Live Link Face port (default %(default)s)")
     p.add_argument("--device-name", default="facecast", help="names the Live Link source in Unreal")
     if with_fps:
-        p.add_argument("--fps", type=int, default=60, choices=FPS_OPTIONS)
+        add_fps_option(p, " sent to Live Link")
 
 
-def _controls_from_args(args: argparse.Namespace):
+def _controls_from_args(args: argparse.Namespace, default_seed: int | None = None) -> Controls | None:
+    """Controls from --emotion and --seed (``default_seed`` where --seed is not given); None when neither is set."""
     from facecast.controls import Controls
 
-    return Controls(emotion=args.emotion).validated() if args.emotion else None
+    seed = getattr(args, "seed", None)
+    seed = default_seed if seed is None else seed
+    fields = {key: value for key, value in (("emotion", args.emotion or None), ("seed", seed)) if value is not None}
+    return Controls.from_dict(fields).validated() if args.emotion or seed is not None else None
 
 
 def _print_event(subject: str, kind: str, message: str) -> None:
@@ -131,18 +148,27 @@ def _run_until_done(bridge, endless: bool) -> None:
 
 
 def run_stream(args: argparse.Namespace) -> int:
-    from facecast.unreal.bridge import Bridge
+    from facecast.unreal.bridge import Bridge, subject_seed
     from facecast.unreal.sources import FileSource, SpeechQueue
 
-    bridge = Bridge(daemon=args.daemon, token=args.token, host=args.host, port=args.port,
+    bridge = Bridge(daemon=args.server, token=args.token, host=args.host, port=args.port,
                     device_name=args.device_name, takes=args.takes, take_video=not args.no_video,
                     play_audio=args.play_audio, prebuffer=args.prebuffer, realtime=args.realtime,
                     on_event=_print_event)
+    from facecast.errors import InvalidInput
+    from facecast.phonemes.languages import check_language
+
     subjects = [parse_subject(spec) for spec in args.subject]
+    language = check_language(args.language)
+    if args.text or language:
+        files = [source for _, source in subjects if isinstance(source, FileSource)]
+        if len(subjects) != 1 or not files:
+            raise InvalidInput("--text and --language go with one subject speaking a file (NAME=speech.wav)")
+        files[0].text, files[0].language = args.text, language
     if any(not isinstance(source, SpeechQueue) for _, source in subjects):
         bridge.check_daemon()
     for name, source in subjects:
-        bridge.add_subject(name, source, args.fps, args.animator, _controls_from_args(args))
+        bridge.add_subject(name, source, args.fps, args.animator, _controls_from_args(args, subject_seed(name)))
     print(f"facecast: streaming {', '.join(n for n, _ in subjects)} to Live Link {args.host}:{args.port} "
           f"(Ctrl-C stops)", file=sys.stderr)
     endless = any(not isinstance(source, (FileSource, SpeechQueue)) for _, source in subjects)
@@ -159,12 +185,15 @@ def run_take(args: argparse.Namespace) -> int:
     from facecast.audio import load_audio
     from facecast.client import Client
     from facecast.exports.livelink_csv import parse_timecode_start
+    from facecast.phonemes.languages import check_language
     from facecast.unreal.takes import time_of_day, write_take
 
+    language = check_language(args.language)
     start = parse_timecode_start(args.timecode_start, args.fps) if args.timecode_start else None
     audio = load_audio(args.speech)
-    with Client(args.daemon, args.token) as client:
-        clip = client.animate(args.speech, args.animator, args.fps, _controls_from_args(args))
+    with Client(args.server, args.token) as client:
+        clip = client.animate(args.speech, args.animator, args.fps, _controls_from_args(args), text=args.text,
+                              language=language)
     slate = args.slate or os.path.splitext(os.path.basename(args.speech))[0]
     path = write_take(args.output, clip, audio.samples, audio.sample_rate, slate, video=not args.no_video,
                       start_seconds=time_of_day() if start is None else start)
@@ -182,7 +211,7 @@ def run_present(args: argparse.Namespace) -> int:
     audio = load_audio(args.speech)
     avatar = Avatar.from_file(args.image)
     server = None if args.sequence else MjpegServer(args.http_host, args.http_port)  # fail early on a busy port
-    with Client(args.daemon, args.token) as client:
+    with Client(args.server, args.token) as client:
         clip = client.animate(args.speech, args.animator, args.fps, _controls_from_args(args))
     frames = list(render_frames(clip, avatar, args.size))
     if args.sequence:
@@ -197,7 +226,7 @@ def run_present(args: argparse.Namespace) -> int:
             return 0
         from facecast.unreal.bridge import Bridge
 
-        with Bridge(daemon=args.daemon, host=args.host, port=args.port, device_name=args.device_name,
+        with Bridge(daemon=args.server, host=args.host, port=args.port, device_name=args.device_name,
                     prebuffer=args.delay, on_event=_print_event) as bridge:
             present_with_subject(server, bridge, args.subject, clip, frames, audio.samples, audio.sample_rate)
     return 0

@@ -29,6 +29,9 @@ WRITERS: dict[str, str] = {
     ".usdc": "facecast.exports.usd:write_usd",
     ".fbx": "facecast.exports.fbx:write_fbx",
     ".mp4": "facecast.exports.video:write_mp4",
+    ".tsv": "facecast.exports.rhubarb:write_rhubarb_tsv",  # Rhubarb Lip Sync mouth cues (A-H, X)
+    ".xml": "facecast.exports.rhubarb:write_rhubarb_xml",
+    ".rhubarb.json": "facecast.exports.rhubarb:write_rhubarb_json",
 }
 READERS: dict[str, str] = {
     ".csv": "facecast.exports.livelink_csv:read_csv",
@@ -38,7 +41,9 @@ READERS: dict[str, str] = {
 
 
 def _extension(path: str | os.PathLike[str], table: dict[str, Any], verb: str) -> str:
-    ext = os.path.splitext(os.fspath(path))[1].lower()
+    name = os.path.basename(os.fspath(path)).lower()
+    ext = next((e for e in table if e.count(".") > 1 and name.endswith(e) and len(name) > len(e)),
+               os.path.splitext(name)[1])  # a double extension (.rhubarb.json) first
     if ext not in table:
         raise InvalidInput(f"cannot {verb} {ext or 'files without an extension'}: use one of {', '.join(table)}")
     return ext

@@ -1,9 +1,9 @@
 """FBX export through Blender's own FBX exporter, run in the background.
 
 FBX is a closed format; the one free writer that engines trust is Blender's. facecast prepares the curves (and
-the ARKit test head) in an ``.npz``, then runs :mod:`facecast.exports.fbx_blender` in a Blender: the Python
-of a ``bpy`` venv (``FACECAST_BLENDER_PYTHON``, else ``.venv-blender`` at the repository root), or a
-``blender`` executable (``FACECAST_BLENDER``, else ``blender`` on PATH). The script keys the shape keys of the
+the ARKit test head) in an ``.npz``, then runs :mod:`facecast.exports.fbx_blender` in a Blender found by
+:func:`facecast.blender.find_blender` (``$FACECAST_BLENDER``, ``blender`` on PATH, or a Python with ``bpy``:
+``$FACECAST_BLENDER_PYTHON`` or this one). The script keys the shape keys of the
 test head (an armature with Head / LeftEye / RightEye bones, every frame keyed) or of the user's ``.blend`` /
 ``.fbx`` head (names matched through a mapping preset), and exports FBX with Y up and -Z forward as Unreal and
 Unity expect.
@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from facecast.blender import find_blender
 from facecast.character.joints import HEAD, JOINT_NODE_NAMES, LEFT_EYE, RIGHT_EYE, joint_rotations, to_wxyz
 from facecast.character.rig_mapping import Preset, mapping_for
 from facecast.character.testhead import build_test_head
@@ -31,32 +30,19 @@ from facecast.fileio import atomic_path
 from facecast.motion import BLENDSHAPES, CHANNEL_INDEX, MotionClip
 
 SCRIPT = Path(__file__).with_name("fbx_blender.py")
-REPO_BLENDER_VENV = Path(__file__).resolve().parents[3] / ".venv-blender"
 TIMEOUT_SECONDS = 600
-HOW_TO_GET_BLENDER = (
-    "FBX export runs Blender's FBX exporter, and no Blender was found. Either make the bpy venv at the "
-    "repository root: python3.11 -m venv .venv-blender && .venv-blender/bin/pip install bpy 'numpy<2' "
-    "(or set FACECAST_BLENDER_PYTHON to a Python that can import bpy), or install Blender 4.2+ and put "
-    "`blender` on PATH (or set FACECAST_BLENDER to its path)")
 
 
-def blender_command() -> list[str]:
+def blender_command(configured: str | None = None) -> list[str]:
     """The command that runs a Python script inside Blender, with the script path and ``--`` still to append."""
-    python = os.environ.get("FACECAST_BLENDER_PYTHON")
-    if python:
-        return [python]
-    venv_python = REPO_BLENDER_VENV / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
-    if venv_python.exists():
-        return [str(venv_python)]
-    blender = os.environ.get("FACECAST_BLENDER") or shutil.which("blender")
-    if blender:
-        return [blender, "--background", "--factory-startup", "--python-exit-code", "1", "--python"]
-    raise FacecastError(HOW_TO_GET_BLENDER)
+    command = find_blender(configured, "FBX export (Blender's FBX exporter)").script_command("")
+    return command[:-2]  # without the script and "--"
 
 
 def write_fbx(clip: MotionClip, path: str | os.PathLike[str], head: str | os.PathLike[str] | None = None,
-              preset: Preset = "arkit") -> None:
-    """Write ``clip`` as FBX shape-key (and head/eye bone) animation, atomically. See the module docstring."""
+              preset: Preset = "arkit", blender: str | None = None) -> None:
+    """Write ``clip`` as FBX shape-key (and head/eye bone) animation, atomically. See the module docstring;
+    ``blender`` is the Blender executable or bpy Python to run (default: found as it says)."""
     if clip.num_frames == 0:
         raise InvalidInput("the take has no frames; there is nothing to animate")
     if head is not None:
@@ -65,7 +51,7 @@ def write_fbx(clip: MotionClip, path: str | os.PathLike[str], head: str | os.Pat
             raise InvalidInput(f"head file {head} does not exist")
         if not head.lower().endswith((".blend", ".fbx")):
             raise InvalidInput(f"an FBX export animates a .blend or .fbx head, not {os.path.basename(head)}")
-    command = blender_command()
+    command = blender_command(blender)
     frames = np.arange(clip.num_frames, dtype=np.float64)
     arrays: dict[str, Any] = {}
     for i, name in enumerate(BLENDSHAPES):

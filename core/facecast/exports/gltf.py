@@ -30,7 +30,7 @@ from facecast._version import __version__
 from facecast.character.joints import HEAD, JOINT_NODE_NAMES, joint_rotations, multiply
 from facecast.character.rig_mapping import Preset, match_targets, normalize
 from facecast.character.testhead import MeshData, build_test_head
-from facecast.errors import InvalidInput
+from facecast.errors import InvalidInput, reason
 from facecast.exports.keyreduce import reduce_keys
 from facecast.exports.sidecar import audio_beside
 from facecast.fileio import atomic_path
@@ -191,7 +191,7 @@ def _load_head(head: str | os.PathLike[str]) -> gl.GLTF2:
         gltf = gl.GLTF2.load(head)
         gltf.convert_buffers(gl.BufferFormat.BINARYBLOB)  # one blob, whatever the buffers were
     except Exception as e:  # pygltflib raises many kinds of errors for damaged files
-        raise InvalidInput(f"cannot read glTF head {head}: {e}") from None
+        raise InvalidInput(f"cannot read glTF head {head}: {reason(e)}") from None
     if gltf is None or not gltf.meshes:
         raise InvalidInput(f"glTF head {head} holds no mesh")
     for accessor in gltf.accessors:

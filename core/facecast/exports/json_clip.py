@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from facecast.errors import InvalidInput
+from facecast.errors import InvalidInput, reason
 from facecast.fileio import atomic_write_text
 from facecast.motion import CHANNELS, MotionClip
 
@@ -37,7 +37,7 @@ def read_json(path: str | os.PathLike[str]) -> MotionClip:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
     except (OSError, ValueError) as e:
-        raise InvalidInput(f"cannot read JSON take {os.fspath(path)}: {e}") from None
+        raise InvalidInput(f"cannot read JSON take {os.fspath(path)}: {reason(e)}") from None
     if not isinstance(doc, dict) or doc.get("format") != JSON_FORMAT or doc.get("version") != JSON_VERSION:
         raise InvalidInput(f"{os.fspath(path)} is not a facecast JSON take (version {JSON_VERSION})")
     if doc.get("channels") != list(CHANNELS):

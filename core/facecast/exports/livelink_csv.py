@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from facecast.errors import InvalidInput
+from facecast.errors import InvalidInput, reason
 from facecast.fileio import atomic_write_text
 from facecast.motion import (
     CHANNEL_INDEX,
@@ -93,12 +93,14 @@ def write_csv(clip: MotionClip, path: str | os.PathLike[str], start_seconds: flo
 
 
 def read_csv(path: str | os.PathLike[str], fps: int | None = None) -> MotionClip:
-    """Read a Live Link Face CSV take (ours or the app's). ``fps`` is inferred from the timecodes if not given."""
+    """Read a Live Link Face CSV take (ours or the app's). Each row's time comes from its timecode; ``fps`` is
+    the timecode's frame rate, inferred from the timecodes if not given. The clip's frame rate is the rows' rate
+    (a 30-rows-a-second app take with 60 fps timecode reads as a 30 fps clip of the right length)."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
     except (OSError, UnicodeDecodeError) as e:
-        raise InvalidInput(f"cannot read CSV take {os.fspath(path)}: {e}") from None
+        raise InvalidInput(f"cannot read CSV take {os.fspath(path)}: {reason(e)}") from None
     return parse_csv_rows(rows, fps, os.fspath(path))
 
 
@@ -118,9 +120,47 @@ def parse_csv_rows(rows: list[list[str]], fps: int | None, source: str) -> Motio
         except (ValueError, IndexError):
             raise InvalidInput(f"{source} row {i + 2} has a missing or non-numeric value") from None
     codes = [row[0] for row in body]
-    fps = fps or infer_fps(codes)
-    start = parse_timecode(codes[0], fps) if codes else 0.0
-    return MotionClip(fps, from_livelink_units(values), metadata={"timecode_start": start, "source": source})
+    timecode_fps = fps or infer_fps(codes)
+    times = row_times(codes, timecode_fps, source)
+    start = float(times[0]) if len(times) else 0.0
+    clip_fps, values = resample_rows(times - start, from_livelink_units(values), timecode_fps)
+    return MotionClip(clip_fps, values, metadata={"timecode_start": start, "timecode_fps": timecode_fps,
+                                                  "source": source})
+
+
+def row_times(codes: list[str], timecode_fps: int, source: str = "take") -> np.ndarray:
+    """Seconds of each row from its timecode (a take that runs past midnight keeps counting up).
+
+    Key times come from the timecodes, never from the row count: the app writes 30 rows a second with 60 fps
+    timecode, and drops frames under load."""
+    times = np.array([parse_timecode(code, timecode_fps) for code in codes], np.float64)
+    steps = np.diff(times)
+    times[1:] += np.cumsum(np.where(steps < -43200, 86400.0, 0.0))  # midnight
+    backwards = np.flatnonzero(np.diff(times) <= 0)
+    if len(backwards):
+        row = int(backwards[0]) + 3  # 1-based, after the header
+        raise InvalidInput(f"{source} row {row}: timecode {codes[backwards[0] + 1]!r} does not come after "
+                           f"{codes[backwards[0]]!r}")
+    return times
+
+
+def resample_rows(times: np.ndarray, values: np.ndarray, timecode_fps: int) -> tuple[int, np.ndarray]:
+    """Rows at ``times`` (seconds from the first) onto a clip's uniform frames: the frame rate is the supported
+    one nearest the rows' usual rate; frames between rows (dropped frames) are interpolated linearly."""
+    if len(times) < 2:
+        return (timecode_fps if timecode_fps in FPS_OPTIONS else 30), values
+    rate = 1.0 / float(np.median(np.diff(times)))
+    fps = min(FPS_OPTIONS, key=lambda option: abs(math.log(option / rate)))
+    frames = int(round(times[-1] * fps)) + 1
+    position = times * fps  # in frames
+    nearest = np.round(position)
+    if np.abs(position - nearest).max() < 0.25 and np.all(np.diff(nearest) > 0):
+        position = nearest  # rows on frames (the app's sub-frame jitter aside) keep their exact values
+        if len(times) == frames:
+            return fps, values
+    grid = np.arange(frames, dtype=np.float64)
+    out = np.stack([np.interp(grid, position, values[:, c]) for c in range(values.shape[1])], 1)
+    return fps, out.astype(np.float32)
 
 
 def infer_fps(timecodes: list[str]) -> int:

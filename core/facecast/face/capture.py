@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facecast.audio import Audio
-from facecast.errors import AudioError, InvalidInput
+from facecast.errors import AudioError, InvalidInput, reason
 from facecast.face import topology as T
 from facecast.face.detector import FULL_RANGE, SHORT_RANGE, detect_faces
 from facecast.face.landmarks import MIN_FACE_SCORE, FaceMesh, Roi, check_face_box, roi_from_box, roi_from_landmarks
@@ -172,7 +172,9 @@ def _track(name: str, face_box: Sequence[float] | None, progress: bool | Callabl
 
     if not os.path.isfile(name):
         raise InvalidInput(f"cannot read video {name}: no such file")
-    with open_video_file(name) as container:
+    still = ("capture needs a talking video (a portrait is animated with facecast animate AUDIO --image FACE "
+             "-o talk.mp4)")
+    with open_video_file(name, still_hint=still) as container:
         if not container.streams.video:
             raise InvalidInput(f"{name} has no video stream")
         stream = container.streams.video[0]
@@ -193,9 +195,11 @@ def _track(name: str, face_box: Sequence[float] | None, progress: bool | Callabl
                 if callable(progress):
                     progress(len(times), total)
         except av.FFmpegError as e:
-            raise InvalidInput(f"{name} is corrupt after frame {len(times)} ({e})") from None
+            raise InvalidInput(f"{name} is corrupt after frame {len(times)} ({reason(e)})") from None
         finally:
             bar.close()
+        if len(times) == 1:
+            raise InvalidInput(f"{name} has a single frame, not a video: capture needs a talking video")
     if not points:
         raise InvalidInput(f"{name} has a video stream without frames")
     times_array = np.asarray(times, np.float64)
@@ -211,7 +215,7 @@ def _load_sound(name: str, rate: int | None) -> Audio | None:
     try:
         return load_audio(name, rate=rate, max_seconds=24 * 3600, allow_silence=True)
     except AudioError as e:
-        warnings.warn(f"the sound of {name} cannot be used ({e}): capturing motion only", stacklevel=3)
+        warnings.warn(f"the sound of {name} cannot be used ({reason(e)}): capturing motion only", stacklevel=3)
         return None
 
 

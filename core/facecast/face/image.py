@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from facecast.errors import InvalidInput
+from facecast.errors import InvalidInput, reason
 from facecast.fileio import read_input
 
 IMAGE_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "WEBP")  # the only Pillow decoders facecast lets run
@@ -66,7 +66,7 @@ def load_image_scaled(source: str | os.PathLike[str] | bytes, max_side: int | No
         raise InvalidInput(f"{name} has too many pixels; the limit is {max_pixels / 1e6:.1f} megapixels "
                            f"({min(max_pixels, MAX_PIXELS_DECODED_WHOLE) / 1e6:.1f} for PNG and WebP)") from None
     except (OSError, ValueError, SyntaxError, EOFError, struct.error) as e:  # corrupt data surfaces as any of these
-        raise InvalidInput(f"{name} is a corrupt or truncated image ({type(e).__name__})") from None
+        raise InvalidInput(f"{name} is a corrupt or truncated image ({reason(e)})") from None
     return to_rgb(picture), max(picture.size) / max(width, height)
 
 

@@ -14,13 +14,16 @@ import numpy as np
 
 from facecast.errors import InvalidInput
 from facecast.phonemes import Phone, espeak, merge_silences
-from facecast.phonemes.inventory import SILENCE, arpabet, ipa_to_arpabet
-from facecast.phonemes.languages import check_language
+from facecast.phonemes.inventory import SILENCE, VOWELS, arpabet, ipa_to_arpabet
+from facecast.phonemes.languages import ENGLISH, check_language
 from facecast.phonemes.pocketsphinx_model import FRAME_RATE, SAMPLE_RATE, alignment_decoder, to_pcm16
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
-ENGLISH = ("en", "en-us", "en-gb")
 PAD_S = 0.3
+# How well an alignment fits: on real and synthetic speech with the right transcript (GRID, espeak voices in
+# English and German) 0.74-0.92 of the audible 10 ms frames agree; with an unrelated transcript 0.13-0.58.
+MIN_FIT = 0.65
+FIT_HOP_S = 0.01
 DITHERS = (0.003, 0.0015, 0.006)  # noise levels tried in turn (about -50, -56, -44 dBFS)
 
 
@@ -75,6 +78,30 @@ def align_words(samples: np.ndarray, words: list[tuple[str, list[str]]]) -> list
     duration = len(samples) / SAMPLE_RATE
     inside = [Phone(p.symbol, max(p.start, 0.0), min(p.end, duration)) for p in phones]
     return merge_silences([p for p in inside if p.end > p.start])
+
+
+def _classes(phones: list[Phone], frames: int) -> np.ndarray:
+    """Per 10 ms frame: 0 silence, 1 vowel, 2 consonant."""
+    out = np.zeros(frames, np.int8)
+    for p in phones:
+        kind = 0 if p.symbol == SILENCE else (1 if p.symbol in VOWELS else 2)
+        out[int(p.start / FIT_HOP_S):int(np.ceil(p.end / FIT_HOP_S))] = kind
+    return out
+
+
+def alignment_fit(samples: np.ndarray, aligned: list[Phone], heard: list[Phone]) -> float:
+    """How well an alignment fits its audio, 0..1: the share of audible 10 ms frames (within 35 dB of the
+    loudest) where the aligned phone and the recognised one (``heard``) are of the same kind (silence, vowel,
+    consonant). A transcript of other words places silence where she speaks and vowels where she does not."""
+    hop = int(FIT_HOP_S * SAMPLE_RATE)
+    frames = len(samples) // hop
+    if frames == 0:
+        return 1.0
+    rms = np.sqrt(np.mean(np.asarray(samples[:frames * hop], np.float64).reshape(frames, hop) ** 2, axis=1))
+    level = 20 * np.log10(rms + 1e-9)
+    audible = level > level.max() - 35
+    agree = _classes(aligned, frames) == _classes(heard, frames)
+    return float(agree[audible].mean())
 
 
 def _try_alignment(samples: np.ndarray, words: list[tuple[str, list[str]]],

@@ -1,11 +1,16 @@
-"""The transcript languages facecast accepts: a fixed list of espeak-ng language names. A client's language
-string is looked up here and only the listed name goes on to espeak-ng, so it never reaches the engine's voice
-loader as a path (a path there crashed the daemon, and a missing one told the client whether a file exists)."""
+"""The transcript languages facecast accepts: a fixed list of espeak-ng language names, checked up front by the
+library, the CLI, the Blender add-on and the daemon. A client's language string is looked up here and only the
+listed name goes on to espeak-ng, so it never reaches the engine's voice loader as a path (a path there crashed the
+daemon, and a missing one told the client whether a file exists). English is read with its pronouncing dictionary;
+any other listed language needs espeak-ng installed with a voice for it, or it is refused before any work."""
 
 from __future__ import annotations
 
+from typing import overload
+
 from facecast.errors import InvalidInput, quoted
 
+ENGLISH = ("en", "en-us", "en-gb")  # read with the CMU pronouncing dictionary (espeak-ng only for unknown words)
 # espeak-ng 1.51's languages (`espeak-ng --voices`), with ``en`` for English.
 LANGUAGES: tuple[str, ...] = (
     "af", "am", "an", "ar", "as", "az", "ba", "be", "bg", "bn", "bpy", "bs", "ca", "cmn", "cmn-latn-pinyin", "cs",
@@ -21,11 +26,30 @@ LANGUAGES: tuple[str, ...] = (
 _BY_NAME = {name: name for name in LANGUAGES}
 
 
-def check_language(language: str) -> str:
+@overload
+def check_language(language: str) -> str: ...
+@overload
+def check_language(language: None) -> None: ...
+def check_language(language: str | None) -> str | None:
     """The listed espeak-ng name for ``language`` (case and ``_``/``-`` as BCP-47 writes them are accepted:
-    ``en_US`` is ``en-us``); :class:`InvalidInput` for anything else."""
+    ``en_US`` is ``en-us``; None stays None and a blank string, meaning none given, becomes ``""``);
+    :class:`InvalidInput` for a name not in the list, or one whose voice this espeak-ng lacks."""
+    if language is None or not language.strip():
+        return None if language is None else ""
     name = _BY_NAME.get(language.strip().lower().replace("_", "-")) if len(language) <= 32 else None
     if name is None:
         raise InvalidInput(f"unknown language {quoted(language)}: use an espeak-ng language name such as en, "
                            "en-us, de, fr or es (see docs/DAEMON.md)")
+    if name in ENGLISH:
+        return name
+    try:
+        from facecast.phonemes import espeak
+    except ImportError:  # a client without the phoneme engines (the Blender add-on): the daemon checks the voice
+        return name
+    if not espeak.available():
+        raise InvalidInput(f"language {quoted(language)} needs espeak-ng for its pronunciations, which is not "
+                           "installed here (apt install libespeak-ng1); English works without it")
+    if not espeak.has_voice(name):
+        raise InvalidInput(f"no voice for language {quoted(language)} in this espeak-ng (espeak-ng --voices lists "
+                           "them); English works without one")
     return name

@@ -4,12 +4,14 @@ evidence of lip closure (:mod:`facecast.phonemes.closures`)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from facecast.audio import MODEL_RATE as RATE
 from facecast.errors import InvalidInput
 from facecast.phonemes import Phone
-from facecast.phonemes.align import align_words, pronunciations
+from facecast.phonemes.align import MIN_FIT, align_words, alignment_fit, pronunciations
 from facecast.phonemes.closures import add_likely_closures, snap_closures, widen_bilabials
 from facecast.phonemes.inventory import SILENCE
 from facecast.phonemes.recognize import recognize
@@ -25,7 +27,8 @@ def heard_phones(samples: np.ndarray, offset: float = 0.0) -> list[Phone]:
 
 def phones_for(samples: np.ndarray, text: str | None = None, language: str = "en") -> tuple[list[Phone], str]:
     """Phones of 16 kHz ``samples`` and how they were found (``"alignment"``, ``"recognition"``, or
-    ``"recognition (transcript did not align)"``)."""
+    ``"recognition (transcript did not align)"`` / ``"recognition (transcript does not fit: 0.18)"`` with a
+    warning, when the aligned transcript does not fit what is heard, see :func:`alignment_fit`)."""
     if not (text and text.strip()):
         return heard_phones(samples), "recognition"
     words = pronunciations(text, language)  # no words at all is the caller's error: let it raise
@@ -34,6 +37,11 @@ def phones_for(samples: np.ndarray, text: str | None = None, language: str = "en
     except InvalidInput:
         return heard_phones(samples), "recognition (transcript did not align)"
     completed = _complete_the_end(samples, aligned, words)
+    fit = alignment_fit(samples, completed, recognize(samples))
+    if fit < MIN_FIT:
+        warnings.warn(f"the transcript does not fit the audio (only {fit:.0%} of it agrees with what is heard); "
+                      "animating from the audio alone", UserWarning, stacklevel=2)
+        return heard_phones(samples), f"recognition (transcript does not fit: {fit:.2f})"
     return widen_bilabials(snap_closures(samples, completed)), "alignment"
 
 

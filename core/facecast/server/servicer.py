@@ -27,6 +27,7 @@ from facecast.runtime import onnx_providers
 from facecast.server.avatars import AvatarStore, TextureStream
 from facecast.server.scheduler import Schedulers
 from facecast.server.sessions import SessionLimitReached, SessionRegistry
+from facecast.settle import TakeEnd
 
 Responses = AsyncIterator[pb.MotionResponse]
 ANIMATE_CHUNK_SECONDS = 2.0  # offline work is cut so live streams interleave with it
@@ -106,10 +107,12 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
             yield wire.header(animator, fps, session_id, math.ceil(audio.duration * fps - 1e-9))
             scheduler = self.schedulers.for_animator(animator)
             pending: list[MotionFrame] = []
+            end = TakeEnd(fps)  # a take ends settled to neutral, as offline takes do
             step = int(ANIMATE_CHUNK_SECONDS * MODEL_RATE)
             for start in [*range(0, len(audio.samples), step), None]:
                 chunk = None if start is None else audio.samples[start:start + step]
-                pending += await scheduler.run(session, chunk)
+                frames = await scheduler.run(session, chunk)
+                pending += end.feed(frames) if chunk is not None else end.finish(frames)
                 while len(pending) >= per_message or (start is None and pending):
                     batch, pending = pending[:per_message], pending[per_message:]
                     yield wire.frame_batch(batch)

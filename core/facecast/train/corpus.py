@@ -21,7 +21,7 @@ import numpy as np
 from facecast.animators.phonetic import PhoneticAnimator
 from facecast.audio import MODEL_RATE, Audio, resample
 from facecast.controls import Controls
-from facecast.errors import InvalidInput
+from facecast.errors import InvalidInput, reason
 from facecast.fileio import atomic_path, atomic_write_text
 from facecast.phonemes import Phone
 from facecast.phonemes.inventory import PHONE_ID, PHONES
@@ -138,7 +138,7 @@ def load_manifest(corpus_dir: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise InvalidInput(f"{path} is not a readable corpus manifest: {e}") from None
+        raise InvalidInput(f"{path} is not a readable corpus manifest: {reason(e)}") from None
     if manifest.get("format") != CORPUS_FORMAT or manifest.get("version") != CORPUS_VERSION:
         raise InvalidInput(f"{path} is not a facecast corpus manifest of version {CORPUS_VERSION}")
     return manifest

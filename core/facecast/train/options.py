@@ -11,16 +11,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The training options (shared by ``python -m facecast.train`` and ``facecast train``)."""
     p.add_argument("--data", type=Path, required=True, help="dataset folder (facecast dataset build)")
     p.add_argument("--out", type=Path, required=True, help="folder for checkpoints and the training log")
-    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--epochs", type=int, default=12, help="passes over the training clips (default 12)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: no limit)")
-    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--batch", type=int, default=32, help="training windows per step and process (default 32)")
     p.add_argument("--crop", type=int, default=128, help="frames (50 per second) per training window")
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--width", type=int, default=128)
+    p.add_argument("--lr", type=float, default=2e-3,
+                   help="peak AdamW learning rate, warmed up over 100 steps then cosine-decayed (default 2e-3)")
+    p.add_argument("--width", type=int, default=128, help="channels of the audio encoder (default 128)")
     p.add_argument("--holdout-source", default="", help="leave this source out (evaluate on it)")
     p.add_argument("--max-clips-per-source", type=int, default=0,
                    help="train on at most this many clips of each source (0: all), for quick folds")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the initial weights, the windows, their order and augmentation")
     p.add_argument("--threads", type=int, default=0, help="torch threads per process (0: cores / processes)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")

@@ -17,6 +17,7 @@ subject never overlap. An error in one subject (daemon gone, bad file, wrong fps
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -29,7 +30,7 @@ import numpy as np
 
 from facecast.client import DEFAULT_ADDRESS, Client
 from facecast.controls import Controls
-from facecast.errors import AudioError, FacecastError, InvalidInput
+from facecast.errors import AudioError, FacecastError, InvalidInput, reason
 from facecast.motion import MotionClip, MotionFrame, check_fps
 from facecast.unreal.packet import check_name, device_id_for, encode_packet, packet_header
 from facecast.unreal.sender import DEFAULT_PORT, LiveLinkSender, SendLog
@@ -50,7 +51,7 @@ class LocalAudio:
             import sounddevice
         except (ImportError, OSError) as e:
             raise AudioError(f"local audio playback needs the 'sounddevice' package and the PortAudio library "
-                             f"(pip install sounddevice; apt install libportaudio2): {e}") from None
+                             f"(pip install sounddevice; apt install libportaudio2): {reason(e)}") from None
         self._sounddevice = sounddevice
 
     def play_at(self, samples: np.ndarray, sample_rate: int, moment: float) -> None:
@@ -108,7 +109,7 @@ class Subject:
                 self._report("error", f"{utterance.name}: {e}")
             except Exception as e:  # a bug must not silence this subject for good, nor reach the others
                 log.exception("subject %s, utterance %s", self.name, utterance.name)
-                self._report("error", f"{utterance.name}: unexpected {type(e).__name__}: {e}")
+                self._report("error", f"{utterance.name}: unexpected {type(e).__name__}: {reason(e)}")
         self._report("done", f"{self.stats.utterances} utterance(s), {self.stats.frames} frames")
 
     def _report(self, kind: str, message: str) -> None:
@@ -206,6 +207,11 @@ class Subject:
         return frames, first, audio
 
 
+def subject_seed(name: str) -> int:
+    """A stable seed for a subject: the same name always blinks and moves the same way, other names differently."""
+    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:4], "big") & 0x7FFFFFFF
+
+
 class Bridge:
     """Subjects that stream from a facecast daemon to Unreal's Live Link Face source at ``host:port``.
 
@@ -242,10 +248,13 @@ class Bridge:
 
     def add_subject(self, name: str, source: Source | None = None, fps: int = LIVE_LINK_FPS,
                     animator: str | None = None, controls: Controls | None = None) -> Subject:
-        """Add a subject (a SpeechQueue unless ``source`` is given); it starts at once if the bridge runs."""
+        """Add a subject (a SpeechQueue unless ``source`` is given); it starts at once if the bridge runs.
+        Without ``controls`` its seed comes from its name (:func:`subject_seed`), so NPCs do not move in
+        lockstep."""
         check_name(name)
         if name in self.subjects:
             raise InvalidInput(f"there is already a subject named {name!r}")
+        controls = controls or Controls(seed=subject_seed(name))
         subject = Subject(self, name, source or SpeechQueue(), fps, animator, controls)
         self.subjects[name] = subject
         if self._started:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from facecast.audio import MODEL_RATE, load_audio
-from facecast.errors import AudioError, InvalidInput
+from facecast.errors import AudioError, InvalidInput, reason
 from facecast.motion import MotionClip
 
 CHUNK_SECONDS = 0.02
@@ -71,15 +71,19 @@ class Source:
 class FileSource(Source):
     """Say one file (or a list of files) once."""
 
-    def __init__(self, *paths: str | os.PathLike[str]) -> None:
+    def __init__(self, *paths: str | os.PathLike[str], text: str | None = None,
+                 language: str | None = None) -> None:
         missing = [os.fspath(p) for p in paths if not os.path.isfile(p)]
         if missing:
             raise InvalidInput(f"speech file not found: {', '.join(missing)}")
         self.paths = [Path(p) for p in paths]
+        self.text, self.language = text, language  # the transcript, for animators that take text
 
     def utterances(self) -> Iterator[Utterance]:
         for path in self.paths:
-            yield utterance_from_file(path)
+            utterance = utterance_from_file(path, self.text)
+            utterance.language = self.language
+            yield utterance
 
 
 class SpeechQueue(Source):
@@ -146,7 +150,7 @@ class FolderQueue(Source):
                     yield utterance_from_file(path)
                 except (AudioError, InvalidInput) as e:
                     if self.on_error:
-                        self.on_error(f"skipping {path.name}: {e}")
+                        self.on_error(f"skipping {path.name}: {reason(e)}")
             self._closed.wait(self.poll_seconds)
 
     def close(self) -> None:
@@ -159,7 +163,7 @@ def open_microphone(sample_rate: int, device: str | int | None = None) -> tuple[
         import sounddevice
     except (ImportError, OSError) as e:
         raise AudioError(f"microphone input needs the 'sounddevice' package and the PortAudio library "
-                         f"(pip install sounddevice; apt install libportaudio2): {e}") from None
+                         f"(pip install sounddevice; apt install libportaudio2): {reason(e)}") from None
     chunks: queue.Queue = queue.Queue()
     try:
         stream = sounddevice.InputStream(samplerate=sample_rate, channels=1, dtype="float32", device=device,
@@ -167,7 +171,8 @@ def open_microphone(sample_rate: int, device: str | int | None = None) -> tuple[
                                          callback=lambda data, *_: chunks.put(data[:, 0].copy()))
         stream.start()
     except Exception as e:  # PortAudio reports a missing or busy device with its own exception type
-        raise AudioError(f"cannot open microphone {device if device is not None else '(default)'}: {e}") from None
+        where = device if device is not None else "(default)"
+        raise AudioError(f"cannot open microphone {where}: {reason(e)}") from None
     return stream, chunks
 
 

@@ -44,7 +44,8 @@ def bake_file(options: dict[str, Any]) -> dict[str, Any]:
     bpy.context.preferences.system.use_online_access = True  # asked for by running a batch bake
     scene = bpy.context.scene
     settings = scene.facecast
-    for name in ("animator", "emotion", "emotion_intensity", "head_motion", "seed", "token"):
+    for name in ("animator", "emotion", "emotion_intensity", "head_motion", "seed", "token", "transcript",
+                 "language"):
         if options.get(name) is not None:
             setattr(settings, name, options[name])
     if options.get("server"):

@@ -16,7 +16,7 @@ from typing import Any
 
 from facecast.client import Client
 from facecast.controls import Controls
-from facecast.errors import FacecastError
+from facecast.errors import FacecastError, InvalidInput
 from facecast.motion import MotionClip
 
 
@@ -95,6 +95,17 @@ class Job:
         return self._thread.is_alive()
 
 
+def transcript_options(text: str = "", language: str = "") -> dict[str, str]:
+    """The request's ``text`` and ``language`` from the panel's fields (blank ones left out), checked up front:
+    a language without a voice is refused before any daemon call."""
+    from facecast.phonemes.languages import check_language
+
+    language = check_language(language.strip()) or ""
+    if language and not text.strip():
+        raise InvalidInput("a transcript language needs a transcript: fill in Transcript, or clear Language")
+    return {k: v for k, v in (("text", text.strip()), ("language", language)) if v}
+
+
 def info_job(address: str, token: str | None) -> Job:
     """Check the daemon's health and fetch its info (version, animators, providers)."""
 
@@ -109,11 +120,13 @@ def info_job(address: str, token: str | None) -> Job:
 
 
 def animate_job(address: str, token: str | None, audio: bytes, animator: str | None, fps: int,
-                controls: Controls) -> Job:
-    """Animate a whole audio file (encoded bytes; the daemon decodes it) into a :class:`MotionClip`."""
+                controls: Controls, text: str = "", language: str = "") -> Job:
+    """Animate a whole audio file (encoded bytes; the daemon decodes it) into a :class:`MotionClip`; ``text``
+    (the transcript) and its ``language`` go to animators that take them."""
+    request = transcript_options(text, language)
 
     def work(job: Job) -> MotionClip:
         with Client(address, token or None) as client:
-            return client.animate(audio, animator or None, fps, controls, progress=job.progress)
+            return client.animate(audio, animator or None, fps, controls, progress=job.progress, **request)
 
     return Job(work, "facecast-animate")

@@ -52,7 +52,7 @@ class FACECAST_OT_bake(bpy.types.Operator):
                 samples = inprocess.decode_audio(path, MODEL_RATE)
             return inprocess.local_animate_job(samples, animator, fps, settings.controls(), self._audio.name)
         return animate_job(settings.address, settings.token, self._audio.data, settings.animator, fps,
-                           settings.controls())
+                           settings.controls(), settings.transcript, settings.language)
 
     def execute(self, context):
         if RUNTIME.busy:

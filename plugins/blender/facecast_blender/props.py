@@ -82,6 +82,11 @@ class FacecastSettings(bpy.types.PropertyGroup):
     # controls
     animator: StringProperty(name="Animator", search=_search_animators,
                              description="Animator on the daemon (empty: the daemon's default); connect to list them")
+    transcript: StringProperty(name="Transcript", description="What the speaker says (optional): the phonetic "
+                               "animator aligns it for better lip sync, and falls back to the audio alone with a "
+                               "warning when it does not fit")
+    language: StringProperty(name="Language", description="Language of the transcript: en (default), de, fr, ... "
+                             "(any language espeak-ng has a voice for)")
     emotion: EnumProperty(name="Emotion", items=[(e, e.title(), "") for e in EMOTIONS])
     emotion_intensity: FloatProperty(name="Intensity", default=Controls.emotion_intensity, min=0.0, max=1.0)
     head_motion: FloatProperty(name="Head motion", default=Controls.head_motion, min=0.0, max=3.0,

@@ -67,6 +67,9 @@ class FACECAST_PT_animation(_Panel, bpy.types.Panel):
             layout.prop(settings, "portrait_size")
         col = layout.column()
         col.prop(settings, "animator")
+        col.prop(settings, "transcript")
+        if settings.transcript:
+            col.prop(settings, "language")
         col.prop(settings, "emotion")
         col.prop(settings, "emotion_intensity", slider=True)
         col.prop(settings, "head_motion", slider=True)

@@ -264,6 +264,13 @@ def check_portrait(params: dict) -> dict:
     return out
 
 
+def check_import_app_take(params: dict) -> dict:
+    """Import a real Live Link Face app take (30 rows a second, 60 fps timecode) at the scene's frame rate."""
+    head = setup_head({**params, "address": "127.0.0.1:1"})
+    imported = run_op(bpy.ops.facecast.import_csv, filepath=params["csv"])
+    return {"ops": [imported], "curves": shape_key_curves(head), "fps": bpy.context.scene.render.fps}
+
+
 def check_panels(params: dict) -> dict:
     """Run every panel's real draw() (recorded, as doc_images.py does) in several scene states."""
     from doc_images import RecordingLayout
