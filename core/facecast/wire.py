@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from facecast.audio import Audio, from_pcm, load_audio
 from facecast.controls import Controls
 from facecast.errors import InvalidInput
 from facecast.motion import CHANNELS, DEFAULT_FPS, TRANSLATION, MotionFrame, check_fps
@@ -52,6 +53,17 @@ def sample_format(value: int) -> str:
     return SAMPLE_FORMATS[value]
 
 
+def decode_audio(audio: pb.AudioInput, max_seconds: float) -> Audio:
+    """The audio of a request (encoded file bytes or raw PCM) at the model rate, at most ``max_seconds`` long."""
+    source = audio.WhichOneof("source")
+    if source == "encoded" and audio.encoded:
+        return load_audio(audio.encoded, max_seconds=max_seconds)
+    if source == "pcm" and audio.pcm.data:
+        return from_pcm(audio.pcm.data, audio.pcm.sample_rate, sample_format(audio.pcm.format),
+                        max_seconds=max_seconds)
+    raise InvalidInput("the request has no audio")
+
+
 def header(animator, fps: int, session_id: str, total_frames: int = 0) -> pb.MotionResponse:
     return pb.MotionResponse(header=pb.StreamHeader(
         channel_names=CHANNELS, translation_names=TRANSLATION, fps=fps, start_time_unix=time.time(),
@@ -65,8 +77,16 @@ def frame_batch(frames: list[MotionFrame]) -> pb.MotionResponse:
         for f in frames]))
 
 
+def pcm16_bytes(samples: np.ndarray) -> bytes:
+    """Float samples in [-1, 1] as the PCM16 bytes that audio echoes carry."""
+    return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+
+
 def audio_echo(samples: np.ndarray, time_code: float, sample_rate: int) -> pb.MotionResponse:
-    pcm16 = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+    return pcm16_echo(pcm16_bytes(samples), time_code, sample_rate)
+
+
+def pcm16_echo(pcm16: bytes, time_code: float, sample_rate: int) -> pb.MotionResponse:
     return pb.MotionResponse(audio=pb.AudioChunk(time_code=time_code, pcm16=pcm16, sample_rate=sample_rate))
 
 

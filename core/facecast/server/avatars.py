@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -22,12 +23,15 @@ DEFAULT_JPEG_QUALITY = 90
 
 
 class AvatarStore:
-    """Fitted avatars by id, the oldest evicted past ``max_avatars``; one renderer per (avatar, size)."""
+    """Fitted avatars by id, the oldest evicted past ``max_avatars``; one renderer per (avatar, size). Safe to use
+    from several threads (fitting and renderers are built in executors): a lock guards the maps, and the slow
+    work (fitting, building a renderer) runs outside it."""
 
     def __init__(self, max_avatars: int = 16) -> None:
         self.max_avatars = max_avatars
         self._avatars: OrderedDict[str, Avatar] = OrderedDict()
         self._renderers: dict[tuple[str, int], Renderer] = {}
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._avatars)
@@ -46,26 +50,39 @@ class AvatarStore:
         else:
             raise InvalidInput("CreateAvatar needs an image or a saved avatar")
         avatar_id = uuid.uuid4().hex[:16]
-        self._avatars[avatar_id] = avatar
-        while len(self._avatars) > self.max_avatars:
-            self.delete(next(iter(self._avatars)))
+        with self._lock:
+            self._avatars[avatar_id] = avatar
+            while len(self._avatars) > self.max_avatars:
+                self._delete(next(iter(self._avatars)))
         return avatar_id, avatar
 
     def delete(self, avatar_id: str) -> None:
+        with self._lock:
+            self._delete(avatar_id)
+
+    def _delete(self, avatar_id: str) -> None:
         if self._avatars.pop(avatar_id, None) is None:
             raise InvalidInput(f"unknown avatar id {avatar_id!r}")
         for key in [k for k in self._renderers if k[0] == avatar_id]:
             del self._renderers[key]
 
     def renderer(self, avatar_id: str, size: int) -> Renderer:
+        """The renderer of ``avatar_id`` at ``size``, built on first use (slow for large sizes: call it from an
+        executor)."""
         from facecast.render.renderer import Renderer
 
-        if avatar_id not in self._avatars:
-            raise InvalidInput(f"unknown avatar id {avatar_id!r}; create it with CreateAvatar first")
         key = (avatar_id, size)
-        if key not in self._renderers:
-            self._renderers[key] = Renderer(self._avatars[avatar_id], size)
-        return self._renderers[key]
+        with self._lock:
+            avatar = self._avatars.get(avatar_id)
+            if avatar is None:
+                raise InvalidInput(f"unknown avatar id {avatar_id!r}; create it with CreateAvatar first")
+            if key in self._renderers:
+                return self._renderers[key]
+        renderer = Renderer(avatar, size)
+        with self._lock:
+            if avatar_id in self._avatars:  # not deleted meanwhile
+                renderer = self._renderers.setdefault(key, renderer)
+        return renderer
 
 
 class TextureStream:
@@ -75,8 +92,10 @@ class TextureStream:
         self.renderer, self.encoding, self.quality, self._executor = renderer, encoding, quality, executor
 
     @classmethod
-    def open(cls, options: pb.TextureOptions, store: AvatarStore, executor: ThreadPoolExecutor) -> TextureStream | None:
-        """None when the request asks for motion only; else validated options bound to a renderer."""
+    async def open(cls, options: pb.TextureOptions, store: AvatarStore,
+                   executor: ThreadPoolExecutor) -> TextureStream | None:
+        """None when the request asks for motion only; else validated options bound to a renderer (built in
+        ``executor``, off the event loop)."""
         if options.encoding == pb.TEXTURE_NONE and not options.avatar_id:
             return None
         if options.encoding not in ENCODINGS:
@@ -86,7 +105,8 @@ class TextureStream:
         quality = options.jpeg_quality or DEFAULT_JPEG_QUALITY
         if not 1 <= quality <= 100:
             raise InvalidInput(f"jpeg_quality must be in 1..100, not {quality}")
-        renderer = store.renderer(options.avatar_id, options.size or DEFAULT_TEXTURE_SIZE)
+        renderer = await asyncio.get_running_loop().run_in_executor(
+            executor, store.renderer, options.avatar_id, options.size or DEFAULT_TEXTURE_SIZE)
         return cls(renderer, options.encoding, quality, executor)
 
     def _render(self, frames: list[MotionFrame]) -> list[pb.MotionResponse]:
