@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 
 from facecast.server.app import ServerConfig
@@ -29,6 +28,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="also serve NVIDIA's Audio2Face-3D gRPC API (ACE clients, the ACE Unreal plugin) on --a2f-port")
     p.add_argument("--a2f-port", type=int, default=defaults.a2f_port,
                    help="port of the Audio2Face-3D API (default %(default)s, as the NIM; 0 picks a free one)")
+    p.add_argument("--metrics-port", type=int, default=None,
+                   help="serve Prometheus metrics on http://HOST:PORT/metrics (0 picks a free port; default off)")
+    p.add_argument("--clip-workers", type=int, default=defaults.clip_workers,
+                   help="Animate calls run at once, each in a worker process (default %(default)s: the cores)")
+    p.add_argument("--max-live-streams", type=int, default=defaults.max_live_streams,
+                   help="live streams admitted at most; below this the daemon admits what it measures it can "
+                        "serve on time (default %(default)s)")
+    p.add_argument("--config-timeout", type=float, default=defaults.config_timeout_seconds,
+                   help="close a Stream that sends no config within this many seconds (default %(default)s)")
+    p.add_argument("--idle-timeout", type=float, default=defaults.idle_timeout_seconds,
+                   help="close a Stream that sends nothing for this many seconds (default %(default)s)")
+    p.add_argument("--grace-seconds", type=float, default=defaults.grace_seconds,
+                   help="on SIGTERM, how long calls in flight get to finish (default %(default)s)")
+    p.add_argument("--log-json", action="store_true", help="log one JSON object per line")
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.set_defaults(run=run)
 
@@ -36,8 +49,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from facecast.cli import fail
     from facecast.server import run_server
+    from facecast.server.logs import configure_logging
 
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging(args.log_level, args.log_json)
     if bool(args.tls_cert) != bool(args.tls_key):
         fail("--tls-cert and --tls-key go together")
     if args.animator:
@@ -48,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
         host=args.host, port=args.port, token=args.token, tls_cert=args.tls_cert, tls_key=args.tls_key,
         max_sessions=args.max_sessions, max_message_bytes=int(args.max_message_mb * 2**20),
         max_audio_seconds=args.max_audio_seconds, max_avatars=args.max_avatars, default_animator=args.animator,
-        a2f_compat=args.a2f_compat, a2f_port=args.a2f_port)
+        a2f_compat=args.a2f_compat, a2f_port=args.a2f_port,
+        metrics_port=args.metrics_port, clip_workers=args.clip_workers, idle_timeout_seconds=args.idle_timeout,
+        max_live_streams=args.max_live_streams, config_timeout_seconds=args.config_timeout,
+        grace_seconds=args.grace_seconds)
     run_server(config)
     return 0

@@ -168,12 +168,13 @@ class A2FController(audio2face_pb2_grpc.A2FControllerServiceServicer):
         try:
             async for response in self._converse(reader):
                 yield response
+                reader.tick()
         except ERRORS:
             await drain(requests, DRAIN_SECONDS, lambda m: m.WhichOneof("stream_part") == "end_of_audio",
                         LATE_MESSAGE_GRACE_SECONDS)
             raise
         finally:
-            self.state.readers.discard(reader)
+            self.state.release(reader)
 
     async def _converse(self, reader: RequestReader) -> AsyncIterator[a2f.A2F3DAnimationDataStream]:
         config = self.state.config

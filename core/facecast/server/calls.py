@@ -56,6 +56,8 @@ def status_of(error: BaseException) -> grpc.StatusCode:
 async def _abort(method: str, context: grpc.aio.ServicerContext, error: BaseException) -> None:
     code = status_of(error)
     metrics.DAEMON.errors.inc(method=method, code=code.name)
+    if isinstance(error, SessionLimitReached):
+        metrics.DAEMON.refused.inc(method=method)
     log.info("call ended", extra={"event": "call_error", "method": method, "code": code.name,
                                   "detail": str(error)[:200]})
     await context.abort(code, str(error))
@@ -104,19 +106,52 @@ async def drain(requests: AsyncIterator[Any], seconds: float, is_last: Callable[
                 deadline = min(deadline, loop.time() + grace)
 
 
+class Watchdog:
+    """Cancels the current task (a call's handler) when it makes no progress, neither reading a message nor
+    handing one to gRPC, for ``seconds``: a client that stopped reading its responses holds its session no
+    longer than a silent one. Its call ends CANCELLED."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.stalled = False
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._last = self._loop.time()
+        self._timer = self._loop.call_later(seconds, self._check)
+
+    def tick(self) -> None:
+        self._last = self._loop.time()
+
+    def _check(self) -> None:
+        idle = self._loop.time() - self._last
+        if idle < self.seconds:
+            self._timer = self._loop.call_later(self.seconds - idle, self._check)
+        elif self._task is not None:
+            self.stalled = True
+            log.info("call stalled", extra={"event": "stalled", "seconds": self.seconds})
+            metrics.DAEMON.errors.inc(method="Stream", code="CANCELLED")
+            self._task.cancel()
+
+    def close(self) -> None:
+        self._timer.cancel()
+
+
 class RequestReader:
     """A call's request stream read one message at a time, each within a timeout (:class:`CallTimeout`);
     :meth:`interrupt` (the daemon is draining) ends the current and every later read as if the client had
     half-closed, so the call can send its final messages."""
 
-    def __init__(self, requests: AsyncIterator[Any]) -> None:
+    def __init__(self, requests: AsyncIterator[Any], watchdog: Watchdog | None = None) -> None:
         self.requests = requests
+        self.watchdog = watchdog
         self.interrupted = False
         self._timeout: Any = None
 
     async def next(self, seconds: float, what: str) -> Any:
         if self.interrupted:
             return None
+        if self.watchdog:
+            self.watchdog.tick()
         try:
             if sys.version_info >= (3, 11):  # no task per message, and interruptible
                 async with asyncio.timeout(seconds) as self._timeout:
@@ -128,6 +163,13 @@ class RequestReader:
             raise CallTimeout(f"no {what} for {seconds:g} s; the stream is closed") from None
         finally:
             self._timeout = None
+            if self.watchdog:
+                self.watchdog.tick()
+
+    def tick(self) -> None:
+        """The call handed a response to gRPC: it is making progress."""
+        if self.watchdog:
+            self.watchdog.tick()
 
     def interrupt(self) -> None:
         self.interrupted = True

@@ -1,9 +1,10 @@
 """How many live streams this process can serve on time, measured while it serves them.
 
 Every ``window`` seconds :meth:`LiveCapacity.sample` reads the process's CPU time (the event loop and the
-scheduler threads; whole clips run in worker processes and do not count) and the lateness of the live frames
-sent in that window. The estimate is the number of live streams that would use ``target_cores`` at the
-measured CPU per stream; a window whose p99 lateness exceeded one frame stops admissions until it recovers.
+scheduler threads; whole clips run in worker processes and do not count), the live frames sent in that window
+and their lateness. The frames sent say how many 30 fps streams were served on average; the estimate is the
+number of streams that would use ``target_cores`` at the measured CPU per stream. A window whose p99 lateness
+exceeded one frame stops admissions until it recovers.
 New live streams past the estimate are refused with RESOURCE_EXHAUSTED and a message saying why, so admitted
 streams stay on time instead of all becoming late together.
 """
@@ -25,29 +26,36 @@ class LiveCapacity:
         self.target_cores, self.window, self.ceiling, self.budget = target_cores, window, ceiling, budget_seconds
         self._cpu, self._wall = time.process_time(), time.monotonic()
         self._lateness: list[float] = []
+        self._frames = 0
+        self.measured = False
         self._lock = threading.Lock()
         self.last_p99 = 0.0
         self.last_cpu = 0.0
         self.overloaded = False
 
-    def observe(self, lateness_seconds: float) -> None:
+    def observe(self, lateness_seconds: float, frames: int) -> None:
         with self._lock:
             self._lateness.append(lateness_seconds)
+            self._frames += frames
 
     def sample(self, active_live: int) -> None:
         """Close a measurement window: update the CPU per stream, lateness and the limit."""
         cpu, wall = time.process_time(), time.monotonic()
-        used = (cpu - self._cpu) / max(wall - self._wall, 1e-6)  # cores busy in this process
+        elapsed = max(wall - self._wall, 1e-6)
+        used = (cpu - self._cpu) / elapsed  # cores busy in this process
         self._cpu, self._wall = cpu, wall
         with self._lock:
             late, self._lateness = self._lateness, []
+            frames, self._frames = self._frames, 0
+        served = frames / (elapsed / FRAME_SECONDS)  # 30 fps streams served on average in the window
         self.last_cpu = used
         self.last_p99 = float(np.percentile(late, 99)) if late else 0.0
         self.overloaded = self.last_p99 > self.budget
         if self.overloaded:
             self.limit = max(1, min(self.limit, active_live))
-        elif active_live >= 2 and used > 0.02:
-            estimate = active_live * self.target_cores / used
+        elif served >= 2 and used > 0.02:
+            self.measured = True
+            estimate = served * self.target_cores / used
             # grow at most 1.5x per window: the CPU per stream changes with how many streams share a batch
             self.limit = int(min(self.ceiling, max(1, min(estimate, 1.5 * max(self.limit, active_live)))))
 
@@ -56,6 +64,6 @@ class LiveCapacity:
         if active_live < self.limit:
             return None
         why = (f"live frames ran late (p99 {self.last_p99 * 1000:.0f} ms)" if self.overloaded
-               else f"{self.last_cpu:.2f} cores busy")
+               else f"{self.last_cpu:.2f} cores busy" if self.measured else "not measured yet")
         return (f"the daemon serves {active_live} live streams, its measured capacity ({why}); "
                 "try again later or another replica")

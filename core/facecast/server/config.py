@@ -32,6 +32,7 @@ class ServerConfig:
     clip_workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))  # Animate worker processes
     max_waiting_clips: int = 16  # Animate calls waiting for a worker; more are refused
     live_lanes: int = DEFAULT_LANES  # scheduler threads per animator for live streams
+    max_live_streams: int = 1024  # a hard ceiling on the measured live capacity
     live_capacity_initial: int = 16  # live streams admitted before the first measurement window
     live_target_cores: float = 0.8  # the CPU the live path may use (GIL-bound Python: under one core)
     config_timeout_seconds: float = 10.0  # a Stream must send its config within this

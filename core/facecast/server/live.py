@@ -112,4 +112,4 @@ class LiveSession:
         metrics.DAEMON.frames.inc(frames, kind=self.kind)
         metrics.DAEMON.lateness.observe(lateness)
         if self.capacity:
-            self.capacity.observe(lateness)
+            self.capacity.observe(lateness, frames)

@@ -103,7 +103,8 @@ class DaemonMetrics:
         self.gauges = [g for g in self.gauges if g.name != name] + [Gauge(name, help_text, read)]
 
     def exposition(self) -> str:
-        parts: list[Counter | Histogram | Gauge] = [self.calls, self.frames, self.refused, self.errors, self.model_loads, self.lateness, *self.gauges]
+        parts: list[Counter | Histogram | Gauge] = [
+            self.calls, self.frames, self.refused, self.errors, self.model_loads, self.lateness, *self.gauges]
         return "\n".join(line for metric in parts for line in metric.exposition()) + "\n"
 
 

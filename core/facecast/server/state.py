@@ -19,7 +19,7 @@ from facecast.animators.base import Animator
 from facecast.errors import InvalidInput
 from facecast.server import metrics
 from facecast.server.avatars import AvatarStore
-from facecast.server.calls import ModelUnavailable, RequestReader, ShuttingDown
+from facecast.server.calls import ModelUnavailable, RequestReader, ShuttingDown, Watchdog
 from facecast.server.capacity import LiveCapacity
 from facecast.server.clipwork import ClipWorkers
 from facecast.server.config import ServerConfig
@@ -35,7 +35,8 @@ class DaemonState:
         self.sessions = SessionRegistry(config.max_sessions)
         self.schedulers = Schedulers(config.max_batch, config.live_lanes)
         self.avatars = AvatarStore(config.max_avatars)
-        self.capacity = LiveCapacity(config.live_capacity_initial, config.live_target_cores)
+        self.capacity = LiveCapacity(min(config.live_capacity_initial, config.max_live_streams),
+                                     config.live_target_cores, ceiling=config.max_live_streams)
         self.clips = ClipWorkers(config.clip_workers, config.max_waiting_clips)
         # live texture frames and whole-clip texture frames render in pools of their own
         self.live_render = ThreadPoolExecutor(max_workers=2, thread_name_prefix="facecast-live-render")
@@ -106,13 +107,19 @@ class DaemonState:
             yield session_id
 
     def reader(self, requests: Any) -> RequestReader:
-        """A :class:`RequestReader` for a live call, interrupted when the daemon drains; release it with
-        ``state.readers.discard``."""
-        reader = RequestReader(aiter(requests))
+        """A :class:`RequestReader` for a live call (in its handler's task), interrupted when the daemon drains,
+        with a :class:`Watchdog` on the call; release it with :meth:`release`."""
+        idle = self.config.idle_timeout_seconds
+        reader = RequestReader(aiter(requests), Watchdog(idle + max(1.0, idle / 2)))  # after the read timeout
         if self.draining:
             reader.interrupt()
         self.readers.add(reader)
         return reader
+
+    def release(self, reader: RequestReader) -> None:
+        self.readers.discard(reader)
+        if reader.watchdog:
+            reader.watchdog.close()
 
     def drain(self) -> None:
         """Stop taking audio: every live call ends its stream now with a final status."""

@@ -33,9 +33,9 @@ Responses = AsyncIterator[pb.MotionResponse]
 async def stream(state: DaemonState, requests: AsyncIterator[pb.StreamRequest]) -> Responses:
     """The responses of one Stream call."""
     config = state.config
-    reader = state.reader(requests)
-    try:
-        with state.session("live") as session_id:
+    with state.session("live") as session_id:
+        reader = state.reader(requests)
+        try:
             first = await reader.next(config.config_timeout_seconds, "config")
             if first is None or first.WhichOneof("kind") != "config":
                 raise InvalidInput("the first Stream message must be a config")
@@ -44,8 +44,9 @@ async def stream(state: DaemonState, requests: AsyncIterator[pb.StreamRequest]) 
             sample_format = wire.sample_format(first.config.format)
             async for response in _pump(state, live, reader, sample_format, first.config.echo_audio):
                 yield response
-    finally:
-        state.readers.discard(reader)
+                reader.tick()
+        finally:
+            state.release(reader)
 
 
 async def _open(state: DaemonState, config: pb.StreamConfig) -> tuple[LiveSession, Animator]:
