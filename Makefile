@@ -14,7 +14,7 @@ OUT := out
 # the add-on bundles these; keep them equal to what .venv runs (the generated stubs need grpcio >= 1.85.1)
 BLENDER_WHEELS := grpcio==1.85.3 grpcio-health-checking==1.85.1 protobuf==7.36.2 msgpack==1.2.4
 
-.PHONY: install demo test test-deps lint proto bench blender-addon clean system-deps
+.PHONY: install demo test test-deps lint proto bench blender-addon clean system-deps soak
 
 install: $(STAMP)
 
@@ -63,6 +63,10 @@ lint: install
 
 test: install test-deps lint
 	$(VENV)/bin/pytest -q -ra --durations=15
+
+# the long load and soak runs (docs/RELIABILITY.md); make test runs short versions
+soak: install
+	FACECAST_SOAK=1 $(VENV)/bin/pytest -q -ra -m soak tests/test_daemon_soak.py
 
 proto: install
 	$(PY) scripts/gen_proto.py

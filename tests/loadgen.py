@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import textwrap
 import threading
 import time
 from dataclasses import dataclass, field
@@ -152,3 +153,25 @@ def rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def wait_until(condition, seconds: float = 15.0, step: float = 0.1) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()
+
+
+# a client process that streams silence until it is killed
+VANISHING_CLIENT = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    from facecast.client import Client
+    client = Client(sys.argv[1])
+    live = client.stream(sample_rate=16000)
+    for _ in range(1000):
+        live.send(np.zeros(320, "<i2").tobytes())
+        time.sleep(0.02)
+""")

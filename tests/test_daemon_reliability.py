@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 import urllib.request
@@ -26,7 +25,7 @@ from facecast.server.capacity import LiveCapacity
 
 from conftest import ASSETS
 from daemon import Daemon
-from loadgen import run_load
+from loadgen import VANISHING_CLIENT, run_load, wait_until
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -49,15 +48,6 @@ def grandchildren(pid: int) -> list[int]:
             continue
         parents[int(stat.parent.name)] = int(fields[1])
     return [p for p, parent in parents.items() if parents.get(parent) == pid]
-
-
-def wait_until(condition, seconds: float = 15.0, step: float = 0.1) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
 
 
 def health(address: str) -> int:
@@ -253,22 +243,10 @@ def test_a_corrupted_face_model_turns_health_not_serving_and_streams_still_work(
     assert "face_landmark.tflite is corrupted" in "".join(d.stderr)
 
 
-CLIENT = textwrap.dedent("""
-    import sys, time
-    import numpy as np
-    from facecast.client import Client
-    client = Client(sys.argv[1])
-    live = client.stream(sample_rate=16000)
-    for _ in range(1000):
-        live.send(np.zeros(320, "<i2").tobytes())
-        time.sleep(0.02)
-""")
-
-
 def test_clients_that_vanish_or_stop_reading_free_their_sessions_and_others_stay_served():
     d = Daemon("--idle-timeout", "2")
     try:
-        vanishing = [subprocess.Popen([sys.executable, "-c", CLIENT, d.address]) for _ in range(3)]
+        vanishing = [subprocess.Popen([sys.executable, "-c", VANISHING_CLIENT, d.address]) for _ in range(3)]
         with Client(d.address, timeout=30) as client:
             assert wait_until(lambda: client.info()["active_sessions"] == 3, 30)
             for p in vanishing:

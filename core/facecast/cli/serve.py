@@ -28,6 +28,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="also serve NVIDIA's Audio2Face-3D gRPC API (ACE clients, the ACE Unreal plugin) on --a2f-port")
     p.add_argument("--a2f-port", type=int, default=defaults.a2f_port,
                    help="port of the Audio2Face-3D API (default %(default)s, as the NIM; 0 picks a free one)")
+    p.add_argument("--avatar-dir", default=None,
+                   help="also keep portraits in this folder, shared by every replica, so any replica serves them")
     p.add_argument("--metrics-port", type=int, default=None,
                    help="serve Prometheus metrics on http://HOST:PORT/metrics (0 picks a free port; default off)")
     p.add_argument("--clip-workers", type=int, default=defaults.clip_workers,
@@ -63,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
         max_sessions=args.max_sessions, max_message_bytes=int(args.max_message_mb * 2**20),
         max_audio_seconds=args.max_audio_seconds, max_avatars=args.max_avatars, default_animator=args.animator,
         a2f_compat=args.a2f_compat, a2f_port=args.a2f_port,
-        metrics_port=args.metrics_port, clip_workers=args.clip_workers, idle_timeout_seconds=args.idle_timeout,
+        metrics_port=args.metrics_port, avatar_dir=args.avatar_dir, clip_workers=args.clip_workers,
+        idle_timeout_seconds=args.idle_timeout,
         max_live_streams=args.max_live_streams, config_timeout_seconds=args.config_timeout,
         grace_seconds=args.grace_seconds)
     run_server(config)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import uuid
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facecast.errors import InvalidInput
@@ -25,10 +27,16 @@ DEFAULT_JPEG_QUALITY = 90
 class AvatarStore:
     """Fitted avatars by id, the oldest evicted past ``max_avatars``; one renderer per (avatar, size). Safe to use
     from several threads (fitting and renderers are built in executors): a lock guards the maps, and the slow
-    work (fitting, building a renderer) runs outside it."""
+    work (fitting, building a renderer) runs outside it.
 
-    def __init__(self, max_avatars: int = 16) -> None:
+    With ``folder`` (``serve --avatar-dir``, a directory every replica of the daemon mounts), each avatar is also
+    saved there as ``<id>.fcavatar``, so any replica can serve an avatar another one created: an id unknown here
+    is looked up among the folder's files (by listing it: a client's id never becomes a path), loaded and kept.
+    The folder keeps the newest ``max_avatars`` files."""
+
+    def __init__(self, max_avatars: int = 16, folder: str | Path | None = None) -> None:
         self.max_avatars = max_avatars
+        self.folder = Path(folder) if folder else None
         self._avatars: OrderedDict[str, Avatar] = OrderedDict()
         self._renderers: dict[tuple[str, int], Renderer] = {}
         self._lock = threading.Lock()
@@ -50,19 +58,49 @@ class AvatarStore:
         else:
             raise InvalidInput("CreateAvatar needs an image or a saved avatar")
         avatar_id = uuid.uuid4().hex[:16]
+        if self.folder:
+            avatar.save(self.folder / f"{avatar_id}.fcavatar")
+            for old in sorted(self._shared().values(), key=_mtime)[:-self.max_avatars]:
+                with contextlib.suppress(OSError):
+                    old.unlink()
+        self._keep(avatar_id, avatar)
+        return avatar_id, avatar
+
+    def _keep(self, avatar_id: str, avatar: Avatar) -> None:
         with self._lock:
             self._avatars[avatar_id] = avatar
             while len(self._avatars) > self.max_avatars:
-                self._delete(next(iter(self._avatars)))
-        return avatar_id, avatar
+                self._forget(next(iter(self._avatars)))
+
+    def _shared(self) -> dict[str, Path]:
+        """The avatars saved in the shared folder, by id."""
+        if not self.folder or not self.folder.is_dir():
+            return {}
+        return {path.name[:-len(".fcavatar")]: path for path in self.folder.glob("*.fcavatar")}
+
+    def _get(self, avatar_id: str) -> Avatar | None:
+        with self._lock:
+            avatar = self._avatars.get(avatar_id)
+        if avatar is None and (path := self._shared().get(avatar_id)):
+            from facecast.face import Avatar
+
+            with contextlib.suppress(OSError):  # deleted meanwhile by another replica
+                avatar = Avatar.load(path)
+                self._keep(avatar_id, avatar)
+        return avatar
 
     def delete(self, avatar_id: str) -> None:
+        path = self._shared().get(avatar_id)
+        if path:
+            with contextlib.suppress(OSError):
+                path.unlink()
         with self._lock:
-            self._delete(avatar_id)
+            if avatar_id not in self._avatars and path is None:
+                raise InvalidInput(f"unknown avatar id {avatar_id!r}")
+            self._forget(avatar_id)
 
-    def _delete(self, avatar_id: str) -> None:
-        if self._avatars.pop(avatar_id, None) is None:
-            raise InvalidInput(f"unknown avatar id {avatar_id!r}")
+    def _forget(self, avatar_id: str) -> None:
+        self._avatars.pop(avatar_id, None)
         for key in [k for k in self._renderers if k[0] == avatar_id]:
             del self._renderers[key]
 
@@ -72,10 +110,10 @@ class AvatarStore:
         from facecast.render.renderer import Renderer
 
         key = (avatar_id, size)
+        avatar = self._get(avatar_id)
+        if avatar is None:
+            raise InvalidInput(f"unknown avatar id {avatar_id!r}; create it with CreateAvatar first")
         with self._lock:
-            avatar = self._avatars.get(avatar_id)
-            if avatar is None:
-                raise InvalidInput(f"unknown avatar id {avatar_id!r}; create it with CreateAvatar first")
             if key in self._renderers:
                 return self._renderers[key]
         renderer = Renderer(avatar, size)
@@ -83,6 +121,13 @@ class AvatarStore:
             if avatar_id in self._avatars:  # not deleted meanwhile
                 renderer = self._renderers.setdefault(key, renderer)
         return renderer
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 class TextureStream:

@@ -23,6 +23,7 @@ class ServerConfig:
     max_stream_seconds: float = 3600.0
     max_batch: int = 64
     max_avatars: int = 16
+    avatar_dir: str | None = None  # a folder all replicas share, so any of them serves any avatar
     default_animator: str = ""
     grace_seconds: float = 5.0
     a2f_compat: bool = False  # also serve NVIDIA's Audio2Face-3D API (server/a2f.py) on a2f_port

@@ -34,7 +34,7 @@ class DaemonState:
         self.config = config
         self.sessions = SessionRegistry(config.max_sessions)
         self.schedulers = Schedulers(config.max_batch, config.live_lanes)
-        self.avatars = AvatarStore(config.max_avatars)
+        self.avatars = AvatarStore(config.max_avatars, config.avatar_dir)
         self.capacity = LiveCapacity(min(config.live_capacity_initial, config.max_live_streams),
                                      config.live_target_cores, ceiling=config.max_live_streams)
         self.clips = ClipWorkers(config.clip_workers, config.max_waiting_clips)
