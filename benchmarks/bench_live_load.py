@@ -1,0 +1,105 @@
+"""Live load and responsiveness of the daemon (docs/RELIABILITY.md): one daemon, in one run,
+
+- a baseline of 4 real-time streams, then 64 (admitted, refused, lateness p50/p99/max);
+- health-check latency idle and while a heavy phonetic Animate (64 s of speech) runs, as a ratio;
+- how long a new Stream waits for its header while 6 long Animate calls run.
+
+    .venv/bin/python benchmarks/bench_live_load.py [--streams 64] [--seconds 10]
+
+Clients run on the same machine as the daemon; figures from a shared box are lower bounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import numpy as np
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from facecast.audio import load_audio  # noqa: E402
+from facecast.proto import facecast_pb2 as pb  # noqa: E402
+from facecast.proto import facecast_pb2_grpc  # noqa: E402
+
+from daemon import Daemon  # noqa: E402
+from loadgen import run_load  # noqa: E402
+
+
+def long_clip(seconds: int = 64) -> pb.AnimateRequest:
+    audio = load_audio(ROOT / "assets" / "speech_en.wav")
+    samples = np.tile(audio.samples, int(np.ceil(seconds / audio.duration)))[: seconds * 16_000]
+    pcm = (samples * 32767).astype("<i2").tobytes()
+    return pb.AnimateRequest(audio=pb.AudioInput(pcm=pb.Pcm(data=pcm, sample_rate=16_000)), animator="phonetic")
+
+
+def health_ms(channel: grpc.Channel, n: int = 20) -> np.ndarray:
+    stub = health_pb2_grpc.HealthStub(channel)
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        stub.Check(health_pb2.HealthCheckRequest(), timeout=120)
+        times.append((time.perf_counter() - start) * 1000)
+        time.sleep(0.05)
+    return np.array(times)
+
+
+def header_wait_s(channel: grpc.Channel) -> float:
+    stub = facecast_pb2_grpc.FacecastStub(channel)
+    start = time.perf_counter()
+
+    def requests():
+        yield pb.StreamRequest(config=pb.StreamConfig(sample_rate=16_000, fps=30))
+        yield pb.StreamRequest(pcm=np.zeros(320, "<i2").tobytes())
+        yield pb.StreamRequest(end=pb.End())
+
+    call = stub.Stream(requests(), timeout=300)
+    first = next(call)
+    assert first.WhichOneof("kind") == "header"
+    waited = time.perf_counter() - start
+    list(call)
+    return waited
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--streams", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    daemon = Daemon()
+    try:
+        baseline = run_load(daemon.address, 4, args.seconds, processes=2)
+        print(f"baseline: {baseline.summary()}")
+        load = run_load(daemon.address, args.streams, args.seconds)
+        print(f"load: {load.summary()}")
+        print(f"p99 lateness, load / baseline: {load.p99_ms / baseline.p99_ms:.2f}")
+        with grpc.insecure_channel(daemon.address) as channel:
+            idle = health_ms(channel)
+            stub = facecast_pb2_grpc.FacecastStub(channel)
+            heavy = stub.Animate(long_clip(), timeout=300)
+            time.sleep(1.0)
+            busy = health_ms(channel)
+            still_running = heavy.running()
+            heavy.cancel()
+            print(f"health check idle p50 {np.median(idle):.1f} ms max {idle.max():.1f} ms; during a 64 s phonetic "
+                  f"Animate p50 {np.median(busy):.1f} ms max {busy.max():.1f} ms (ratio of p50s "
+                  f"{np.median(busy) / np.median(idle):.2f}; Animate still running after: {still_running})")
+            quiet = header_wait_s(channel)
+            clips = [stub.Animate(long_clip(), timeout=300) for _ in range(6)]
+            time.sleep(1.0)
+            busy_wait = header_wait_s(channel)
+            for clip in clips:
+                clip.cancel()
+            print(f"Stream header wait: quiet {quiet * 1000:.0f} ms; with 6 long Animate calls running "
+                  f"{busy_wait * 1000:.0f} ms")
+    finally:
+        daemon.stop()
+
+
+if __name__ == "__main__":
+    main()
