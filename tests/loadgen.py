@@ -38,6 +38,14 @@ class LoadResult:
     def p99_ms(self) -> float:
         return float(np.percentile(self.lateness_ms, 99)) if len(self.lateness_ms) else float("nan")
 
+    def assert_admitted_served_in_full(self, frames_per_stream: int) -> None:
+        """Every stream was admitted or refused for capacity (nothing else), and each admitted one got all its
+        frames."""
+        assert not self.failed, self.failed[:3]
+        assert self.admitted + self.refused == self.streams and self.admitted > 0, self.summary()
+        assert all("measured capacity" in m for m in self.refusal_messages), self.refusal_messages[:3]
+        assert min(self.frames) == max(self.frames) == frames_per_stream, (min(self.frames), max(self.frames))
+
     def summary(self) -> str:
         late = self.lateness_ms
         lateness = (f"lateness p50 {np.percentile(late, 50):.1f} ms, p99 {self.p99_ms:.1f} ms "

@@ -158,7 +158,7 @@ def test_streams_past_the_live_ceiling_are_refused_with_resource_exhausted():
 
 
 def test_silent_and_unconfigured_streams_count_against_the_limit_and_time_out():
-    d = Daemon("--max-sessions", "2", "--config-timeout", "1", "--idle-timeout", "1")
+    d = Daemon("--max-sessions", "2", "--config-timeout", "4", "--idle-timeout", "1")
     try:
         with grpc.insecure_channel(d.address) as channel:
             stub = facecast_pb2_grpc.FacecastStub(channel)
@@ -179,7 +179,7 @@ def test_silent_and_unconfigured_streams_count_against_the_limit_and_time_out():
                 with pytest.raises(grpc.RpcError) as ended:
                     list(call)
                 assert ended.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-                assert "no config for 1 s" in ended.value.details()
+                assert "no config for 4 s" in ended.value.details()
             never.set()
             with Client(d.address, timeout=10) as client:
                 live = client.stream(sample_rate=16_000)
@@ -291,7 +291,5 @@ def test_load_of_64_real_time_streams_admits_what_it_can_serve_and_refuses_the_r
         d.stop()
     with capsys.disabled():
         print(f"\nload: {result.summary()}")
-    assert not result.failed, result.failed[:3]
-    assert result.admitted + result.refused == 64 and result.admitted >= 8
-    assert all("measured capacity" in m for m in result.refusal_messages)
-    assert min(result.frames) == max(result.frames) == 180  # every admitted stream got every frame
+    result.assert_admitted_served_in_full(180)
+    assert result.admitted >= 8

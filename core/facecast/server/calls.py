@@ -107,13 +107,14 @@ async def drain(requests: AsyncIterator[Any], seconds: float, is_last: Callable[
 
 
 class Watchdog:
-    """Cancels the current task (a call's handler) when it makes no progress, neither reading a message nor
-    handing one to gRPC, for ``seconds``: a client that stopped reading its responses holds its session no
-    longer than a silent one. Its call ends CANCELLED."""
+    """Cancels the current task (a call's handler) when it is stuck handing a response to gRPC for ``seconds``:
+    a client that stopped reading its responses holds its session no longer than a silent one. (A handler
+    waiting for a message is left to its read timeout, which ends the call with a status.)"""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.stalled = False
+        self.reading = False
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
         self._last = self._loop.time()
@@ -124,7 +125,9 @@ class Watchdog:
 
     def _check(self) -> None:
         idle = self._loop.time() - self._last
-        if idle < self.seconds:
+        if self.reading:
+            self._timer = self._loop.call_later(self.seconds, self._check)
+        elif idle < self.seconds:
             self._timer = self._loop.call_later(self.seconds - idle, self._check)
         elif self._task is not None:
             self.stalled = True
@@ -152,6 +155,7 @@ class RequestReader:
             return None
         if self.watchdog:
             self.watchdog.tick()
+            self.watchdog.reading = True
         try:
             if sys.version_info >= (3, 11):  # no task per message, and interruptible
                 async with asyncio.timeout(seconds) as self._timeout:
@@ -164,6 +168,7 @@ class RequestReader:
         finally:
             self._timeout = None
             if self.watchdog:
+                self.watchdog.reading = False
                 self.watchdog.tick()
 
     def tick(self) -> None:

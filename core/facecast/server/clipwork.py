@@ -109,8 +109,15 @@ class ClipWorkers:
         receiver, sender = self._context.Pipe(duplex=False)
         process = self._context.Process(target=work, args=(sender, job), daemon=True, name="facecast-clip")
         try:
-            await asyncio.to_thread(process.start)  # sends the job (up to the message limit) to the fork server
-            sender.close()
+            # process.start sends the job (up to the message limit) to the fork server: in a thread, and finished
+            # even if the call is cancelled meanwhile, so that the finally below can kill what it started
+            starting = asyncio.ensure_future(asyncio.to_thread(process.start))
+            try:
+                await asyncio.shield(starting)
+            finally:
+                if not starting.done():
+                    await starting
+                sender.close()
             while True:
                 message = await _receive(receiver)
                 if message is None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from facecast.server.scheduler import DEFAULT_LANES
-
 A2F_DEFAULT_PORT = 52000  # the Audio2Face-3D NIM's port
 
 
@@ -32,7 +30,8 @@ class ServerConfig:
     metrics_port: int | None = None  # serve Prometheus text on http://host:metrics_port/metrics (0: a free port)
     clip_workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))  # Animate worker processes
     max_waiting_clips: int = 16  # Animate calls waiting for a worker; more are refused
-    live_lanes: int = DEFAULT_LANES  # scheduler threads per animator for live streams
+    # scheduler threads per animator for live streams (in parallel where the animator releases the GIL)
+    live_lanes: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
     max_live_streams: int = 1024  # a hard ceiling on the measured live capacity
     live_capacity_initial: int = 16  # live streams admitted before the first measurement window
     live_target_cores: float = 0.8  # the CPU the live path may use (GIL-bound Python: under one core)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,8 +23,6 @@ import numpy as np
 
 from facecast.animators.base import Animator, StreamingSession
 from facecast.motion import MotionFrame
-
-DEFAULT_LANES = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass
@@ -111,7 +108,7 @@ def _leave(lane: _Lane) -> None:
 class Schedulers:
     """One :class:`ModelScheduler` per animator name, created on first use."""
 
-    def __init__(self, max_batch: int = 64, lanes: int = DEFAULT_LANES) -> None:
+    def __init__(self, max_batch: int = 64, lanes: int = 1) -> None:
         self.max_batch = max_batch
         self.lanes = lanes
         self._by_name: dict[str, ModelScheduler] = {}

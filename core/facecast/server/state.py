@@ -110,7 +110,7 @@ class DaemonState:
         """A :class:`RequestReader` for a live call (in its handler's task), interrupted when the daemon drains,
         with a :class:`Watchdog` on the call; release it with :meth:`release`."""
         idle = self.config.idle_timeout_seconds
-        reader = RequestReader(aiter(requests), Watchdog(idle + max(1.0, idle / 2)))  # after the read timeout
+        reader = RequestReader(aiter(requests), Watchdog(idle + max(1.0, idle / 2)))
         if self.draining:
             reader.interrupt()
         self.readers.add(reader)
