@@ -2,9 +2,10 @@
 
 - a baseline of 4 real-time streams, then 64 (admitted, refused, lateness p50/p99/max);
 - health-check latency idle and while a heavy phonetic Animate (64 s of speech) runs, as a ratio;
-- how long a new Stream waits for its header while 6 long Animate calls run.
+- how long a new Stream waits for its header while 6 long Animate calls run;
+- with ``--replicas 2``, the same load over two replicas behind gRPC round-robin (one per core).
 
-    .venv/bin/python benchmarks/bench_live_load.py [--streams 64] [--seconds 10]
+    .venv/bin/python benchmarks/bench_live_load.py [--streams 64] [--seconds 10] [--replicas 2]
 
 Clients run on the same machine as the daemon; figures from a shared box are lower bounds.
 """
@@ -70,7 +71,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--streams", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--replicas", type=int, default=1)
     args = parser.parse_args()
+    if args.replicas > 1:
+        replicas(args.streams, args.seconds, args.replicas)
+        return
     daemon = Daemon()
     try:
         baseline = run_load(daemon.address, 4, args.seconds, processes=2)
@@ -99,6 +104,19 @@ def main() -> None:
                   f"{busy_wait * 1000:.0f} ms")
     finally:
         daemon.stop()
+
+
+def replicas(streams: int, seconds: float, count: int) -> None:
+    daemons = [Daemon() for _ in range(count)]
+    try:
+        one = run_load(daemons[0].address, streams, seconds)
+        print(f"1 replica: {one.summary()}")
+        both = "ipv4:" + ",".join(d.address for d in daemons)
+        spread = run_load(both, streams, seconds, load_balancing="round_robin")
+        print(f"{count} replicas, round-robin: {spread.summary()}")
+    finally:
+        for d in daemons:
+            d.stop()
 
 
 if __name__ == "__main__":

@@ -63,7 +63,8 @@ def speech(seconds: float) -> bytes:
     return (samples * 32767).astype("<i2").tobytes()
 
 
-def _client(address: str, streams: int, seconds: float, spread: float, out: mp.Queue) -> None:
+def _client(address: str, streams: int, seconds: float, spread: float, out: mp.Queue,
+            load_balancing: str | None) -> None:
     """Runs ``streams`` Stream calls in threads of this process; puts one tuple per stream on ``out``."""
     from facecast.client import Client, ServerError
 
@@ -113,7 +114,7 @@ def _client(address: str, streams: int, seconds: float, spread: float, out: mp.Q
         else:
             out.put(("failed", str(result), 0))
 
-    with Client(address, timeout=seconds + 90) as client:
+    with Client(address, timeout=seconds + 90, load_balancing=load_balancing) as client:
         threads = [threading.Thread(target=one, args=(client, i * spread)) for i in range(streams)]
         for t in threads:
             t.start()
@@ -121,12 +122,15 @@ def _client(address: str, streams: int, seconds: float, spread: float, out: mp.Q
             t.join()
 
 
-def run_load(address: str, streams: int, seconds: float, processes: int = 4, spread: float = 0.05) -> LoadResult:
-    """``streams`` streams (the i-th starting ``i * spread`` s after the first) from ``processes`` processes."""
+def run_load(address: str, streams: int, seconds: float, processes: int = 4, spread: float = 0.05,
+             load_balancing: str | None = None) -> LoadResult:
+    """``streams`` streams (the i-th starting ``i * spread`` s after the first) from ``processes`` processes;
+    ``load_balancing`` (e.g. "round_robin", with an address listing replicas) spreads each process's calls."""
     context = mp.get_context("spawn")  # the test process may hold gRPC channels: never fork it
     out: mp.Queue = context.Queue()
     per = [streams // processes + (i < streams % processes) for i in range(processes)]
-    procs = [context.Process(target=_client, args=(address, n, seconds, spread * processes, out), daemon=True)
+    procs = [context.Process(target=_client, args=(address, n, seconds, spread * processes, out, load_balancing),
+                             daemon=True)
              for n in per if n]
     for p in procs:
         p.start()

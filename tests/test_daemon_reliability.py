@@ -266,20 +266,27 @@ def test_clients_that_vanish_or_stop_reading_free_their_sessions_and_others_stay
         d.stop()
 
 
-def test_capacity_follows_measured_cpu_and_stops_admitting_when_frames_run_late():
-    capacity = LiveCapacity(initial=4, target_cores=0.8, window=1.0)
-    assert capacity.refusal(3) is None and "not measured yet" in capacity.refusal(4)
-    capacity.observe(0.010, frames=300)  # ten streams' worth of frames in a one-second window
+def _measured_window(capacity: LiveCapacity, active_live: int, lateness: float, frames: int) -> None:
+    """One closed one-second window in which ``frames`` live frames went out ``lateness`` s late and this
+    process burned 0.2 s of CPU."""
+    capacity.observe(lateness, frames)
     end = time.process_time() + 0.2
-    while time.process_time() < end:  # burn CPU so the window measures some
+    while time.process_time() < end:
         pass
     capacity._wall = time.monotonic() - 1.0
-    capacity.sample(active_live=10)
+    capacity.sample(active_live)
+
+
+def test_capacity_follows_measured_cpu_and_stops_admitting_when_frames_run_late():
+    capacity = LiveCapacity(initial=4, target_cores=0.8, window=1.0, min_idle=0.0)  # grows on a busy box too
+    assert capacity.refusal(3) is None and "not measured yet" in capacity.refusal(4)
+    _measured_window(capacity, 10, 0.010, frames=300)  # ten streams' worth of frames, on time
     assert capacity.measured and capacity.limit > 10  # grows, at most 1.5x per window
-    capacity.observe(0.5, frames=30)
-    capacity.sample(active_live=12)
-    assert capacity.overloaded and capacity.limit == min(capacity.limit, 12)
-    assert "ran late" in capacity.refusal(12)
+    _measured_window(capacity, 12, 0.5, frames=30)
+    assert capacity.overloaded and capacity.limit == 12 and "ran late" in capacity.refusal(12)
+    busy_machine = LiveCapacity(initial=4, window=1.0, min_idle=1.01)  # the machine never has CPU to spare
+    _measured_window(busy_machine, 10, 0.010, frames=300)
+    assert busy_machine.measured and busy_machine.limit == 4
 
 
 @pytest.mark.slow
