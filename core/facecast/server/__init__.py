@@ -6,7 +6,22 @@ Logic lives in plain modules: :mod:`.live` (the pump every live call shares), :m
 :mod:`.calls` maps errors to statuses. The servicers are thin.
 """
 
-from facecast.server.app import run_server, start_server
-from facecast.server.config import ServerConfig
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["ServerConfig", "run_server", "start_server"]
+
+
+def __getattr__(name: str) -> Any:
+    """The public names load on first use, so importing one part of the server (``facecast.server.a2f``, the
+    config) does not import all of it."""
+    if name in ("run_server", "start_server"):
+        from facecast.server import app
+
+        return getattr(app, name)
+    if name == "ServerConfig":
+        from facecast.server.config import ServerConfig
+
+        return ServerConfig
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
