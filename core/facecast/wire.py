@@ -4,14 +4,17 @@ validation every request gets. The daemon and the client both use it; it needs n
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from facecast.audio import Audio, from_pcm, load_audio
 from facecast.controls import Controls
 from facecast.errors import InvalidInput
 from facecast.motion import CHANNELS, DEFAULT_FPS, TRANSLATION, MotionFrame, check_fps
 from facecast.proto import facecast_pb2 as pb
+
+if TYPE_CHECKING:  # the client (and the Blender add-on's subset wheel) never decode audio
+    from facecast.audio import Audio
 
 SAMPLE_FORMATS = {pb.SAMPLE_FORMAT_UNSPECIFIED: "pcm16", pb.PCM16: "pcm16", pb.FLOAT32: "float32"}
 
@@ -55,6 +58,8 @@ def sample_format(value: int) -> str:
 
 def decode_audio(audio: pb.AudioInput, max_seconds: float) -> Audio:
     """The audio of a request (encoded file bytes or raw PCM) at the model rate, at most ``max_seconds`` long."""
+    from facecast.audio import from_pcm, load_audio
+
     source = audio.WhichOneof("source")
     if source == "encoded" and audio.encoded:
         return load_audio(audio.encoded, max_seconds=max_seconds)
