@@ -97,6 +97,21 @@ def test_health_answers_during_a_long_phonetic_animate_and_a_client_leaving_kill
         assert wait_until(lambda: client.info()["active_sessions"] == 0)
 
 
+def test_health_answers_while_a_live_stream_aligns_a_long_transcript_and_leaving_kills_the_alignment(busy_daemon):
+    text = ("the quick brown fox jumps over the lazy dog " * 500)[:20_000]
+    with Client(busy_daemon.address, timeout=120) as client:
+        live = client.stream(sample_rate=16_000, animator="phonetic", text=text)
+        for chunk in stream_file_chunks(load_audio(ASSETS / "speech_en.wav").samples, 16_000, 1000):
+            live.send(chunk)
+        live.end()  # the flush aligns 8 s of speech with 20,000 characters: seconds of GIL-holding C code
+        assert wait_until(lambda: len(grandchildren(busy_daemon.process.pid)) == 1), "no flush worker process"
+        answers = [health(busy_daemon.address) for _ in range(10)]
+        assert grandchildren(busy_daemon.process.pid), "the alignment should still be running"
+        assert answers == [SERVING] * 10
+        live.cancel()
+    assert wait_until(lambda: not grandchildren(busy_daemon.process.pid)), "the cancelled alignment lives on"
+
+
 def test_a_live_stream_is_served_while_every_clip_worker_is_busy(busy_daemon):
     with grpc.insecure_channel(busy_daemon.address) as channel:
         stub = facecast_pb2_grpc.FacecastStub(channel)

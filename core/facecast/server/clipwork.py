@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -72,6 +72,15 @@ def _nothing() -> None:
     pass
 
 
+def _call(conn: Connection, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        conn.send(("done", fn(*args)))
+    except Exception as e:  # noqa: BLE001 - handed back to the caller, which raises it
+        conn.send(("error", e))
+    finally:
+        conn.close()
+
+
 class ClipWorkers:
     """At most ``workers`` clips run at once; up to ``max_waiting`` more wait for a slot, past that a call is
     refused with RESOURCE_EXHAUSTED."""
@@ -83,6 +92,24 @@ class ClipWorkers:
         self._slots: asyncio.Semaphore | None = None
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(PRELOAD)
+
+    async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in a forked worker process (``fn`` and the arguments picklable), not counted against the
+        clip slots; cancelling the call kills the process. An exception ``fn`` raises is raised here."""
+        receiver, sender = self._context.Pipe(duplex=False)
+        process = self._context.Process(target=_call, args=(sender, fn, args), daemon=True, name="facecast-call")
+        try:
+            await _start(process, sender)
+            message = await _receive(receiver)
+        finally:
+            if process.pid is not None and process.exitcode is None:
+                process.kill()
+            receiver.close()
+        if message is None:
+            raise WorkerFailed(f"the worker process ended without an answer (exit code {process.exitcode})")
+        if message[0] == "error":
+            raise message[1]
+        return message[1]
 
     def start(self) -> None:
         """Start the fork server and wait until it is warm (call it in a thread: this takes a few seconds, the
@@ -109,15 +136,7 @@ class ClipWorkers:
         receiver, sender = self._context.Pipe(duplex=False)
         process = self._context.Process(target=work, args=(sender, job), daemon=True, name="facecast-clip")
         try:
-            # process.start sends the job (up to the message limit) to the fork server: in a thread, and finished
-            # even if the call is cancelled meanwhile, so that the finally below can kill what it started
-            starting = asyncio.ensure_future(asyncio.to_thread(process.start))
-            try:
-                await asyncio.shield(starting)
-            finally:
-                if not starting.done():
-                    await starting
-                sender.close()
+            await _start(process, sender)
             while True:
                 message = await _receive(receiver)
                 if message is None:
@@ -135,6 +154,18 @@ class ClipWorkers:
             receiver.close()
             self.running -= 1
             self._slots.release()
+
+
+async def _start(process: Any, sender: Connection) -> None:
+    """Start ``process``: in a thread (this sends its arguments, up to the message limit, to the fork server),
+    and finished even if the caller is cancelled meanwhile, so that the caller's cleanup can kill it."""
+    starting = asyncio.ensure_future(asyncio.to_thread(process.start))
+    try:
+        await asyncio.shield(starting)
+    finally:
+        if not starting.done():
+            await starting
+        sender.close()
 
 
 async def _receive(conn: Connection) -> tuple[Any, ...] | None:

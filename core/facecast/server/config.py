@@ -33,6 +33,8 @@ class ServerConfig:
     # scheduler threads per animator for live streams (in parallel where the animator releases the GIL)
     live_lanes: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
     max_live_streams: int = 1024  # a hard ceiling on the measured live capacity
+    # live sessions whose flush holds the GIL for long (alignment of a transcript): flushed in a worker process
+    process_flush_animators: tuple[str, ...] = ("phonetic",)
     live_capacity_initial: int = 16  # live streams admitted before the first measurement window
     live_target_cores: float = 0.8  # the CPU the live path may use (GIL-bound Python: under one core)
     config_timeout_seconds: float = 10.0  # a Stream must send its config within this

@@ -8,7 +8,10 @@ compute, animators that release the GIL (ONNX Runtime) use as many cores as ther
 (the neural animator) can evaluate many streams in one call. Animators without batching just loop.
 
 Only live streams use the schedulers: whole clips run in worker processes (:mod:`.clipwork`), so a stream's
-chunk never waits behind a clip.
+chunk never waits behind a clip. The flush of an animator named in ``process_flush`` (the phonetic one, whose
+flush aligns a whole utterance with its transcript in C code that holds the GIL) runs in a forked process on a
+copy of the session, whose state then replaces the session's; it blocks neither the lane nor the event loop,
+and a client that leaves kills it.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -40,10 +45,23 @@ class _Lane:
         self.sessions = 0
 
 
+ProcessCall = Callable[..., Awaitable[Any]]  # (fn, *args) -> fn(*args) run in a worker process
+
+
+def flush_copy(animator: str, session: StreamingSession) -> tuple[list[MotionFrame] | Exception, StreamingSession]:
+    """In a worker process: flush a copy of ``session`` the way the scheduler would; the frames (or the error)
+    and the session's state after it."""
+    from facecast.animators import get_animator
+
+    return get_animator(animator).run_batch([(session, None)])[0], session
+
+
 class ModelScheduler:
-    def __init__(self, animator: Animator, max_batch: int = 64, lanes: int = 1) -> None:
+    def __init__(self, animator: Animator, max_batch: int = 64, lanes: int = 1,
+                 process_call: ProcessCall | None = None) -> None:
         self.animator = animator
         self.max_batch = max_batch
+        self.process_call = process_call
         self._lanes = [_Lane(animator, i) for i in range(max(1, lanes))]
         self._lane_of: weakref.WeakKeyDictionary[StreamingSession, _Lane] = weakref.WeakKeyDictionary()
         self.batches = 0
@@ -64,12 +82,23 @@ class ModelScheduler:
 
     async def run(self, session: StreamingSession, pcm: np.ndarray | None) -> list[MotionFrame]:
         """Queue ``pcm`` (or a flush when None) for ``session`` and wait for its frames."""
+        if pcm is None and self.process_call is not None:
+            return await self._flush_in_process(session)
         lane = self._lane(session)
         if lane.worker is None:
             lane.worker = asyncio.get_running_loop().create_task(self._serve(lane))
         work = Work(session, pcm)
         await lane.queue.put(work)
         return await work.done
+
+    async def _flush_in_process(self, session: StreamingSession) -> list[MotionFrame]:
+        assert self.process_call is not None  # the caller awaited the session's earlier work: nothing is queued
+        result, after = await self.process_call(flush_copy, self.animator.name, session)
+        session.__dict__.update(after.__dict__)
+        self.items += 1
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
     async def _serve(self, lane: _Lane) -> None:
         loop = asyncio.get_running_loop()
@@ -108,14 +137,17 @@ def _leave(lane: _Lane) -> None:
 class Schedulers:
     """One :class:`ModelScheduler` per animator name, created on first use."""
 
-    def __init__(self, max_batch: int = 64, lanes: int = 1) -> None:
+    def __init__(self, max_batch: int = 64, lanes: int = 1, process_call: ProcessCall | None = None,
+                 process_flush: frozenset[str] = frozenset()) -> None:
         self.max_batch = max_batch
         self.lanes = lanes
+        self.process_call, self.process_flush = process_call, process_flush
         self._by_name: dict[str, ModelScheduler] = {}
 
     def for_animator(self, animator: Animator) -> ModelScheduler:
         if animator.name not in self._by_name:
-            self._by_name[animator.name] = ModelScheduler(animator, self.max_batch, self.lanes)
+            call = self.process_call if animator.name in self.process_flush else None
+            self._by_name[animator.name] = ModelScheduler(animator, self.max_batch, self.lanes, call)
         return self._by_name[animator.name]
 
     @property

@@ -33,11 +33,12 @@ class DaemonState:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.sessions = SessionRegistry(config.max_sessions)
-        self.schedulers = Schedulers(config.max_batch, config.live_lanes)
+        self.clips = ClipWorkers(config.clip_workers, config.max_waiting_clips)
+        self.schedulers = Schedulers(config.max_batch, config.live_lanes, self.clips.call,
+                                     frozenset(config.process_flush_animators))
         self.avatars = AvatarStore(config.max_avatars, config.avatar_dir)
         self.capacity = LiveCapacity(min(config.live_capacity_initial, config.max_live_streams),
                                      config.live_target_cores, ceiling=config.max_live_streams)
-        self.clips = ClipWorkers(config.clip_workers, config.max_waiting_clips)
         # live texture frames and whole-clip texture frames render in pools of their own
         self.live_render = ThreadPoolExecutor(max_workers=2, thread_name_prefix="facecast-live-render")
         self.clip_render = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facecast-clip-render")
