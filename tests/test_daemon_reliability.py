@@ -299,9 +299,11 @@ def test_capacity_follows_measured_cpu_and_stops_admitting_when_frames_run_late(
     assert capacity.measured and capacity.limit > 10  # grows, at most 1.5x per window
     _measured_window(capacity, 12, 0.5, frames=30)
     assert capacity.overloaded and capacity.limit == 12 and "ran late" in capacity.refusal(12)
+    _measured_window(capacity, 0, 0.0, frames=0)  # idle: back to the initial limit, not stuck at 12
+    assert capacity.limit >= 4 and not capacity.overloaded
     busy_machine = LiveCapacity(initial=4, window=1.0, min_idle=1.01)  # the machine never has CPU to spare
     _measured_window(busy_machine, 10, 0.010, frames=300)
-    assert busy_machine.measured and busy_machine.limit == 4
+    assert busy_machine.measured and busy_machine.limit == 12  # grows by two past the active streams only
 
 
 @pytest.mark.slow

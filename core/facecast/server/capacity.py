@@ -3,12 +3,12 @@
 Every ``window`` seconds :meth:`LiveCapacity.sample` reads the process's CPU time (the event loop and the
 scheduler threads; whole clips run in worker processes and do not count), the live frames sent in that window
 and their lateness. The frames sent say how many 30 fps streams were served on average; the estimate is the
-number of streams that would use ``target_cores`` at the measured CPU per stream. The limit grows only while the
-machine has idle CPU (``min_idle`` of its cores, read from ``/proc/stat``: other replicas, clients and other
-jobs on the machine count), and a window whose p99 lateness exceeded one frame stops admissions until it
-recovers.
-New live streams past the estimate are refused with RESOURCE_EXHAUSTED and a message saying why, so admitted
-streams stay on time instead of all becoming late together.
+number of streams that would use ``target_cores`` at the measured CPU per stream. While frames are on time the
+limit grows towards it: 1.5x per window while the machine has idle CPU (``min_idle`` of its cores, read from
+``/proc/stat``: other replicas, clients and other jobs on the machine count), else by two streams. A window
+whose p99 lateness exceeded one frame stops admissions until the streams are on time again; an idle window
+returns the limit to its initial value. New live streams past the limit are refused with RESOURCE_EXHAUSTED
+and a message saying why, so admitted streams stay on time instead of all becoming late together.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ FRAME_SECONDS = 1 / 30  # the lateness budget: one frame at 30 fps
 class LiveCapacity:
     def __init__(self, initial: int = 16, target_cores: float = 0.8, window: float = 2.0,
                  ceiling: int = 1024, budget_seconds: float = FRAME_SECONDS, min_idle: float = 0.15) -> None:
-        self.limit = initial
+        self.limit = self.initial = initial
         self.min_idle = min_idle
         self._machine = machine_cpu()
         self.machine_idle = 1.0
@@ -61,14 +61,17 @@ class LiveCapacity:
         self.last_cpu = used
         self.last_p99 = float(np.percentile(late, 99)) if late else 0.0
         self.overloaded = self.last_p99 > self.budget
-        if self.overloaded:
+        if self.overloaded:  # no new streams until the admitted ones are on time again
             self.limit = max(1, min(self.limit, active_live))
-        elif served >= 2 and used > 0.02:
+        elif served < 2:  # (nearly) idle: nothing to measure, back to the prior
+            self.limit = max(self.limit, min(self.initial, self.ceiling))
+        elif used > 0.02:
             self.measured = True
             estimate = served * self.target_cores / used
-            # grow at most 1.5x per window (the CPU per stream changes with how many streams share a batch), and
-            # only while the machine has CPU to spare
-            grown = 1.5 * max(self.limit, active_live) if self.machine_idle >= self.min_idle else self.limit
+            # on time: grow 1.5x per window while the machine has CPU to spare, else by two streams (the CPU per
+            # stream changes with how many share a batch, and other processes take the machine's CPU)
+            base = max(self.limit, active_live)
+            grown = 1.5 * base if self.machine_idle >= self.min_idle else base + 2
             self.limit = int(min(self.ceiling, max(1, min(estimate, grown))))
 
     def refusal(self, active_live: int) -> str | None:
