@@ -13,8 +13,10 @@ Clients run on the same machine as the daemon; figures from a shared box are low
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -67,6 +69,20 @@ def header_wait_s(channel: grpc.Channel) -> float:
     return waited
 
 
+def server_lateness(url: str) -> dict[str, float]:
+    """The daemon's own lateness histogram (chunk arrival to frames handed to gRPC): cumulative counts by bound."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    return {m.group(1): float(m.group(2))
+            for m in re.finditer(r'facecast_frame_lateness_seconds_bucket\{le="([^"]+)"\} (\S+)', text)}
+
+
+def within(before: dict[str, float], after: dict[str, float], bound: str) -> str:
+    total = after["+Inf"] - before.get("+Inf", 0.0)
+    inside = after[bound] - before.get(bound, 0.0)
+    return f"{inside / total:.1%} of {total:.0f} chunks' frames within {float(bound) * 1000:.0f} ms" if total else "-"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--streams", type=int, default=64)
@@ -76,12 +92,16 @@ def main() -> None:
     if args.replicas > 1:
         replicas(args.streams, args.seconds, args.replicas)
         return
-    daemon = Daemon()
+    daemon = Daemon("--metrics-port", "0")
     try:
+        assert daemon.metrics_url
+        start = server_lateness(daemon.metrics_url)
         baseline = run_load(daemon.address, 4, args.seconds, processes=2)
-        print(f"baseline: {baseline.summary()}")
+        middle = server_lateness(daemon.metrics_url)
+        print(f"baseline: {baseline.summary()}; in the daemon: {within(start, middle, '0.033')}")
         load = run_load(daemon.address, args.streams, args.seconds)
-        print(f"load: {load.summary()}")
+        end = server_lateness(daemon.metrics_url)
+        print(f"load: {load.summary()}; in the daemon: {within(middle, end, '0.033')}")
         print(f"p99 lateness, load / baseline: {load.p99_ms / baseline.p99_ms:.2f}")
         with grpc.insecure_channel(daemon.address) as channel:
             idle = health_ms(channel)
