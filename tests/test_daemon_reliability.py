@@ -3,6 +3,8 @@ follows measured capacity, silent and stalled clients are cut off, SIGTERM drain
 
 from __future__ import annotations
 
+import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -21,6 +23,9 @@ from facecast.audio import load_audio
 from facecast.client import Client, ServerError, stream_file_chunks
 from facecast.proto import facecast_pb2 as pb
 from facecast.proto import facecast_pb2_grpc
+from facecast.proto.a2f.nvidia_ace import audio_pb2, status_pb2
+from facecast.proto.a2f.nvidia_audio2face_3d import audio2face_pb2_grpc
+from facecast.proto.a2f.nvidia_audio2face_3d import messages_pb2 as a2f
 from facecast.server.capacity import LiveCapacity
 
 from conftest import ASSETS
@@ -233,6 +238,31 @@ def test_sigterm_turns_health_not_serving_then_ends_each_stream_with_a_final_sta
             status = results[i][-1].status
             assert status.code == pb.Status.CANCELLED and "shutting down" in status.message
             assert status.frames > 0
+    finally:
+        d.stop()
+
+
+def test_sigterm_ends_an_audio2face_stream_with_its_frames_and_a_final_status():
+    d = Daemon("--a2f-compat", "--a2f-port", "0", "--grace-seconds", "10")
+    try:
+        port = int(re.search(r"\(a2f-compat on \S+:(\d+)\)", d.ready_line).group(1))
+        outgoing: queue.Queue = queue.Queue()
+        outgoing.put(a2f.AudioWithEmotionStream(audio_stream_header=a2f.AudioWithEmotionStreamHeader(
+            audio_header=audio_pb2.AudioHeader(channel_count=1, samples_per_second=16_000, bits_per_sample=16))))
+        outgoing.put(a2f.AudioWithEmotionStream(audio_with_emotion=a2f.AudioWithEmotion(
+            audio_buffer=np.zeros(16_000, "<i2").tobytes())))
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = audio2face_pb2_grpc.A2FControllerServiceStub(channel).ProcessAudioStream(
+                iter(outgoing.get, None), timeout=30)
+            assert next(call).WhichOneof("stream_part") == "animation_data_stream_header"
+            d.process.send_signal(signal.SIGTERM)
+            answers = list(call)  # the client never sends end_of_audio: the drain ends the stream
+            outgoing.put(None)
+        frames = [m for m in answers if m.WhichOneof("stream_part") == "animation_data"]
+        assert len(frames) == 30
+        last = answers[-1].status
+        assert last.code == status_pb2.Status.ERROR and "shutting down" in last.message
+        assert d.process.wait(20) == 0
     finally:
         d.stop()
 
