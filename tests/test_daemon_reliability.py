@@ -43,15 +43,20 @@ def long_clip_request(seconds: int = 64, animator: str = "phonetic") -> pb.Anima
     return pb.AnimateRequest(audio=pb.AudioInput(pcm=pb.Pcm(data=pcm, sample_rate=16_000)), animator=animator)
 
 
-def grandchildren(pid: int) -> list[int]:
-    """Processes whose parent's parent is ``pid`` (the clip workers, forked by the daemon's fork server)."""
+def process_parents() -> dict[int, int]:
+    """Every process's parent, from /proc."""
     parents = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
             continue
-        parents[int(stat.parent.name)] = int(fields[1])
+    return parents
+
+
+def grandchildren(pid: int) -> list[int]:
+    """Processes whose parent's parent is ``pid`` (the clip workers, forked by the daemon's fork server)."""
+    parents = process_parents()
     return [p for p, parent in parents.items() if parents.get(parent) == pid]
 
 
@@ -309,6 +314,30 @@ def test_clients_that_vanish_or_stop_reading_free_their_sessions_and_others_stay
             stalled.cancel()
     finally:
         d.stop()
+
+
+def descendants(pid: int) -> set[int]:
+    parents = process_parents()
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def test_a_daemon_started_by_the_console_script_leaves_no_process_behind():
+    script = Path(sys.executable).with_name("facecast")
+    process = subprocess.Popen([str(script), "serve", "--port", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert "facecast serving on" in process.stdout.readline()
+        time.sleep(3.0)  # the clip workers' fork server warms up and runs one worker
+        helpers = descendants(process.pid)
+        assert helpers, "the fork server should be running"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) == 0
+    assert wait_until(lambda: not any(Path(f"/proc/{p}").exists() for p in helpers), 10), \
+        "worker processes outlived the daemon (a worker re-ran the console script as a daemon of its own?)"
 
 
 def _measured_window(capacity: LiveCapacity, active_live: int, lateness: float, frames: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import importlib.machinery
 import ipaddress
 import logging
 import signal
@@ -188,8 +189,18 @@ async def _serve(config: ServerConfig, port: int, service_name: str, add_service
     return server, port, health_servicer
 
 
+def _main_is_not_rerun() -> None:
+    """The clip and flush workers start by preparing the parent's ``__main__``; the ``facecast`` console script
+    pip writes has no ``if __name__ == "__main__"`` guard, so each worker would run a whole daemon of its own.
+    Name the main module ``facecast.__main__``, which multiprocessing never re-runs (``python -m facecast``)."""
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None:
+        main.__spec__ = importlib.machinery.ModuleSpec("facecast.__main__", None)
+
+
 def run_server(config: ServerConfig, ready_message: bool = True) -> None:
     """Run the daemon until SIGTERM or SIGINT, then shut down gracefully (in-flight calls get the grace period)."""
+    _main_is_not_rerun()
     if not is_loopback(config.host) and not config.token:
         log.warning("listening on %s without a bearer token: anyone who can reach it may use it", config.host)
 
