@@ -14,7 +14,7 @@ OUT := out
 # the add-on bundles these; keep them equal to what .venv runs (the generated stubs need grpcio >= 1.85.1)
 BLENDER_WHEELS := grpcio==1.85.3 grpcio-health-checking==1.85.1 protobuf==7.36.2 msgpack==1.2.4
 
-.PHONY: install demo test test-deps lint proto bench blender-addon clean system-deps soak
+.PHONY: install demo test test-deps lint typecheck proto bench blender-addon clean system-deps
 
 install: $(STAMP)
 
@@ -61,11 +61,18 @@ demo: install
 lint: install
 	$(VENV)/bin/ruff check core tests benchmarks scripts plugins examples tools
 
-test: install test-deps lint
+typecheck: install
+	$(VENV)/bin/mypy
+
+test: install test-deps lint typecheck
 	$(VENV)/bin/pytest -q -ra --durations=15
 
-# the long load and soak runs (docs/RELIABILITY.md); make test runs short versions
-soak: install
+# Long runs (docs/RELIABILITY.md): soak depends on one target per topic; make test runs short versions.
+.PHONY: soak soak-fuzz soak-load
+soak: soak-fuzz soak-load
+soak-fuzz: install
+	FACECAST_FUZZ_EXAMPLES=2000 $(VENV)/bin/pytest -q -s tests/test_fuzz_daemon.py
+soak-load: install
 	FACECAST_SOAK=1 $(VENV)/bin/pytest -q -ra -m soak tests/test_daemon_soak.py
 
 proto: install

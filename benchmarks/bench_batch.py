@@ -18,7 +18,7 @@ import soundfile as sf
 
 from facecast.animators import get_animator
 from facecast.audio import load_audio
-from facecast.batch import BatchOptions, read_lines, run_batch
+from facecast.dialogue_batch import BatchOptions, animate_lines, read_lines
 from facecast.exports import export
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +55,7 @@ def main() -> None:
         options = BatchOptions(out_dir=str(Path(work) / "out"), formats=formats, animator=args.animator,
                                workers=args.jobs)
         started = time.perf_counter()
-        report = run_batch(read_lines(folder), options)
+        report = animate_lines(read_lines(folder), options)
         wall = time.perf_counter() - started
         print(f"batch: {args.lines} lines, {audio_seconds:.0f} s of speech, formats {args.formats}, "
               f"animator {args.animator}, {args.jobs} jobs: {report['counts']['done']} done in {wall:.1f} s = "
@@ -69,7 +69,7 @@ def main() -> None:
                 started = time.perf_counter()
                 export(clip, path)
                 seconds = time.perf_counter() - started
-            except Exception as e:  # noqa: BLE001 - a missing optional tool (Blender) skips that format only
+            except Exception as e:  # a missing optional tool (Blender) skips that format only
                 print(f"export {ext}: skipped ({e})")
                 continue
             print(f"export {ext}: {1000 * seconds:.0f} ms for a {clip.duration:.1f} s line, "

@@ -88,7 +88,7 @@ def bench_capture(path: Path, mouth_track: Path | None, talking: bool = True, an
             print(f"    lip-sync {name:10s} {_animator_r(name, take):s}")
 
 
-def _animator_r(name: str, take) -> str:  # noqa: ANN001 (a Capture)
+def _animator_r(name: str, take) -> str:  # a Capture
     from facecast.animators import get_animator
     from facecast.audio import MODEL_RATE, resample
     from facecast.audio import Audio as AudioClip

@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from unreal_helpers import soak  # noqa: E402
+from unreal_helpers import soak
 
-from daemon import Daemon  # noqa: E402
+from daemon import Daemon
 
 
 def main() -> None:

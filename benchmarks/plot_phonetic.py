@@ -14,14 +14,14 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from facecast.animators import get_animator  # noqa: E402
-from facecast.audio import MODEL_RATE, Audio, resample  # noqa: E402
-from facecast.controls import Controls  # noqa: E402
-from facecast.phonemes import espeak  # noqa: E402
-from facecast.phonemes.visemes import viseme_of  # noqa: E402
+from facecast.animators import get_animator
+from facecast.audio import MODEL_RATE, Audio, resample
+from facecast.controls import Controls
+from facecast.phonemes import espeak
+from facecast.phonemes.visemes import viseme_of
 
 SENTENCE = "Maybe we should move the blue boat before the storm."
 CURVES = ("JawOpen", "MouthClose", "MouthPucker", "MouthFunnel", "MouthStretchLeft", "MouthRollLower", "BrowInnerUp")

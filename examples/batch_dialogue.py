@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from facecast.batch import BatchOptions, read_lines, run_batch
+from facecast.dialogue_batch import BatchOptions, animate_lines, read_lines
 
 EMOTIONS = ("happy", "sad", "angry", "surprised", "disgusted", "fearful")
 
@@ -35,7 +35,7 @@ def main() -> int:
         line.intensity = 0.7 if line.emotion else None
 
     options = BatchOptions(out_dir=args.out_dir, formats=[".glb", ".usda", ".csv"], server=args.server)
-    report = run_batch(lines, options, on_result=lambda r: print(f"{r.status:8} {r.name} {r.reason}"))
+    report = animate_lines(lines, options, on_result=lambda r: print(f"{r.status:8} {r.name} {r.reason}"))
     counts = report["counts"]
     print(f"{counts['done']} animated, {counts['skipped']} up to date, {counts['failed']} failed; "
           f"{report['x_realtime']}x real time. Report: {args.out_dir}/report.json")

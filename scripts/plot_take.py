@@ -10,11 +10,11 @@ import argparse
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from facecast.animators import get_animator  # noqa: E402
-from facecast.audio import load_audio  # noqa: E402
+from facecast.animators import get_animator
+from facecast.audio import load_audio
 
 CURVES = ("JawOpen", "MouthFunnel", "MouthStretchLeft", "EyeBlinkLeft", "BrowInnerUp")
 ANGLES = ("HeadYaw", "HeadPitch", "LeftEyeYaw")

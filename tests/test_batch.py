@@ -15,8 +15,8 @@ import pytest
 import soundfile as sf
 
 from facecast.audio import load_audio
-from facecast.batch import BatchOptions, read_lines, run_batch
 from facecast.cli import main
+from facecast.dialogue_batch import BatchOptions, animate_lines, read_lines
 from facecast.exports import load_clip
 
 FORMATS = "csv,glb,usda,fcclip"
@@ -120,7 +120,7 @@ def test_manifest_lines_carry_controls_and_bad_entries_fail_alone(tmp_path, asse
     lines = read_lines(manifest)
     assert [line.name for line in lines] == ["happy_a", "sad_a", "../escape", "gone", "no_audio"]
     assert lines[0].emotion == "happy" and lines[0].intensity == 0.9 and lines[0].seed == 4
-    report = run_batch(lines, BatchOptions(out_dir=str(tmp_path / "out"), formats=[".fcclip"], animator="energy",
+    report = animate_lines(lines, BatchOptions(out_dir=str(tmp_path / "out"), formats=[".fcclip"], animator="energy",
                                            workers=1))
     status = {line["name"]: line["status"] for line in report["lines"]}
     assert status == {"happy_a": "done", "sad_a": "done", "../escape": "failed", "gone": "failed",
@@ -139,7 +139,7 @@ def test_batch_rejects_options_no_format_takes(tmp_path, assets):
     from facecast.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="--head does not apply to .csv"):
-        run_batch(read_lines(assets), BatchOptions(out_dir=str(tmp_path), formats=[".csv"],
+        animate_lines(read_lines(assets), BatchOptions(out_dir=str(tmp_path), formats=[".csv"],
                                                    export_options={"head": "x.glb"}))
 
 
@@ -152,11 +152,11 @@ def test_batch_through_a_running_daemon_gives_the_local_result(tmp_path, assets)
     for name in ("speech_en.wav", "speech_de.wav"):
         (folder / name).write_bytes((assets / name).read_bytes())
     (folder / "broken.wav").write_bytes(b"not audio")
-    local = run_batch(read_lines(folder), BatchOptions(out_dir=str(tmp_path / "local"), formats=[".fcclip"],
+    local = animate_lines(read_lines(folder), BatchOptions(out_dir=str(tmp_path / "local"), formats=[".fcclip"],
                                                        animator="energy", workers=1))
     daemon = Daemon()
     try:
-        remote = run_batch(read_lines(folder), BatchOptions(out_dir=str(tmp_path / "remote"), formats=[".fcclip"],
+        remote = animate_lines(read_lines(folder), BatchOptions(out_dir=str(tmp_path / "remote"), formats=[".fcclip"],
                                                             animator="energy", server=daemon.address, workers=2))
     finally:
         daemon.stop()

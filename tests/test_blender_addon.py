@@ -103,6 +103,8 @@ def test_bake_matches_daemon_clip_and_places_sound(daemon, assets, core_site, tm
     result = run_check("bake", {"address": daemon.address, "audio": str(audio), "frame": START_FRAME},
                        core_site, tmp_path)
     assert result["op"] == {"result": ["FINISHED"], "error": None}
+    assert result["tracks"] == ["Facecast Brows", "Facecast Eyes & Blinks", "Facecast Mouth & Jaw"]
+    assert not result["active_action"]  # baked into NLA strips: the active action stays the user's
     with Client(daemon.address) as client:
         clip = client.animate(str(audio), fps=30)
     curves = result["curves"]
@@ -122,20 +124,120 @@ def test_bake_matches_daemon_clip_and_places_sound(daemon, assets, core_site, tm
     np.testing.assert_allclose(yaw_curve, clip.values[:, CHANNEL_INDEX["HeadYaw"]], atol=0.05)
 
 
-def test_rebake_keeps_the_earlier_action(daemon, assets, core_site, tmp_path):
+def test_rebake_adds_takes_beside_each_other_and_replaces_overlapping_ones(daemon, assets, core_site, tmp_path):
     result = run_check("rebake", {"address": daemon.address, "audio": str(assets / "speech_en.wav")},
                        core_site, tmp_path)
     assert all(op["result"] == ["FINISHED"] for op in result["ops"])
-    assert result["first_fake_user"] and result["current"] != result["first"]
-    assert result["first"] in result["actions"]
+    assert len(result["first"]) == 3  # mouth, eyes, brows on the shape keys (the head turns on its own object)
+    assert sorted(start for _, start in result["both"]) == [1.0] * 3 + [400.0] * 3  # both takes play
+    replaced = set(result["first"])
+    assert not replaced & {name for name, _ in result["last"]}  # the take at frame 1 was baked over ...
+    assert replaced <= set(result["fake_users"])  # ... and its actions are kept
+    assert [start for _, start in result["last"]].count(400.0) == 3
+    assert not result["active_action"]  # a bake never assigns the active action: that is the user's
+    # the same take baked again over a turned head turns it from the same rest pose (stored at the first bake)
+    np.testing.assert_allclose(result["last_yaw"], result["first_yaw"], atol=1e-6)
+    assert np.ptp(result["first_yaw"]) > 0.01
 
 
 def test_a_failed_bake_is_rolled_back(assets, core_site, tmp_path):
     result = run_check("rollback", {"address": "127.0.0.1:1", "audio": str(assets / "speech_en.wav")},
                        core_site, tmp_path)
-    assert "FacecastHead Facecast Face" in result["during"]
+    assert "FacecastHead Facecast Mouth & Jaw" in result["during"]
     assert result["after"] == ["Mine"] and result["action"] == "Mine" and not result["fake_user"]
-    assert result["head_action"] is None and result["strips"] == 0
+    assert result["tracks"] == [] and result["head_action"] is None and result["strips"] == 0
+
+
+def test_rebaking_the_mouth_leaves_hand_keyed_brows_untouched(daemon, assets, core_site, tmp_path):
+    brow_keys = [[30, 0.9], [60, 0.2], [90, 0.7]]
+    result = run_check("regions", {"address": daemon.address, "audio": str(assets / "speech_en.wav"),
+                                   "brow_keys": brow_keys, "seed2": 7, "strength": 0.5, "smoothing": 2.0,
+                                   "probe_frames": [30, 60, 90]}, core_site, tmp_path)
+    assert all(op["result"] == ["FINISHED"] for op in result["ops"]), result["ops"]
+    # the animator's keys: same keys, same values, in the active action the bake never touches
+    assert result["user_before"] == result["user_after"]
+    assert result["user_after"]["BrowInnerUp"] == [[30.0, 60.0, 90.0], [pytest.approx(0.9), pytest.approx(0.2),
+                                                                        pytest.approx(0.7)]]
+    tracks = ["Facecast Brows", "Facecast Eyes & Blinks", "Facecast Mouth & Jaw"]
+    assert sorted(result["before"]) == sorted(result["after"]) == tracks
+    for track in ("Facecast Brows", "Facecast Eyes & Blinks"):
+        assert result["after"][track] == result["before"][track], track
+    assert result["after"]["Facecast Mouth & Jaw"] != result["before"]["Facecast Mouth & Jaw"]
+    assert result["head_after"] == result["head_before"]  # the head's strip was not re-baked either
+    for name in ("BrowInnerUp", "EyeBlinkLeft", "BrowDownLeft"):  # baked brow and eye curves: unchanged
+        assert result["baked_after"][name] == result["baked_before"][name], name
+    with Client(daemon.address) as client:
+        from facecast.controls import Controls
+
+        new = client.animate(str(assets / "speech_en.wav"), fps=30, controls=Controls(seed=7))
+    sys.path.insert(0, str(PLUGIN))
+    try:
+        from facecast_blender.regions import RegionSettings, shaped_values
+    finally:
+        sys.path.remove(str(PLUGIN))
+    expected = shaped_values(new.values, RegionSettings("mouth", True, 0.5, 2.0))[:, CHANNEL_INDEX["JawOpen"]]
+    np.testing.assert_allclose(result["baked_after"]["JawOpen"][1], expected, atol=1e-6)
+    for frame, value in brow_keys:  # as the scene plays: the hand keys win over the baked brows
+        played = result["played"][str(frame)]
+        assert played["BrowInnerUp"] == pytest.approx(value, abs=1e-5)
+        assert played["JawOpen"] == pytest.approx(float(expected[frame - 1]), abs=1e-5)
+
+
+@pytest.mark.slow
+def test_bakes_onto_a_cc4_named_rig_with_head_and_eye_bones(daemon, assets, core_site, tmp_path):
+    """A rig with no ARKit name in it (Character Creator 4 shape keys, CC_Base_* bones) plays the same face as
+    the ARKit test head baked with the same take."""
+    result = run_check("rig", {"address": daemon.address, "audio": str(assets / "speech_en.wav"),
+                               "probe_frames": [45, 120]}, core_site, tmp_path, timeout=240)
+    assert all(op["result"] == ["FINISHED"] for op in result["ops"]), result["ops"]
+    assert result["missing"] == [] and result["bindings"] == 62  # CC4 splits 6 ARKit shapes into 16 parts
+    assert not any(name[0].islower() or name in CHANNEL_INDEX for name in result["shape_keys"][1:])
+    curves = result["rig_curves"]
+    quadrants = ["Mouth_Pucker_Up_L", "Mouth_Pucker_Up_R", "Mouth_Pucker_Down_L", "Mouth_Pucker_Down_R"]
+    assert all(curves[q] == curves[quadrants[0]] for q in quadrants)  # one ARKit channel drives all four
+    with Client(daemon.address) as client:
+        clip = client.animate(str(assets / "speech_en.wav"), fps=30)
+    np.testing.assert_allclose(curves["Jaw_Open"][1], clip.values[:, CHANNEL_INDEX["JawOpen"]], atol=1e-6)
+    assert result["bone_paths"] == [f'pose.bones["{b}"].rotation_quaternion'
+                                    for b in ("CC_Base_Head", "CC_Base_L_Eye", "CC_Base_R_Eye")]
+    for frame, surface in result["surfaces"].items():
+        rig, head = np.array(surface["rig"]), np.array(surface["head"])
+        assert rig.shape == head.shape
+        np.testing.assert_allclose(rig, head, atol=2e-5, err_msg=f"frame {frame}")
+        assert abs(surface["head_bone"][0]) < 0.99999  # the head bone really turned
+
+
+@needs_audio
+def test_bakes_in_blender_with_no_daemon_and_online_access_off(assets, core_site, tmp_path):
+    """Run = In Blender: the bundled energy animator animates inside Blender, from the add-on's own core wheel
+    (the bpy venv has no soxr, no PyAV, no onnxruntime), with nothing listening and Online Access off."""
+    from facecast.animators import get_animator
+    from facecast.audio import load_audio
+    from facecast.controls import Controls
+
+    result = run_check("local", {"audio": str(assets / "speech_en.wav"), "frame": 1}, core_site, tmp_path)
+    assert result["op"] == {"result": ["FINISHED"], "error": None} and not result["online"]
+    assert result["local_animators"] == ["energy"] and not result["soxr_loaded"]
+    assert "does not run inside Blender" in result["refused"]["error"]
+    clip = get_animator("energy").animate(load_audio(assets / "speech_en.wav"), Controls(), 30)
+    frames, values = result["curves"]["JawOpen"]
+    assert len(frames) == clip.num_frames
+    np.testing.assert_allclose(values, clip.values[:, CHANNEL_INDEX["JawOpen"]], atol=1e-4)
+    assert np.ptp(values) > 0.2
+
+
+def test_export_csv_keeps_the_takes_own_rate_unless_asked(daemon, assets, core_site, tmp_path):
+    own, resampled = tmp_path / "own.csv", tmp_path / "resampled.csv"
+    result = run_check("export_rate", {"address": daemon.address, "audio": str(assets / "speech_en.wav"),
+                                       "own": str(own), "resampled": str(resampled)}, core_site, tmp_path)
+    assert all(op["result"] == ["FINISHED"] for op in result["ops"]), result["ops"]
+    take = read_csv(own, fps=30)
+    with Client(daemon.address) as client:
+        clip = client.animate(str(assets / "speech_en.wav"), fps=30)
+    assert take.num_frames == clip.num_frames
+    np.testing.assert_allclose(take.values[:, CHANNEL_INDEX["JawOpen"]], clip.values[:, CHANNEL_INDEX["JawOpen"]],
+                               atol=1e-5)
+    assert read_csv(resampled, fps=60).num_frames == 2 * clip.num_frames - 1
 
 
 def test_csv_export_then_import_gives_the_same_curves(daemon, assets, core_site, tmp_path):
@@ -181,7 +283,7 @@ def test_wrong_token_is_refused(assets, core_site, tmp_path):
         guarded.stop()
     assert result["op"]["result"] == ["CANCELLED"]
     assert "UNAUTHENTICATED" in result["op"]["error"], result["op"]["error"]
-    assert result["action"] is None and result["strips"] == []
+    assert result["tracks"] == [] and not result["active_action"] and result["strips"] == []
 
 
 @pytest.mark.slow
@@ -233,7 +335,7 @@ def test_facecast_blender_bake_cli_bakes_a_blend_and_reports_errors(daemon, asse
     cli = [str(ROOT / ".venv" / "bin" / "facecast"), "blender-bake", str(audio), "--blender", str(BLENDER_PYTHON)]
     first = subprocess.run([*cli, "-o", str(tmp_path / "first.blend")], capture_output=True, text=True, timeout=180)
     assert first.returncode == 0, first.stderr
-    assert "action FacecastHead Facecast Face" in first.stdout and (tmp_path / "first.blend").stat().st_size > 0
+    assert "action FacecastHead Facecast Mouth & Jaw" in first.stdout and (tmp_path / "first.blend").stat().st_size > 0
     # the written scene opened again, baked onto the named object from frame 300 with a running daemon
     second = subprocess.run([*cli, "-o", str(tmp_path / "second.blend"), "--blend", str(tmp_path / "first.blend"),
                              "--object", "FacecastHead", "--frame", "300", "--server", daemon.address],

@@ -174,9 +174,12 @@ def test_core_wheel_holds_the_bpy_free_subset(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert wheel.name == f"facecast-{build_addon.version()}-py3-none-any.whl"
     for module in ("facecast/client.py", "facecast/proto/facecast_pb2.py", "facecast/exports/livelink_csv.py",
-                   "facecast/exports/mapping.py", "facecast/exports/testhead.py", "facecast/wire.py"):
+                   "facecast/character/rig_mapping.py", "facecast/character/testhead.py", "facecast/wire.py"):
         assert module in names
-    assert "facecast/server/app.py" not in names and "facecast/animators/__init__.py" not in names
+    assert "facecast/server/app.py" not in names and "facecast/animators/phonetic.py" not in names
+    assert "facecast/animators/energy.py" in names and "facecast/audio.py" in names  # the in-process bake
+    with zipfile.ZipFile(wheel) as zf:  # the core's own files, no stubbed package inits
+        assert zf.read("facecast/exports/__init__.py") == (build_addon.CORE / "exports/__init__.py").read_bytes()
     assert any(n.endswith(".dist-info/RECORD") for n in names)
 
 
@@ -188,8 +191,8 @@ def test_core_wheel_imports_on_its_own(tmp_path):
     with zipfile.ZipFile(build_addon.build_core_wheel(tmp_path)) as wheel:
         wheel.extractall(tmp_path / "site")
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import facecast, facecast.client, facecast.motion, "
-            "facecast.exports.livelink_csv, facecast.exports.mapping, facecast.exports.testhead, "
-            "facecast.exports.rotation; assert facecast.__file__.startswith(sys.argv[1]), facecast.__file__; "
+            "facecast.exports.livelink_csv, facecast.character.rig_mapping, facecast.character.testhead, "
+            "facecast.character.joints; assert facecast.__file__.startswith(sys.argv[1]), facecast.__file__; "
             "assert 'facecast.animators' not in sys.modules and 'facecast.server.app' not in sys.modules")
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "site")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -18,7 +18,7 @@ if not espeak.available():
     pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)", allow_module_level=True)
 pytest.importorskip("pocketsphinx", reason="pocketsphinx is not installed (pip install pocketsphinx)")
 
-from facecast.phonemes.tts import synthesize, voices  # noqa: E402
+from facecast.phonemes.tts import synthesize, voices
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ import pygltflib as gl
 import pytest
 from exports_helpers import THREE, node_tool, sample_clip, speech_clip, validate_gltf, weights_matrix
 
+from facecast.character.joints import joint_rotations
+from facecast.character.testhead import build_test_head
 from facecast.errors import InvalidInput
 from facecast.exports import export, load_clip
 from facecast.exports.gltf import write_gltf
-from facecast.exports.rotation import joint_rotations
-from facecast.exports.testhead import build_test_head
 
 
 def read_accessor(gltf: gl.GLTF2, index: int) -> np.ndarray:

@@ -7,12 +7,25 @@ import json
 import numpy as np
 import pytest
 
+from facecast.character.joints import euler_to_quaternion, multiply
+from facecast.character.rig_mapping import (
+    PRESET_LABELS,
+    best_preset,
+    mapping_for,
+    match_targets,
+    normalize,
+    preset_names,
+)
+from facecast.character.testhead import build_test_head
 from facecast.errors import InvalidInput
 from facecast.exports.keyreduce import reduce_keys
-from facecast.exports.mapping import best_preset, mapping_for, match_targets, normalize, preset_names
-from facecast.exports.rotation import euler_to_quaternion, multiply
-from facecast.exports.testhead import build_test_head
 from facecast.motion import BLENDSHAPES
+
+
+def test_every_built_in_preset_has_a_label_and_description_in_order():
+    # the Blender add-on lists the presets from PRESET_LABELS; a preset without a label would be missing there
+    assert list(PRESET_LABELS) == preset_names()[:-1]
+    assert all(label and description for label, description in PRESET_LABELS.values())
 
 
 def test_every_preset_names_all_52_channels():

@@ -21,7 +21,7 @@ def encoded(array: np.ndarray, fmt: str = "PNG", mode: str | None = None) -> byt
     return buffer.getvalue()
 
 
-def check_plausible(fit, image: np.ndarray) -> None:  # noqa: ANN001
+def check_plausible(fit, image: np.ndarray) -> None:
     """A fitted mesh: inside the image, eyes above the mouth, chin lowest, a sensible face size."""
     points = fit.landmarks
     assert points.shape == (468, 3) and points.dtype == np.float32 and np.isfinite(points).all()

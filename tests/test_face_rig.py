@@ -8,7 +8,7 @@ import pytest
 from facecast.errors import InvalidInput
 from facecast.face import Rig, fit_face, load_image
 from facecast.face import topology as T
-from facecast.face.rig import face_frame
+from facecast.face.portrait_rig import face_frame
 from facecast.motion import BLENDSHAPES, CHANNEL_INDEX, NUM_CHANNELS
 
 

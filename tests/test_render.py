@@ -141,7 +141,7 @@ def test_render_frames_follows_the_clip(renderer: Renderer) -> None:
     assert int(np.argmax(changes)) in (9, 10, 11)  # the jaw is widest at t = 1/3 s
 
 
-def test_other_sizes(assets) -> None:  # noqa: ANN001
+def test_other_sizes(assets) -> None:
     avatar = Avatar.from_image(load_image(assets / "painting.jpg"))
     small = Renderer(avatar, 256)
     frame = small.render(pose(JawOpen=0.5))
@@ -161,7 +161,7 @@ def test_bad_motion_values(renderer: Renderer) -> None:
         renderer.meshes(bad)
 
 
-def test_shared_portraits_render(shared_data) -> None:  # noqa: ANN001
+def test_shared_portraits_render(shared_data) -> None:
     """Photos and paintings: rest is the portrait; speaking moves the mouth and keeps the background."""
     rendered = 0
     for path in sorted((shared_data / "portraits").glob("*.jpg")):

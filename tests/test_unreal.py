@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,12 +25,13 @@ from facecast.audio import load_audio
 from facecast.client import ServerError
 from facecast.errors import AudioError, InvalidInput
 from facecast.exports.livelink_csv import read_csv
+from facecast.media import write_wav
 from facecast.motion import BLENDSHAPES, CHANNELS, LIVELINK_ANGLE_SCALE, NUM_BLENDSHAPES, MotionClip
 from facecast.unreal.bridge import Bridge
 from facecast.unreal.packet import MAX_NAME_BYTES, decode_packet, device_id_for
 from facecast.unreal.presenter import BOUNDARY, MjpegServer, present_with_subject, write_image_sequence
 from facecast.unreal.sources import FolderQueue, MicrophoneSource, SpeechQueue, utterance_from_clip
-from facecast.unreal.takes import write_take, write_wav
+from facecast.unreal.takes import write_take
 
 from conftest import ASSETS, SHARED_DATA
 
@@ -264,7 +266,7 @@ def test_take_folder_matches_the_live_link_face_layout(tmp_path):
     assert f"{meta['slate']}_{meta['take']}_{meta['subject']}.csv" == f"{prefix}.csv"  # how Unreal finds the CSV
     video = json.loads((take / "video_metadata.json").read_text())
     assert video["FrameRate"] == 60 and video["Dimensions"]["width"] > 0
-    assert json.loads((take / "audio_metadata.json").read_text())["SampleRate"] == 16000
+    assert json.loads((take / "audio_metadata.json").read_text())["SampleRate"] == 48000  # as the app records
     log = (take / "frame_log.csv").read_text().splitlines()
     assert log[0] == "V,0,0,60,01:00:00:30.000,0" and log[-1].startswith("A,0,0,60,01:00:00:30.000")
     back = read_csv(take / f"{prefix}.csv")
@@ -272,9 +274,52 @@ def test_take_folder_matches_the_live_link_face_layout(tmp_path):
     assert back.fps == 60 and abs(back.metadata["timecode_start"] - 3600.5) < 1e-6
     with av.open(str(take / f"{prefix}.mov")) as mov:
         kinds = sorted(s.type for s in mov.streams)
-        assert kinds == ["audio", "video"]
+        assert kinds == ["audio", "data", "video"]  # data: the QuickTime timecode track
+        assert mov.streams.audio[0].sample_rate == 48000
         assert sum(1 for _ in mov.decode(video=0)) == 120
+    with wave.open(str(take / f"{prefix}.wav")) as w:
+        assert w.getframerate() == 48000 and abs(w.getnframes() - 96000) <= 2
     assert write_take(tmp_path, clip, None, 16000, "Ada Lovelace", video=False).name.endswith("_2")
+
+
+def ffprobe_streams(path) -> list[dict]:
+    done = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_tag_string:"
+                           "stream_tags=timecode", "-of", "json", str(path)], capture_output=True, text=True,
+                          timeout=30, check=True)
+    return json.loads(done.stdout)["streams"]
+
+
+@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe (apt install ffmpeg)")
+@pytest.mark.parametrize("fps", [30, 60])
+def test_take_mov_timecode_track_equals_the_csv_first_timecode(tmp_path, fps):
+    clip = known_clip(fps, fps)
+    take = write_take(tmp_path, clip, np.zeros(16000, np.float32), 16000, "Tc", start_seconds=12 * 3600 + 27 * 60 +
+                      47 + 17.25 / fps)
+    first_row = (take / "Tc_1_iPhone.csv").read_text().splitlines()[1]
+    csv_timecode = first_row.split(",")[0]
+    assert csv_timecode.startswith("12:27:47:17.2")  # the app's HH:MM:SS:FF.mmm
+    streams = ffprobe_streams(take / "Tc_1_iPhone.mov")
+    tmcd = [s for s in streams if s.get("codec_tag_string") == "tmcd"]
+    assert len(tmcd) == 1, streams
+    assert tmcd[0]["tags"]["timecode"] == csv_timecode.split(".")[0] == "12:27:47:17"
+    log = (take / "frame_log.csv").read_text().splitlines()[0].split(",")
+    assert log[4].split(".")[0] == "12:27:47:17"  # Capture Manager's video timecode agrees with both
+
+
+def test_take_video_shows_the_test_head_performing_the_take(tmp_path):
+    """The .mov is the head (skin-coloured pixels in the middle, moving with the jaw), not a still card."""
+    values = np.zeros((30, len(CHANNELS)), np.float32)
+    values[:, CHANNELS.index("JawOpen")] = np.linspace(0.0, 1.0, 30)
+    take = write_take(tmp_path, MotionClip(30, values), None, 16000, "Head", start_seconds=0.0)
+    frames = [f.to_ndarray(format="rgb24") for f in av.open(str(take / "Head_1_iPhone.mov")).decode(video=0)]
+    assert len(frames) == 30 and frames[0].shape == (640, 360, 3)
+    centre = frames[0][170:330, 130:230].reshape(-1, 3).astype(int)
+    skin = (centre[:, 0] > 100) & (centre[:, 0] > centre[:, 2] + 30)
+    assert skin.mean() > 0.5
+    mouth = (slice(260, 380), slice(120, 240))
+    assert np.abs(frames[-1][mouth].astype(int) - frames[0][mouth].astype(int)).mean() > 5  # the mouth opened
+    thumb = np.asarray(Image.open(take / "thumbnail.jpg"))
+    assert thumb.shape == (640, 360, 3)
 
 
 def test_mjpeg_stream_serves_frames_in_order_with_audio():

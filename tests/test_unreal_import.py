@@ -16,7 +16,7 @@ from facecast.unreal.takes import write_take
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "plugins" / "unreal_bridge"))
-import facecast_take_curves as curves  # noqa: E402
+import facecast_take_curves as curves
 
 
 def talking_clip(fps: int = 30, frames: int = 90) -> MotionClip:

@@ -12,17 +12,16 @@ See :mod:`facecast.motion` for the contract every clip follows and :mod:`facecas
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 import os
 from typing import Any
 
+from facecast._version import __version__
 from facecast.controls import Controls
 from facecast.errors import AudioError, FacecastError, InvalidInput
 from facecast.motion import CHANNELS, MotionClip, MotionFrame
 
 __all__ = [
-    "__version__", "animate", "save", "export", "load", "Controls", "MotionClip", "MotionFrame", "CHANNELS",
+    "__version__", "animate", "export", "load", "Controls", "MotionClip", "MotionFrame", "CHANNELS",
     "FacecastError", "InvalidInput", "AudioError",
 ]
 
@@ -55,14 +54,15 @@ def export(clip: MotionClip, path: str | os.PathLike[str], **options: Any) -> No
     """Write ``clip`` to ``path`` in the format its extension names (.csv .json .fcclip .glb .gltf .usda .usdc
     .fbx .mp4). ``options`` go to that format's writer: ``head=``, ``preset=``, ``max_error=`` for glTF;
     ``animation_only=``, ``max_error=`` for USD; ``head=``, ``preset=`` for FBX; ``avatar=``, ``audio=``,
-    ``size=`` for mp4."""
+    ``size=`` for mp4; ``audio=`` (a :class:`facecast.audio.Audio`) for USD and glTF writes the speech beside
+    the file and references it."""
     from facecast.exports import export as write
 
     write(clip, path, **options)
 
 
 def load(path: str | os.PathLike[str]) -> MotionClip:
-    """Read a take written by :func:`save` (``.fcclip``, Live Link Face ``.csv``, ``.json``)."""
+    """Read a take written by :func:`export` (``.fcclip``, Live Link Face ``.csv``, ``.json``)."""
     from facecast.exports import load_clip
 
     return load_clip(path)

@@ -9,16 +9,20 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-import soxr
 
+from facecast import fileio
 from facecast.errors import AudioError
 from facecast.fileio import read_input
+from facecast.media import pcm16_to_float
 
 MODEL_RATE = 16_000
 PCM_RATES: tuple[int, ...] = (16_000, 22_050, 24_000, 44_100, 48_000)
 PCM_FORMATS: tuple[str, ...] = ("pcm16", "float32")
 DEFAULT_MAX_SECONDS = 600.0
 SILENCE_DBFS = -60.0
+MAX_NATIVE_RATE = 192_000  # the highest rate an input file may have (600 s at 655 kHz would be 1.5 GB)
+SNDFILE_CONTAINERS = ("wav", "flac", "ogg", "mp3")  # libsndfile reads these; PyAV the rest (and what it rejects)
+DECODE_BLOCK_VALUES = 1 << 20  # samples x channels decoded at a time
 
 
 @dataclass
@@ -45,7 +49,7 @@ def load_audio(
     Raises :class:`AudioError` for unreadable, empty, silent-only (unless ``allow_silence``) or too-long input.
     """
     data, name = read_input(source, "audio", AudioError)
-    samples, native_rate = _decode(data, name)
+    samples, native_rate = _decode(data, name, max_seconds)
     audio = Audio(samples, native_rate, hashlib.sha256(data).hexdigest())
     return _prepare(audio, rate, max_seconds, allow_silence, name)
 
@@ -74,7 +78,7 @@ def pcm_samples(data: bytes, sample_rate: int, sample_format: str = "pcm16") -> 
     if sample_format == "pcm16":
         if len(data) % 2:
             raise AudioError("PCM16 audio must have an even number of bytes")
-        return np.frombuffer(data, "<i2").astype(np.float32) / 32768.0
+        return pcm16_to_float(data)
     if sample_format == "float32":
         if len(data) % 4:
             raise AudioError("float32 PCM audio must have a multiple of 4 bytes")
@@ -88,6 +92,8 @@ def pcm_samples(data: bytes, sample_rate: int, sample_format: str = "pcm16") -> 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     if from_rate == to_rate:
         return samples.astype(np.float32, copy=False)
+    import soxr  # here, not at the top: the Blender add-on bundles this module without soxr (it never resamples)
+
     return soxr.resample(samples, from_rate, to_rate, quality="HQ").astype(np.float32)
 
 
@@ -95,6 +101,8 @@ class StreamResampler:
     """Resamples a live stream chunk by chunk, keeping filter state between chunks."""
 
     def __init__(self, from_rate: int, to_rate: int = MODEL_RATE) -> None:
+        import soxr
+
         self._stream = None if from_rate == to_rate else soxr.ResampleStream(from_rate, to_rate, 1, dtype="float32")
 
     def __call__(self, samples: np.ndarray, last: bool = False) -> np.ndarray:
@@ -117,49 +125,88 @@ def _prepare(audio: Audio, rate: int, max_seconds: float, allow_silence: bool, n
     if audio.samples.size == 0:
         raise AudioError(f"{name} contains no audio samples")
     if audio.duration > max_seconds:
-        raise AudioError(f"{name} is {audio.duration:.1f} s long; the limit is {max_seconds:g} s")
+        raise AudioError(f"{name} is too long; the limit is {max_seconds:g} s")
+    if not np.isfinite(audio.samples).all():
+        raise AudioError(f"{name} contains NaN or infinity")
     if not allow_silence and is_silent(audio.samples, audio.sample_rate):
         raise AudioError(f"{name} is silent (no part louder than {SILENCE_DBFS:g} dBFS); nothing to animate")
     return Audio(resample(audio.samples, audio.sample_rate, rate), rate, audio.sha256)
 
 
-def _decode(data: bytes, name: str) -> tuple[np.ndarray, int]:
+def _decode(data: bytes, name: str, max_seconds: float) -> tuple[np.ndarray, int]:
+    """Samples and rate of an allowed container (:data:`fileio.AUDIO_CONTAINERS`), decoded from memory and stopped
+    one block past ``max_seconds`` (a decompression bomb is refused by its header, or cut off while decoding)."""
+    container = fileio.container_format(data[:fileio.SNIFF_BYTES], fileio.AUDIO_CONTAINERS, name,
+                                       f"an audio file ({fileio.AUDIO_NAMES})", AudioError)
+    if container in SNDFILE_CONTAINERS:
+        try:
+            return _decode_with_sndfile(data, name, max_seconds)
+        except AudioError:
+            raise
+        except Exception:  # libsndfile rejects some mp3s and oggs (opus): PyAV reads those
+            pass
+    return _decode_with_av(data, container, name, max_seconds)
+
+
+def _check_rate(rate: int, name: str) -> None:
+    if not 0 < rate <= MAX_NATIVE_RATE:
+        raise AudioError(f"{name} has a sample rate of {rate} Hz; facecast reads up to {MAX_NATIVE_RATE} Hz")
+
+
+def _decode_with_sndfile(data: bytes, name: str, max_seconds: float) -> tuple[np.ndarray, int]:
     import soundfile
 
-    try:
-        samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
-        return _mono(samples), int(rate)
-    except Exception:  # libsndfile rejects m4a, some mp3s and video containers: PyAV reads those
-        pass
-    return _decode_with_av(data, name)
+    with soundfile.SoundFile(io.BytesIO(data)) as f:
+        rate = int(f.samplerate)
+        _check_rate(rate, name)
+        limit = int(max_seconds * rate) + 1
+        if 0 < f.frames < 2**62 and f.frames > limit:  # libsndfile reports an unknown length as a huge count
+            raise AudioError(f"{name} is too long; the limit is {max_seconds:g} s")
+        known = 0 < f.frames < 2**62
+        # one buffer, filled block by block (pages are only touched as they fill): no list of blocks to join
+        samples, total = np.empty(min(f.frames, limit) if known else limit, np.float32), 0
+        for block in f.blocks(blocksize=max(1024, DECODE_BLOCK_VALUES // f.channels), dtype="float32",
+                              always_2d=True):
+            count = min(len(block), len(samples) - total)
+            samples[total:total + count] = _mono(block[:count])
+            total += count
+            if total >= limit:
+                break
+    return samples[:total], rate
 
 
-def _decode_with_av(data: bytes, name: str) -> tuple[np.ndarray, int]:
+def _decode_with_av(data: bytes, container_name: str, name: str, max_seconds: float) -> tuple[np.ndarray, int]:
     import av
 
-    try:
-        container = av.open(io.BytesIO(data), mode="r")
-    except Exception:
-        raise AudioError(f"{name} is not an audio file facecast can read (wav, flac, ogg, mp3, m4a)") from None
-    with container:
+    with fileio.open_container(data, container_name, name, AudioError) as container:
         if not container.streams.audio:
             raise AudioError(f"{name} has no audio stream")
         stream = container.streams.audio[0]
-        rate = stream.codec_context.sample_rate or stream.rate
+        rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+        _check_rate(rate, name)
+        declared = [float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0.0,
+                    container.duration / av.time_base if container.duration else 0.0]
+        if max(declared) > max_seconds + 1:
+            raise AudioError(f"{name} is too long; the limit is {max_seconds:g} s")
+        limit = int(max_seconds * rate) + 1
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        chunks = []
+        chunks, total = [], 0
         try:
             for packet in container.demux(stream):
                 for frame in packet.decode():
                     for out in resampler.resample(frame):
                         chunks.append(out.to_ndarray().reshape(-1))
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+                        total += len(chunks[-1])
+                if total > limit:
+                    break
+            else:
+                for out in resampler.resample(None):
+                    chunks.append(out.to_ndarray().reshape(-1))
         except av.FFmpegError as e:
-            raise AudioError(f"{name} is corrupt: {e}") from None
+            raise AudioError(f"{name} is corrupt ({type(e).__name__})") from None
     if not chunks:
         raise AudioError(f"{name} contains no audio samples")
-    return np.concatenate(chunks).astype(np.float32), int(rate)
+    return np.concatenate(chunks).astype(np.float32), rate
 
 
 def _mono(samples: np.ndarray) -> np.ndarray:

@@ -28,6 +28,7 @@ from facecast import wire
 from facecast.controls import Controls
 from facecast.errors import FacecastError
 from facecast.fileio import read_input
+from facecast.media import float_to_pcm16
 from facecast.motion import CHANNELS, DEFAULT_FPS, MotionClip, MotionFrame
 from facecast.proto import facecast_pb2 as pb
 from facecast.proto import facecast_pb2_grpc
@@ -63,18 +64,21 @@ def texture_options(avatar_id: str | None, encoding: str = "jpeg", size: int = 5
                              jpeg_quality=jpeg_quality)
 
 
-def _controls(controls: Controls | None, fields: dict[str, Any]) -> pb.Controls:
+def _controls_message(controls: Controls | None, fields: dict[str, Any]) -> pb.Controls:
     if fields:
         controls = Controls.from_dict({**(controls.to_dict() if controls else {}), **fields})
     return wire.controls_to_proto(controls.validated()) if controls else pb.Controls()
 
 
 class Client:
-    """A connection to a facecast daemon. ``token`` sends a bearer token; ``root_certificates`` enables TLS."""
+    """A connection to a facecast daemon. ``token`` sends a bearer token; ``root_certificates`` enables TLS;
+    ``certificate_chain`` and ``private_key`` (PEM) present a client certificate, for a daemon that requires
+    one (``--tls-client-ca``)."""
 
     def __init__(self, address: str = DEFAULT_ADDRESS, token: str | None = None,
                  root_certificates: bytes | None = None, timeout: float | None = None,
-                 max_message_bytes: int = 64 * 1024 * 1024, load_balancing: str | None = None) -> None:
+                 max_message_bytes: int = 64 * 1024 * 1024, certificate_chain: bytes | None = None,
+                 private_key: bytes | None = None, load_balancing: str | None = None) -> None:
         self.address = address
         self.timeout = timeout
         options: list[tuple[str, object]] = [("grpc.max_receive_message_length", max_message_bytes),
@@ -82,7 +86,8 @@ class Client:
         if load_balancing:  # e.g. "round_robin" over "ipv4:10.0.0.1:50051,10.0.0.2:50051" (replicas)
             options.append(("grpc.lb_policy_name", load_balancing))
         if root_certificates is not None:
-            self._channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates), options)
+            credentials = grpc.ssl_channel_credentials(root_certificates, private_key, certificate_chain)
+            self._channel = grpc.secure_channel(address, credentials, options)
         else:
             self._channel = grpc.insecure_channel(address, options)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
@@ -152,7 +157,7 @@ class Client:
         ``texture=texture_options(avatar_id)`` rendered frames arrive after the motion frames they show."""
         request = pb.AnimateRequest(
             audio=pb.AudioInput(encoded=read_input(audio, "audio")[0]), animator=animator or "", fps=fps,
-            controls=_controls(controls, control_fields), text=text or "", language=language or "",
+            controls=_controls_message(controls, control_fields), text=text or "", language=language or "",
             echo_audio=echo_audio, texture=texture or pb.TextureOptions())
         try:
             yield from self._stub.Animate(request, timeout=self.timeout, metadata=self._metadata)
@@ -185,7 +190,7 @@ class Client:
         """Open a real-time ``Stream``: send PCM chunks as they are spoken and read frames as they come."""
         config = pb.StreamConfig(
             animator=animator or "", fps=fps, sample_rate=sample_rate, format=_SAMPLE_FORMATS[sample_format],
-            controls=_controls(controls, control_fields), echo_audio=echo_audio, text=text or "",
+            controls=_controls_message(controls, control_fields), echo_audio=echo_audio, text=text or "",
             language=language or "", texture=texture or pb.TextureOptions())
         return LiveStream(self, config)
 
@@ -227,7 +232,7 @@ class LiveStream:
 
     def update(self, controls: Controls | None = None, **control_fields: Any) -> None:
         """Change controls mid-utterance (emotion, gaze, intensity, ...)."""
-        self._requests.put(pb.StreamRequest(controls=_controls(controls, control_fields)))
+        self._requests.put(pb.StreamRequest(controls=_controls_message(controls, control_fields)))
 
     def end(self) -> None:
         """No more audio: the daemon flushes the last frames and closes with a status."""
@@ -267,7 +272,7 @@ class LiveStream:
 def stream_file_chunks(samples: np.ndarray, sample_rate: int, chunk_ms: float = 20.0) -> Iterable[bytes]:
     """Split float samples into PCM16 chunks of ``chunk_ms`` for :meth:`LiveStream.send`."""
     step = max(1, int(sample_rate * chunk_ms / 1000))
-    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    pcm = float_to_pcm16(samples)
     for start in range(0, len(pcm), step):
         yield pcm[start:start + step].tobytes()
 

@@ -10,7 +10,7 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from facecast.errors import InvalidInput
+from facecast.errors import InvalidInput, quoted
 
 EMOTIONS: tuple[str, ...] = ("neutral", "happy", "sad", "angry", "surprised", "disgusted", "fearful")
 
@@ -46,7 +46,7 @@ def resolve_emotion(name: str) -> tuple[str, float]:
     if key in EMOTION_ALIASES:
         return EMOTION_ALIASES[key]
     known = ", ".join(EMOTIONS + tuple(EMOTION_ALIASES))
-    raise InvalidInput(f"unknown emotion {name!r}; known emotions: {known}")
+    raise InvalidInput(f"unknown emotion {quoted(name)}; known emotions: {known}")
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
 import numpy as np
 
-from facecast.errors import InvalidInput
+from facecast.errors import InvalidInput, quoted
 from facecast.fileio import atomic_write_bytes, read_document, read_input
 
 BLENDSHAPES: tuple[str, ...] = (
@@ -50,8 +51,26 @@ CHANNEL_INDEX: dict[str, int] = {name: i for i, name in enumerate(CHANNELS)}
 # Internally angles are radians, so CSV takes and UDP packets divide by this on the way out.
 LIVELINK_ANGLE_SCALE = math.pi / 2
 
+
+def to_livelink_units(values: np.ndarray) -> np.ndarray:
+    """Contract values (angles in radians) to the app's units (angles scaled to [-1, 1])."""
+    out = np.array(values, np.float32, copy=True)
+    out[..., NUM_BLENDSHAPES:] /= LIVELINK_ANGLE_SCALE
+    return out
+
+
+def from_livelink_units(values: np.ndarray) -> np.ndarray:
+    """The app's units back to contract values (angles in radians)."""
+    out = np.array(values, np.float32, copy=True)
+    out[..., NUM_BLENDSHAPES:] *= LIVELINK_ANGLE_SCALE
+    return out
+
+
 FPS_OPTIONS: tuple[int, ...] = (24, 25, 30, 60)
 DEFAULT_FPS = 30
+
+# Long jobs (animating, rendering) report (seconds of the clip done, seconds total) through one of these.
+ProgressCallback = Callable[[float, float], None]
 
 FCCLIP_FORMAT = "facecast.fcclip"
 FCCLIP_VERSION = 1
@@ -62,7 +81,7 @@ def channel(name: str) -> int:
     try:
         return CHANNEL_INDEX[name]
     except KeyError:
-        raise InvalidInput(f"unknown motion channel {name!r}; channels are the 52 ARKit blendshapes "
+        raise InvalidInput(f"unknown motion channel {quoted(name)}; channels are the 52 ARKit blendshapes "
                            f"and {', '.join(ROTATIONS)}") from None
 
 
@@ -92,7 +111,7 @@ class MotionClip:
 
     fps: int
     values: np.ndarray
-    head_translation: np.ndarray | None = None
+    head_translation: np.ndarray = None  # type: ignore[assignment]  # None: zeros [T, 3], set in __post_init__
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -181,8 +200,8 @@ def fcclip_from_bytes(data: bytes, source: str = "clip") -> MotionClip:
         raise InvalidInput(f"{source} has channels that differ from the motion contract")
     frames = doc.get("frames")
     values, trans = doc.get("values", b""), doc.get("head_translation", b"")
-    sizes_ok = isinstance(frames, int) and len(values) == frames * NUM_CHANNELS * 4 and len(trans) == frames * 12
-    if not sizes_ok or frames < 0:
+    if (not isinstance(frames, int) or frames < 0 or len(values) != frames * NUM_CHANNELS * 4
+            or len(trans) != frames * 12):
         raise InvalidInput(f"{source} is truncated or has wrong shapes")
     return MotionClip(
         fps=int(doc.get("fps", 0)),

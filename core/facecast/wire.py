@@ -4,19 +4,20 @@ validation every request gets. The daemon and the client both use it; it needs n
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from facecast.controls import Controls
 from facecast.errors import InvalidInput
+from facecast.media import float_to_pcm16
 from facecast.motion import CHANNELS, DEFAULT_FPS, TRANSLATION, MotionFrame, check_fps
 from facecast.proto import facecast_pb2 as pb
 
 if TYPE_CHECKING:  # the client (and the Blender add-on's subset wheel) never decode audio
     from facecast.audio import Audio
 
-SAMPLE_FORMATS = {pb.SAMPLE_FORMAT_UNSPECIFIED: "pcm16", pb.PCM16: "pcm16", pb.FLOAT32: "float32"}
+SAMPLE_FORMATS: dict[int, str] = {pb.SAMPLE_FORMAT_UNSPECIFIED: "pcm16", pb.PCM16: "pcm16", pb.FLOAT32: "float32"}
 
 
 def controls_from_proto(message: pb.Controls, base: Controls | None = None) -> Controls:
@@ -50,6 +51,27 @@ def fps_from_request(fps: int) -> int:
     return check_fps(fps or DEFAULT_FPS)
 
 
+DEFAULT_FRAMES_PER_MESSAGE = 30
+MAX_FRAMES_PER_MESSAGE = 300  # 10 s at 30 fps
+MAX_TEXTURE_BATCH_BYTES = 128 * 2**20  # raw texture bytes one batch may hold (8 RGBA frames of 2048 px)
+
+
+def frames_per_message(value: int, texture_bytes: int = 0) -> int:
+    """Frames per ``FrameBatch`` of an ``Animate`` call: 0 means :data:`DEFAULT_FRAMES_PER_MESSAGE`; at most
+    :data:`MAX_FRAMES_PER_MESSAGE`, and with textures of ``texture_bytes`` each at most what fits in
+    :data:`MAX_TEXTURE_BATCH_BYTES` (a batch's textures are rendered and held together)."""
+    most = MAX_FRAMES_PER_MESSAGE
+    if texture_bytes:
+        most = max(1, min(most, MAX_TEXTURE_BATCH_BYTES // texture_bytes))
+    if value == 0:
+        return min(DEFAULT_FRAMES_PER_MESSAGE, most)
+    if not 1 <= value <= most:
+        why = f" with textures of {texture_bytes / 2**20:.1f} MB" if most < MAX_FRAMES_PER_MESSAGE else ""
+        raise InvalidInput(f"frames_per_message must be in 1..{most}{why} (0 = "
+                           f"{min(DEFAULT_FRAMES_PER_MESSAGE, most)}), not {value}")
+    return value
+
+
 def sample_format(value: int) -> str:
     if value not in SAMPLE_FORMATS:
         raise InvalidInput(f"unknown sample format {value}")
@@ -69,7 +91,18 @@ def decode_audio(audio: pb.AudioInput, max_seconds: float) -> Audio:
     raise InvalidInput("the request has no audio")
 
 
-def header(animator, fps: int, session_id: str, total_frames: int = 0) -> pb.MotionResponse:
+class NamedAnimator(Protocol):
+    """What a stream header says about its animator (an :class:`~facecast.animators.base.Animator` has it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def lookahead_ms(self) -> float: ...
+
+
+def header(animator: NamedAnimator, fps: int, session_id: str, total_frames: int = 0) -> pb.MotionResponse:
     return pb.MotionResponse(header=pb.StreamHeader(
         channel_names=CHANNELS, translation_names=TRANSLATION, fps=fps, start_time_unix=time.time(),
         animator=animator.name, animator_version=animator.version, lookahead_ms=animator.lookahead_ms,
@@ -84,7 +117,7 @@ def frame_batch(frames: list[MotionFrame]) -> pb.MotionResponse:
 
 def pcm16_bytes(samples: np.ndarray) -> bytes:
     """Float samples in [-1, 1] as the PCM16 bytes that audio echoes carry."""
-    return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+    return float_to_pcm16(samples).tobytes()
 
 
 def audio_echo(samples: np.ndarray, time_code: float, sample_rate: int) -> pb.MotionResponse:

@@ -3,8 +3,9 @@
     python plugins/blender/build_addon.py [--out dist] [--no-download] [--wheel-cache DIR]
 
 The zip holds the add-on package ``facecast_blender/``, its ``blender_manifest.toml`` with a ``wheels`` list,
-and ``wheels/``: a ``facecast`` core wheel built here from the bpy-free modules the add-on needs (client and
-generated proto, motion contract, controls, Live Link CSV, mapping presets, test head), plus grpcio, protobuf,
+and ``wheels/``: a ``facecast`` core wheel built here from the bpy-free modules the add-on needs, found by
+following its imports (client and generated proto, motion contract, controls, Live Link CSV, the
+``facecast.character`` vocabulary, the in-process ``energy`` animator), unchanged, plus grpcio, protobuf,
 msgpack and grpcio-health-checking for Python 3.11 on Linux x64, Windows x64 and macOS arm64/x64, fetched with
 ``pip download --only-binary :all:``. numpy ships with Blender. ``--no-download`` builds only the core wheel
 (for tests and offline use; such a zip runs where those packages are already importable).
@@ -13,6 +14,7 @@ msgpack and grpcio-health-checking for Python 3.11 on Linux x64, Windows x64 and
 from __future__ import annotations
 
 import argparse
+import ast
 import base64
 import hashlib
 import os
@@ -26,19 +28,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ADDON = HERE / "facecast_blender"
 CORE = HERE.parent.parent / "core" / "facecast"
+# modules the add-on loads by name (importlib), which no import statement shows: the animators that Generate &
+# Bake runs in-process (inprocess.py; numpy only)
+LOADED_BY_NAME = ("facecast.animators.energy",)
 
-# the facecast modules the add-on imports, and what they import in turn (all bpy-free)
-CORE_MODULES = (
-    "__init__.py", "errors.py", "controls.py", "motion.py", "fileio.py", "client.py",
-    "proto/__init__.py", "proto/facecast_pb2.py", "proto/facecast_pb2_grpc.py",
-    "wire.py",
-    "exports/livelink_csv.py", "exports/mapping.py", "exports/testhead.py", "exports/rotation.py",
-)  # fmt: skip
-# package inits replaced in the subset: the full ones import the daemon and every exporter
-SUBSET_INITS = {
-    "exports/__init__.py": '"""Only Live Link CSV, mapping presets, rotations and the test head (facecast subset '
-                           'for Blender)."""\n',
-}
 # (Blender platform, pip --platform tags) for Python 3.11
 PLATFORMS = (
     ("linux-x64", ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")),
@@ -50,8 +43,48 @@ REQUIREMENTS = ("grpcio==1.85.3", "grpcio-health-checking==1.85.1", "protobuf==7
 
 
 def version() -> str:
-    text = (CORE / "__init__.py").read_text(encoding="utf-8")
+    text = (CORE / "_version.py").read_text(encoding="utf-8")
     return re.search(r'__version__ = "([^"]+)"', text).group(1)
+
+
+def _imported_modules(source: Path, everywhere: bool) -> set[str]:
+    """Dotted ``facecast...`` names that ``source`` imports: anywhere in the add-on's own files (its operators
+    import lazily), at module level only in core files (their function-level imports are optional heavy parts)."""
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    statements = ast.walk(tree) if everywhere else iter(tree.body)
+    names: set[str] = set()
+    for node in statements:
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)  # submodules imported by name
+    return {name for name in names if name == "facecast" or name.startswith("facecast.")}
+
+
+def _module_file(name: str) -> str | None:
+    """The path under :data:`CORE` of module ``name`` (``facecast.motion`` -> ``motion.py``), if it is one."""
+    rel = name.split(".")[1:]
+    for candidate in ("/".join(rel) + ".py", "/".join([*rel, "__init__.py"])):
+        if candidate != ".py" and (CORE / candidate).is_file():
+            return candidate
+    return None
+
+
+def core_modules() -> list[str]:
+    """The facecast files (relative to :data:`CORE`) the add-on needs: what its modules import, what those
+    import at module level in turn, and the package ``__init__.py`` above each (all bpy-free)."""
+    todo = set().union(*(_imported_modules(f, everywhere=True) for f in ADDON.rglob("*.py")), LOADED_BY_NAME)
+    files: set[str] = set()
+    while todo:
+        name = todo.pop()
+        rel = _module_file(name)
+        if rel is None or rel in files:
+            continue
+        files.add(rel)
+        todo |= _imported_modules(CORE / rel, everywhere=False)
+        todo |= {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}  # parent packages
+    return sorted(files)
 
 
 def _record_line(name: str, data: bytes) -> str:
@@ -60,10 +93,9 @@ def _record_line(name: str, data: bytes) -> str:
 
 
 def build_core_wheel(out_dir: Path) -> Path:
-    """A pure-Python ``facecast`` wheel holding :data:`CORE_MODULES` and the subset package inits."""
+    """A pure-Python ``facecast`` wheel holding the :func:`core_modules` the add-on needs."""
     ver = version()
-    files: dict[str, bytes] = {f"facecast/{rel}": (CORE / rel).read_bytes() for rel in CORE_MODULES}
-    files.update({f"facecast/{rel}": text.encode() for rel, text in SUBSET_INITS.items()})
+    files: dict[str, bytes] = {f"facecast/{rel}": (CORE / rel).read_bytes() for rel in core_modules()}
     info = f"facecast-{ver}.dist-info"
     files[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: facecast\nVersion: {ver}\n"
                                  "Summary: facecast client subset bundled with the Blender add-on\n").encode()

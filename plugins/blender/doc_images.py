@@ -1,11 +1,18 @@
 """Pictures for docs/BLENDER.md, made from the real add-on.
 
     .venv-blender/bin/python plugins/blender/doc_images.py render --server HOST:PORT --audio assets/speech_en.wav
+    .venv-blender/bin/python plugins/blender/doc_images.py rig --server HOST:PORT
+    .venv-blender/bin/python plugins/blender/doc_images.py layers --server HOST:PORT
     .venv/bin/python plugins/blender/doc_images.py diagram
+    .venv/bin/python plugins/blender/doc_images.py plot-layers
 
 ``render`` (bpy): bakes the audio onto the ARKit test head through the add-on, renders the frame where the
 mouth is widest with Workbench to ``docs/img/blender_test_head.png``, and records the panels' layout by
 running each panel's real ``draw()`` against a recording layout (``build/blender_panel_layout.json``).
+``rig`` (bpy): the same bake onto the generated Character Creator 4 rig (``tests/cc4_rig.py``: CC4 shape-key
+names, head and eye bones) through the ``cc4`` preset, rendered to ``docs/img/blender_cc4_rig.png``.
+``layers`` (bpy) + ``plot-layers`` (matplotlib): bake, hand-key the brows, re-bake only the mouth; plot what
+the strips hold and what plays (``docs/img/blender_regions.png``).
 ``diagram`` (Pillow): draws that recorded layout as ``docs/img/blender_panel.png``, labelled as a diagram:
 a headless Blender cannot draw its UI, so this is the panel's structure, not a screenshot.
 """
@@ -86,38 +93,52 @@ class RecordingLayout:
         self.items.append({"type": "list", "rows": rows})
 
 
-def render(args: argparse.Namespace) -> None:
-    import bpy
-    import numpy as np
-
+def _addon():
+    """The add-on with its own facecast subset, as the extension bundles it (the bpy venv has no facecast)."""
     sys.path.insert(0, str(HERE))
     import build_addon
 
-    # the add-on's own facecast subset, as the extension bundles it (the bpy venv has no facecast installed)
     site = HERE.parent.parent / "build" / "blender-core"
+    site.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(build_addon.build_core_wheel(site.parent)) as wheel:
         wheel.extractall(site)
     sys.path.insert(0, str(site))
     import facecast_blender
-    from facecast_blender import ui
-    from facecast_blender.apply import fcurves
+
+    return facecast_blender
+
+
+def _empty_scene(facecast_blender):
+    """Blender's factory scene at 30 fps with online access on and the add-on registered."""
+    import bpy
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.context.preferences.system.use_online_access = True
     facecast_blender.register()
     scene = bpy.context.scene
     scene.render.fps = 30
-    bpy.ops.facecast.add_test_head()
-    head = bpy.context.active_object
-    settings = scene.facecast
-    settings.address, settings.audio_path, settings.emotion = args.server, os.path.abspath(args.audio), "happy"
+    return scene
+
+
+def _bake_and_pick_frame(scene, key) -> float:
+    """Bake with the panel's settings from frame 1; go to the widest mouth of the middle third; its JawOpen."""
+    import bpy
+    import numpy as np
+    from facecast_blender.apply import baked_fcurves
+
     scene.frame_current = 1
-    bpy.ops.facecast.connect()  # so the panel's status line shows what a connected session shows
     bpy.ops.facecast.bake()
-    jaw = next(c for c in fcurves(head.data.shape_keys) if '"JawOpen"' in c.data_path)
+    jaw = next(c for c in baked_fcurves(key) if '"JawOpen"' in c.data_path or '"Jaw_Open"' in c.data_path)
     values = np.array([k.co[1] for k in jaw.keyframe_points])
     middle = slice(len(values) // 3, 2 * len(values) // 3)  # mid-sentence: the widest mouth of the middle third
     scene.frame_set(1 + middle.start + int(np.argmax(values[middle])))
+    return float(values[scene.frame_current - 1])
+
+
+def _workbench_render(scene, color_type: str, name: str) -> Path:
+    """Render the current frame with Workbench from the docs' camera to ``docs/img/<name>``."""
+    import bpy
+    import numpy as np
 
     camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
     scene.collection.objects.link(camera)
@@ -127,7 +148,7 @@ def render(args: argparse.Namespace) -> None:
     scene.camera = camera
     scene.render.engine = "BLENDER_WORKBENCH"
     scene.display.shading.light = "STUDIO"
-    scene.display.shading.color_type = "VERTEX"  # the test head's colour attribute
+    scene.display.shading.color_type = color_type
     scene.display.shading.show_cavity = True
     scene.display.shading.cavity_type = "BOTH"
     scene.display.shading.curvature_ridge_factor = scene.display.shading.curvature_valley_factor = 2.0
@@ -136,11 +157,28 @@ def render(args: argparse.Namespace) -> None:
     scene.render.film_transparent = False
     scene.world = bpy.data.worlds.new("World")
     IMG.mkdir(parents=True, exist_ok=True)
-    target = IMG / "blender_test_head.png"
+    target = IMG / name
     scene.render.filepath = str(target.with_suffix(".tmp.png"))
     bpy.ops.render.render(write_still=True)
     os.replace(scene.render.filepath, target)
-    print(f"rendered frame {scene.frame_current} (JawOpen {values[scene.frame_current - 1]:.2f}) to {target}")
+    return target
+
+
+def render(args: argparse.Namespace) -> None:
+    import bpy
+
+    facecast_blender = _addon()
+    from facecast_blender import ui
+
+    scene = _empty_scene(facecast_blender)
+    bpy.ops.facecast.add_test_head()
+    head = bpy.context.active_object
+    settings = scene.facecast
+    settings.address, settings.audio_path, settings.emotion = args.server, os.path.abspath(args.audio), "happy"
+    bpy.ops.facecast.connect()  # so the panel's status line shows what a connected session shows
+    jaw = _bake_and_pick_frame(scene, head.data.shape_keys)
+    target = _workbench_render(scene, "VERTEX", "blender_test_head.png")  # the test head's colour attribute
+    print(f"rendered frame {scene.frame_current} (JawOpen {jaw:.2f}) to {target}")
 
     panels = []
     for cls in ui.CLASSES:
@@ -236,6 +274,98 @@ def _draw_item(draw, font, item, x, y, width) -> int:
     return y + h
 
 
+def rig(args: argparse.Namespace) -> None:
+    """The generated Character Creator 4 rig (tests/cc4_rig.py) baked through the cc4 preset and its bones."""
+
+    facecast_blender = _addon()
+    sys.path.insert(0, str(HERE / "tests"))
+    from cc4_rig import HEAD_BONE, LEFT_EYE_BONE, RIGHT_EYE_BONE, add_cc4_rig
+
+    scene = _empty_scene(facecast_blender)
+    body, armature = add_cc4_rig()
+    settings = scene.facecast
+    settings.address, settings.audio_path, settings.emotion = args.server, os.path.abspath(args.audio), "happy"
+    settings.mapping_preset = "cc4"
+    settings.head_object, settings.head_bone = armature, HEAD_BONE
+    settings.eye_left, settings.eye_left_bone = armature, LEFT_EYE_BONE
+    settings.eye_right, settings.eye_right_bone = armature, RIGHT_EYE_BONE
+    jaw = _bake_and_pick_frame(scene, body.data.shape_keys)
+    target = _workbench_render(scene, "VERTEX", "blender_cc4_rig.png")
+    print(f"rendered frame {scene.frame_current} (Jaw_Open {jaw:.2f}) to {target}")
+    facecast_blender.unregister()
+
+
+LAYERS_JSON = HERE.parent.parent / "build" / "blender_layers.json"
+
+
+def layers(args: argparse.Namespace) -> None:
+    """Bake all regions, hand-key the brows, re-bake the mouth with another seed: record what plays."""
+    import bpy
+
+    facecast_blender = _addon()
+    from facecast_blender.apply import baked_fcurves
+
+    scene = _empty_scene(facecast_blender)
+    bpy.ops.facecast.add_test_head()
+    key = bpy.context.active_object.data.shape_keys
+    settings = scene.facecast
+    settings.address, settings.audio_path = args.server, os.path.abspath(args.audio)
+    scene.frame_current = 1
+    bpy.ops.facecast.bake()
+
+    def curve(name: str) -> list[float]:
+        fc = next(c for c in baked_fcurves(key) if f'"{name}"' in c.data_path)
+        return [fc.evaluate(f) for f in range(1, 241)]
+
+    first_jaw = curve("JawOpen")
+    baked_brow = curve("BrowInnerUp")
+    brow = key.key_blocks["BrowInnerUp"]
+    hand = [(40, 0.8), (90, 0.1), (150, 0.9), (200, 0.3)]
+    for frame, value in hand:
+        brow.value = value
+        brow.keyframe_insert("value", frame=frame)
+    settings.seed, settings.region_mouth.strength = 7, 0.6
+    bpy.ops.facecast.bake(regions="mouth")
+    second_jaw = curve("JawOpen")
+    played: dict[str, list[float]] = {"BrowInnerUp": [], "JawOpen": []}
+    for frame in range(1, 241):
+        scene.frame_set(frame)
+        for name in played:
+            played[name].append(key.key_blocks[name].value)
+    LAYERS_JSON.parent.mkdir(parents=True, exist_ok=True)
+    LAYERS_JSON.write_text(json.dumps({"first_jaw": first_jaw, "second_jaw": second_jaw, "baked_brow": baked_brow,
+                                       "hand": hand, "played": played,
+                                       "tracks": [t.name for t in key.animation_data.nla_tracks]}))
+    facecast_blender.unregister()
+
+
+def plot_layers(args: argparse.Namespace) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = json.loads(LAYERS_JSON.read_text())
+    frames = list(range(1, 241))
+    fig, (brow_ax, jaw_ax) = plt.subplots(2, 1, figsize=(9, 5.2), sharex=True)
+    brow_ax.plot(frames, data["baked_brow"], color="#999999", lw=1.2, label="baked (Facecast Brows strip)")
+    brow_ax.plot(frames, data["played"]["BrowInnerUp"], color="#d0601b", lw=2, label="plays (your keys win)")
+    hand = list(zip(*data["hand"]))
+    brow_ax.plot(hand[0], hand[1], "o", color="#d0601b", ms=7, label="hand keys (active action)")
+    brow_ax.set_ylabel("BrowInnerUp")
+    brow_ax.set_title("Re-baking only Mouth & Jaw (seed 7, strength 0.6) after hand-keying the brows")
+    brow_ax.legend(loc="upper right", fontsize=8)
+    jaw_ax.plot(frames, data["first_jaw"], color="#999999", lw=1.2, label="first bake (kept, fake user)")
+    jaw_ax.plot(frames, data["played"]["JawOpen"], color="#2a6fbb", lw=2, label="plays: the re-baked strip")
+    jaw_ax.set_ylabel("JawOpen")
+    jaw_ax.set_xlabel("frame (30 fps)")
+    jaw_ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    target = IMG / "blender_regions.png"
+    fig.savefig(target, dpi=110)
+    print(f"wrote {target}")
+
+
 def diagram(args: argparse.Namespace) -> None:
     from PIL import Image, ImageDraw, ImageFont
 
@@ -277,6 +407,15 @@ def main() -> None:
     r.add_argument("--server", required=True)
     r.add_argument("--audio", default=str(HERE.parent.parent / "assets" / "speech_en.wav"))
     r.set_defaults(run=render)
+    r = sub.add_parser("rig")
+    r.add_argument("--server", required=True)
+    r.add_argument("--audio", default=str(HERE.parent.parent / "assets" / "speech_en.wav"))
+    r.set_defaults(run=rig)
+    r = sub.add_parser("layers")
+    r.add_argument("--server", required=True)
+    r.add_argument("--audio", default=str(HERE.parent.parent / "assets" / "speech_en.wav"))
+    r.set_defaults(run=layers)
+    sub.add_parser("plot-layers").set_defaults(run=plot_layers)
     sub.add_parser("diagram").set_defaults(run=diagram)
     args = parser.parse_args()
     args.run(args)

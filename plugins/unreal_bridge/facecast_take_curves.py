@@ -21,7 +21,10 @@ from dataclasses import dataclass
 ANGLE_UNIT_DEGREES = 90.0
 ROTATION_CURVES = ("HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
                    "RightEyeYaw", "RightEyePitch", "RightEyeRoll")
-NAME_STYLES = ("livelink", "arkit", "prefixed")
+NAME_STYLES = ("livelink", "arkit", "prefixed", "metahuman")
+# The ARKit -> MetaHuman face board table, written by facecast.exports.metahuman.write_table (a test keeps the
+# two equal): each ARKit column adds weight x its value to CTRL_expressions_* curves, as mh_arkit_mapping_pose does.
+FACE_BOARD_TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "metahuman_face_board.json")
 ANGLE_UNITS = ("livelink", "degrees", "radians")
 
 
@@ -197,10 +200,32 @@ def take_curves(take: Take, style: str = "livelink", prefix: str = "", mapping: 
     """
     times = [i / take.fps for i in range(take.num_frames)]
     curves = []
-    for name, column in take.columns.items():
+    columns = face_board_columns(take.columns) if style == "metahuman" else take.columns
+    for name, column in columns.items():
         values = [convert_angle(v, angle_units) for v in column] if name in ROTATION_CURVES else list(column)
         if skip_silent and not any(values):
             continue
         kept_times, kept_values = reduce_keys(times, values, tolerance)
-        curves.append(Curve(curve_name(name, style, prefix, mapping), kept_times, kept_values))
+        named = name if style == "metahuman" else curve_name(name, style, prefix, mapping)
+        curves.append(Curve(named, kept_times, kept_values))
     return curves
+
+
+def face_board_columns(columns: dict[str, list[float]], table_path: str = FACE_BOARD_TABLE) -> dict[str, list[float]]:
+    """The take's ARKit columns as MetaHuman face board curves (``CTRL_expressions_*``, clipped to 0..1), then
+    the head and eye angle columns under their Live Link names (the MetaHuman head turns from those)."""
+    with open(table_path, encoding="utf-8") as f:
+        table = json.load(f)
+    prefix = table["prefix"]
+    frames = len(next(iter(columns.values()), []))
+    controls: dict[str, list[float]] = {}
+    for arkit, entries in table["controls"].items():
+        if arkit not in columns:
+            raise TakeError(f"the take has no {arkit} column, which the MetaHuman face board mapping needs")
+        for control, weight in entries:
+            sums = controls.setdefault(prefix + control, [0.0] * frames)
+            for i, value in enumerate(columns[arkit]):
+                sums[i] += weight * value
+    out = {name: [min(1.0, max(0.0, v)) for v in sums] for name, sums in controls.items()}
+    out.update({name: list(columns[name]) for name in ROTATION_CURVES if name in columns})
+    return out

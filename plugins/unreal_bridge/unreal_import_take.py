@@ -19,7 +19,7 @@ import sys
 import unreal  # only inside the Unreal Editor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import facecast_take_curves as takes  # noqa: E402
+import facecast_take_curves as takes
 
 
 def _create_sequence(name: str, destination: str, skeleton: unreal.Skeleton) -> unreal.AnimSequence:

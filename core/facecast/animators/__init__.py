@@ -6,10 +6,10 @@ import importlib
 from typing import Any
 
 from facecast.animators.base import Animator, StreamingSession
-from facecast.errors import InvalidInput
+from facecast.errors import InvalidInput, quoted
 
 __all__ = ["Animator", "StreamingSession", "DEFAULT_ANIMATOR", "DEFAULT_LIVE_ANIMATOR", "get_animator",
-           "animator_names", "describe_animator"]
+           "animator_names", "animator_module", "describe_animator"]
 
 _REGISTRY: dict[str, str] = {
     "energy": "facecast.animators.energy:EnergyAnimator",
@@ -26,12 +26,19 @@ def animator_names() -> list[str]:
     return list(_REGISTRY)
 
 
+def animator_module(name: str) -> str:
+    """The module that implements animator ``name`` (importing it tells whether it can run here)."""
+    if name not in _REGISTRY:
+        raise InvalidInput(f"unknown animator {name!r}; available: {', '.join(_REGISTRY)}")
+    return _REGISTRY[name].split(":")[0]
+
+
 def get_animator(name: str | None = None, live: bool = False) -> Animator:
     """The animator called ``name``, loaded once and shared. Without a name: :data:`DEFAULT_LIVE_ANIMATOR` for
     real-time streams (``live``), else :data:`DEFAULT_ANIMATOR`."""
     name = name or (DEFAULT_LIVE_ANIMATOR if live else DEFAULT_ANIMATOR)
     if name not in _REGISTRY:
-        raise InvalidInput(f"unknown animator {name!r}; available: {', '.join(_REGISTRY)}")
+        raise InvalidInput(f"unknown animator {quoted(name)}; available: {', '.join(_REGISTRY)}")
     if name not in _loaded:
         module, cls = _REGISTRY[name].split(":")
         _loaded[name] = getattr(importlib.import_module(module), cls)()

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from facecast import __version__
+from facecast._version import __version__
 from facecast.audio import MODEL_RATE, Audio
 from facecast.controls import Controls
-from facecast.motion import DEFAULT_FPS, MotionClip, MotionFrame, check_fps
+from facecast.motion import DEFAULT_FPS, MotionClip, MotionFrame, ProgressCallback, check_fps
 
-ProgressCallback = Callable[[float, float], None]  # (seconds done, seconds total)
 OFFLINE_CHUNK_SECONDS = 10.0
 
 
@@ -102,7 +100,7 @@ class Animator(ABC):
         for session, pcm in work:
             try:
                 results.append(session.flush() if pcm is None else session.push(pcm))
-            except Exception as e:  # noqa: BLE001 - handed back to that session's caller
+            except Exception as e:  # handed back to that session's caller
                 results.append(e)
         return results
 

@@ -33,6 +33,7 @@ from facecast.motion import CHANNEL_INDEX as C
 from facecast.motion import DEFAULT_FPS, NUM_BLENDSHAPES, MotionFrame
 from facecast.phonemes import Phone
 from facecast.phonemes.inventory import SILENCE
+from facecast.phonemes.languages import check_language
 from facecast.phonemes.sources import heard_phones, phones_for
 
 BLOCK_S, CONTEXT_S = 0.8, 0.3
@@ -181,13 +182,14 @@ class PhoneticAnimator(Animator):
 
     def stream(self, controls: Controls | None = None, fps: int = DEFAULT_FPS, **options: Any) -> StreamingSession:
         return PhoneticSession(controls or Controls(), fps, phones=options.get("phones"), text=options.get("text"),
-                               language=options.get("language") or "en")
+                               language=check_language(options.get("language") or "en"))
 
     def clip_session(self, audio: Audio, controls: Controls, fps: int, **options: Any) -> StreamingSession:
         """Alignment or recognition sees the entire clip first (better than block-wise streaming)."""
         phones, source = options.get("phones"), "given"
+        language = check_language(options.get("language") or "en")
         if phones is None:
-            phones, source = phones_for(audio.samples, options.get("text"), options.get("language") or "en")
+            phones, source = phones_for(audio.samples, options.get("text"), language)
         session = PhoneticSession(controls, fps, phones=phones)
         session.metadata = {"phone_source": source,
                             "phones": [[p.symbol, round(p.start, 4), round(p.end, 4)] for p in phones]}

@@ -8,7 +8,7 @@ import importlib
 import pkgutil
 import sys
 
-from facecast import __version__
+from facecast._version import __version__
 from facecast.errors import FacecastError
 
 

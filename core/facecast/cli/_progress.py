@@ -11,7 +11,9 @@ BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s [{elapsed}
 
 
 def seconds_bar(desc: str, quiet: bool = False, total: float | None = None) -> tqdm:
-    return tqdm(total=total, unit="s", desc=desc, disable=quiet or None, file=sys.stderr, bar_format=BAR_FORMAT)
+    # an unknown total starts at 0 (the reporter sets it): BAR_FORMAT's {total:.1f} cannot format None
+    return tqdm(total=0.0 if total is None else total, unit="s", desc=desc, disable=quiet or None, file=sys.stderr,
+                bar_format=BAR_FORMAT)
 
 
 def reporter(bar: tqdm) -> Callable[[float, float], None]:

@@ -9,6 +9,8 @@ import sys
 from facecast.animators import DEFAULT_ANIMATOR, animator_names
 from facecast.motion import DEFAULT_FPS, FPS_OPTIONS
 
+SIDECAR_RATE = 48000  # the wav written beside USD and glTF exports
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from facecast.exports import output_formats
@@ -30,6 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--text", help="transcript of the speech (for animators that take text)")
     p.add_argument("--language", help="language of the speech, e.g. en, de (for animators that take text)")
+    p.add_argument("--timecode-start", metavar="HH:MM:SS:FF",
+                   help="timecode of frame 0 in a .csv take (at --fps; default 00:00:00:00), as a Live Link Face "
+                   "recording starts at the time of day")
     p.add_argument("--image", help="portrait (photo, painting, drawing) or .fcavatar, for .mp4 output")
     p.add_argument("--face-box", help="x,y,w,h of the face in --image, where detection fails (paintings, cartoons)")
     p.add_argument("--size", type=int, default=512, help="video frame size in pixels (default %(default)s)")
@@ -48,6 +53,13 @@ def run(args: argparse.Namespace) -> int:
     from facecast.exports import WRITERS, _extension
 
     extension = _extension(args.output, WRITERS, "write")  # fail on a bad extension before any work
+    timecode_start = None
+    if args.timecode_start is not None:
+        from facecast.exports.livelink_csv import parse_timecode_start
+
+        if extension not in (".csv", ".fcclip", ".json"):
+            raise InvalidInput(f"--timecode-start is for .csv takes (and .fcclip/.json clips), not {extension}")
+        timecode_start = parse_timecode_start(args.timecode_start, args.fps)
     video = extension == ".mp4"
     if video and not args.image:
         raise InvalidInput("an .mp4 shows a talking portrait: give the portrait with --image FACE.jpg")
@@ -76,11 +88,17 @@ def run(args: argparse.Namespace) -> int:
 
             clip = get_animator(args.animator).animate(load_audio(args.audio), controls, args.fps,
                                                        progress=progress, **options)
+    if timecode_start is not None:
+        clip.metadata["timecode_start"] = timecode_start
     if video:
         with seconds_bar("rendering", args.quiet, clip.duration) as bar:
             facecast.export(clip, args.output, avatar=avatar, audio=load_audio(args.audio), size=args.size,
                           progress=reporter(bar))
     else:
-        facecast.export(clip, args.output)
+        from facecast.exports.options import accepted_options
+
+        carries_audio = "audio" in accepted_options(extension)  # USD and glTF: the wav beside, referenced
+        facecast.export(clip, args.output, **({"audio": load_audio(args.audio, rate=SIDECAR_RATE)}
+                                              if carries_audio else {}))
     print(f"wrote {args.output}: {clip.num_frames} frames at {clip.fps} fps ({clip.duration:.1f} s)", file=sys.stderr)
     return 0

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from facecast.face import Avatar  # imported lazily at run time: the CLI starts fast
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -22,15 +26,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from facecast.cli._warnings import warnings_as_lines
     from facecast.errors import InvalidInput
-    from facecast.face import Avatar, load_image, parse_face_box
-    from facecast.face.avatar import MAX_AVATAR_SIDE
+    from facecast.face import Avatar, parse_face_box
 
     if not args.output.lower().endswith(".fcavatar"):
         raise InvalidInput(f"the avatar file must end in .fcavatar, got {args.output}")
     box = parse_face_box(args.face_box) if args.face_box else None
     with warnings_as_lines():
-        avatar = Avatar.from_image(load_image(args.image, max_side=MAX_AVATAR_SIDE if box is None else None), box,
-                                   source=args.image)
+        avatar = Avatar.from_file(args.image, box, name=args.image)
     avatar.save(args.output)
     if args.preview:
         write_preview(avatar, args.preview)
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_preview(avatar, path: str) -> None:  # noqa: ANN001 (an Avatar; imported lazily)
+def write_preview(avatar: Avatar, path: str) -> None:
     """The portrait with the mesh points drawn on it, as PNG/JPEG by extension, atomically."""
     import cv2
     import numpy as np

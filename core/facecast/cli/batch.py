@@ -9,8 +9,8 @@ import sys
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from facecast.animators import animator_names
+    from facecast.character.rig_mapping import preset_names
     from facecast.exports import output_formats
-    from facecast.exports.mapping import preset_names
     from facecast.motion import DEFAULT_FPS, FPS_OPTIONS
 
     p = subparsers.add_parser(
@@ -40,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from facecast.batch import BatchOptions, LineResult, read_lines, run_batch
+    from facecast.dialogue_batch import BatchOptions, LineResult, animate_lines, read_lines
     from facecast.errors import InvalidInput
     from facecast.exports import WRITERS
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
                 bar.write(f"failed: {result.name}: {result.reason}", file=sys.stderr)
             bar.update(1)
 
-        report = run_batch(lines, options, on_result)
+        report = animate_lines(lines, options, on_result)
     counts = report["counts"]
     print(f"{counts['done']} done, {counts['skipped']} up to date, {counts['failed']} failed "
           f"({report['x_realtime']}x real time); report: {os.path.join(args.output, 'report.json')}", file=sys.stderr)

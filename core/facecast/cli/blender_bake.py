@@ -35,7 +35,7 @@ if name is None:
         sys.exit(1)
     facecast_blender.register()
     name = 'facecast_blender'
-importlib.import_module(name + '.batch').main()
+importlib.import_module(name + '.background_bake').main()
 """
 # bpy 4.2 module builds crash at exit once Python property callbacks were registered; the bake is saved and
 # reported by then, so a bpy Python leaves without interpreter cleanup (a Blender executable exits normally)

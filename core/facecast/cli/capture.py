@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     from facecast.cli._warnings import warnings_as_lines
     from facecast.exports import WRITERS, _extension
     from facecast.face import parse_face_box
-    from facecast.face.capture import capture_video, write_wav
+    from facecast.face.capture import capture_video
+    from facecast.media import write_wav
 
     _extension(args.output, WRITERS, "write")  # fail on a bad extension before any work
     box = parse_face_box(args.face_box) if args.face_box else None
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     wav = os.path.splitext(args.output)[0] + ".wav"
     if take.audio is not None and not args.no_audio:
         take.clip.metadata["audio_file"] = os.path.basename(wav)
-        write_wav(take.audio, wav)
+        write_wav(wav, take.audio.samples, take.audio.sample_rate)
     facecast.export(take.clip, args.output)
     clip = take.clip
     sound = f", sound in {wav}" if "audio_file" in clip.metadata else ""

@@ -8,8 +8,8 @@ import warnings
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from facecast.character.rig_mapping import preset_names
     from facecast.exports import READERS, output_formats
-    from facecast.exports.mapping import preset_names
 
     p = subparsers.add_parser(
         "export", help="convert a take to another format (glb, usda, fbx, csv, ...)",
@@ -23,6 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", help="how your head names its morph targets: "
                    f"{', '.join(preset_names()[:-1])}, or a JSON file mapping ARKit names to yours (default: arkit)")
     p.add_argument("--max-error", type=float, help="thin keys so curves stay within this error (glTF, USD)")
+    p.add_argument("--audio", help="speech of the take: USD and glTF get it as a wav beside the file, referenced "
+                   "from it (a UsdMediaSpatialAudio prim; the animation's extras.audio)")
     p.add_argument("--animation-only", action="store_true", default=None,
                    help="USD: write only the SkelAnimation, to bind onto your own skeleton")
     p.set_defaults(run=run)
@@ -33,8 +35,12 @@ def run(args: argparse.Namespace) -> int:
     from facecast.exports.options import check_options, options_for
 
     options = {"head": args.head, "preset": args.preset, "max_error": args.max_error,
-               "animation_only": args.animation_only}
+               "animation_only": args.animation_only, "audio": args.audio}
     check_options(args.output, options)
+    if args.audio:
+        from facecast.audio import load_audio
+
+        options["audio"] = load_audio(args.audio, rate=48000)
     clip = load_clip(args.clip)
     for output in args.output:
         with warnings.catch_warnings(record=True) as caught:

@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
-from facecast.server.app import ServerConfig
+from facecast.server.config import ServerConfig
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("serve", help="run the gRPC daemon",
                               description="Run the facecast gRPC daemon (stop it with Ctrl-C or SIGTERM).")
     defaults = ServerConfig()
-    p.add_argument("--host", default=defaults.host, help="address to bind (default %(default)s: this machine only)")
-    p.add_argument("--port", type=int, default=defaults.port, help="port (default %(default)s; 0 picks a free one)")
-    p.add_argument("--token", default=os.environ.get("FACECAST_TOKEN"),
-                   help="require 'authorization: Bearer TOKEN' on every call (default: $FACECAST_TOKEN)")
+    p.add_argument("--host", default=defaults.host,
+                   help="address to bind (default %(default)s: this machine only; any other needs a token or "
+                        "--tls-client-ca, or --insecure)")
+    p.add_argument("--port", type=port_number, default=defaults.port,
+                   help="port 0-65535 (default %(default)s; 0 picks a free one)")
+    p.add_argument("--token-file", help="file holding the bearer token that every call must send as "
+                                        "'authorization: Bearer TOKEN' (default: $FACECAST_TOKEN)")
+    p.add_argument("--token", help="the bearer token itself (visible in the process list: prefer --token-file or "
+                                   "$FACECAST_TOKEN)")
     p.add_argument("--tls-cert", help="PEM certificate chain, to serve over TLS")
     p.add_argument("--tls-key", help="PEM private key, to serve over TLS")
+    p.add_argument("--tls-client-ca", help="PEM CA certificates: require client certificates they signed (mTLS)")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow a non-loopback --host without a token or client certificates")
+    p.add_argument("--rate-limit", type=float, default=defaults.rate_limit, metavar="CALLS_PER_S",
+                   help="calls per second per client (by certificate name, else address); 0 = none (default)")
+    p.add_argument("--rate-burst", type=int, default=defaults.rate_burst,
+                   help="calls a client may make at once above --rate-limit (default %(default)s)")
     p.add_argument("--animator", default="", help="default animator for requests that name none")
     p.add_argument("--max-sessions", type=int, default=defaults.max_sessions)
     p.add_argument("--max-message-mb", type=float, default=defaults.max_message_bytes / 2**20)
@@ -26,11 +39,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="portraits held for texture frames; the oldest is dropped past this (default %(default)s)")
     p.add_argument("--a2f-compat", action="store_true",
                    help="also serve NVIDIA's Audio2Face-3D gRPC API (ACE clients, the ACE Unreal plugin) on --a2f-port")
-    p.add_argument("--a2f-port", type=int, default=defaults.a2f_port,
+    p.add_argument("--a2f-port", type=port_number, default=defaults.a2f_port,
                    help="port of the Audio2Face-3D API (default %(default)s, as the NIM; 0 picks a free one)")
     p.add_argument("--avatar-dir", default=None,
                    help="also keep portraits in this folder, shared by every replica, so any replica serves them")
-    p.add_argument("--metrics-port", type=int, default=None,
+    p.add_argument("--metrics-port", type=port_number, default=None,
                    help="serve Prometheus metrics on http://HOST:PORT/metrics (0 picks a free port; default off)")
     p.add_argument("--clip-workers", type=int, default=defaults.clip_workers,
                    help="Animate calls run at once, each in a worker process (default %(default)s: the cores)")
@@ -50,6 +63,40 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return port
+
+
+def read_token(path: str | None, given: str | None, environment: str | None) -> str | None:
+    """The bearer token from ``--token-file``, else ``--token``, else ``$FACECAST_TOKEN``; None when none is set.
+    A set but empty token is an error (it would otherwise silently turn authentication off)."""
+    from facecast.errors import ConfigError
+
+    if path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                token, source = f.read().strip(), f"--token-file {path}"
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"cannot read --token-file {path}: {getattr(e, 'strerror', None) or e}") from None
+    elif given is not None:
+        token, source = given, "--token"
+    elif environment is not None:
+        token, source = environment, "FACECAST_TOKEN"
+    else:
+        return None
+    if not token:
+        raise ConfigError(f"{source} is empty; give a token, or unset it to serve without one")
+    if not all(33 <= ord(c) <= 126 for c in token):
+        raise ConfigError(f"{source} must be printable ASCII without spaces (it travels as a gRPC header)")
+    return token
+
+
 def run(args: argparse.Namespace) -> int:
     from facecast.cli import fail
     from facecast.server import run_server
@@ -58,12 +105,22 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level, args.log_json)
     if bool(args.tls_cert) != bool(args.tls_key):
         fail("--tls-cert and --tls-key go together")
+    if args.tls_client_ca and not args.tls_cert:
+        fail("--tls-client-ca needs --tls-cert and --tls-key")
+    if args.rate_limit < 0 or args.rate_burst < 1:
+        fail("--rate-limit must be >= 0 and --rate-burst >= 1")
+    if args.token:
+        print("facecast: warning: --token shows the token in the process list; use --token-file or "
+              "$FACECAST_TOKEN", file=sys.stderr)
+    token = read_token(args.token_file, args.token, os.environ.get("FACECAST_TOKEN"))
     if args.animator:
         from facecast.animators import get_animator
 
         get_animator(args.animator)
     config = ServerConfig(
-        host=args.host, port=args.port, token=args.token, tls_cert=args.tls_cert, tls_key=args.tls_key,
+        host=args.host, port=args.port, token=token, tls_cert=args.tls_cert, tls_key=args.tls_key,
+        tls_client_ca=args.tls_client_ca, insecure=args.insecure, rate_limit=args.rate_limit,
+        rate_burst=args.rate_burst,
         max_sessions=args.max_sessions, max_message_bytes=int(args.max_message_mb * 2**20),
         max_audio_seconds=args.max_audio_seconds, max_avatars=args.max_avatars, default_animator=args.animator,
         a2f_compat=args.a2f_compat, a2f_port=args.a2f_port,

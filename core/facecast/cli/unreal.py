@@ -41,6 +41,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     take.add_argument("--slate", help="slate name (default: the speech file's name)")
     take.add_argument("--fps", type=int, default=60, choices=FPS_OPTIONS)
     take.add_argument("--no-video", action="store_true", help="skip the .mov")
+    take.add_argument("--timecode-start", metavar="HH:MM:SS:FF",
+                      help="timecode of frame 0 (at --fps; default: the local time of day, as the app does)")
     _daemon_options(take)
     take.set_defaults(run=run_take)
 
@@ -81,7 +83,7 @@ def _livelink_options(p: argparse.ArgumentParser, with_fps: bool = True) -> None
         p.add_argument("--fps", type=int, default=60, choices=FPS_OPTIONS)
 
 
-def _controls(args: argparse.Namespace):
+def _controls_from_args(args: argparse.Namespace):
     from facecast.controls import Controls
 
     return Controls(emotion=args.emotion).validated() if args.emotion else None
@@ -140,7 +142,7 @@ def run_stream(args: argparse.Namespace) -> int:
     if any(not isinstance(source, SpeechQueue) for _, source in subjects):
         bridge.check_daemon()
     for name, source in subjects:
-        bridge.add_subject(name, source, args.fps, args.animator, _controls(args))
+        bridge.add_subject(name, source, args.fps, args.animator, _controls_from_args(args))
     print(f"facecast: streaming {', '.join(n for n, _ in subjects)} to Live Link {args.host}:{args.port} "
           f"(Ctrl-C stops)", file=sys.stderr)
     endless = any(not isinstance(source, (FileSource, SpeechQueue)) for _, source in subjects)
@@ -156,13 +158,16 @@ def run_stream(args: argparse.Namespace) -> int:
 def run_take(args: argparse.Namespace) -> int:
     from facecast.audio import load_audio
     from facecast.client import Client
-    from facecast.unreal.takes import write_take
+    from facecast.exports.livelink_csv import parse_timecode_start
+    from facecast.unreal.takes import time_of_day, write_take
 
+    start = parse_timecode_start(args.timecode_start, args.fps) if args.timecode_start else None
     audio = load_audio(args.speech)
     with Client(args.daemon, args.token) as client:
-        clip = client.animate(args.speech, args.animator, args.fps, _controls(args))
+        clip = client.animate(args.speech, args.animator, args.fps, _controls_from_args(args))
     slate = args.slate or os.path.splitext(os.path.basename(args.speech))[0]
-    path = write_take(args.output, clip, audio.samples, audio.sample_rate, slate, video=not args.no_video)
+    path = write_take(args.output, clip, audio.samples, audio.sample_rate, slate, video=not args.no_video,
+                      start_seconds=time_of_day() if start is None else start)
     print(f"wrote {path}: {clip.num_frames} frames at {clip.fps} fps", file=sys.stderr)
     return 0
 
@@ -178,12 +183,13 @@ def run_present(args: argparse.Namespace) -> int:
     avatar = Avatar.from_file(args.image)
     server = None if args.sequence else MjpegServer(args.http_host, args.http_port)  # fail early on a busy port
     with Client(args.daemon, args.token) as client:
-        clip = client.animate(args.speech, args.animator, args.fps, _controls(args))
+        clip = client.animate(args.speech, args.animator, args.fps, _controls_from_args(args))
     frames = list(render_frames(clip, avatar, args.size))
     if args.sequence:
         path = write_image_sequence(args.sequence, frames, clip.fps, audio.samples, audio.sample_rate)
         print(f"wrote {path}: {len(frames)} frames at {clip.fps} fps + audio.wav", file=sys.stderr)
         return 0
+    assert server is not None, "without --sequence the presenter serves over HTTP"
     with server:
         print(f"facecast: presenter at {server.url} (audio: /audio.wav)", file=sys.stderr)
         if not args.subject:

@@ -1,41 +1,39 @@
 """Writing and reading takes. The format comes from the file extension.
 
-Writers and readers are registered by extension; other modules (video, glTF, USD) add theirs here.
+Writers and readers are registered by extension as ``"module:function"`` and imported on first use (as the
+animator registry does), so importing this package, or the Live Link CSV module, pulls in no glTF, USD, video
+or Blender code. A new format: write ``write_<format>(clip, path, **options)`` in its own module here and add
+its extension(s) to :data:`WRITERS` (and :data:`READERS` if it can be read back).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from typing import Any
 
 from facecast.errors import InvalidInput
-from facecast.exports.fbx import write_fbx
-from facecast.exports.gltf import write_gltf
-from facecast.exports.json_clip import read_json, write_json
-from facecast.exports.livelink_csv import read_csv, write_csv
-from facecast.exports.usd import write_usd
-from facecast.exports.video import write_mp4
-from facecast.motion import MotionClip, load_fcclip, save_fcclip
+from facecast.motion import MotionClip
 
 Writer = Callable[..., None]
 Reader = Callable[[str], MotionClip]
 
-WRITERS: dict[str, Writer] = {
-    ".csv": write_csv,
-    ".json": write_json,
-    ".fcclip": save_fcclip,
-    ".glb": write_gltf,
-    ".gltf": write_gltf,
-    ".usda": write_usd,
-    ".usdc": write_usd,
-    ".fbx": write_fbx,
-    ".mp4": write_mp4,
+WRITERS: dict[str, str] = {
+    ".csv": "facecast.exports.livelink_csv:write_csv",
+    ".json": "facecast.exports.json_clip:write_json",
+    ".fcclip": "facecast.motion:save_fcclip",
+    ".glb": "facecast.exports.gltf:write_gltf",
+    ".gltf": "facecast.exports.gltf:write_gltf",
+    ".usda": "facecast.exports.usd:write_usd",
+    ".usdc": "facecast.exports.usd:write_usd",
+    ".fbx": "facecast.exports.fbx:write_fbx",
+    ".mp4": "facecast.exports.video:write_mp4",
 }
-READERS: dict[str, Reader] = {
-    ".csv": read_csv,
-    ".json": read_json,
-    ".fcclip": load_fcclip,
+READERS: dict[str, str] = {
+    ".csv": "facecast.exports.livelink_csv:read_csv",
+    ".json": "facecast.exports.json_clip:read_json",
+    ".fcclip": "facecast.motion:load_fcclip",
 }
 
 
@@ -46,16 +44,31 @@ def _extension(path: str | os.PathLike[str], table: dict[str, Any], verb: str) -
     return ext
 
 
+def _load(spec: str) -> Callable[..., Any]:
+    module, function = spec.split(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def writer(ext: str) -> Writer:
+    """The writer function registered for extension ``ext`` (``".glb"``), imported on first use."""
+    return _load(WRITERS[ext])
+
+
+def reader(ext: str) -> Reader:
+    """The reader function registered for extension ``ext`` (``".csv"``), imported on first use."""
+    return _load(READERS[ext])
+
+
 def export(clip: MotionClip, path: str | os.PathLike[str], **options: Any) -> None:
     """Write ``clip`` to ``path`` in the format its extension names; the file appears whole or not at all."""
-    WRITERS[_extension(path, WRITERS, "write")](clip, path, **options)
+    writer(_extension(path, WRITERS, "write"))(clip, path, **options)
 
 
 def load_clip(path: str | os.PathLike[str]) -> MotionClip:
     """Read a take in any format that has a reader."""
     if not os.path.exists(path):
         raise InvalidInput(f"{os.fspath(path)} does not exist")
-    return READERS[_extension(path, READERS, "read")](os.fspath(path))
+    return reader(_extension(path, READERS, "read"))(os.fspath(path))
 
 
 def output_formats() -> list[str]:

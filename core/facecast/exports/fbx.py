@@ -19,14 +19,14 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from facecast.character.joints import HEAD, JOINT_NODE_NAMES, LEFT_EYE, RIGHT_EYE, joint_rotations, to_wxyz
+from facecast.character.rig_mapping import Preset, mapping_for
+from facecast.character.testhead import build_test_head
 from facecast.errors import FacecastError, InvalidInput
-from facecast.exports.gltf import JOINT_NODE_NAMES
-from facecast.exports.mapping import Preset, mapping_for
-from facecast.exports.rotation import HEAD, LEFT_EYE, RIGHT_EYE, joint_rotations, to_wxyz
-from facecast.exports.testhead import build_test_head
 from facecast.fileio import atomic_path
 from facecast.motion import BLENDSHAPES, CHANNEL_INDEX, MotionClip
 
@@ -67,7 +67,7 @@ def write_fbx(clip: MotionClip, path: str | os.PathLike[str], head: str | os.Pat
             raise InvalidInput(f"an FBX export animates a .blend or .fbx head, not {os.path.basename(head)}")
     command = blender_command()
     frames = np.arange(clip.num_frames, dtype=np.float64)
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, Any] = {}
     for i, name in enumerate(BLENDSHAPES):
         arrays[f"weight_frames_{i}"] = frames
         arrays[f"weights_{i}"] = clip.values[:, CHANNEL_INDEX[name]].astype(np.float64)

@@ -21,7 +21,7 @@ GLTF_TO_BLENDER = Matrix(((1, 0, 0), (0, 0, -1), (0, 1, 0)))
 
 
 def normalize(name: str) -> str:
-    """Same key as facecast.exports.mapping.normalize (this script cannot import facecast inside Blender)."""
+    """Same key as facecast.character.rig_mapping.normalize (this script cannot import facecast inside Blender)."""
     return re.sub(r"[\s_.\-]+", "", name).lower()
 
 
@@ -92,8 +92,8 @@ def load_user_head(path: str) -> tuple[list[bpy.types.Object], bpy.types.Object 
     return meshes, armature
 
 
-def key_shapes(meshes: list[bpy.types.Object], lookup: dict[str, int], frames: np.ndarray,
-               weights: np.ndarray) -> tuple[int, list[str]]:
+def key_shapes(meshes: list[bpy.types.Object], lookup: dict[str, int], frames: list[np.ndarray],
+               weights: list[np.ndarray]) -> tuple[int, list[str]]:
     """Key every shape key whose name the lookup knows; returns (keys matched, names left unmapped)."""
     matched, unmapped = 0, []
     for obj in meshes:

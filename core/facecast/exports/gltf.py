@@ -2,16 +2,16 @@
 
 Two modes:
 
-- no ``head``: a standalone file with the shipped ARKit test head (:mod:`facecast.exports.testhead`), so the take
+- no ``head``: a standalone file with the shipped ARKit test head (:mod:`facecast.character.testhead`), so the take
   plays in any glTF viewer;
 - ``head="user_head.glb"``: the user's own head with the take added as a new animation. Morph targets are
   matched by name (``mesh.extras.targetNames``, as Blender and three.js write them) through a mapping preset
-  (:mod:`facecast.exports.mapping`); targets no ARKit channel drives keep the mesh's default weight and are
+  (:mod:`facecast.character.rig_mapping`); targets no ARKit channel drives keep the mesh's default weight and are
   reported in a warning.
   The input file is only read.
 
 Morph weights animate through a channel with path ``weights`` (one LINEAR sampler per animated node). Head and
-eye angles become node ``rotation`` channels (see :mod:`facecast.exports.rotation` for the axes: glTF is +Y up,
+eye angles become node ``rotation`` channels (see :mod:`facecast.character.joints` for the axes: glTF is +Y up,
 +Z forward) on the nodes called Head / LeftEye / RightEye (or their rig-specific spellings), composed after the
 node's rest rotation. Keys sit at every frame of the clip, or are thinned with ``max_error``.
 """
@@ -21,26 +21,25 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pygltflib as gl
 
-from facecast import __version__
+from facecast._version import __version__
+from facecast.character.joints import HEAD, JOINT_NODE_NAMES, joint_rotations, multiply
+from facecast.character.rig_mapping import Preset, match_targets, normalize
+from facecast.character.testhead import MeshData, build_test_head
 from facecast.errors import InvalidInput
 from facecast.exports.keyreduce import reduce_keys
-from facecast.exports.mapping import Preset, match_targets, normalize
-from facecast.exports.rotation import HEAD, LEFT_EYE, RIGHT_EYE, joint_rotations, multiply
-from facecast.exports.testhead import MeshData, build_test_head
+from facecast.exports.sidecar import audio_beside
 from facecast.fileio import atomic_path
 from facecast.motion import CHANNEL_INDEX, MotionClip
 
+if TYPE_CHECKING:
+    from facecast.audio import Audio
+
 ANIMATION_NAME = "facecast"
-# Node names that receive head / eye rotations in a user's head, compared with mapping.normalize().
-JOINT_NODE_NAMES: dict[str, tuple[str, ...]] = {
-    HEAD: ("head", "ccbasehead", "headjoint"),
-    LEFT_EYE: ("lefteye", "eyeleft", "eyel", "ccbaseleye", "lefteyejoint"),
-    RIGHT_EYE: ("righteye", "eyeright", "eyer", "ccbasereye", "righteyejoint"),
-}
 
 
 class _Buffer:
@@ -100,12 +99,14 @@ class _Track:
 
 
 def write_gltf(clip: MotionClip, path: str | os.PathLike[str], head: str | os.PathLike[str] | None = None,
-               preset: Preset = "arkit", max_error: float | None = None) -> None:
+               preset: Preset = "arkit", max_error: float | None = None, audio: Audio | None = None) -> None:
     """Write ``clip`` as a glTF 2.0 animation (``.glb`` or ``.gltf`` by extension), atomically.
 
     ``head`` is a user's ``.glb``/``.gltf`` to animate (targets matched through ``preset``); without it the file
     holds the ARKit test head. ``max_error`` thins keys so curves stay within it (weights: 0..1 units;
-    rotations: quaternion components).
+    rotations: quaternion components). With ``audio`` the speech is written beside the file (``take.wav``) and
+    named in the animation's ``extras.audio`` (``uri``, ``mimeType``, ``startTime`` 0 = the first frame); glTF
+    has no ratified audio extension yet.
     """
     if head is None:
         gltf, buffer, tracks = _test_head_document(clip)
@@ -117,7 +118,9 @@ def write_gltf(clip: MotionClip, path: str | os.PathLike[str], head: str | os.Pa
     binary = os.fspath(path).lower().endswith(".glb")
     if not binary:
         gltf.convert_buffers(gl.BufferFormat.DATAURI)
-    with atomic_path(path) as tmp:
+    with audio_beside(path, audio) as wav, atomic_path(path) as tmp:
+        if wav is not None:
+            gltf.animations[-1].extras = {"audio": {"uri": wav, "mimeType": "audio/wav", "startTime": 0.0}}
         if binary:
             gltf.save_binary(tmp)
         else:
@@ -226,16 +229,16 @@ def _user_head_document(clip: MotionClip, head: str | os.PathLike[str],
                       f"default weight: {', '.join(sorted(unmapped)[:8])}{'…' if len(unmapped) > 8 else ''}",
                       stacklevel=3)
     for joint, candidates in JOINT_NODE_NAMES.items():
-        node_index = next((i for i, n in enumerate(gltf.nodes) if n.name and normalize(n.name) in candidates), None)
-        if node_index is None:
+        found = next((i for i, n in enumerate(gltf.nodes) if n.name and normalize(n.name) in candidates), None)
+        if found is None:
             continue
-        node = gltf.nodes[node_index]
+        node = gltf.nodes[found]
         if node.matrix is not None and node.matrix != [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]:
             warnings.warn(f"node {node.name!r} has a matrix transform; glTF cannot animate it, so {joint} "
                           "rotations are left out", stacklevel=3)
             continue
         rest = np.asarray(node.rotation or [0.0, 0.0, 0.0, 1.0], np.float64)
-        tracks.append(_Track(node_index, "rotation", multiply(rest, joint_rotations(clip, joint))))
+        tracks.append(_Track(found, "rotation", multiply(rest, joint_rotations(clip, joint))))
     return gltf, buffer, tracks
 
 

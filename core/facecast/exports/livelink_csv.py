@@ -20,10 +20,10 @@ from facecast.fileio import atomic_write_text
 from facecast.motion import (
     CHANNEL_INDEX,
     FPS_OPTIONS,
-    LIVELINK_ANGLE_SCALE,
-    NUM_BLENDSHAPES,
     NUM_CHANNELS,
     MotionClip,
+    from_livelink_units,
+    to_livelink_units,
 )
 
 CSV_COLUMNS: tuple[str, ...] = (
@@ -40,19 +40,6 @@ CSV_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 HEADER = ("Timecode", "BlendShapeCount") + CSV_COLUMNS
 _ORDER = np.array([CHANNEL_INDEX[name] for name in CSV_COLUMNS])
-
-
-def to_livelink_units(values: np.ndarray) -> np.ndarray:
-    """Contract values (angles in radians) to the app's units (angles scaled to [-1, 1])."""
-    out = np.array(values, np.float32, copy=True)
-    out[..., NUM_BLENDSHAPES:] /= LIVELINK_ANGLE_SCALE
-    return out
-
-
-def from_livelink_units(values: np.ndarray) -> np.ndarray:
-    out = np.array(values, np.float32, copy=True)
-    out[..., NUM_BLENDSHAPES:] *= LIVELINK_ANGLE_SCALE
-    return out
 
 
 def format_timecode(seconds: float, fps: int) -> str:
@@ -72,6 +59,20 @@ def parse_timecode(text: str, fps: int) -> float:
         return int(hh) * 3600 + int(mm) * 60 + int(ss) + float(ff) / fps
     except ValueError:
         raise InvalidInput(f"bad timecode {text!r}; expected HH:MM:SS:FF.mmm") from None
+
+
+def parse_timecode_start(text: str, fps: int) -> float:
+    """Seconds since midnight of a strict ``HH:MM:SS:FF`` (optionally ``.mmm``) start timecode at ``fps``."""
+    parts = text.strip().split(":")
+    fields = parts[:3] + parts[3].split(".", 1) if len(parts) == 4 else []
+    if len(fields) not in (4, 5) or not all(f.isdigit() for f in fields):
+        raise InvalidInput(f"bad timecode {text!r}; expected HH:MM:SS:FF, e.g. 10:00:00:00")
+    hh, mm, ss, ff = (int(f) for f in fields[:4])
+    if hh > 23 or mm > 59 or ss > 59 or ff >= fps:
+        raise InvalidInput(f"timecode {text!r} is out of range at {fps} fps (hours 0-23, minutes and seconds "
+                           f"0-59, frames 0-{fps - 1})")
+    fraction = int(fields[4]) / 10 ** len(fields[4]) if len(fields) == 5 else 0.0
+    return hh * 3600 + mm * 60 + ss + (ff + fraction) / fps
 
 
 def clip_to_csv(clip: MotionClip, start_seconds: float | None = None) -> str:

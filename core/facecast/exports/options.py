@@ -12,14 +12,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from facecast.errors import InvalidInput
-from facecast.exports import WRITERS, _extension
+from facecast.exports import WRITERS, _extension, writer
 
 
 def accepted_options(path_or_ext: str | os.PathLike[str]) -> set[str]:
     """The keyword options the writer for this path (or bare extension such as ``.glb``) accepts."""
     text = os.fspath(path_or_ext)
     ext = _extension(text if os.path.splitext(text)[1] else f"x{text}", WRITERS, "write")
-    parameters = list(inspect.signature(WRITERS[ext]).parameters.values())[2:]  # after (clip, path)
+    parameters = list(inspect.signature(writer(ext)).parameters.values())[2:]  # after (clip, path)
     return {p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
 
 

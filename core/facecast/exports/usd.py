@@ -2,33 +2,43 @@
 
 The take becomes a ``SkelAnimation``: ``blendShapes`` (the 52 ARKit names) with time-sampled
 ``blendShapeWeights``, and joints ``Head``, ``Head/LeftEye``, ``Head/RightEye`` with time-sampled rotations
-(axes as in :mod:`facecast.exports.rotation`; the stage is +Y up, metres). One time code is one frame:
+(axes as in :mod:`facecast.character.joints`; the stage is +Y up, metres). One time code is one frame:
 ``timeCodesPerSecond`` and ``framesPerSecond`` equal the clip fps, and start/end time codes span the take.
 
 Two modes: ``animation_only=True`` writes just the ``SkelAnimation`` (the default prim), to bind onto an
 existing skeleton and meshes, as Omniverse / Audio2Face pipelines do; otherwise the animation is applied to the
 ARKit test head: a ``SkelRoot`` with the ``Skeleton``, the head ``Mesh`` with its 52 ``BlendShape`` prims bound
 through ``SkelBindingAPI``, and two eye meshes rigidly bound to the eye joints.
+
+With ``audio``, the speech is written beside the file (``take.wav``, :mod:`facecast.exports.sidecar`) and a
+``UsdMediaSpatialAudio`` prim (``Audio`` under the default prim; ``/Audio`` beside an animation-only export)
+plays it non-spatially once from time code 0 to the take's end, so the take plays in sync in usdview,
+Omniverse and other USD tools.
 """
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from facecast.character.joints import HEAD, LEFT_EYE, RIGHT_EYE, joint_rotations, to_wxyz
+from facecast.character.testhead import MeshData, build_test_head
 from facecast.errors import FacecastError
 from facecast.exports.keyreduce import reduce_keys
-from facecast.exports.rotation import HEAD, LEFT_EYE, RIGHT_EYE, joint_rotations, to_wxyz
-from facecast.exports.testhead import MeshData, build_test_head
+from facecast.exports.sidecar import audio_beside
 from facecast.fileio import atomic_path
 from facecast.motion import BLENDSHAPES, CHANNEL_INDEX, MotionClip
+
+if TYPE_CHECKING:
+    from facecast.audio import Audio
 
 JOINTS = (HEAD, f"{HEAD}/{LEFT_EYE}", f"{HEAD}/{RIGHT_EYE}")
 _JOINT_ANGLES = (HEAD, LEFT_EYE, RIGHT_EYE)
 
 
-def _pxr():
+def _pxr() -> tuple[Any, ...]:  # (Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt); pxr ships no type hints
     try:
         from pxr import Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt
     except ImportError:
@@ -37,10 +47,10 @@ def _pxr():
 
 
 def write_usd(clip: MotionClip, path: str | os.PathLike[str], animation_only: bool = False,
-              max_error: float | None = None) -> None:
+              max_error: float | None = None, audio: Audio | None = None) -> None:
     """Write ``clip`` as UsdSkel to ``path`` (``.usda`` or ``.usdc``), atomically. See the module docstring."""
     Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt = _pxr()
-    with atomic_path(path) as tmp:
+    with audio_beside(path, audio) as wav, atomic_path(path) as tmp:
         stage = Usd.Stage.CreateNew(tmp)
         UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.y)
         UsdGeom.SetStageMetersPerUnit(stage, UsdGeom.LinearUnits.meters)
@@ -54,11 +64,14 @@ def write_usd(clip: MotionClip, path: str | os.PathLike[str], animation_only: bo
             stage.SetDefaultPrim(animation.GetPrim())
         else:
             _test_head(stage, clip, max_error)
+        if wav is not None:
+            parent = Sdf.Path("/") if animation_only else stage.GetDefaultPrim().GetPath()
+            _audio(stage, parent.AppendChild("Audio"), wav, clip)
         stage.GetRootLayer().Save()
         del stage  # release the layer before the rename
 
 
-def _animation(stage, prim_path, clip: MotionClip, max_error: float | None):
+def _animation(stage: Any, prim_path: Any, clip: MotionClip, max_error: float | None) -> Any:
     Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt = _pxr()
     animation = UsdSkel.Animation.Define(stage, prim_path)
     animation.CreateJointsAttr(list(JOINTS))
@@ -78,7 +91,21 @@ def _animation(stage, prim_path, clip: MotionClip, max_error: float | None):
     return animation
 
 
-def _mesh(stage, prim_path, mesh: MeshData, offset=(0.0, 0.0, 0.0)):
+def _audio(stage: Any, prim_path: Any, wav: str, clip: MotionClip) -> Any:
+    """A non-spatial ``UsdMediaSpatialAudio`` playing ``wav`` (relative to the layer) from time code 0."""
+    from pxr import Sdf, UsdMedia
+
+    sound = UsdMedia.SpatialAudio.Define(stage, prim_path)
+    sound.CreateFilePathAttr(Sdf.AssetPath(f"./{wav}"))
+    sound.CreateAuralModeAttr(UsdMedia.Tokens.nonSpatial)
+    sound.CreatePlaybackModeAttr(UsdMedia.Tokens.onceFromStartToEnd)
+    sound.CreateStartTimeAttr(0.0)
+    sound.CreateEndTimeAttr(float(clip.num_frames))  # the end of the last frame
+    sound.CreateMediaOffsetAttr(0.0)
+    return sound
+
+
+def _mesh(stage: Any, prim_path: Any, mesh: MeshData, offset: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> Any:
     Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt = _pxr()
     usd_mesh = UsdGeom.Mesh.Define(stage, prim_path)
     points = mesh.positions + np.asarray(offset, np.float32)
@@ -95,7 +122,8 @@ def _mesh(stage, prim_path, mesh: MeshData, offset=(0.0, 0.0, 0.0)):
     return usd_mesh
 
 
-def _bind_rigidly(usd_mesh, joint_index: int) -> None:
+def _bind_rigidly(usd_mesh: Any, joint_index: int) -> Any:
+    """Bind ``usd_mesh`` wholly to joint ``joint_index``; return its ``UsdSkel.BindingAPI`` (pxr is untyped)."""
     Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt = _pxr()
     binding = UsdSkel.BindingAPI.Apply(usd_mesh.GetPrim())
     binding.CreateJointIndicesPrimvar(constant=True, elementSize=1).Set(Vt.IntArray([joint_index]))
@@ -104,7 +132,7 @@ def _bind_rigidly(usd_mesh, joint_index: int) -> None:
     return binding
 
 
-def _test_head(stage, clip: MotionClip, max_error: float | None) -> None:
+def _test_head(stage: Any, clip: MotionClip, max_error: float | None) -> None:
     Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt = _pxr()
     head = build_test_head()
     root = UsdSkel.Root.Define(stage, "/FacecastHead")

@@ -23,6 +23,6 @@ Public interface (stable; the renderer and the daemon build on it):
 from facecast.face.avatar import Avatar
 from facecast.face.image import load_image
 from facecast.face.landmarks import FaceFit, fit_face, parse_face_box
-from facecast.face.rig import Rig
+from facecast.face.portrait_rig import Rig
 
 __all__ = ["Avatar", "FaceFit", "Rig", "fit_face", "load_image", "parse_face_box"]

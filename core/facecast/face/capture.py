@@ -10,7 +10,7 @@
    the time). Weights are solved against it, the mouth-opening shapes allowed below zero; the mean of those
    weights over the take's most-closed 5 % of frames is the expression the median holds, which is taken off
    to give the neutral face.
-4. Blendshape weights: bounded least squares in [0, 1] of the rig's basis (:class:`facecast.face.rig.Rig`)
+4. Blendshape weights: bounded least squares in [0, 1] of the rig's basis (:class:`facecast.face.portrait_rig.Rig`)
    against each frame's displacement from the neutral face, with a small ridge term and a temporal smoothness
    term, solved for all frames at once by an accelerated projected-gradient method.
 5. Curves are resampled from the video's frame times to the clip's fps (the video's, snapped to 24/25/30/60,
@@ -33,8 +33,9 @@ from facecast.errors import AudioError, InvalidInput
 from facecast.face import topology as T
 from facecast.face.detector import FULL_RANGE, SHORT_RANGE, detect_faces
 from facecast.face.landmarks import MIN_FACE_SCORE, FaceMesh, Roi, check_face_box, roi_from_box, roi_from_landmarks
-from facecast.face.rig import Rig, face_frame
+from facecast.face.portrait_rig import Rig, face_frame
 from facecast.face.runtime import TfliteModel
+from facecast.fileio import open_video_file
 from facecast.motion import (
     BLENDSHAPES,
     CHANNEL_INDEX,
@@ -171,11 +172,7 @@ def _track(name: str, face_box: Sequence[float] | None, progress: bool | Callabl
 
     if not os.path.isfile(name):
         raise InvalidInput(f"cannot read video {name}: no such file")
-    try:
-        container = av.open(name)
-    except (av.FFmpegError, ValueError) as e:
-        raise InvalidInput(f"{name} is not a readable video ({e})") from None
-    with container:
+    with open_video_file(name) as container:
         if not container.streams.video:
             raise InvalidInput(f"{name} has no video stream")
         stream = container.streams.video[0]
@@ -184,7 +181,8 @@ def _track(name: str, face_box: Sequence[float] | None, progress: bool | Callabl
         audio_rate = container.streams.audio[0].rate if container.streams.audio else None
         total = int(stream.frames or 0)
         tracker = FaceTracker(face_box, threads)
-        points, times = [], []
+        points: list[np.ndarray] = []
+        times: list[float] = []
         bar = tqdm(total=total or None, unit="frame", desc="capturing", disable=progress is not True)
         try:
             for frame in container.decode(stream):
@@ -272,7 +270,7 @@ def align(landmarks: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.
 def head_angles(rotations: np.ndarray, axes: np.ndarray) -> np.ndarray:
     """Yaw, pitch, roll [N, 3] (the rig's conventions) of image-axis rotations [N, 3, 3] for face ``axes``."""
     local = np.einsum("ij,njk,lk->nil", axes, rotations, axes)  # the rotation in face axes
-    # The rig composes roll(w) . pitch(u) . yaw(v) (facecast.face.rig.rotation); read the three angles back.
+    # The rig composes roll(w) . pitch(u) . yaw(v) (facecast.face.portrait_rig.rotation); read the three angles back.
     pitch = -np.arcsin(np.clip(local[:, 2, 1], -1.0, 1.0))
     yaw = np.arctan2(-local[:, 2, 0], local[:, 2, 2])
     roll = np.arctan2(-local[:, 0, 1], local[:, 1, 1])
@@ -314,15 +312,3 @@ def _resample(values: np.ndarray, times: np.ndarray, new_times: np.ndarray) -> n
         np.float32)
 
 
-def write_wav(audio: Audio, path: str | os.PathLike[str]) -> None:
-    """The captured sound as 16-bit PCM mono wav, atomically."""
-    import wave
-
-    from facecast.fileio import atomic_path
-
-    pcm = (np.clip(audio.samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
-    with atomic_path(path) as tmp, wave.open(tmp, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(audio.sample_rate)
-        out.writeframes(pcm.tobytes())

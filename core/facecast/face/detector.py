@@ -18,7 +18,7 @@ from facecast.face.runtime import shared_model
 
 
 @dataclass(frozen=True)
-class Detection:
+class FaceDetection:
     """A detected face: ``box`` (x, y, w, h) and ``keypoints`` [6, 2] in image pixels, ``score`` in [0, 1]."""
 
     box: tuple[float, float, float, float]
@@ -66,7 +66,7 @@ def anchor_centres(spec: _Spec) -> np.ndarray:
     return np.concatenate(centres).astype(np.float32)
 
 
-def detect_faces(image: np.ndarray, spec: _Spec = SHORT_RANGE) -> list[Detection]:
+def detect_faces(image: np.ndarray, spec: _Spec = SHORT_RANGE) -> list[FaceDetection]:
     """All faces BlazeFace finds in an RGB uint8 image, largest first (after non-maximum suppression)."""
     step = max(1, max(image.shape[:2]) // (4 * spec.size))
     if step > 1:  # a huge image: subsample first, so area averaging only reads a few times the pixels it needs
@@ -98,7 +98,9 @@ def detect_faces(image: np.ndarray, spec: _Spec = SHORT_RANGE) -> list[Detection
     boxes = np.concatenate([corners, sizes], 1)
     detections = []
     for i in _nms(boxes, scores[keep]):
-        detections.append(Detection(tuple(float(v) for v in boxes[i]), to_image(keypoints[i]), float(scores[keep][i])))
+        x, y, w, h = (float(v) for v in boxes[i])
+        box = (x, y, w, h)
+        detections.append(FaceDetection(box, to_image(keypoints[i]), float(scores[keep][i])))
     return sorted(detections, key=lambda d: -d.area)
 
 

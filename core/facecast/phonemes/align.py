@@ -8,12 +8,14 @@ acoustic model aligns them approximately (good enough for visemes, which is all 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 
 from facecast.errors import InvalidInput
 from facecast.phonemes import Phone, espeak, merge_silences
 from facecast.phonemes.inventory import SILENCE, arpabet, ipa_to_arpabet
+from facecast.phonemes.languages import check_language
 from facecast.phonemes.pocketsphinx_model import FRAME_RATE, SAMPLE_RATE, alignment_decoder, to_pcm16
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
@@ -29,6 +31,7 @@ def words_of(text: str) -> list[str]:
 
 def pronunciations(text: str, language: str = "en") -> list[tuple[str, list[str]]]:
     """Each word of ``text`` with its ARPAbet phones: the CMU dictionary for English, espeak-ng otherwise."""
+    language = check_language(language)
     words = words_of(text)
     if not words:
         raise InvalidInput("the transcript has no words to align")
@@ -103,7 +106,7 @@ def _try_alignment(samples: np.ndarray, words: list[tuple[str, list[str]]],
             return None
 
 
-def _two_pass_alignment(decoder: object, text: str, pcm: bytes) -> object:
+def _two_pass_alignment(decoder: Any, text: str, pcm: bytes) -> Any:  # a pocketsphinx.Decoder
     """Pass 1 places the words, pass 2 (after ``set_alignment``) the phones; raises RuntimeError on failure."""
     decoder.set_align_text(text)
     for first_pass in (True, False):

@@ -83,7 +83,7 @@ def find_dips(samples: np.ndarray, phones: list[Phone]) -> list[Dip]:
     local_peak = _running_max(level, 3 * CONTEXT_FRAMES, 3 * CONTEXT_FRAMES)
     minima = np.nonzero((level[1:-1] <= level[:-2]) & (level[1:-1] < level[2:]) & (depth[1:-1] >= MIN_DIP_DB))[0] + 1
     merged: list[int] = []
-    for i in minima:
+    for i in minima.tolist():
         if merged and i - merged[-1] < MERGE_FRAMES:
             merged[-1] = i if level[i] < level[merged[-1]] else merged[-1]
         else:

@@ -11,10 +11,12 @@ import ctypes
 import ctypes.util
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from facecast.errors import InvalidInput
+from facecast.media import pcm16_to_float
 from facecast.phonemes import EngineUnavailable, Phone, merge_silences
 from facecast.phonemes.inventory import SILENCE, ipa_to_arpabet
 
@@ -68,7 +70,7 @@ class _Engine:
         self.lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
                                           ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
 
-    def _on_audio(self, wav: ctypes.POINTER(ctypes.c_short), count: int, events: ctypes.POINTER(_Event)) -> int:
+    def _on_audio(self, wav: Any, count: int, events: Any) -> int:  # POINTER(c_short), POINTER(_Event)
         if count > 0:
             self._chunks.append(np.ctypeslib.as_array(wav, (count,)).astype(np.float32))
         i = 0
@@ -98,7 +100,7 @@ class _Engine:
         self._synth(text)
         samples = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
         phones, words = _parse_events(self._events, text, self.sample_rate, len(samples))
-        return EspeakSpeech(samples / 32768.0, self.sample_rate, phones, words)
+        return EspeakSpeech(pcm16_to_float(samples), self.sample_rate, phones, words)
 
 
 def _parse_events(events: list[tuple[int, int, int, int, str]], text: str, rate: int,

@@ -7,17 +7,19 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from facecast.media import float_to_pcm16
 from facecast.phonemes import EngineUnavailable
 
 FRAME_RATE = 100  # pocketsphinx analyses 10 ms frames
 SAMPLE_RATE = 16_000
 
 
-def _module():  # noqa: ANN202 - the pocketsphinx module, imported late so that facecast runs without it
+def _module() -> ModuleType:  # pocketsphinx, imported late so that facecast runs without it
     try:
         import pocketsphinx
     except ImportError:
@@ -62,4 +64,4 @@ def phone_decoder() -> LockedDecoder:
 
 def to_pcm16(samples: np.ndarray) -> bytes:
     """16 kHz float samples as the little-endian int16 bytes pocketsphinx decodes."""
-    return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    return float_to_pcm16(samples).tobytes()

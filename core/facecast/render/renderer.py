@@ -15,7 +15,7 @@ import numpy as np
 from facecast.errors import InvalidInput
 from facecast.face import topology
 from facecast.face.avatar import Avatar
-from facecast.face.rig import Rig
+from facecast.face.portrait_rig import Rig
 from facecast.motion import CHANNEL_INDEX, NUM_CHANNELS, MotionClip
 from facecast.render.crop import PortraitCrop, frame_face
 from facecast.render.eyes import SIDES, EyeModel, draw_eye, with_gaze_angles

@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 
 from facecast.errors import InvalidInput
+from facecast.media import DEFAULT_JPEG_QUALITY, encode_jpeg
 
 TEXTURE_ENCODINGS = ("jpeg", "rgba")
-DEFAULT_JPEG_QUALITY = 90
 
 
 def encode_texture(frame: np.ndarray, encoding: str = "jpeg", quality: int = DEFAULT_JPEG_QUALITY) -> bytes:
@@ -17,10 +17,7 @@ def encode_texture(frame: np.ndarray, encoding: str = "jpeg", quality: int = DEF
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
         raise InvalidInput(f"a texture frame must be RGB uint8 [H, W, 3], not {frame.dtype} {frame.shape}")
     if encoding == "jpeg":
-        ok, data = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-        if not ok:
-            raise InvalidInput("the frame could not be encoded as JPEG")
-        return data.tobytes()
+        return encode_jpeg(frame, quality)
     if encoding == "rgba":
         return cv2.cvtColor(frame, cv2.COLOR_RGB2RGBA).tobytes()
     raise InvalidInput(f"texture encoding must be one of {', '.join(TEXTURE_ENCODINGS)}, not {encoding!r}")

@@ -2,8 +2,9 @@
 
 Logic lives in plain modules: :mod:`.live` (the pump every live call shares), :mod:`.stream` and :mod:`.clips`
 (the native calls), :mod:`.a2f` (the Audio2Face-3D calls), :mod:`.clipwork` (whole clips in worker processes),
-:mod:`.scheduler`, :mod:`.sessions`, :mod:`.capacity`, :mod:`.metrics`; :mod:`.state` is what they share and
-:mod:`.calls` maps errors to statuses. The servicers are thin.
+:mod:`.scheduler`, :mod:`.sessions`, :mod:`.capacity`, :mod:`.metrics`; :mod:`.state` is what they share,
+:mod:`.calls` maps errors to statuses, :mod:`.intake` and :mod:`.security` are the interceptors every call passes
+first. The servicers are thin.
 """
 
 from __future__ import annotations

@@ -11,11 +11,13 @@ these streams are micro-batched together with native facecast streams. Parameter
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 import math
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 import numpy as np
@@ -30,6 +32,7 @@ from facecast.server import metrics
 from facecast.server.a2f_params import (
     MAX_CHUNK_SECONDS,
     MAX_CLIP_SECONDS,
+    MAX_PENDING_EMOTIONS,
     StreamSettings,
     controls_for_mix,
     emotion_mix,
@@ -85,13 +88,14 @@ class A2FStream:
 
     async def push(self, message: a2f.AudioWithEmotion) -> list[a2f.A2F3DAnimationDataStream]:
         samples = pcm16_chunk(message.audio_buffer, self.rate)
+        if len(self.keyframes) + len(message.emotions) > MAX_PENDING_EMOTIONS:
+            raise InvalidInput(f"at most {MAX_PENDING_EMOTIONS} timed emotions may wait to be applied")
         for timed in message.emotions:
             if not (math.isfinite(timed.time_code) and timed.time_code >= 0):
                 raise InvalidInput(f"emotion time codes must be >= 0 seconds, not {timed.time_code!r}")
             mix = emotion_mix(dict(timed.emotion), f"the emotions at time code {timed.time_code:g}")
-            if self.settings.use_timed_emotions:
-                self.keyframes.append((timed.time_code, mix))
-        self.keyframes.sort(key=lambda keyframe: keyframe[0])  # stable: equal time codes keep their order
+            if self.settings.use_timed_emotions:  # kept in order; equal time codes keep the order they came in
+                bisect.insort(self.keyframes, (timed.time_code, mix), key=lambda keyframe: keyframe[0])
         return self._messages(await self._advance(self.live.accept(samples, message.audio_buffer)))
 
     async def finish(self) -> list[a2f.A2F3DAnimationDataStream]:
@@ -248,7 +252,7 @@ class A2FController(audio2face_pb2_grpc.A2FControllerServiceServicer):
                       f"at {settings.fps} fps for {seconds:.2f} s of audio")
 
 
-async def _result_within(task: asyncio.Future, seconds: float):
+async def _result_within(task: asyncio.Future[Any], seconds: float) -> Any:
     """The task's result if it succeeds within ``seconds``, else None (the task is left running)."""
     done, _ = await asyncio.wait({task}, timeout=seconds)
     return task.result() if done and not task.cancelled() and task.exception() is None else None

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from facecast.controls import EMOTION_ALIASES, Controls
-from facecast.errors import AudioError, InvalidInput
+from facecast.errors import AudioError, InvalidInput, quoted
 from facecast.motion import BLENDSHAPES, DEFAULT_FPS, check_fps
+from facecast.proto.a2f.nvidia_ace import audio_pb2
 from facecast.proto.a2f.nvidia_audio2face_3d import messages_pb2 as a2f
 
 # NVIDIA's input sanitisation limits (Audio2Face-3D NIM advanced_config.yaml).
@@ -24,6 +25,7 @@ MIN_SAMPLE_RATE = 16_000
 MAX_SAMPLE_RATE = 144_000
 MAX_CHUNK_SECONDS = 10.0
 MAX_CLIP_SECONDS = 300.0
+MAX_PENDING_EMOTIONS = 1000  # timed emotions received and not yet applied, per stream
 
 A2F_EMOTIONS: tuple[str, ...] = ("amazement", "anger", "cheekiness", "disgust", "fear", "grief", "joy",
                                  "outofbreath", "pain", "sadness")
@@ -67,10 +69,10 @@ def emotion_mix(emotions: dict[str, float], where: str) -> dict[str, float]:
     for name, value in emotions.items():
         key = name.strip().lower()
         if key not in A2F_EMOTIONS:
-            raise InvalidInput(f"unknown emotion {name!r} in {where}; Audio2Face-3D emotions are "
+            raise InvalidInput(f"unknown emotion {quoted(name)} in {where}; Audio2Face-3D emotions are "
                                f"{', '.join(A2F_EMOTIONS)}")
         if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-            raise InvalidInput(f"emotion {name!r} in {where} must be in [0, 1], not {value!r}")
+            raise InvalidInput(f"emotion {quoted(name)} in {where} must be in [0, 1], not {value!r}")
         mix[key] = float(value)
     return mix
 
@@ -153,7 +155,7 @@ class StreamSettings:
     warnings: list[str]
 
 
-def _check_audio_header(header) -> int:
+def _check_audio_header(header: audio_pb2.AudioHeader) -> int:
     if header.audio_format != 0:
         raise AudioError(f"audio_format {header.audio_format} is not supported; only AUDIO_FORMAT_PCM")
     if header.channel_count != 1:
@@ -171,14 +173,14 @@ def _face_params(message: a2f.FaceParameters, post: FacePostProcess, warnings: l
     known = APPLIED_FACE_PARAMS | set(UNSUPPORTED_FACE_PARAMS)
     for name, value in floats.items():
         if name not in known:
-            raise InvalidInput(f"unknown face parameter {name!r}; Audio2Face-3D face parameters are "
+            raise InvalidInput(f"unknown face parameter {quoted(name)}; Audio2Face-3D face parameters are "
                                f"{', '.join(sorted(known))}")
         if not math.isfinite(value):
-            raise InvalidInput(f"face parameter {name!r} must be a finite number, not {value!r}")
+            raise InvalidInput(f"face parameter {quoted(name)} must be a finite number, not {value!r}")
         if (name.endswith("Strength") and not 0.0 <= value <= 10.0) or (
                 name.endswith("Smoothing") and not 0.0 <= value <= 1.0) or (
                 name.endswith("Offset") and not -1.0 <= value <= 1.0):
-            raise InvalidInput(f"face parameter {name!r} is out of range: {value!r} (strengths 0..10, "
+            raise InvalidInput(f"face parameter {quoted(name)} is out of range: {value!r} (strengths 0..10, "
                                "smoothings 0..1 s, offsets -1..1)")
     unsupported = [f"{name}={floats[name]:g}" for name, default in UNSUPPORTED_FACE_PARAMS.items()
                    if name in floats and not math.isclose(floats[name], default, abs_tol=1e-6)]
@@ -190,7 +192,8 @@ def _face_params(message: a2f.FaceParameters, post: FacePostProcess, warnings: l
     integers = dict(message.integer_params)
     for name in integers:
         if name not in INTEGER_PARAMS:
-            raise InvalidInput(f"unknown integer face parameter {name!r}; facecast accepts {', '.join(INTEGER_PARAMS)}")
+            raise InvalidInput(f"unknown integer face parameter {quoted(name)}; facecast accepts "
+                               f"{', '.join(INTEGER_PARAMS)}")
     return integers
 
 
@@ -201,10 +204,10 @@ def _blendshape_params(message: a2f.BlendShapeParameters, post: FacePostProcess,
             if name in A2F_EXTRA_BLENDSHAPES:
                 ignored.add(name)
             elif name not in BS:
-                raise InvalidInput(f"unknown blendshape {name!r}; use the PascalCase ARKit names "
+                raise InvalidInput(f"unknown blendshape {quoted(name)}; use the PascalCase ARKit names "
                                    f"({', '.join(BLENDSHAPES[:3])}, ...)")
             elif not math.isfinite(value):
-                raise InvalidInput(f"blendshape parameter for {name!r} must be a finite number, not {value!r}")
+                raise InvalidInput(f"blendshape parameter for {quoted(name)} must be a finite number, not {value!r}")
             else:
                 target[BS[name]] = value
     if ignored:

@@ -3,75 +3,34 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import importlib.machinery
 import ipaddress
 import logging
 import signal
+import socket
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from facecast.errors import ConfigError
 from facecast.proto import facecast_pb2, facecast_pb2_grpc
 from facecast.server import a2f, metrics
-from facecast.server.calls import drain
 from facecast.server.config import ServerConfig
+from facecast.server.intake import MalformedRequestInterceptor, RateLimiter, RateLimitInterceptor
+from facecast.server.security import BearerTokenInterceptor, check_exposure, is_loopback, server_credentials
 from facecast.server.servicer import Facecast
 from facecast.server.state import DaemonState
 
 log = logging.getLogger("facecast.server")
 SERVICE_NAME = facecast_pb2.DESCRIPTOR.services_by_name["Facecast"].full_name
-DENY_DRAIN_SECONDS = 1.0  # a refused streaming client's messages are read this long before the refusal
-OPEN_METHODS = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 # On SIGTERM health says NOT_SERVING this long (capped at a fifth of the grace period) before streams are ended,
 # so that load balancers and health checks see it while the daemon still answers.
 DRAIN_NOTICE_SECONDS = 1.0
-
-
-class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
-    """Requires ``authorization: Bearer <token>`` on every call except health checks and reflection."""
-
-    def __init__(self, token: str) -> None:
-        self._expected = f"Bearer {token}".encode()
-
-    async def intercept_service(self, continuation, handler_call_details):
-        handler = await continuation(handler_call_details)
-        if handler is None or handler_call_details.method.startswith(OPEN_METHODS):
-            return handler
-        metadata = dict(handler_call_details.invocation_metadata or ())
-        if hmac.compare_digest(str(metadata.get("authorization", "")).encode(), self._expected):
-            return handler
-        return _deny(handler)
-
-
-def _deny(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-    async def abort(request, context):
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
-
-    async def abort_stream(request, context):
-        await abort(request, context)
-        yield  # pragma: no cover - makes this an async generator like the handler it replaces
-
-    async def drain_and_abort(requests, context):
-        await drain(aiter(requests), DENY_DRAIN_SECONDS)
-        await abort(requests, context)
-
-    async def drain_and_abort_stream(requests, context):
-        await drain_and_abort(requests, context)
-        yield  # pragma: no cover
-
-    kwargs = {"request_deserializer": handler.request_deserializer, "response_serializer": handler.response_serializer}
-    if handler.request_streaming and handler.response_streaming:
-        return grpc.stream_stream_rpc_method_handler(drain_and_abort_stream, **kwargs)
-    if handler.request_streaming:
-        return grpc.stream_unary_rpc_method_handler(drain_and_abort, **kwargs)
-    if handler.response_streaming:
-        return grpc.unary_stream_rpc_method_handler(abort_stream, **kwargs)
-    return grpc.unary_unary_rpc_method_handler(abort, **kwargs)
 
 
 class RunningServer:
@@ -118,13 +77,39 @@ class RunningServer:
         await self.state.close()
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+def interceptors(config: ServerConfig) -> list[grpc.aio.ServerInterceptor]:
+    """Outermost first: per-client rate limits (so token guessing is limited too), the bearer token, then
+    malformed requests to INVALID_ARGUMENT."""
+    chain: list[grpc.aio.ServerInterceptor] = []
+    if config.rate_limit > 0:
+        chain.append(RateLimitInterceptor(RateLimiter(config.rate_limit, config.rate_burst)))
+    if config.token:
+        chain.append(BearerTokenInterceptor(config.token))
+    return [*chain, MalformedRequestInterceptor()]
+
+
+def listen_address(host: str, port: int) -> str:
+    """``host:port`` as grpc reads it: an IPv6 address goes in brackets."""
+    bare = host.strip("[]")
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        if ipaddress.ip_address(bare).version == 6:
+            return f"[{bare}]:{port}"
     except ValueError:
-        return False
+        pass
+    return f"{host}:{port}"
+
+
+def check_bindable(host: str, port: int, address: str) -> None:
+    """:class:`ConfigError` naming why ``host:port`` cannot be listened on (in use, not an address here), found
+    with a plain socket first so the user gets one line instead of grpc's log and a RuntimeError."""
+    try:
+        family, kind, proto, _, where = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM,
+                                                           flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(where)
+    except OSError as e:
+        raise ConfigError(f"cannot listen on {address}: {e.strerror or e}") from None
 
 
 async def start_server(config: ServerConfig) -> RunningServer:
@@ -142,7 +127,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
         if config.metrics_port is not None:
             running.metrics_server, running.metrics_port = await metrics.serve_metrics(config.host,
                                                                                         config.metrics_port)
-    except OSError:
+    except (OSError, ConfigError):
         await server.stop(None)
         if running.a2f_server:
             await running.a2f_server.stop(None)
@@ -155,7 +140,8 @@ async def start_server(config: ServerConfig) -> RunningServer:
     return running
 
 
-async def _serve(config: ServerConfig, port: int, service_name: str, add_service) -> tuple[grpc.aio.Server, int, Any]:
+async def _serve(config: ServerConfig, port: int, service_name: str,
+                 add_service: Callable[[grpc.aio.Server], None]) -> tuple[grpc.aio.Server, int, Any]:
     """Start one gRPC server with the daemon's options, auth, health and reflection; ``add_service(server)``
     registers the service called ``service_name``."""
     options = [
@@ -168,21 +154,23 @@ async def _serve(config: ServerConfig, port: int, service_name: str, add_service
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.min_ping_interval_without_data_ms", 5000),
     ]
-    interceptors = [BearerTokenInterceptor(config.token)] if config.token else []
-    server = grpc.aio.server(options=options, interceptors=interceptors)
+    server = grpc.aio.server(options=options, interceptors=interceptors(config))
     add_service(server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((service_name, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    address = f"{config.host}:{port}"
-    if config.tls_cert and config.tls_key:
-        with open(config.tls_key, "rb") as key, open(config.tls_cert, "rb") as cert:
-            credentials = grpc.ssl_server_credentials([(key.read(), cert.read())])
-        port = server.add_secure_port(address, credentials)
-    else:
-        port = server.add_insecure_port(address)
+    address = listen_address(config.host, port)
+    check_bindable(config.host, port, address)
+    try:
+        if config.tls_cert and config.tls_key:
+            port = server.add_secure_port(address, server_credentials(config.tls_cert, config.tls_key,
+                                                                      config.tls_client_ca))
+        else:
+            port = server.add_insecure_port(address)
+    except RuntimeError:  # grpc's "Failed to bind"
+        port = 0
     if not port:
-        raise OSError(f"cannot listen on {address} (in use or not an address of this machine)")
+        raise ConfigError(f"cannot listen on {address} (in use or not an address of this machine)")
     await server.start()
     for name in ("", service_name):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -201,8 +189,10 @@ def _main_is_not_rerun() -> None:
 def run_server(config: ServerConfig, ready_message: bool = True) -> None:
     """Run the daemon until SIGTERM or SIGINT, then shut down gracefully (in-flight calls get the grace period)."""
     _main_is_not_rerun()
-    if not is_loopback(config.host) and not config.token:
-        log.warning("listening on %s without a bearer token: anyone who can reach it may use it", config.host)
+    check_exposure(config.host, config.token, config.tls_client_ca, config.insecure)
+    if not is_loopback(config.host) and not config.token and not config.tls_client_ca:
+        log.warning("listening on %s without authentication (--insecure): anyone who can reach it may use it",
+                    config.host)
 
     async def main() -> None:
         running = await start_server(config)
@@ -211,10 +201,10 @@ def run_server(config: ServerConfig, ready_message: bool = True) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         if ready_message and running.metrics_port is not None:
-            print(f"facecast metrics on http://{config.host}:{running.metrics_port}/metrics", flush=True)
+            print(f"facecast metrics on http://{listen_address(config.host, running.metrics_port)}/metrics", flush=True)
         if ready_message:
             a2f_note = f" (a2f-compat on {config.host}:{running.a2f_port})" if running.a2f_server else ""
-            print(f"facecast serving on {config.host}:{running.port}{a2f_note}", flush=True)
+            print(f"facecast serving on {listen_address(config.host, running.port)}{a2f_note}", flush=True)
         await stop.wait()
         print("facecast: shutting down", file=sys.stderr, flush=True)
         await running.stop()

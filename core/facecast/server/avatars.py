@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from facecast.errors import InvalidInput
+from facecast import wire
+from facecast.errors import InvalidInput, quoted
 from facecast.motion import MotionFrame
 from facecast.proto import facecast_pb2 as pb
 
@@ -22,23 +23,29 @@ if TYPE_CHECKING:  # the portrait stack (OpenCV, LiteRT) loads on first use, kee
 ENCODINGS = {pb.JPEG: "jpeg", pb.RGBA: "rgba"}
 DEFAULT_TEXTURE_SIZE = 512
 DEFAULT_JPEG_QUALITY = 90
+MIN_TEXTURE_SIZE, MAX_TEXTURE_SIZE = 128, 2048
+MAX_RENDERERS = 8
+MAX_RENDERER_PIXELS = 2 * 2048**2  # a 2048-px renderer holds about 340 MB: at most two of those are cached
 
 
 class AvatarStore:
-    """Fitted avatars by id, the oldest evicted past ``max_avatars``; one renderer per (avatar, size). Safe to use
-    from several threads (fitting and renderers are built in executors): a lock guards the maps, and the slow
-    work (fitting, building a renderer) runs outside it.
+    """Fitted avatars by id, the oldest evicted past ``max_avatars``; one renderer per (avatar, size), the least
+    recently used dropped past ``max_renderers`` or :data:`MAX_RENDERER_PIXELS` (frame pixels of all cached
+    renderers together). Safe to use from several threads (fitting and renderers are built in executors): a lock
+    guards the maps, and the slow work (fitting, building a renderer) runs outside it.
 
     With ``folder`` (``serve --avatar-dir``, a directory every replica of the daemon mounts), each avatar is also
     saved there as ``<id>.fcavatar``, so any replica can serve an avatar another one created: an id unknown here
     is looked up among the folder's files (by listing it: a client's id never becomes a path), loaded and kept.
     The folder keeps the newest ``max_avatars`` files."""
 
-    def __init__(self, max_avatars: int = 16, folder: str | Path | None = None) -> None:
+    def __init__(self, max_avatars: int = 16, folder: str | Path | None = None,
+                 max_renderers: int = MAX_RENDERERS) -> None:
         self.max_avatars = max_avatars
         self.folder = Path(folder) if folder else None
         self._avatars: OrderedDict[str, Avatar] = OrderedDict()
-        self._renderers: dict[tuple[str, int], Renderer] = {}
+        self.max_renderers = max_renderers
+        self._renderers: OrderedDict[tuple[str, int], Renderer] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -96,7 +103,7 @@ class AvatarStore:
                 path.unlink()
         with self._lock:
             if avatar_id not in self._avatars and path is None:
-                raise InvalidInput(f"unknown avatar id {avatar_id!r}")
+                raise InvalidInput(f"unknown avatar id {quoted(avatar_id)}")
             self._forget(avatar_id)
 
     def _forget(self, avatar_id: str) -> None:
@@ -109,18 +116,31 @@ class AvatarStore:
         executor)."""
         from facecast.render.renderer import Renderer
 
+        if not MIN_TEXTURE_SIZE <= size <= MAX_TEXTURE_SIZE:
+            raise InvalidInput(f"texture size (render size) must be {MIN_TEXTURE_SIZE}..{MAX_TEXTURE_SIZE} pixels, "
+                               f"not {size}")
         key = (avatar_id, size)
         avatar = self._get(avatar_id)
         if avatar is None:
-            raise InvalidInput(f"unknown avatar id {avatar_id!r}; create it with CreateAvatar first")
+            raise InvalidInput(f"unknown avatar id {quoted(avatar_id)}; create it with CreateAvatar first")
         with self._lock:
             if key in self._renderers:
+                self._renderers.move_to_end(key)
                 return self._renderers[key]
         renderer = Renderer(avatar, size)
         with self._lock:
             if avatar_id in self._avatars:  # not deleted meanwhile
                 renderer = self._renderers.setdefault(key, renderer)
+                self._renderers.move_to_end(key)
+                while len(self._renderers) > 1 and (len(self._renderers) > self.max_renderers or sum(
+                        side**2 for _, side in self._renderers) > MAX_RENDERER_PIXELS):
+                    self._renderers.popitem(last=False)
         return renderer
+
+    @property
+    def renderers(self) -> int:
+        """How many renderers are cached."""
+        return len(self._renderers)
 
 
 def _mtime(path: Path) -> float:
@@ -166,7 +186,25 @@ class TextureStream:
             data=encode_texture(image, ENCODINGS[self.encoding], self.quality)))
             for f, image in zip(frames, self.renderer.frames(values), strict=True)]
 
+    @staticmethod
+    def frame_bytes(options: pb.TextureOptions) -> int:
+        """Bytes one encoded frame of ``options`` holds at most (RGBA as sent, a JPEG at most a byte per pixel);
+        0 without textures. Known before any renderer is built."""
+        if options.encoding not in ENCODINGS:
+            return 0
+        return _frame_bytes(options.size or DEFAULT_TEXTURE_SIZE, options.encoding)
+
+    @property
+    def batch_frames(self) -> int:
+        """Frames rendered together at most, so one batch's textures stay within
+        :data:`facecast.wire.MAX_TEXTURE_BATCH_BYTES`."""
+        return max(1, wire.MAX_TEXTURE_BATCH_BYTES // _frame_bytes(self.renderer.size, self.encoding))
+
     async def render(self, frames: list[MotionFrame]) -> list[pb.MotionResponse]:
         if not frames:
             return []
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._render, frames)
+
+
+def _frame_bytes(size: int, encoding: int) -> int:
+    return max(1, size) ** 2 * (4 if encoding == pb.RGBA else 1)

@@ -24,8 +24,9 @@ async def animate(state: DaemonState, request: pb.AnimateRequest) -> Responses:
     animator = state.animator(request.animator)
     fps, options = animation_options(animator, request.fps, request.text, request.language, state.config)
     controls = wire.controls_from_proto(request.controls)
+    # checked before any renderer is built: an invalid 2048-px request must not cost a renderer
+    per_message = wire.frames_per_message(request.frames_per_message, TextureStream.frame_bytes(request.texture))
     textures = await TextureStream.open(request.texture, state.avatars, state.clip_render)
-    per_message = request.frames_per_message or 30
     job = ClipJob(request.audio.SerializeToString(), state.config.max_audio_seconds, animator.name, controls, fps,
                   options, request.echo_audio)
     metrics.DAEMON.calls.inc(method="Animate", animator=animator.name)

@@ -62,7 +62,7 @@ def work(conn: Connection, job: ClipJob) -> None:
         conn.send(("done", session.frames_emitted, time.perf_counter() - started))
     except FacecastError as e:
         conn.send(("invalid", str(e)))
-    except Exception as e:  # noqa: BLE001 - reported to the call, which ends in INTERNAL with this message
+    except Exception as e:  # reported to the call, which ends in INTERNAL with this message
         conn.send(("failed", f"{type(e).__name__}: {e}"))
     finally:
         conn.close()
@@ -75,7 +75,7 @@ def _nothing() -> None:
 def _call(conn: Connection, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
     try:
         conn.send(("done", fn(*args)))
-    except Exception as e:  # noqa: BLE001 - handed back to the caller, which raises it
+    except Exception as e:  # handed back to the caller, which raises it
         conn.send(("error", e))
     finally:
         conn.close()

@@ -15,6 +15,10 @@ class ServerConfig:
     token: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
+    tls_client_ca: str | None = None  # PEM CA certificates: clients must present a certificate they signed
+    insecure: bool = False  # allow a non-loopback bind without a token or client certificates
+    rate_limit: float = 0.0  # calls per second per client (0: no limit); health and reflection not counted
+    rate_burst: int = 20
     max_message_bytes: int = 64 * 1024 * 1024
     max_sessions: int = 64
     max_audio_seconds: float = 600.0

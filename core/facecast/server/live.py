@@ -7,6 +7,7 @@ translate their messages to and from it.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 
 import numpy as np
 
@@ -96,9 +97,16 @@ class LiveSession:
         frames = await self.run(tail) if len(tail) else []
         return frames + await self.flush()
 
-    async def render(self, frames: list[MotionFrame]) -> list[pb.MotionResponse]:
-        """Texture frames for ``frames`` (none without texture options)."""
-        return await self.textures.render(frames) if self.textures and frames else []
+    async def render(self, frames: list[MotionFrame]) -> AsyncIterator[pb.MotionResponse]:
+        """Texture frames for ``frames`` (none without texture options), rendered a batch of at most
+        :data:`facecast.wire.MAX_TEXTURE_BATCH_BYTES` at a time: each batch is sent before the next is rendered, so
+        a long chunk at a large size never holds all its textures at once."""
+        if not self.textures:
+            return
+        step = self.textures.batch_frames
+        for first in range(0, len(frames), step):
+            for response in await self.textures.render(frames[first:first + step]):
+                yield response
 
     def sent(self, frames: list[MotionFrame], received_at: float) -> None:
         """Record that ``frames``, determined by the chunk that arrived at ``received_at``

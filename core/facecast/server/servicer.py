@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from facecast import __version__
+from facecast._version import __version__
 from facecast.animators import DEFAULT_ANIMATOR, DEFAULT_LIVE_ANIMATOR, animator_names, describe_animator
 from facecast.audio import PCM_RATES
 from facecast.controls import EMOTIONS

@@ -71,7 +71,7 @@ class DaemonState:
             animator = get_animator(name or self.config.default_animator or None, live)
         except InvalidInput:
             raise
-        except Exception as e:  # noqa: BLE001 - a broken model: report it, refuse the call, keep serving others
+        except Exception as e:  # a broken model: report it, refuse the call, keep serving others
             self.model_failed(name or ("live default" if live else "default"), e)
             raise ModelUnavailable(f"the animator could not be loaded: {e}") from e
         return animator
@@ -91,7 +91,7 @@ class DaemonState:
             try:
                 get_animator(name, live)
                 metrics.DAEMON.model_loads.inc(model=name, result="ok")
-            except Exception as e:  # noqa: BLE001 - reported, the daemon keeps serving what it can
+            except Exception as e:  # reported, the daemon keeps serving what it can
                 self.model_failed(name, e)
         from facecast.face.runtime import MODEL_DIR
 

@@ -101,5 +101,5 @@ async def _frames(live: LiveSession, frames: list[MotionFrame], received: float)
         return
     yield wire.frame_batch(frames)
     live.sent(frames, received)
-    for texture in await live.render(frames):
+    async for texture in live.render(frames):
         yield texture

@@ -18,6 +18,7 @@ subject never overlap. An error in one subject (daemon gone, bad file, wrong fps
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from facecast.unreal.takes import write_take
 
 log = logging.getLogger(__name__)
 EventHandler = Callable[[str, str, str], None]  # (subject, kind, message); kinds: error, take, done, note
-DEFAULT_FPS = 60
+LIVE_LINK_FPS = 60
 PREBUFFER_SECONDS = 0.15
 
 
@@ -85,7 +86,8 @@ class Subject:
         self._next_tick = 0
         self._thread = threading.Thread(target=self._run, name=f"subject-{name}", daemon=True)
 
-    def say(self, speech, sample_rate: int = 16000, text: str | None = None) -> None:
+    def say(self, speech: str | os.PathLike[str] | np.ndarray, sample_rate: int = 16000,
+            text: str | None = None) -> None:
         """Queue speech (file path or float32 samples); only for subjects fed by a :class:`SpeechQueue`."""
         if not isinstance(self.source, SpeechQueue):
             raise InvalidInput(f"subject {self.name!r} reads from {type(self.source).__name__}, not a SpeechQueue")
@@ -150,6 +152,7 @@ class Subject:
 
     def _play_clip(self, utterance: Utterance) -> tuple[list[MotionFrame], int, np.ndarray | None]:
         clip = utterance.clip
+        assert clip is not None, "only called for utterances that carry a clip"
         if clip.fps != self.fps:
             raise InvalidInput(f"clip {utterance.name!r} is {clip.fps} fps but subject {self.name!r} sends "
                                f"{self.fps} fps; re-animate it at {self.fps} fps or add the subject with "
@@ -237,7 +240,7 @@ class Bridge:
         """Raise :class:`facecast.client.ServerError` with a clear message when no daemon answers."""
         self.client.wait_ready(timeout)
 
-    def add_subject(self, name: str, source: Source | None = None, fps: int = DEFAULT_FPS,
+    def add_subject(self, name: str, source: Source | None = None, fps: int = LIVE_LINK_FPS,
                     animator: str | None = None, controls: Controls | None = None) -> Subject:
         """Add a subject (a SpeechQueue unless ``source`` is given); it starts at once if the bridge runs."""
         check_name(name)

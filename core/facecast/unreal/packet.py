@@ -12,7 +12,7 @@ All fields are big-endian::
     uint8   count = 61
     61 x float32           Unreal's EARFaceBlendShape order (= facecast.motion.CHANNELS); angles scaled
 
-Head and eye angles travel in the app's scaled units (``facecast.exports.livelink_csv.to_livelink_units``).
+Head and eye angles travel in the app's scaled units (``facecast.motion.to_livelink_units``).
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facecast.errors import InvalidInput
-from facecast.exports.livelink_csv import from_livelink_units, to_livelink_units
-from facecast.motion import NUM_CHANNELS
+from facecast.motion import NUM_CHANNELS, from_livelink_units, to_livelink_units
 
 PACKET_VERSION = 6
 # Unreal turns the subject into an FName (at most 1023 characters); a short name keeps the packet small and

@@ -18,35 +18,26 @@ import errno
 import io
 import json
 import os
-import shutil
 import threading
 import time
 from collections.abc import Iterable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from facecast.errors import InvalidInput
-from facecast.motion import check_fps
-from facecast.unreal.takes import write_wav
+from facecast.fileio import atomic_dir
+from facecast.media import encode_jpeg, write_wav
+from facecast.motion import MotionClip, check_fps
+
+if TYPE_CHECKING:
+    from facecast.unreal.bridge import Bridge
 
 BOUNDARY = "facecastframe"
 DEFAULT_HTTP_PORT = 8554
-
-
-def encode_jpeg(frame: np.ndarray, quality: int = 90) -> bytes:
-    """JPEG bytes of an RGB uint8 frame (through the renderer's texture encoder when it is installed)."""
-    try:
-        from facecast.render.texture import encode_texture
-    except ImportError:  # the renderer is optional for the transport; Pillow does the same job
-        from PIL import Image
-
-        out = io.BytesIO()
-        Image.fromarray(np.asarray(frame, np.uint8)).save(out, "JPEG", quality=quality)
-        return out.getvalue()
-    return encode_texture(np.ascontiguousarray(frame, np.uint8), "jpeg", quality)
 
 
 def bind_error(host: str, port: int, error: OSError) -> InvalidInput:
@@ -107,7 +98,8 @@ class MjpegServer:
         except OSError as e:
             raise bind_error(host, port, e) from None
         self._server.daemon_threads = True
-        self.host, self.port = self._server.server_address[:2]
+        address = self._server.server_address
+        self.host, self.port = str(address[0]), int(address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, name="mjpeg-server", daemon=True)
 
     @property
@@ -160,7 +152,7 @@ def _handler_for(server: MjpegServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+        def do_GET(self) -> None:  # the name http.server calls
             path = self.path.split("?")[0]
             if path == "/frame.jpg":
                 self._send_bytes(server.publisher.jpeg, "image/jpeg")
@@ -191,8 +183,8 @@ def _handler_for(server: MjpegServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def present_with_subject(server: MjpegServer, bridge, subject: str, clip, frames: list[np.ndarray],
-                         audio: np.ndarray | None = None, sample_rate: int = 16000) -> None:
+def present_with_subject(server: MjpegServer, bridge: Bridge, subject: str, clip: MotionClip,
+                         frames: list[np.ndarray], audio: np.ndarray | None = None, sample_rate: int = 16000) -> None:
     """Send ``clip`` as Live Link ``subject`` on a running ``bridge`` and publish ``frames`` on ``server`` from
     the same moment: the subject's frame 0 deadline is the picture's frame 0 time. Returns when both are done."""
     from facecast.unreal.sources import SpeechQueue, utterance_from_clip
@@ -229,10 +221,7 @@ def write_image_sequence(folder: str | os.PathLike[str], frames: Iterable[np.nda
     final = Path(folder)
     if final.exists() and any(final.iterdir()):
         raise InvalidInput(f"image sequence folder {final} already exists and is not empty")
-    partial = final.with_name(f".{final.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
+    with atomic_dir(final) as partial:
         count, size = 0, (0, 0)
         for count, frame in enumerate(frames, start=1):
             size = (int(frame.shape[1]), int(frame.shape[0]))
@@ -245,10 +234,4 @@ def write_image_sequence(folder: str | os.PathLike[str], frames: Iterable[np.nda
             "fps": fps, "frames": count, "width": size[0], "height": size[1], "first_frame": "frame_000000.jpg",
             "audio": "audio.wav" if audio is not None else None, "audio_sample_rate": sample_rate,
             "audio_offset_seconds": 0.0}, indent=2), encoding="utf-8")
-        if final.exists():
-            final.rmdir()
-        os.replace(partial, final)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return final

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -116,7 +117,7 @@ class FolderQueue(Source):
     """
 
     def __init__(self, folder: str | os.PathLike[str], poll_seconds: float = 0.25,
-                 on_error=None) -> None:
+                 on_error: Callable[[str], None] | None = None) -> None:
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise InvalidInput(f"queue folder {self.folder} does not exist")
@@ -152,7 +153,7 @@ class FolderQueue(Source):
         self._closed.set()
 
 
-def open_microphone(sample_rate: int, device: str | int | None = None):
+def open_microphone(sample_rate: int, device: str | int | None = None) -> tuple[Any, queue.Queue]:
     """A started ``sounddevice.InputStream`` and the queue its chunks arrive on, or a clear :class:`AudioError`."""
     try:
         import sounddevice

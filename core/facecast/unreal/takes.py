@@ -8,37 +8,49 @@ The layout follows Epic's Live Link Face take parser (MetaHuman plugin, ``LiveLi
         video_metadata.json          FrameRate, Dimensions {width, height}, Quality, JpegCompressionQuality
         audio_metadata.json          BitsPerChannel, SampleRate, ChannelsPerFrame, FormatFlags
         frame_log.csv                V,<frame>,<time numerator>,<time denominator>,<timecode>,<dropped>; A,...
-        thumbnail.jpg
+        thumbnail.jpg                a still of the reference video (the test head mid-take)
         Ada_3_iPhone.csv             <slate>_<take>_<subject>.csv: the ARKit curves with app timecodes
-        Ada_3_iPhone.mov             <slate>_<take>_<subject>.mov: video (rendered frames or a still) + audio
-        Ada_3_iPhone.wav             the same audio as a wav, for engines and tools that want one
+        Ada_3_iPhone.mov             <slate>_<take>_<subject>.mov: H.264 reference video (the ARKit test head
+                                     performing the take, or given frames), AAC audio at 48 kHz, and a
+                                     QuickTime timecode track (tmcd) starting at the CSV's first timecode
+        Ada_3_iPhone.wav             the same audio as a 48 kHz wav, for engines and tools that want one
+
+Audio is resampled to 48 kHz, the rate the app records at. Every timecode in the folder (CSV rows, frame_log,
+the .mov's tmcd track) derives from one start time, so Capture Manager's frame-log timecode, Sequencer's
+media timecode and the curve timecodes agree.
 
 A take folder appears whole or not at all: it is written under a hidden name and renamed at the end.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import itertools
 import json
 import os
 import re
-import shutil
-import wave
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
-import facecast
+from facecast._version import __version__
 from facecast.errors import InvalidInput
 from facecast.exports.livelink_csv import clip_to_csv, format_timecode
+from facecast.fileio import atomic_dir
+from facecast.media import DEFAULT_JPEG_QUALITY, H264Writer, encode_jpeg, write_wav
 from facecast.motion import MotionClip
+from facecast.unreal.headcam import HeadCam
 
 TAKE_SUBJECT = "iPhone"  # the app names its files after the device; Unreal only needs it to be consistent
 TAKE_FORMAT_VERSION = 1
-THUMBNAIL_SIZE = (360, 640)  # width, height: portrait, as the app records
+TAKE_SAMPLE_RATE = 48000  # the app records 48 kHz audio
+
+
+def time_of_day(moment: dt.datetime | None = None) -> float:
+    """Seconds since local midnight of ``moment`` (default now): the app's timecode clock."""
+    moment = moment or dt.datetime.now()
+    return moment.hour * 3600 + moment.minute * 60 + moment.second + moment.microsecond / 1e6
 
 
 def slate_name(text: str) -> str:
@@ -56,16 +68,6 @@ def next_take_number(folder: str | os.PathLike[str], slate: str) -> int:
     return max(numbers, default=0) + 1
 
 
-def write_wav(path: str | os.PathLike[str] | BinaryIO, samples: np.ndarray, sample_rate: int) -> None:
-    """16-bit mono wav to a path or a binary file object."""
-    pcm = (np.clip(np.asarray(samples, np.float32), -1, 1) * 32767).astype("<i2")
-    with wave.open(path if hasattr(path, "write") else os.fspath(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(sample_rate)
-        w.writeframes(pcm.tobytes())
-
-
 def frame_log(clip: MotionClip, start_seconds: float) -> str:
     """frame_log.csv: one 'V' line per frame and one 'A' line for the first audio sample (never dropped)."""
     lines = [f"V,{i},{i},{clip.fps},{format_timecode(start_seconds + i / clip.fps, clip.fps)},0"
@@ -74,50 +76,22 @@ def frame_log(clip: MotionClip, start_seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def thumbnail(title: str, lines: Iterable[str]) -> bytes:
-    """A plain title card (JPEG) naming the take; used when no rendered frame is given."""
-    from io import BytesIO
-
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", THUMBNAIL_SIZE, (32, 36, 44))
-    draw = ImageDraw.Draw(image)
-    draw.text((20, 40), title, fill=(240, 240, 240))
-    for row, line in enumerate(lines):
-        draw.text((20, 80 + 20 * row), line, fill=(170, 180, 190))
-    out = BytesIO()
-    image.save(out, "JPEG", quality=90)
-    return out.getvalue()
+def mov_timecode(start_seconds: float, fps: int) -> str:
+    """The ``HH:MM:SS:FF`` start of the .mov's timecode track: the CSV's first timecode without its fraction."""
+    return format_timecode(start_seconds, fps).split(".")[0]
 
 
 def write_mov(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: int, audio: np.ndarray | None,
-              sample_rate: int) -> tuple[int, int]:
-    """H.264 video of RGB uint8 ``frames`` with AAC audio in a QuickTime .mov; returns (width, height)."""
-    import av
+              sample_rate: int, timecode: str | None = None) -> tuple[int, int]:
+    """H.264 video of RGB uint8 ``frames`` with AAC audio in a QuickTime .mov; returns (width, height).
 
-    size = (0, 0)
-    with av.open(os.fspath(path), "w", format="mov") as container:
-        video = container.add_stream("libx264", rate=fps, options={"preset": "veryfast", "crf": "23"})
-        video.pix_fmt = "yuv420p"
-        sound = container.add_stream("aac", rate=sample_rate, layout="mono") if audio is not None else None
-        for index, rgb in enumerate(frames):
-            if index == 0:
-                size = (rgb.shape[1] - rgb.shape[1] % 2, rgb.shape[0] - rgb.shape[0] % 2)
-                video.width, video.height = size
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[:size[1], :size[0]]), format="rgb24")
-            container.mux(video.encode(frame))
-        container.mux(video.encode())
-        if sound is not None:
-            pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
-            chunk = 1024
-            for start in range(0, pcm.shape[1], chunk):
-                piece = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[:, start:start + chunk]), format="s16",
-                                                   layout="mono")
-                piece.sample_rate = sample_rate
-                piece.pts = start
-                container.mux(sound.encode(piece))
-            container.mux(sound.encode())
-    return size
+    ``timecode`` (``HH:MM:SS:FF`` at ``fps``) makes the mov muxer add a QuickTime timecode track (``tmcd``)
+    that starts there, as the app's recordings carry.
+    """
+    with H264Writer(path, fps, audio, sample_rate, "mov", preset="veryfast", timecode=timecode) as video:
+        for rgb in frames:
+            video.add(rgb)
+    return video.size
 
 
 def write_take(folder: str | os.PathLike[str], clip: MotionClip, audio: np.ndarray | None, sample_rate: int,
@@ -126,42 +100,44 @@ def write_take(folder: str | os.PathLike[str], clip: MotionClip, audio: np.ndarr
                when: dt.datetime | None = None) -> Path:
     """Write a Live Link Face take folder under ``folder`` and return its path.
 
-    ``start_seconds`` is the time of day of frame 0 (default: the clip's ``timecode_start`` metadata, else now).
-    ``frames`` are rendered RGB frames for the .mov; without them the video holds the thumbnail card.
+    ``start_seconds`` is the time of day of frame 0 (default: the clip's ``timecode_start`` metadata, else the
+    local time of day now, as the app stamps a recording). ``frames`` are rendered RGB frames for the .mov
+    (e.g. the talking portrait); without them the .mov shows the ARKit test head performing the take
+    (:mod:`facecast.unreal.headcam`). ``audio`` at ``sample_rate`` is written at 48 kHz.
     """
     slate = slate_name(slate)
     when = when or dt.datetime.now(dt.timezone.utc)
     take = take or next_take_number(folder, slate)
     if start_seconds is None:
-        start_seconds = float(clip.metadata.get("timecode_start", when.hour * 3600 + when.minute * 60 + when.second))
+        start_seconds = float(clip.metadata.get("timecode_start", time_of_day()))
+    if audio is not None and sample_rate != TAKE_SAMPLE_RATE:
+        from facecast.audio import resample
+
+        audio = resample(np.asarray(audio, np.float32), sample_rate, TAKE_SAMPLE_RATE)
+    sample_rate = TAKE_SAMPLE_RATE
     identifier = f"{when:%Y%m%d}_{slate}_{take}"
     prefix = f"{slate}_{take}_{TAKE_SUBJECT}"
     final = Path(folder) / identifier
     if final.exists():
         raise InvalidInput(f"take folder {final} already exists")
-    partial = Path(folder) / f".{identifier}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
-        card = thumbnail(f"{slate} take {take}", [f"{clip.num_frames} frames at {clip.fps} fps",
-                                                    f"{clip.duration:.2f} s", f"facecast {facecast.__version__}"])
-        (partial / "thumbnail.jpg").write_bytes(card)
+    with atomic_dir(final) as partial:
         (partial / f"{prefix}.csv").write_text(clip_to_csv(clip, start_seconds), encoding="utf-8", newline="")
-        width, height = THUMBNAIL_SIZE
         if audio is not None:
             write_wav(partial / f"{prefix}.wav", audio, sample_rate)
+        cam = HeadCam() if frames is None else None
+        shown = iter(cam.frames(clip) if cam is not None else frames or ())
+        first = next(shown, None)
+        if first is None:
+            raise InvalidInput("a take's reference video needs at least one frame")
+        width, height = first.shape[1] - first.shape[1] % 2, first.shape[0] - first.shape[0] % 2
         if video:
-            if frames is None:
-                from io import BytesIO
-
-                from PIL import Image
-
-                still = np.asarray(Image.open(BytesIO(card)).convert("RGB"))
-                frames = (still for _ in range(max(1, clip.num_frames)))
-            width, height = write_mov(partial / f"{prefix}.mov", frames, clip.fps, audio, sample_rate)
+            width, height = write_mov(partial / f"{prefix}.mov", itertools.chain([first], shown), clip.fps, audio,
+                                      sample_rate, mov_timecode(start_seconds, clip.fps))
+        still = cam.frame_of(clip, clip.num_frames // 2) if cam is not None else first
+        (partial / "thumbnail.jpg").write_bytes(encode_jpeg(still, DEFAULT_JPEG_QUALITY))
         (partial / "frame_log.csv").write_text(frame_log(clip, start_seconds), encoding="utf-8")
         documents = {
-            "take.json": {"frames": clip.num_frames, "appVersion": f"facecast {facecast.__version__}", "slate": slate,
+            "take.json": {"frames": clip.num_frames, "appVersion": f"facecast {__version__}", "slate": slate,
                           "calibrated": False, "subject": TAKE_SUBJECT, "identifier": identifier,
                           "date": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "version": TAKE_FORMAT_VERSION,
                           "take": take, "deviceModel": "facecast"},
@@ -172,9 +148,4 @@ def write_take(folder: str | os.PathLike[str], clip: MotionClip, audio: np.ndarr
         }
         for name, document in documents.items():
             (partial / name).write_text(json.dumps(document, indent=2), encoding="utf-8")
-        os.replace(partial, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(partial)
-        raise
     return final

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from facecast.exports.rotation import joint_rotations
+from facecast.character.joints import joint_rotations
 from facecast.motion import MotionClip
 
 # ARKit/glTF axes -> Blender axes: x stays, y (up) becomes z, z (towards the viewer) becomes -y.

@@ -10,13 +10,15 @@ from __future__ import annotations
 import bpy
 from bpy.props import IntProperty, StringProperty
 
+from facecast.audio import MODEL_RATE
 from facecast.errors import FacecastError
 
-from . import request
+from . import inprocess, request
 from .apply import bake_clip
 from .jobs import Job, Message, animate_job, error_text
 from .ops_daemon import redraw_view3d
 from .props import clip_fps
+from .regions import enabled
 from .runtime import RUNTIME
 
 
@@ -31,13 +33,24 @@ class FACECAST_OT_bake(bpy.types.Operator):
                           description="Audio file (overrides the panel's audio source; for scripts)")
     object: StringProperty(name="Object", description="Object to key (default: the active object)")
     frame: IntProperty(name="Start frame", default=-1, description="First frame of the take (-1: current frame)")
+    regions: StringProperty(name="Regions", description="Comma-separated face regions to bake (mouth, eyes, brows, "
+                            "head; default: the panel's ticked regions); for scripts")
 
     def _prepare(self, context) -> Job:
         settings = context.scene.facecast
-        request.check_online()
+        local = settings.engine == "LOCAL"
+        if not local:
+            request.check_online()
         self._target = request.target(context, settings, self.object)
         self._audio = request.audio(context, settings, self.audio, self.frame)
+        self._regions = settings.regions(self.regions)
+        enabled(self._regions)  # refuse before the daemon call when no region is ticked
         fps = clip_fps(settings, context.scene)
+        if local:  # no daemon, no network: decode here (main thread), animate on the worker
+            animator = inprocess.check_animator(settings.animator)
+            with request.audio_file(self._audio) as path:
+                samples = inprocess.decode_audio(path, MODEL_RATE)
+            return inprocess.local_animate_job(samples, animator, fps, settings.controls(), self._audio.name)
         return animate_job(settings.address, settings.token, self._audio.data, settings.animator, fps,
                            settings.controls())
 
@@ -109,18 +122,19 @@ class FACECAST_OT_bake(bpy.types.Operator):
         target, audio = self._target, self._audio
         try:
             result = bake_clip(context.scene, target.obj, clip, target.plan, audio.start_frame, target.joints,
-                               audio.path)
+                               audio.path, self._regions)
         except Exception as e:  # bake_clip has rolled back; the user gets one line, not a traceback popup
             self.report({"ERROR"}, f"Facecast: {error_text(e)}")
             return {"CANCELLED"}
         if warning := target.plan.warning():
             self.report({"WARNING"}, warning)
         if result.kept:
-            self.report({"INFO"}, f"Earlier action(s) kept with a fake user: {', '.join(result.kept)}")
+            self.report({"INFO"}, f"Replaced earlier facecast strip(s); their actions keep a fake user: "
+                                  f"{', '.join(result.kept)}")
         where = f"; sound strip on channel {result.strip.channel}" if result.strip else ""
         self.report({"INFO"}, f"Baked {clip.num_frames} frames ({clip.duration:.1f} s, {len(target.plan.bindings)} "
                               f"shape keys, {result.keys} keys) onto {target.obj.name} from frame "
-                              f"{audio.start_frame}{where}")
+                              f"{audio.start_frame} into NLA strips ({', '.join(result.regions)}){where}")
         return {"FINISHED"}
 
 

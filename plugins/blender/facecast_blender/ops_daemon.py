@@ -52,6 +52,25 @@ def connected(address: str) -> Callable[[Message], None]:
     return on_message
 
 
+def _online(operator: bpy.types.Operator) -> bool:
+    """Whether network use is allowed (:func:`request.check_online`); if not, the operator reports why."""
+    try:
+        request.check_online()
+    except FacecastError as e:
+        operator.report({"ERROR"}, f"Facecast: {e}")
+        return False
+    return True
+
+
+def _connected_or_cancelled(operator: bpy.types.Operator) -> set[str]:
+    """The operator's result once the connect job is on its way: in background mode it has already run, and a
+    failed connection cancels the operator with the reason."""
+    if bpy.app.background and RUNTIME.info is None:
+        operator.report({"ERROR"}, f"Facecast: {RUNTIME.status}")
+        return {"CANCELLED"}
+    return {"FINISHED"}
+
+
 class FACECAST_OT_connect(bpy.types.Operator):
     """Check the daemon at the address and read its version, animators and execution providers"""
 
@@ -60,17 +79,11 @@ class FACECAST_OT_connect(bpy.types.Operator):
 
     def execute(self, context):
         settings = context.scene.facecast
-        try:
-            request.check_online()
-        except FacecastError as e:
-            self.report({"ERROR"}, f"Facecast: {e}")
+        if not _online(self):
             return {"CANCELLED"}
         RUNTIME.busy, RUNTIME.status = True, f"Connecting to {settings.address}…"
         follow(info_job(settings.address, settings.token), connected(settings.address))
-        if bpy.app.background and RUNTIME.info is None:
-            self.report({"ERROR"}, f"Facecast: {RUNTIME.status}")
-            return {"CANCELLED"}
-        return {"FINISHED"}
+        return _connected_or_cancelled(self)
 
 
 class FACECAST_OT_start_daemon(bpy.types.Operator):
@@ -81,10 +94,7 @@ class FACECAST_OT_start_daemon(bpy.types.Operator):
 
     def execute(self, context):
         settings = context.scene.facecast
-        try:
-            request.check_online()
-        except FacecastError as e:
-            self.report({"ERROR"}, f"Facecast: {e}")
+        if not _online(self):
             return {"CANCELLED"}
         if RUNTIME.local_daemon is not None and RUNTIME.local_daemon.running:
             self.report({"INFO"}, f"A local daemon already runs at {RUNTIME.local_daemon.address}")
@@ -104,10 +114,7 @@ class FACECAST_OT_start_daemon(bpy.types.Operator):
             follow(info_job(address, token), connected(address))
 
         follow(Job(lambda job: daemon.start(executable, token), "facecast-start-daemon"), started)
-        if bpy.app.background and RUNTIME.info is None:
-            self.report({"ERROR"}, f"Facecast: {RUNTIME.status}")
-            return {"CANCELLED"}
-        return {"FINISHED"}
+        return _connected_or_cancelled(self)
 
 
 class FACECAST_OT_stop_daemon(bpy.types.Operator):

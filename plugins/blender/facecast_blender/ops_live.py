@@ -129,7 +129,7 @@ class FACECAST_OT_live_start(bpy.types.Operator):
         try:
             aud = _aud()
             handle = aud.Device().play(aud.Sound.buffer(samples[:, None], SAMPLE_RATE).delay(session.lookahead))
-        except Exception:  # noqa: BLE001 - no audio device (a server, background mode): preview without sound
+        except Exception:  # no audio device (a server, background mode): preview without sound
             self.report({"WARNING"}, "No audio device: the live preview runs without sound")
         PREVIEW.append(Preview(session, target, time.monotonic(), handle))
         RUNTIME.live_status = "Live preview running"

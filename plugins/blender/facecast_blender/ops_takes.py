@@ -10,7 +10,7 @@ from facecast.exports.livelink_csv import read_csv, write_csv
 from facecast.motion import MotionClip
 
 from . import request
-from .apply import bake_clip, sample_shape_keys
+from .apply import bake_clip, sample_shape_keys, take_fps
 from .props import clip_fps, fill_mapping, scene_fps
 from .rigmap import best_preset
 from .testhead import add_test_head
@@ -41,25 +41,30 @@ class FACECAST_OT_import_csv(ImportHelper, bpy.types.Operator):
 
 
 class FACECAST_OT_export_csv(ExportHelper, bpy.types.Operator):
-    """Write the active object's keyed shape keys as a Live Link Face CSV take (blendshapes only)"""
+    """Write the active object's shape keys as they play (facecast strips and your keys) as a Live Link Face CSV
+    take (blendshapes only), at the take's own frame rate"""
 
     bl_idname = "facecast.export_csv"
     bl_label = "Export Live Link Face CSV"
     filename_ext = ".csv"
     filter_glob: bpy.props.StringProperty(default="*.csv", options={"HIDDEN"})
+    resample: bpy.props.BoolProperty(name="Resample to FPS setting", default=False,
+                                     description="Write at the panel's FPS setting instead of the baked take's own "
+                                     "rate")
 
     def execute(self, context):
         scene, settings = context.scene, context.scene.facecast
         try:
             target = request.target(context, settings)
-            fps = clip_fps(settings, scene)
+            own = take_fps(target.obj.data.shape_keys)
+            fps = clip_fps(settings, scene) if self.resample or own is None else own
             first, values = sample_shape_keys(target.obj, target.plan, fps, scene_fps(scene))
             clip = MotionClip(fps, values, metadata={"source": f"blender:{target.obj.name}"})
             write_csv(clip, self.filepath, start_seconds=first / scene_fps(scene))
         except FacecastError as e:
             self.report({"ERROR"}, f"Facecast: {e}")
             return {"CANCELLED"}
-        self.report({"INFO"}, f"Wrote {clip.num_frames} frames to {self.filepath}")
+        self.report({"INFO"}, f"Wrote {clip.num_frames} frames at {fps} fps to {self.filepath}")
         return {"FINISHED"}
 
 

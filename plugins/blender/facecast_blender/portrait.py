@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 
 from facecast.client import Client, ServerError, texture_options
 from facecast.controls import Controls
 from facecast.errors import FacecastError
+from facecast.fileio import atomic_dir
 
 from .jobs import Job
 
@@ -37,7 +36,7 @@ class PortraitTake:
 def sequence_folder(parent: str, portrait: str, audio: str) -> str:
     """``parent/<portrait>_<audio>`` (``_1``, ``_2`` … when taken: never overwrite an earlier take, another plane
     may still play it)."""
-    stem = lambda p: os.path.splitext(os.path.basename(p))[0]  # noqa: E731
+    stem = lambda p: os.path.splitext(os.path.basename(p))[0]
     base = os.path.join(parent, f"{stem(portrait)}_{stem(audio)}")
     taken = 0
     while os.path.exists(path := f"{base}_{taken}" if taken else base):
@@ -49,10 +48,7 @@ def write_sequence(client: Client, job: Job, avatar_id: str, audio: bytes, folde
                    fps: int, controls: Controls, size: int, jpeg_quality: int) -> int:
     """Animate ``audio`` with JPEG textures of ``avatar_id`` into ``folder`` (created here, whole or not at all);
     returns the number of frames."""
-    parent = os.path.dirname(folder)
-    os.makedirs(parent, exist_ok=True)
-    partial = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.", suffix=".partial", dir=parent)
-    try:
+    with atomic_dir(folder) as partial:
         total, written = 0, 0
         for response in client.animate_responses(audio, animator, fps, controls,
                                                  texture=texture_options(avatar_id, "jpeg", size, jpeg_quality)):
@@ -66,11 +62,7 @@ def write_sequence(client: Client, job: Job, avatar_id: str, audio: bytes, folde
                 job.progress(written, total)
         if not written:
             raise FacecastError("the daemon sent no texture frames")
-        os.rename(partial, folder)
-        return written
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+    return written
 
 
 def portrait_job(address: str, token: str | None, portrait: str, audio: bytes, folder: str, animator: str | None,

@@ -20,15 +20,16 @@ from facecast.controls import EMOTIONS, MAX_GAZE_RAD, Controls
 from facecast.errors import InvalidInput
 from facecast.motion import FPS_OPTIONS
 
+from .regions import MAX_SMOOTHING, REGION_NAMES, RegionSettings
 from .rigmap import PRESETS, preset_rows
 from .runtime import RUNTIME
 
 
-def _search_animators(self, context, edit_text):  # noqa: ARG001 - Blender's search callback signature
+def _search_animators(self, context, edit_text):  # Blender's search callback signature
     return [name for name in RUNTIME.animators() if edit_text.lower() in name.lower()]
 
 
-def _fill_mapping(self, context) -> None:  # noqa: ARG001
+def _fill_mapping(self, context) -> None:
     fill_mapping(self, self.mapping_preset)
 
 
@@ -47,7 +48,22 @@ class FacecastMappingRow(bpy.types.PropertyGroup):
     targets: StringProperty(name="Shape keys", description="Shape key name(s) it drives, comma-separated")
 
 
+class FacecastRegion(bpy.types.PropertyGroup):
+    """One face region's part in a bake (see regions.py): baked at all, strength, smoothing."""
+
+    enabled: BoolProperty(name="Bake", default=True, description="Bake this region (its NLA strip is replaced)")
+    strength: FloatProperty(name="Strength", default=1.0, min=0.0, max=2.0,
+                            description="Scale of the region's motion (0 = neutral, 1 = as animated)")
+    smoothing: FloatProperty(name="Smoothing", default=0.0, min=0.0, max=MAX_SMOOTHING,
+                             description="Gaussian smoothing of the region's curves, in frames of the take")
+
+
 class FacecastSettings(bpy.types.PropertyGroup):
+    engine: EnumProperty(name="Run", items=(
+        ("DAEMON", "Daemon", "Animate on a facecast daemon (every animator; live preview and portraits need it)"),
+        ("LOCAL", "In Blender", "Animate inside Blender with a bundled animator: no daemon, no network, no Online "
+                                "Access needed"),
+    ), description="Where Generate & Bake animates the audio")
     # daemon
     address: StringProperty(name="Address", default=DEFAULT_ADDRESS, description="host:port of the facecast daemon")
     token: StringProperty(name="Token", subtype="PASSWORD", description="Bearer token, if the daemon wants one")
@@ -94,6 +110,24 @@ class FacecastSettings(bpy.types.PropertyGroup):
     mapping: CollectionProperty(type=FacecastMappingRow)
     mapping_index: IntProperty()
     show_mapping: BoolProperty(name="Show mapping table")
+    # face regions of a bake (regions.REGIONS)
+    region_mouth: PointerProperty(type=FacecastRegion)
+    region_eyes: PointerProperty(type=FacecastRegion)
+    region_brows: PointerProperty(type=FacecastRegion)
+    region_head: PointerProperty(type=FacecastRegion)
+
+    def regions(self, only: str = "") -> list[RegionSettings]:
+        """The panel's region settings; ``only`` (comma-separated names, for scripts) bakes just those."""
+        names = [n.strip() for n in only.split(",") if n.strip()]
+        for name in names:
+            if name not in REGION_NAMES:
+                raise InvalidInput(f"unknown face region {name!r}; use {', '.join(REGION_NAMES)}")
+        out = []
+        for name in REGION_NAMES:
+            region = getattr(self, f"region_{name}")
+            out.append(RegionSettings(name, (name in names) if names else region.enabled, region.strength,
+                                      region.smoothing))
+        return out
 
     def controls(self) -> Controls:
         gaze = None if self.gaze_mode == "CAMERA" else (self.gaze_yaw, self.gaze_pitch)
@@ -123,7 +157,7 @@ def clip_fps(settings: FacecastSettings, scene: bpy.types.Scene) -> int:
     return rounded
 
 
-CLASSES = (FacecastMappingRow, FacecastSettings)
+CLASSES = (FacecastMappingRow, FacecastRegion, FacecastSettings)
 
 
 def register() -> None:

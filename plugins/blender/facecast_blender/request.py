@@ -6,7 +6,10 @@ Every problem the user can fix (online access off, no audio, no shape keys, a wr
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import bpy
@@ -35,6 +38,23 @@ class AudioSource:
     path: str | None
     start_frame: int
     sound: bpy.types.Sound | None = None  # the strip's sound datablock, for live playback
+
+
+@contextlib.contextmanager
+def audio_file(source: AudioSource) -> Iterator[str]:
+    """A path Blender's audio library can decode: the file itself, or the strip's sound (a packed one is
+    written to a temporary file, removed afterwards)."""
+    if source.path:
+        yield source.path
+        return
+    if source.sound is not None and source.sound.packed_file is None:
+        yield bpy.path.abspath(source.sound.filepath, library=source.sound.library)
+        return
+    with tempfile.TemporaryDirectory(prefix="facecast-") as folder:
+        path = os.path.join(folder, "sound" + (os.path.splitext(source.name)[1] or ".wav"))
+        with open(path, "wb") as f:
+            f.write(source.data)
+        yield path
 
 
 def check_online() -> None:

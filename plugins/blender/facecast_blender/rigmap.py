@@ -1,7 +1,7 @@
 """Which shape key each ARKit channel drives: the add-on's mapping table, resolved against a real object.
 
 The table is a list of ``(ARKit name, target names)`` rows, filled from a preset of
-:mod:`facecast.exports.mapping` (plain ARKit, lowerCamel, Faceit, Character Creator, MetaHuman-style) and
+:mod:`facecast.character.rig_mapping` (plain ARKit, lowerCamel, Faceit, Character Creator, MetaHuman-style) and
 editable row by row for a custom rig; several targets are written comma-separated. Resolving matches the
 targets against the object's shape keys ignoring case and separators, like the exporters do.
 """
@@ -11,18 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from facecast.character.rig_mapping import PRESET_LABELS, best_preset, mapping_for, normalize, preset_names
 from facecast.errors import InvalidInput
-from facecast.exports.mapping import best_preset, mapping_for, normalize, preset_names
 from facecast.motion import BLENDSHAPES, CHANNEL_INDEX
 
-PRESETS: tuple[tuple[str, str, str], ...] = (
-    ("arkit", "ARKit (PascalCase)", "Live Link / Unreal spelling: JawOpen, EyeBlinkLeft"),
-    ("lowercamel", "ARKit (lowerCamel)", "Apple's spelling, used by VRM, Ready Player Me, three.js: jawOpen"),
-    ("faceit", "Faceit", "Faceit's ARKit expression set (lowerCamel names)"),
-    ("cc4", "Character Creator 4", "Reallusion CC4 Extended profile: Jaw_Open, Mouth_Smile_L"),
-    ("metahuman", "MetaHuman-style", "MetaHuman ARKit pose-asset curve names (PascalCase)"),
-)
-assert [p[0] for p in PRESETS] == preset_names()[:-1], "preset list out of step with facecast.exports.mapping"
+# (identifier, label, description) per built-in preset, as Blender's EnumProperty items take them
+PRESETS: tuple[tuple[str, str, str], ...] = tuple((name, *PRESET_LABELS[name]) for name in preset_names()[:-1])
 __all__ = ["PRESETS", "Plan", "best_preset", "preset_rows", "resolve", "split_targets"]
 
 

@@ -1,6 +1,6 @@
 """'Add ARKit test head': facecast's procedural head (52 ARKit shape keys) and two eye objects, in Blender.
 
-The mesh and its morph targets come from :mod:`facecast.exports.testhead` (numpy, shared with the glTF, USD
+The mesh and its morph targets come from :mod:`facecast.character.testhead` (numpy, shared with the glTF, USD
 and FBX exports); this module only turns them into a Blender mesh with shape keys, in Blender's axes.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from facecast.exports.testhead import SKIN_COLOR, MeshData, build_test_head
+from facecast.character.testhead import SKIN_COLOR, MeshData, build_test_head
 
 from .keyframes import ARKIT_TO_BLENDER
 

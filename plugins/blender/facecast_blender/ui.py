@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 
 from .ops_live import PREVIEW
+from .regions import REGIONS
 from .runtime import RUNTIME
 
 
@@ -27,6 +28,9 @@ class FACECAST_PT_daemon(_Panel, bpy.types.Panel):
     def draw(self, context):
         settings = context.scene.facecast
         layout = self.layout
+        layout.prop(settings, "engine", expand=True)
+        if settings.engine == "LOCAL":
+            layout.label(text="Generate & Bake runs in Blender (animator: energy)", icon="CHECKMARK")
         col = layout.column(align=True)
         col.prop(settings, "address")
         col.prop(settings, "token")
@@ -38,7 +42,7 @@ class FACECAST_PT_daemon(_Panel, bpy.types.Panel):
         layout.prop(settings, "executable")
         box = layout.box()
         box.label(text=RUNTIME.status, icon="CHECKMARK" if RUNTIME.info else "INFO")
-        if not getattr(bpy.app, "online_access", True):
+        if not getattr(bpy.app, "online_access", True) and settings.engine == "DAEMON":
             box.label(text="Online access is off (Preferences > System):", icon="ERROR")
             box.label(text="facecast needs it, even for a local daemon")
 
@@ -123,6 +127,24 @@ class FACECAST_PT_bake(_Panel, bpy.types.Panel):
             layout.label(text=RUNTIME.portrait_status, icon="INFO")
 
 
+class FACECAST_PT_regions(_Panel, bpy.types.Panel):
+    bl_label = "Face Regions"
+    bl_parent_id = "FACECAST_PT_daemon"
+
+    def draw(self, context):
+        settings = context.scene.facecast
+        layout = self.layout
+        layout.label(text="Each region bakes to its own NLA strip; your keys stay on top", icon="NLA")
+        for name, label, _ in REGIONS:
+            region = getattr(settings, f"region_{name}")
+            row = layout.row(align=True)
+            row.prop(region, "enabled", text=label)
+            sub = row.row(align=True)
+            sub.active = region.enabled
+            sub.prop(region, "strength", text="Strength", slider=True)
+            sub.prop(region, "smoothing", text="Smooth")
+
+
 class FACECAST_PT_extras(_Panel, bpy.types.Panel):
     bl_label = "Takes & Test Head"
     bl_parent_id = "FACECAST_PT_daemon"
@@ -137,4 +159,4 @@ class FACECAST_PT_extras(_Panel, bpy.types.Panel):
 
 
 CLASSES = (FACECAST_UL_mapping, FACECAST_PT_daemon, FACECAST_PT_animation, FACECAST_PT_targets, FACECAST_PT_bake,
-           FACECAST_PT_extras)
+           FACECAST_PT_regions, FACECAST_PT_extras)

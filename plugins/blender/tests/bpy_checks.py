@@ -46,7 +46,8 @@ def bake(**kwargs) -> dict:
                           clip_fps(settings, scene), settings.controls()).start().wait()
     if message.kind == "error":
         return {"result": ["CANCELLED"], "error": message.text}
-    bake_clip(scene, target.obj, message.result, target.plan, source.start_frame, target.joints, None)
+    bake_clip(scene, target.obj, message.result, target.plan, source.start_frame, target.joints, None,
+              settings.regions(kwargs.get("regions", "")))
     return {"result": ["FINISHED"], "error": None}
 
 
@@ -68,11 +69,12 @@ def run_op(op, **kwargs) -> dict:
         return {"result": ["CANCELLED"], "error": str(e)}
 
 
-def shape_key_curves(obj: bpy.types.Object) -> dict[str, list[list[float]]]:
-    from facecast_blender.apply import fcurves
+def shape_key_curves(obj: bpy.types.Object, user: bool = False) -> dict[str, list[list[float]]]:
+    """The baked shape-key curves (the facecast NLA strips'), or with ``user`` those of the active action."""
+    from facecast_blender.apply import baked_fcurves, fcurves
 
     out = {}
-    for curve in fcurves(obj.data.shape_keys):
+    for curve in (fcurves if user else baked_fcurves)(obj.data.shape_keys):
         name = curve.data_path.split('"')[1]
         co = [0.0] * (2 * len(curve.keyframe_points))
         curve.keyframe_points.foreach_get("co", co)
@@ -113,10 +115,11 @@ def check_bake(params: dict) -> dict:
     seconds = time.perf_counter() - started
     scene = bpy.context.scene
     strips = strips_of(scene)
+    animation = head.data.shape_keys.animation_data
     head_curves = {}
-    from facecast_blender.apply import fcurves
+    from facecast_blender.apply import baked_fcurves, baked_strips
 
-    for curve in fcurves(head):
+    for curve in baked_fcurves(head):
         co = [0.0] * (2 * len(curve.keyframe_points))
         curve.keyframe_points.foreach_get("co", co)
         head_curves[f"{curve.data_path}[{curve.array_index}]"] = co[1::2]
@@ -124,7 +127,9 @@ def check_bake(params: dict) -> dict:
         "op": op, "seconds": seconds, "audio": AUDIO,
         "curves": shape_key_curves(head),
         "rotation_curves": head_curves,
-        "action": head.data.shape_keys.animation_data.action.name if head.data.shape_keys.animation_data else None,
+        "active_action": bool(animation and animation.action),
+        "tracks": sorted(t.name for t in animation.nla_tracks) if animation else [],
+        "strip_actions": sorted(s.action.name for s in baked_strips(head.data.shape_keys)),
         "strips": [{"name": s.name, "frame_start": s.frame_start, "channel": s.channel, "type": s.type,
                     "filepath": bpy.path.abspath(s.sound.filepath)} for s in strips],
         "frame_end": scene.frame_end,
@@ -132,15 +137,26 @@ def check_bake(params: dict) -> dict:
 
 
 def check_rebake(params: dict) -> dict:
-    """Bake twice: the first action must survive (fake user), the second is new."""
+    """Bake at frame 1, again at frame 400 (both takes play), then over the first: it is replaced, kept."""
+    from facecast_blender.apply import baked_fcurves, baked_strips
+
+    def head_yaw() -> list[float]:  # the head object's baked yaw over the take at frame 1
+        curve = next(c for c in baked_fcurves(head) if c.data_path == "rotation_euler" and c.array_index == 2)
+        return [curve.evaluate(f) for f in range(1, 200)]
+
     head = setup_head(params)
-    first = bake()
-    first_action = head.data.shape_keys.animation_data.action
-    first_name = first_action.name
-    second = bake(frame=200)
-    return {"ops": [first, second], "first": first_name, "first_fake_user": bpy.data.actions[first_name].use_fake_user,
-            "current": head.data.shape_keys.animation_data.action.name,
-            "actions": sorted(a.name for a in bpy.data.actions)}
+    key = head.data.shape_keys
+    ops = [bake()]
+    first = [s.action.name for s in baked_strips(key)]
+    first_yaw = head_yaw()
+    ops.append(bake(frame=400))
+    both = [(s.action.name, s.frame_start) for s in baked_strips(key)]
+    bpy.context.scene.frame_set(60)  # the head is turned here by the first take: a re-bake must not add that
+    ops.append(bake(frame=1))
+    last = [(s.action.name, s.frame_start) for s in baked_strips(key)]
+    return {"ops": ops, "first": first, "both": both, "last": last, "first_yaw": first_yaw, "last_yaw": head_yaw(),
+            "fake_users": sorted(a.name for a in bpy.data.actions if a.use_fake_user),
+            "active_action": key.animation_data.action is not None}
 
 
 def check_csv(params: dict) -> dict:
@@ -293,9 +309,125 @@ def check_rollback(params: dict) -> dict:
     during = sorted(a.name for a in bpy.data.actions)
     undo_bake(bpy.context.scene, result)
     return {"during": during, "after": sorted(a.name for a in bpy.data.actions),
+            "tracks": [t.name for i in (key, head) if i.animation_data for t in i.animation_data.nla_tracks],
             "action": key.animation_data.action.name, "fake_user": bpy.data.actions["Mine"].use_fake_user,
             "head_action": head.animation_data.action.name if head.animation_data and head.animation_data.action
             else None, "strips": len(strips_of(bpy.context.scene))}
+
+
+def check_regions(params: dict) -> dict:
+    """Bake every region, hand-key the brows, re-bake only the mouth with another seed (and strength 0.5,
+    smoothing): the hand keys and the brow/eye/head strips must be untouched, the mouth strip new."""
+    from facecast_blender.apply import baked_fcurves
+
+    head = setup_head(params)
+    key = head.data.shape_keys
+    scene = bpy.context.scene
+    ops = [bake()]
+    before = {t.name: [s.action.name for s in t.strips] for t in key.animation_data.nla_tracks}
+    head_before = {t.name: [s.action.name for s in t.strips] for t in head.animation_data.nla_tracks}
+    brow = key.key_blocks["BrowInnerUp"]
+    for frame, value in params["brow_keys"]:  # what an animator does: key the brows by hand
+        brow.value = value
+        brow.keyframe_insert("value", frame=frame)
+    user_before = shape_key_curves(head, user=True)
+    baked_before = shape_key_curves(head)
+    settings = scene.facecast
+    settings.seed = params["seed2"]
+    settings.region_mouth.strength, settings.region_mouth.smoothing = params["strength"], params["smoothing"]
+    ops.append(bake(regions="mouth"))
+    after = {t.name: [s.action.name for s in t.strips] for t in key.animation_data.nla_tracks}
+    head_after = {t.name: [s.action.name for s in t.strips] for t in head.animation_data.nla_tracks}
+    played = {}
+    for frame in params["probe_frames"]:
+        scene.frame_set(frame)
+        played[str(frame)] = {n: key.key_blocks[n].value for n in ("BrowInnerUp", "JawOpen", "EyeBlinkLeft")}
+    return {"ops": ops, "before": before, "after": after, "head_before": head_before, "head_after": head_after,
+            "user_before": user_before, "user_after": shape_key_curves(head, user=True),
+            "baked_before": baked_before, "baked_after": shape_key_curves(head),
+            "active_action": key.animation_data.action.name, "played": played,
+            "rotation_curves": len(baked_fcurves(head))}
+
+
+def check_export_rate(params: dict) -> dict:
+    """Bake a 30 fps take in a 60 fps scene; Export CSV writes 30 fps unless asked to resample."""
+    head = setup_head({**params, "fps": 60})
+    settings = bpy.context.scene.facecast
+    settings.fps_mode = "30"
+    baked = bake()
+    settings.fps_mode = "SCENE"
+    own = run_op(bpy.ops.facecast.export_csv, filepath=params["own"])
+    resampled = run_op(bpy.ops.facecast.export_csv, filepath=params["resampled"], resample=True)
+    return {"ops": [baked, own, resampled], "curves": shape_key_curves(head)}
+
+
+def world_vertices(obj: bpy.types.Object) -> list[list[float]]:
+    """The evaluated (shape keys, armature, parents) vertex positions of a mesh in world space."""
+    import numpy as np
+
+    evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    mesh = evaluated.to_mesh()
+    co = np.zeros(3 * len(mesh.vertices))
+    mesh.vertices.foreach_get("co", co)
+    evaluated.to_mesh_clear()
+    matrix = np.array(evaluated.matrix_world)
+    return (co.reshape(-1, 3) @ matrix[:3, :3].T + matrix[:3, 3]).tolist()
+
+
+def check_rig(params: dict) -> dict:
+    """Bake onto the generated CC4 rig (CC4 shape keys, head and eye bones), then the ARKit test head with the
+    same take: as they play, both faces must be the same surface."""
+    from facecast_blender import request
+    from facecast_blender.apply import baked_fcurves
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from cc4_rig import HEAD_BONE, LEFT_EYE_BONE, RIGHT_EYE_BONE, add_cc4_rig
+
+    scene = fresh_scene(30)
+    facecast_blender.register()
+    body, armature = add_cc4_rig()
+    settings = scene.facecast
+    settings.address, settings.audio_path = params["address"], params["audio"]
+    settings.mapping_preset = "cc4"
+    settings.head_object, settings.head_bone = armature, HEAD_BONE
+    settings.eye_left, settings.eye_left_bone = armature, LEFT_EYE_BONE
+    settings.eye_right, settings.eye_right_bone = armature, RIGHT_EYE_BONE
+    scene.frame_current = 1
+    plan = request.target(bpy.context, settings).plan
+    rig_op = bake()
+    rig_curves = shape_key_curves(body)
+    bone_paths = sorted({c.data_path for c in baked_fcurves(armature)})
+    bpy.ops.facecast.add_test_head()
+    head = bpy.context.active_object
+    head_op = bake()
+    surfaces = {}
+    for frame in params["probe_frames"]:
+        scene.frame_set(frame)
+        surfaces[str(frame)] = {"rig": world_vertices(body), "head": world_vertices(head),
+                                "head_bone": list(armature.pose.bones[HEAD_BONE].rotation_quaternion)}
+    if params.get("blend"):
+        bpy.ops.wm.save_as_mainfile(filepath=params["blend"])
+    return {"ops": [rig_op, head_op], "missing": plan.missing, "bindings": len(plan.bindings),
+            "shape_keys": [k.name for k in body.data.shape_keys.key_blocks], "rig_curves": rig_curves,
+            "bone_paths": bone_paths, "surfaces": surfaces}
+
+
+def check_local(params: dict) -> dict:
+    """Generate & Bake in-process: Online Access off, nothing listening at the address, Run = In Blender."""
+    import sys as _sys
+
+    head = setup_head({**params, "address": "127.0.0.1:1"})
+    bpy.context.preferences.system.use_online_access = False
+    settings = bpy.context.scene.facecast
+    settings.engine = "LOCAL"
+    op = run_op(bpy.ops.facecast.bake)
+    settings.animator = "phonetic"
+    refused = run_op(bpy.ops.facecast.bake)
+    from facecast_blender.inprocess import local_animators
+
+    return {"op": op, "refused": refused, "online": bool(getattr(bpy.app, "online_access", True)),
+            "curves": shape_key_curves(head), "local_animators": local_animators(),
+            "soxr_loaded": "soxr" in _sys.modules}
 
 
 def check_install(params: dict) -> dict:

@@ -110,7 +110,7 @@ def uv_sphere(radii: tuple[float, float, float], rings: int, segments: int) -> M
     positions = unit * radii_arr
     normals = unit / radii_arr
     normals /= np.linalg.norm(normals, axis=1, keepdims=True)
-    ring = lambda r: 1 + r * segments + np.arange(segments)  # noqa: E731 - vertex ids of ring r
+    ring = lambda r: 1 + r * segments + np.arange(segments)  # vertex ids of ring r
     tris = []
     top, bottom = 0, len(positions) - 1
     first, last = ring(0), ring(rings - 2)

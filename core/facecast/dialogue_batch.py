@@ -28,11 +28,14 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from facecast.errors import FacecastError, InvalidInput
 from facecast.fileio import atomic_write_text
 from facecast.motion import DEFAULT_FPS, MotionClip
+
+if TYPE_CHECKING:
+    from facecast.audio import Audio
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a")
 REPORT_NAME = "report.json"
@@ -118,7 +121,7 @@ def _scan_folder(folder: Path) -> list[Line]:
 
 def _manifest_line(entry: dict[str, Any], base: Path, number: int) -> Line:
     entry = {str(k).strip().lower(): v for k, v in entry.items() if k is not None}
-    get = lambda key: None if entry.get(key) in (None, "") else entry[key]  # noqa: E731 - blank cells are unset
+    get = lambda key: None if entry.get(key) in (None, "") else entry[key]  # blank cells are unset
     audio = get("audio")
     line = Line(str(base / str(audio)) if audio else "", str(get("name") or (Path(str(audio)).stem if audio else "")))
     if not audio:
@@ -126,8 +129,9 @@ def _manifest_line(entry: dict[str, Any], base: Path, number: int) -> Line:
         return line
     try:
         line.emotion = get("emotion")
-        line.intensity = None if get("intensity") is None else float(get("intensity"))
-        line.seed = None if get("seed") is None else int(get("seed"))
+        intensity, seed = get("intensity"), get("seed")
+        line.intensity = None if intensity is None else float(intensity)
+        line.seed = None if seed is None else int(seed)
     except (TypeError, ValueError):
         line.problem = f"manifest line {number}: intensity must be a number and seed an integer"
     line.text = get("text")
@@ -162,7 +166,7 @@ def is_up_to_date(line: Line, options: BatchOptions) -> bool:
         return False
 
 
-def _controls(line: Line) -> dict[str, Any]:
+def _line_controls(line: Line) -> dict[str, Any]:
     fields = {"emotion": line.emotion, "emotion_intensity": line.intensity, "seed": line.seed}
     return {k: v for k, v in fields.items() if v is not None}
 
@@ -182,6 +186,7 @@ _clients_lock = threading.Lock()
 def _animate_on_server(audio_path: str, line: Line, options: BatchOptions, text: str | None) -> MotionClip:
     from facecast.client import Client
 
+    assert options.server, "only called for runs on a daemon"
     key = f"{options.server}|{options.token}"
     with _clients_lock:
         if key not in _clients:
@@ -192,16 +197,16 @@ def _animate_on_server(audio_path: str, line: Line, options: BatchOptions, text:
             _clients[key] = (client, takes_text)
     client, takes_text = _clients[key]
     return client.animate(audio_path, options.animator, options.fps, None, text=text if takes_text else None,
-                          **_controls(line))
+                          **_line_controls(line))
 
 
-def _animate_locally(audio, line: Line, options: BatchOptions, text: str | None) -> MotionClip:
+def _animate_locally(audio: Audio, line: Line, options: BatchOptions, text: str | None) -> MotionClip:
     from facecast.animators import get_animator
     from facecast.controls import Controls
 
     animator = get_animator(options.animator)
-    extra = {"text": text} if text and animator.accepts_text else {}
-    return animator.animate(audio, Controls.from_dict(_controls(line)), options.fps, **extra)
+    extra: dict[str, Any] = {"text": text} if text and animator.accepts_text else {}
+    return animator.animate(audio, Controls.from_dict(_line_controls(line)), options.fps, **extra)
 
 
 def process_line(line: Line, options: BatchOptions) -> LineResult:
@@ -234,14 +239,14 @@ def process_line(line: Line, options: BatchOptions) -> LineResult:
         result.status = "done"
     except (FacecastError, OSError, UnicodeDecodeError) as e:
         result.reason = str(e) or type(e).__name__
-    except Exception as e:  # noqa: BLE001 - one broken line must not end a run of hundreds
+    except Exception as e:  # one broken line must not end a run of hundreds
         result.reason = f"{type(e).__name__}: {e}"
     finally:
         result.seconds = time.perf_counter() - started
     return result
 
 
-def run_batch(lines: list[Line], options: BatchOptions,
+def animate_lines(lines: list[Line], options: BatchOptions,
               on_result: Callable[[LineResult], None] | None = None) -> dict[str, Any]:
     """Process every line (in parallel) and write ``report.json`` and ``failures.txt``; returns the report."""
     from facecast.exports.options import check_options

@@ -1,4 +1,5 @@
-"""Head and eye angles (yaw, pitch, roll in radians) as quaternions, for the glTF, USD and FBX exports.
+"""The head and eye joints of a 3-D character: their names in rigs, and their angles (yaw, pitch, roll in
+radians) as quaternions, for the glTF, USD and FBX exports and the Blender add-on.
 
 Axis conventions (the ARKit face frame, which is also glTF's): +Y up, +Z out of the face towards the viewer,
 +X to the character's own left; right-handed. Yaw turns about +Y (positive turns the face towards its own
@@ -18,6 +19,12 @@ HEAD = "Head"
 LEFT_EYE = "LeftEye"
 RIGHT_EYE = "RightEye"
 _FIRST_ANGLE = {HEAD: "HeadYaw", LEFT_EYE: "LeftEyeYaw", RIGHT_EYE: "RightEyeYaw"}
+# Node names that receive head / eye rotations in a user's head, compared with rig_mapping.normalize().
+JOINT_NODE_NAMES: dict[str, tuple[str, ...]] = {
+    HEAD: ("head", "ccbasehead", "headjoint"),
+    LEFT_EYE: ("lefteye", "eyeleft", "eyel", "ccbaseleye", "lefteyejoint"),
+    RIGHT_EYE: ("righteye", "eyeright", "eyer", "ccbasereye", "righteyejoint"),
+}
 
 
 def _axis_quaternion(angle: np.ndarray, axis: int) -> np.ndarray:

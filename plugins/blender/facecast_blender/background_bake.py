@@ -57,7 +57,8 @@ def bake_file(options: dict[str, Any]) -> dict[str, Any]:
     output = os.path.abspath(options["output"])
     # Blender writes "<file>@" and renames it over the target, so the .blend appears whole or not at all
     bpy.ops.wm.save_as_mainfile(filepath=output, check_existing=False)
-    action = next((a.name for a in bpy.data.actions if a.name.endswith("Facecast Face")), None)
+    # the speech's action (the mouth region's NLA strip); later bakes of the same object get .001, .002, ...
+    action = max((a.name for a in bpy.data.actions if "Facecast Mouth & Jaw" in a.name), default=None)
     return {"output": output, "action": action, "frame_end": scene.frame_end}
 
 

@@ -1,4 +1,5 @@
-"""The ARKit rig on the 468-point mesh: 52 blendshapes as displacement fields, head rotation and eye gaze.
+"""The portrait rig: the ARKit rig on the 468-point mesh of a 2-D portrait (52 blendshapes as displacement fields,
+head rotation and eye gaze). For 3-D characters' shape keys see :mod:`facecast.character.rig_mapping`.
 
 Each blendshape is authored here, procedurally, from the fitted face itself: in face axes (u towards the
 subject's left, v down, w towards the camera; origin between the outer eye corners; unit = inter-ocular

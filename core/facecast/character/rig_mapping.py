@@ -75,6 +75,14 @@ _PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
     "cc4": _CC4,
     "metahuman": {name: (name,) for name in BLENDSHAPES},
 }
+# How a user interface lists each built-in preset: (label, one-line description); in the order of _PRESETS.
+PRESET_LABELS: dict[str, tuple[str, str]] = {
+    "arkit": ("ARKit (PascalCase)", "Live Link / Unreal spelling: JawOpen, EyeBlinkLeft"),
+    "lowercamel": ("ARKit (lowerCamel)", "Apple's spelling, used by VRM, Ready Player Me, three.js: jawOpen"),
+    "faceit": ("Faceit", "Faceit's ARKit expression set (lowerCamel names)"),
+    "cc4": ("Character Creator 4", "Reallusion CC4 Extended profile: Jaw_Open, Mouth_Smile_L"),
+    "metahuman": ("MetaHuman-style", "MetaHuman ARKit pose-asset curve names (PascalCase)"),
+}
 _ALIASES = {"threejs": "lowercamel", "rpm": "lowercamel", "readyplayerme": "lowercamel", "apple": "lowercamel",
             "cc": "cc4", "charactercreator": "cc4", "reallusion": "cc4", "mh": "metahuman", "livelink": "arkit"}
 
@@ -142,11 +150,11 @@ def match_targets(target_names: Iterable[str], preset: Preset = "arkit") -> tupl
     mapping: dict[str, str] = {}
     unmapped: list[str] = []
     for target in target_names:
-        channel = by_key.get(normalize(target))
-        if channel is None:
+        found = by_key.get(normalize(target))
+        if found is None:
             unmapped.append(target)
         else:
-            mapping[target] = channel
+            mapping[target] = found
     return mapping, unmapped
 
 
