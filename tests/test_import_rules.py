@@ -40,9 +40,7 @@ MAY_USE: dict[str, frozenset[str]] = {
 }
 PLUGIN_MODULES = ("facecast_blender", "facecast_take_curves", "build_addon")  # plugins/ code
 # Known breaks, each fixed on another branch; delete an entry once its fix is merged.
-KNOWN_IMPORTS: set[tuple[str, str]] = {
-    ("server/a2f.py", "server.servicer"),  # the A2F service reuses the native servicer: issue 12 point 2 (LiveSession)
-}
+KNOWN_IMPORTS: set[tuple[str, str]] = set()
 KNOWN_CHECKOUT_REACHES: set[str] = {
     "cli/blender_bake.py",  # puts plugins/blender on sys.path: issue 13 defect 5
     "exports/fbx.py",  # looks for .venv-blender three folders up: issue 13 defect 5

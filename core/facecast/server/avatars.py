@@ -7,6 +7,7 @@ import contextlib
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -204,6 +205,12 @@ class TextureStream:
         if not frames:
             return []
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._render, frames)
+
+    async def batches(self, frames: list[MotionFrame]) -> AsyncIterator[list[pb.MotionResponse]]:
+        """The texture frames of ``frames``, :attr:`batch_frames` at a time: each batch is rendered only once the
+        one before it has been taken, so a long chunk at a large size never holds all its textures at once."""
+        for first in range(0, len(frames), self.batch_frames):
+            yield await self.render(frames[first:first + self.batch_frames])
 
 
 def _frame_bytes(size: int, encoding: int) -> int:

@@ -99,13 +99,11 @@ class LiveSession:
 
     async def render(self, frames: list[MotionFrame]) -> AsyncIterator[pb.MotionResponse]:
         """Texture frames for ``frames`` (none without texture options), rendered a batch of at most
-        :data:`facecast.wire.MAX_TEXTURE_BATCH_BYTES` at a time: each batch is sent before the next is rendered, so
-        a long chunk at a large size never holds all its textures at once."""
+        :data:`facecast.wire.MAX_TEXTURE_BATCH_BYTES` at a time, each sent before the next is rendered."""
         if not self.textures:
             return
-        step = self.textures.batch_frames
-        for first in range(0, len(frames), step):
-            for response in await self.textures.render(frames[first:first + step]):
+        async for batch in self.textures.batches(frames):
+            for response in batch:
                 yield response
 
     def sent(self, frames: list[MotionFrame], received_at: float) -> None:
