@@ -4,7 +4,9 @@
 
 The motion is the energy animator on assets/speech_en.wav (looped to --seconds), so mouth, blinks, gaze and head
 sway all move. Prints per-avatar setup time, render fps (target >= 60 at 512x512), encode fps (target >= 40)
-and the ratio to the targets. One process, the machine's default thread settings.
+and the ratio to the targets. One process, the machine's default thread settings. ``--compare`` also times the
+first renderer's painted mouth and lids (``Renderer(mouth="painted", eyelids="painted")``) in the same run,
+alternating, so a loaded machine slows both alike.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--portrait", default=str(ROOT / "assets" / "portrait.jpg"))
+    parser.add_argument("--compare", action="store_true", help="also time the first renderer's painted paths")
     args = parser.parse_args()
 
     clip, audio = speech_clip(args.seconds)
@@ -54,6 +57,19 @@ def main() -> None:
     for _ in renderer.frames(clip.values):
         pass
     render_fps = clip.num_frames / (time.perf_counter() - start)
+    if args.compare:
+        painted = Renderer(avatar, args.size, mouth="painted", eyelids="painted")
+        for _ in painted.frames(clip.values[:10]):
+            pass
+        rounds: dict[str, list[float]] = {"default": [], "painted": []}
+        for _ in range(3):
+            for name, each in (("default", renderer), ("painted", painted)):
+                start = time.perf_counter()
+                for _ in each.frames(clip.values):
+                    pass
+                rounds[name].append(clip.num_frames / (time.perf_counter() - start))
+        for name, fps in rounds.items():
+            print(f"  {name}: {', '.join(f'{f:.0f}' for f in fps)} fps (3 alternating rounds)")
     print(f"render {args.size}x{args.size} from motion: {render_fps:.0f} fps over {clip.num_frames} frames "
           f"({render_fps / RENDER_TARGET_FPS:.2f}x the {RENDER_TARGET_FPS:.0f} fps target, "
           f"{render_fps / clip.fps:.1f}x real time at {clip.fps} fps)")

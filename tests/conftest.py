@@ -13,6 +13,14 @@ ASSETS = ROOT / "assets"
 SHARED_DATA = Path(os.environ.get("FACECAST_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def c2pa_keys_outside_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every mp4 is signed with a locally generated C2PA key; the suite keeps its own, not the user's in $HOME.
+    Set in the environment so the daemons and CLI processes the tests start use it too."""
+    if "FACECAST_C2PA_DIR" not in os.environ:
+        os.environ["FACECAST_C2PA_DIR"] = str(tmp_path_factory.mktemp("c2pa"))
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """``../shared/data`` (real portraits, speech, videos, Live Link Face recordings), or skip."""

@@ -89,7 +89,10 @@ def test_jaw_open_shows_a_dark_mouth(renderer: Renderer) -> None:
     np.testing.assert_array_equal(frame[far], rest[far])
 
 
-def test_blink_covers_the_eyes_with_lid_skin(renderer: Renderer) -> None:
+def test_painted_blink_covers_the_eyes_with_lid_skin() -> None:
+    # The first renderer's lids, kept for comparison (the default slides the portrait's own lid: see
+    # tests/test_render_lifelike.py).
+    renderer = Renderer(Avatar.from_image(load_image(ASSETS / "portrait.jpg")), 512, eyelids="painted")
     rest = renderer.render(pose())
     closed = renderer.render(pose(EyeBlinkLeft=1, EyeBlinkRight=1))
     half = renderer.render(pose(EyeBlinkLeft=0.5, EyeBlinkRight=0.5))

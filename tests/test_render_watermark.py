@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -20,6 +21,7 @@ from facecast.render import Renderer, encode_texture, verify_file, write_video
 from facecast.render.watermark import DETECTION_THRESHOLD, detect
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
+UNMARKED_CEILING = DETECTION_THRESHOLD - 2  # unmarked material scores 3-4.5 (the largest of many N(0, 1) draws)
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +55,27 @@ def test_mark_survives_h264(marked_video: Path) -> None:
     assert verify_file(marked_video, max_frames=1).score > DETECTION_THRESHOLD
 
 
+def reencoded(path: Path, out: Path, change: Callable[[np.ndarray], np.ndarray]) -> Path:
+    """``path`` decoded, each frame changed, encoded again with libx264 at crf 23 (what a re-upload does)."""
+    from facecast.render.video import read_frames
+
+    return plain_video(out, [change(frame) for frame in read_frames(path)])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change", [
+    pytest.param(lambda f: cv2.resize(f, (256, 256), interpolation=cv2.INTER_AREA), id="downscale-256"),
+    pytest.param(lambda f: f[26:26 + 460, 20:20 + 460], id="crop-10pct"),
+    pytest.param(lambda f: cv2.resize(f[51:, 51:], (512, 512)), id="corner-crop-10pct-resized-back"),
+    pytest.param(lambda f: cv2.resize(f[26:26 + 460, 20:20 + 460], (256, 256), interpolation=cv2.INTER_AREA),
+                 id="crop-and-downscale"),
+])
+def test_mark_survives_downscale_and_crop_after_reencoding(marked_video: Path, tmp_path: Path,
+                                                           change: Callable[[np.ndarray], np.ndarray]) -> None:
+    result = verify_file(reencoded(marked_video, tmp_path / "changed.mp4", change))
+    assert result.marked, result
+
+
 def test_mark_survives_jpeg_texture(tmp_path: Path) -> None:
     renderer = Renderer(Avatar.from_image(load_image(ASSETS / "portrait.jpg")), 512)
     frame = renderer.render(np.zeros(NUM_CHANNELS, np.float32))
@@ -68,22 +91,28 @@ def test_mark_survives_jpeg_texture(tmp_path: Path) -> None:
 def test_unmarked_pictures_and_videos_are_not_detected(tmp_path: Path, assets: Path) -> None:
     portrait = cv2.resize(load_image(assets / "portrait.jpg"), (512, 512))
     frames = [np.roll(portrait, shift, axis=1) for shift in range(0, 30, 2)]
-    assert abs(verify_file(plain_video(tmp_path / "plain.mp4", frames)).score) < DETECTION_THRESHOLD / 2
+    assert abs(verify_file(plain_video(tmp_path / "plain.mp4", frames)).score) < UNMARKED_CEILING
     for name in ("portrait.jpg", "painting.jpg"):
-        assert abs(verify_file(assets / name).score) < DETECTION_THRESHOLD / 2
+        assert abs(verify_file(assets / name).score) < UNMARKED_CEILING
 
 
-def test_shared_videos_and_portraits_are_not_detected(shared_data: Path) -> None:
+def test_shared_videos_and_portraits_are_not_detected(shared_data: Path, tmp_path: Path) -> None:
     scores = [verify_file(path, max_frames=90).score for path in sorted((shared_data / "video").glob("*.mp4"))]
     scores += [verify_file(path).score for path in sorted((shared_data / "portraits").glob("*.jpg"))]
-    assert len(scores) >= 10
-    assert max(abs(s) for s in scores) < DETECTION_THRESHOLD / 2, scores
+    # Changed the way the marked renders are in the test above, real videos do not become "marked" either.
+    for path in sorted((shared_data / "video").glob("*.mp4"))[:2]:
+        small = reencoded(path, tmp_path / f"small_{path.name}", lambda f: cv2.resize(f, (256, 256)))
+        scores.append(verify_file(small, max_frames=60).score)
+    for path in sorted((shared_data / "train" / "misc").glob("*.mp4"))[:3]:
+        scores.append(verify_file(path, max_frames=90).score)
+    assert len(scores) >= 15
+    assert max(abs(s) for s in scores) < UNMARKED_CEILING, scores
 
 
 def test_another_key_does_not_match(marked_video: Path) -> None:
     from facecast.render.video import read_frames
 
-    assert detect(read_frames(marked_video, 10), key=12345).score < DETECTION_THRESHOLD / 2
+    assert detect(read_frames(marked_video, 10), key=12345).score < UNMARKED_CEILING
 
 
 def test_verify_cli_exit_status(marked_video: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,7 +144,7 @@ def test_verify_truncated_video_and_tiny_image(marked_video: Path, tmp_path: Pat
         verify_file(truncated)
     tiny = tmp_path / "tiny.png"
     cv2.imwrite(str(tiny), np.zeros((40, 40, 3), np.uint8))
-    with pytest.raises(InvalidInput, match="at least 128x128"):
+    with pytest.raises(InvalidInput, match="at least 96x96"):
         verify_file(tiny)
 
 

@@ -1,4 +1,5 @@
-"""``facecast verify FILE``: does a video or image carry the facecast watermark?
+"""``facecast verify FILE``: does a video or image carry the facecast watermark? Also reports the file's C2PA
+content credentials (facecast signs every mp4 it writes), when it has any.
 
 Exit status: 0 when the file carries the mark, 1 when it does not, 2 (with a one-line error) when the file
 cannot be read.
@@ -28,7 +29,17 @@ def run(args: argparse.Namespace) -> int:
         result = verify_file(args.file, max_frames=args.frames or MAX_FRAMES)
     except FacecastError as e:
         fail(str(e), 2)  # not "unmarked": the question could not be answered
+    from facecast.render.provenance import read_credentials
+
     verdict = "carries the facecast watermark" if result.marked else "does not carry the facecast watermark"
     print(f"{args.file}: {verdict} (score {result.score:.1f}, threshold {result.threshold:.0f}, "
           f"{result.frames} frame{'s' * (result.frames != 1)} checked)")
+    credentials = read_credentials(args.file)
+    if credentials is None:
+        print("C2PA content credentials: none")
+    else:
+        problems = f"; {', '.join(credentials.problems)}" if credentials.problems else ""
+        print(f"C2PA content credentials: made by {credentials.generator or 'an unnamed tool'}"
+              f"{', ' + credentials.source_type if credentials.source_type else ''}; manifest "
+              f"{credentials.validation.lower()}{problems}")
     return 0 if result.marked else 1

@@ -19,6 +19,10 @@ from facecast.render.regions import EYE_UPPER, eye_contour
 SIDES = ("Left", "Right")  # the order of the eye channels and of Rig.iris
 EYE_LOOK_RANGE_RAD = 0.5  # EyeLook* blendshape 1.0 stands for this rotation (as the idle animator writes it)
 SUBPIXEL_BITS = 3
+LID_BAND = 0.45  # height of the lid skin (lash line to below the brow) that slides, in eye widths
+LID_SHADE = 0.12  # how much a shut lid darkens towards its lashes
+LID_OVERSHOOT = 0.2  # a shut lid comes this share of the opening past the mesh's lower lid contour
+LASH_LENGTH = 0.12  # in eye widths
 
 
 @dataclass
@@ -74,9 +78,14 @@ def with_gaze_angles(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def draw_eye(frame: np.ndarray, moved: np.ndarray, carried: np.ndarray, gaze: np.ndarray, eye: EyeModel) -> None:
+def draw_eye(frame: np.ndarray, moved: np.ndarray, carried: np.ndarray, gaze: np.ndarray, eye: EyeModel,
+             base: np.ndarray | None = None) -> None:
     """Redraw one eye in ``frame`` (RGB uint8, in place) for landmarks ``moved``, the rest mesh ``carried`` by
-    the head rotation alone (both [468, 2+]) and the iris offset ``gaze`` [2] (pixels, from eye rotation)."""
+    the head rotation alone (both [468, 2+]) and the iris offset ``gaze`` [2] (pixels, from eye rotation).
+
+    With the portrait ``base`` (output pixels, unwarped) a closing upper lid is the portrait's own lid slid down
+    over the eye (:func:`_slide_lid`); without it, lid-coloured skin and a lash line are painted over the closed
+    part (the first renderer's way, ``Renderer(eyelids="painted")``)."""
     now = moved[eye.contour, :2].astype(np.float32)
     was = carried[eye.contour, :2].astype(np.float32)  # the resting opening where the head has taken it
     lid_moved = float(np.abs(now - was).max())
@@ -96,6 +105,8 @@ def draw_eye(frame: np.ndarray, moved: np.ndarray, carried: np.ndarray, gaze: np
     open_was = _polygon_mask(shape, was - origin)
     region = frame[y0:y1, x0:x1].astype(np.float32)
     soft = max(0.5, 0.02 * eye.width)
+    if base is not None and lid_moved >= 0.3:
+        region = _slide_lid(region, base, origin, now, was, eye)
 
     if float(np.abs(gaze).max()) >= 0.3:
         # Cover the iris where it rests with the white of the eye (shaded towards the lids, which cast a shadow
@@ -110,7 +121,7 @@ def draw_eye(frame: np.ndarray, moved: np.ndarray, carried: np.ndarray, gaze: np
         region = region * (1 - alpha) + eyeball * alpha
 
     closed = np.clip(open_was - open_now, 0, 1)
-    if closed.any():
+    if closed.any() and base is None:
         # Lid skin over the part of the opening the lid now covers, rounding into shadow towards the lid edge,
         # with a dark lash line along that edge.
         upper = len(EYE_UPPER[eye.side])
@@ -124,9 +135,69 @@ def draw_eye(frame: np.ndarray, moved: np.ndarray, carried: np.ndarray, gaze: np
         cv2.polylines(lash, [lid_edge], False, 255, max(1, int(round(0.035 * eye.width))), cv2.LINE_AA,
                       SUBPIXEL_BITS)
         lash_alpha = cv2.GaussianBlur(lash.astype(np.float32) / 255, (0, 0), soft)[..., None]
-        lash_alpha *= 0.85 * min(1.0, float(closed.sum()) / (0.15 * eye.width * eye.width))
+        lash_alpha = lash_alpha * (0.85 * min(1.0, float(closed.sum()) / (0.15 * eye.width * eye.width)))
         region = region * (1 - lash_alpha) + eye.lash * lash_alpha
     frame[y0:y1, x0:x1] = np.clip(region, 0, 255).astype(np.uint8)
+
+
+def _slide_lid(region: np.ndarray, base: np.ndarray, origin: np.ndarray, now: np.ndarray, was: np.ndarray,
+               eye: EyeModel) -> np.ndarray:
+    """The window ``region`` (float RGB at ``origin`` of the frame) with the upper lid slid down to contour
+    ``now`` from its resting place ``was``: per column, the lid skin between the brow side of the lid and the
+    lash line is stretched down (lashes and crease go with it, from the portrait ``base``) and covers the eye,
+    whose uncovered part stays where it was; the stretched lid darkens a little towards the lashes, as a round
+    lid catches less light there. Columns where the lid does not descend are left to the warp."""
+    upper = len(EYE_UPPER[eye.side])
+    h, w = region.shape[:2]
+    xs = np.arange(w, dtype=np.float32) + origin[0]
+    ys = np.arange(h, dtype=np.float32)[:, None] + origin[1]
+
+    def curve(points: np.ndarray) -> np.ndarray:
+        order = np.argsort(points[:, 0])
+        inside = (xs >= points[:, 0].min()) & (xs <= points[:, 0].max())
+        return np.where(inside, np.interp(xs, points[order, 0], points[order, 1]), np.nan)
+
+    lid_was, lid_now = curve(was[:upper]), curve(now[:upper])
+    lower = curve(np.concatenate([now[upper:], now[[0, upper - 1]]]))
+    opening = np.maximum(np.nan_to_num(lower) - np.nan_to_num(lid_was), 1.0)
+    drop = np.nan_to_num(np.maximum(lid_now - lid_was, 0))
+    if float(drop.max()) < 0.3:
+        return region
+    closure = np.clip(drop / opening, 0, 1)
+    drop = drop + LID_OVERSHOOT * closure * opening  # the mesh's lid contour sits inside the visible margin
+    band, lashes = LID_BAND * eye.width, LASH_LENGTH * eye.width * closure
+    top = np.nan_to_num(lid_was) - band
+    edge = top + band + drop  # where the lid margin now is
+    # Above the margin: the lid skin from the top of the band down to the lash roots, stretched. Below it: the
+    # lashes, turning down over the eye as it shuts (mirrored about the margin), then the eye's own lower part.
+    skin = band - lashes
+    rows = {  # source row per layer, and its weight (a pixel-wide ramp at each seam, so edges are antialiased)
+        "lid": (top + (ys - top) * skin / (skin + drop), np.clip(edge - ys + 0.5, 0, 1)),
+        "lashes": (np.nan_to_num(lid_was) - (ys - edge),
+                   np.clip(ys - edge + 0.5, 0, 1) * np.clip(edge + lashes - ys + 0.5, 0, 1)),
+    }
+    rows["eye"] = (ys + 0 * drop, np.clip(1 - rows["lid"][1] - rows["lashes"][1], 0, 1))
+    # From the frame's (head-carried) eye back to the portrait's: the affine between the resting contours.
+    affine, _ = cv2.estimateAffinePartial2D(was.astype(np.float32), eye.rest.astype(np.float32))
+    if affine is None:
+        return region
+    gx = np.broadcast_to(xs, (h, w))
+    slid = np.zeros_like(region)
+    for source_y, weight in rows.values():
+        map_x = (affine[0, 0] * gx + affine[0, 1] * source_y + affine[0, 2]).astype(np.float32)
+        map_y = (affine[1, 0] * gx + affine[1, 1] * source_y + affine[1, 2]).astype(np.float32)
+        layer = cv2.remap(base, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        slid += layer.astype(np.float32) * weight[..., None]
+    near_lashes = np.clip(1 - (edge - ys) / (0.5 * band), 0, 1) * (ys < edge)
+    slid *= (1 - LID_SHADE * closure * near_lashes)[..., None]
+    # Blend it in over the eye's width (fading over a pixel or two at the corners, which stay put), from a
+    # little below the lid's top (where the map is still the identity) to just under the lower lid.
+    corners = was[[0, upper - 1], 0]
+    across = np.clip(np.minimum(xs - corners.min(), corners.max() - xs) / 2, 0, 1)
+    bottom = np.nan_to_num(lower, nan=-1e4) + 2 + lashes
+    down = np.clip((ys - top) / (0.3 * band), 0, 1) * np.clip((bottom - ys) / 2, 0, 1)
+    alpha = (across * down)[..., None]
+    return region * (1 - alpha) + slid * alpha
 
 
 def _polygon_mask(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:

@@ -9,13 +9,23 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from facecast.render.regions import INNER_LIP, INNER_LIP_LOWER, INNER_LIP_UPPER, MOUTH_CORNERS, OUTER_LIP
+from facecast.render.mouth_library import DESCRIPTOR_X, GRID, LipFrame, MouthLibrary, descriptor, lip_colour, lip_curves
+from facecast.render.regions import INNER_LIP, INNER_LIP_LOWER, INNER_LIP_UPPER, MOUTH_CORNERS
 
 MIN_GAP = 0.015  # lip gap (share of mouth width) below which the lips count as closed
 UPPER_TEETH_HEIGHT = 0.11  # shares of the mouth width
 LOWER_TEETH_HEIGHT = 0.07
 TEETH_WHITE = np.array([232, 226, 212], np.float32)
 SUBPIXEL_BITS = 3  # cv2 polygon drawing with 1/8-pixel vertex precision
+# An open-mouthed portrait keeps its own interior while the opening stays within this share of its own, and
+# gives way to the exemplars over the next OWN_FADE.
+OWN_KEPT, OWN_FADE = 0.25, 0.35
+# Towards the inner-lip corners the interior darkens (with the square of the distance, to this share at the
+# corners): a real mouth shows the dark beside the teeth there, and an exemplar's bright teeth squeezed into the
+# corner look like fangs.
+CORNER_SHADOW = 0.8
+TEETH_BANDS = (0.4, 0.25)  # shares of an exemplar's height under the upper and over the lower lip kept to size
+CORNER_SHADE = (1 - CORNER_SHADOW * np.abs(np.linspace(-1, 1, GRID[0])) ** 2).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -26,18 +36,15 @@ class MouthPalette:
     teeth: np.ndarray
     tongue: np.ndarray
     rest_gap: float
+    lip: np.ndarray
 
     @classmethod
     def from_portrait(cls, image: np.ndarray, rest: np.ndarray) -> MouthPalette:
         """Sample the lip colour and the picture's overall tone, and derive the interior colours from them."""
-        lips = np.zeros(image.shape[:2], np.uint8)
-        cv2.fillPoly(lips, [np.round(rest[OUTER_LIP, :2]).astype(np.int32)], 255)
-        cv2.fillPoly(lips, [np.round(rest[INNER_LIP, :2]).astype(np.int32)], 0)
-        lip = np.median(image[lips > 0], axis=0) if lips.any() else np.array([170, 90, 90])
-        lip = lip.astype(np.float32)
+        lip = lip_colour(image, rest)
         tone = image.reshape(-1, 3).mean(axis=0).astype(np.float32)
         return cls(cavity=lip * 0.16 + 6, teeth=TEETH_WHITE * 0.9 + tone * 0.1, tongue=lip * 0.75 + 8,
-                   rest_gap=lip_gap(rest))
+                   rest_gap=lip_gap(rest), lip=lip)
 
 
 def lip_gap(moved: np.ndarray) -> float:
@@ -47,16 +54,23 @@ def lip_gap(moved: np.ndarray) -> float:
     return float(moved[INNER_LIP_LOWER[mid], 1] - moved[INNER_LIP_UPPER[mid], 1]) / width
 
 
-def draw_mouth(frame: np.ndarray, moved: np.ndarray, palette: MouthPalette) -> None:
-    """Paint the interior into ``frame`` (RGB uint8, in place) for landmarks ``moved`` [468, 2+] in its pixels.
+def _mouth_roi(frame: np.ndarray, moved: np.ndarray, palette: MouthPalette, replace_own: bool = False
+               ) -> tuple[float, float, tuple[int, int, int, int]] | None:
+    """How far the interior shows (0..1), the mouth width and the frame window (x0, y0, x1, y1) around the
+    inner lips; None while the lips are closed.
 
     Nothing is drawn until the lips part further than in the portrait itself (an open-mouthed portrait keeps
-    its own teeth at rest); the interior then fades in over a small opening, so opening is not a pop."""
+    its own teeth at rest); the interior then fades in over a small opening, so opening is not a pop. With
+    ``replace_own`` an open-mouthed portrait's own interior gives way as the mouth opens well beyond it (its
+    teeth would otherwise stretch with the lips); closing, the lips cover its own teeth as the warp has them."""
     gap = lip_gap(moved)
     closed_gap = max(palette.rest_gap, MIN_GAP)
     strength = min(1.0, (gap - closed_gap) / MIN_GAP)
+    if replace_own and palette.rest_gap > MIN_GAP:
+        departure = (gap - palette.rest_gap) / palette.rest_gap
+        strength = min(1.0, (departure - OWN_KEPT) / OWN_FADE, (gap - MIN_GAP) / MIN_GAP)
     if strength <= 0:
-        return
+        return None
     width = float(np.linalg.norm(moved[MOUTH_CORNERS[1], :2] - moved[MOUTH_CORNERS[0], :2]))
     pad = int(np.ceil(0.1 * width)) + 2
     polygon = moved[INNER_LIP, :2]
@@ -65,15 +79,76 @@ def draw_mouth(frame: np.ndarray, moved: np.ndarray, palette: MouthPalette) -> N
     h, w = frame.shape[:2]
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
     if x1 <= x0 or y1 <= y0:
+        return None
+    return strength, width, (int(x0), int(y0), int(x1), int(y1))
+
+
+def _poly_mask(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
+    mask = np.zeros(shape, np.uint8)
+    fixed = np.round(points * (1 << SUBPIXEL_BITS)).astype(np.int32)
+    cv2.fillPoly(mask, [fixed], 255, cv2.LINE_AA, SUBPIXEL_BITS)
+    return mask.astype(np.float32) / 255
+
+
+def draw_exemplar_mouth(frame: np.ndarray, moved: np.ndarray, palette: MouthPalette, library: MouthLibrary) -> None:
+    """Paint a real mouth interior into ``frame`` (RGB uint8, in place) for landmarks ``moved`` [468, 2+]: the
+    library's nearest exemplars for this lip shape, recoloured to the portrait's lips, remapped between the
+    moved inner lips and blended in with a soft edge."""
+    found = _mouth_roi(frame, moved, palette, replace_own=True)
+    if found is None:
         return
+    strength, width, (x0, y0, x1, y1) = found
+    shape = descriptor(moved)
+    interior = library.blend(shape, palette.lip)
+    interior *= CORNER_SHADE[None, :, None]  # the corners of a mouth sit in the cheeks' shadow
+    lips = LipFrame.of(moved)
+    (ux, uy), (lx, ly) = lip_curves(moved, lips)
+    gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+    x, y = lips.local(np.stack([gx, gy], -1))
+    upper, lower = np.interp(x, ux, uy), np.interp(x, lx, ly)
+    t = _interior_rows(y - upper, np.maximum(lower - upper, 1e-3),
+                       np.interp(x, (-1.0, *DESCRIPTOR_X, 1.0), (0.0, *library.gaps(shape), 0.0)))
+    cols, rows = interior.shape[1], interior.shape[0]
+    map_x = ((x + 1) * 0.5 * (cols - 1)).astype(np.float32)
+    map_y = (np.clip(t, 0, 1) * (rows - 1)).astype(np.float32)
+    layer = cv2.remap(interior, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    soft = max(0.6, 0.012 * width)
+    cavity = _poly_mask((y1 - y0, x1 - x0), moved[INNER_LIP, :2] - np.array([x0, y0], np.float32))
+    alpha = cv2.GaussianBlur(cavity, (0, 0), soft)[..., None] * strength
+    region = frame[y0:y1, x0:x1].astype(np.float32)
+    frame[y0:y1, x0:x1] = np.clip(region * (1 - alpha) + layer * alpha, 0, 255).astype(np.uint8)
+
+
+def _interior_rows(depth: np.ndarray, gap: np.ndarray, source_gap: np.ndarray) -> np.ndarray:
+    """Row ``t`` (0 upper lip .. 1 lower lip) of the exemplar to show ``depth`` below the upper lip of a lip gap
+    ``gap`` whose exemplar was cut from a gap ``source_gap`` (all in lip units). A gap no taller than the
+    exemplar's is squeezed evenly; a taller one keeps the teeth under each lip at their own size (teeth do not
+    grow with the opening) and stretches only the dark between them."""
+    even = depth / gap
+    top, bottom = TEETH_BANDS
+    source = np.maximum(source_gap, 1e-3)
+    taller = gap > source
+    middle = np.maximum(gap - (top + bottom) * source, 1e-3)
+    kept = np.where(depth < top * source, depth / source,
+                    np.where(gap - depth < bottom * source, 1 - (gap - depth) / source,
+                             top + (depth - top * source) / middle * (1 - top - bottom)))
+    return np.clip(np.where(taller, kept, even), 0, 1)
+
+
+def draw_mouth(frame: np.ndarray, moved: np.ndarray, palette: MouthPalette) -> None:
+    """Paint the interior into ``frame`` (RGB uint8, in place) for landmarks ``moved`` [468, 2+] in its pixels:
+    the first renderer's drawn cavity, teeth bands and tongue (``Renderer(mouth="painted")``)."""
+    found = _mouth_roi(frame, moved, palette)
+    if found is None:
+        return
+    strength, width, (x0, y0, x1, y1) = found
+    gap = lip_gap(moved)
+    polygon = moved[INNER_LIP, :2]
     origin = np.array([x0, y0], np.float32)
     roi_shape = (y1 - y0, x1 - x0)
 
     def poly_mask(points: np.ndarray) -> np.ndarray:
-        mask = np.zeros(roi_shape, np.uint8)
-        fixed = np.round((points - origin) * (1 << SUBPIXEL_BITS)).astype(np.int32)
-        cv2.fillPoly(mask, [fixed], 255, cv2.LINE_AA, SUBPIXEL_BITS)
-        return mask.astype(np.float32) / 255
+        return _poly_mask(roi_shape, points - origin)
 
     cavity = poly_mask(polygon)
     upper = moved[INNER_LIP_UPPER, :2]
@@ -89,10 +164,10 @@ def draw_mouth(frame: np.ndarray, moved: np.ndarray, palette: MouthPalette) -> N
     lower_teeth = poly_mask(_band(lower, -LOWER_TEETH_HEIGHT * width, 0.6))
     lower_teeth *= min(1.0, max(0.0, (gap - 0.15) / 0.15))  # lower teeth show only when the mouth is well open
     centre_low = lower[len(lower) // 2] - origin
-    tongue = np.zeros(roi_shape, np.uint8)
+    tongue_mask = np.zeros(roi_shape, np.uint8)
     axes = (int(0.32 * width), int(max(2.0, 0.45 * gap * width)))
-    cv2.ellipse(tongue, (int(centre_low[0]), int(centre_low[1])), axes, 0, 0, 360, 255, -1, cv2.LINE_AA)
-    tongue = tongue.astype(np.float32) / 255
+    cv2.ellipse(tongue_mask, (int(centre_low[0]), int(centre_low[1])), axes, 0, 0, 360, 255, -1, cv2.LINE_AA)
+    tongue = tongue_mask.astype(np.float32) / 255
 
     soft = max(0.6, 0.012 * width)
     # The back of the mouth is darkest; the cavity lightens a little towards the lips.

@@ -19,7 +19,8 @@ from facecast.face.portrait_rig import Rig
 from facecast.motion import CHANNEL_INDEX, NUM_CHANNELS, MotionClip
 from facecast.render.crop import PortraitCrop, frame_face
 from facecast.render.eyes import SIDES, EyeModel, draw_eye, with_gaze_angles
-from facecast.render.mouth import MouthPalette, draw_mouth
+from facecast.render.mouth import MIN_GAP, MouthPalette, draw_exemplar_mouth, draw_mouth
+from facecast.render.mouth_library import load_library
 from facecast.render.regions import RIGID_HEAD
 from facecast.render.warp import WarpField
 from facecast.render.watermark import Watermarker
@@ -31,6 +32,8 @@ BATCH_FRAMES = 64  # frames whose meshes the rig deforms in one call
 STILL_SHARE = 0.002  # a landmark that no blendshape moves further than this share of the eye distance is skull
 MIN_SKULL_POINTS = 8
 EYE_CORNERS = (topology.RIGHT_EYE_OUTER, topology.LEFT_EYE_OUTER)
+MOUTH_STYLES = ("exemplar", "painted")
+EYELID_STYLES = ("warp", "painted")
 
 
 @dataclass
@@ -46,9 +49,18 @@ class FramePose:
 class Renderer:
     """Renders one avatar at ``size``×``size`` pixels. Every frame carries the facecast watermark."""
 
-    def __init__(self, avatar: Avatar, size: int = DEFAULT_SIZE) -> None:
+    def __init__(self, avatar: Avatar, size: int = DEFAULT_SIZE, *, mouth: str = "exemplar",
+                 eyelids: str = "warp") -> None:
+        """``mouth``: "exemplar" (real mouth interiors from the shipped library, colour-matched) or "painted"
+        (the first renderer's drawn cavity and teeth); ``eyelids``: "warp" (the portrait's own lid slides down)
+        or "painted" (a lid-coloured patch and a drawn lash line). The older paths stay for comparison."""
         if not isinstance(size, (int, np.integer)) or not 0 < size <= MAX_SIZE:
             raise InvalidInput(f"render size must be an integer up to {MAX_SIZE} pixels, not {size!r}")
+        if mouth not in MOUTH_STYLES:
+            raise InvalidInput(f"mouth must be one of {', '.join(MOUTH_STYLES)}, not {mouth!r}")
+        if eyelids not in EYELID_STYLES:
+            raise InvalidInput(f"eyelids must be one of {', '.join(EYELID_STYLES)}, not {eyelids!r}")
+        self.mouth_style, self.eyelid_style = mouth, eyelids
         self.size = int(size)
         height, width = avatar.image.shape[:2]
         self.crop: PortraitCrop = frame_face(avatar.fit.landmarks, (width, height), self.size)
@@ -59,6 +71,9 @@ class Renderer:
         radius = self.rig.iris_radius(self.rest)
         self.eyes = [EyeModel.from_portrait(self.base, self.rest, side, radius) for side in SIDES]
         self.mouth = MouthPalette.from_portrait(self.base, self.rest)
+        self.mouth_library = load_library() if mouth == "exemplar" else None
+        if self.mouth_library is not None and self.mouth.rest_gap > MIN_GAP:
+            self.mouth_library = self.mouth_library.with_own(self.base, self.rest, self.mouth.lip)
         self._watermark = Watermarker(self.size, self.size)
 
     def _skull_points(self) -> np.ndarray:
@@ -89,8 +104,11 @@ class Renderer:
         """One RGB uint8 frame [size, size, 3] for one :class:`FramePose`."""
         frame = self.warp.warp(self.base, pose.moved)
         for eye, offset in zip(self.eyes, pose.gaze, strict=True):
-            draw_eye(frame, pose.moved, pose.carried, offset, eye)
-        draw_mouth(frame, pose.moved, self.mouth)
+            draw_eye(frame, pose.moved, pose.carried, offset, eye, self.base if self.eyelid_style == "warp" else None)
+        if self.mouth_library is not None:
+            draw_exemplar_mouth(frame, pose.moved, self.mouth, self.mouth_library)
+        else:
+            draw_mouth(frame, pose.moved, self.mouth)
         return self._watermark.apply(frame)
 
     def render(self, values: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ import os
 from facecast.errors import InvalidInput
 from facecast.face.image import load_image
 from facecast.render.video import read_frames
-from facecast.render.watermark import DETECTION_THRESHOLD, TILE, Detection, Detector
+from facecast.render.watermark import DETECTION_THRESHOLD, MIN_SIDE, Detection, Detector
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 MAX_FRAMES = 300  # ten seconds at 30 fps: more than enough, the mark is in every frame
@@ -26,10 +26,13 @@ def verify_file(path: str | os.PathLike[str], max_frames: int = MAX_FRAMES,
     frames = [load_image(name)] if name.lower().endswith(IMAGE_EXTENSIONS) else read_frames(name, max_frames)
     detector = Detector()
     for frame in frames:
-        if min(frame.shape[:2]) < TILE:
+        if min(frame.shape[:2]) < MIN_SIDE:
             raise InvalidInput(f"{name} is {frame.shape[1]}x{frame.shape[0]} pixels; the watermark needs at "
-                               f"least {TILE}x{TILE}")
-        detector.add(frame)
+                               f"least {MIN_SIDE}x{MIN_SIDE}")
+        try:
+            detector.add(frame)
+        except ValueError as e:
+            raise InvalidInput(f"{name}: {e}") from None
     if detector.frames == 0:
         raise InvalidInput(f"{name} holds no video frames")
     return detector.result(threshold)

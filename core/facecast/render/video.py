@@ -1,7 +1,8 @@
 """MP4 output: rendered frames as H.264 plus the clip's audio as AAC (:class:`facecast.media.H264Writer`), atomically.
 
 Frame i is stamped i / fps (time base 1/fps) and the audio starts at 0, so sound and picture stay in sync for
-the whole clip; a failed render leaves no file behind.
+the whole clip; a failed render leaves no file behind. Every file carries C2PA content credentials
+(:mod:`facecast.render.provenance`) besides the watermark in its pixels.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from facecast.face.avatar import Avatar
 from facecast.fileio import atomic_path
 from facecast.media import AAC_RATES, H264Writer
 from facecast.motion import MotionClip, ProgressCallback
+from facecast.render.provenance import sign_mp4
 from facecast.render.renderer import DEFAULT_SIZE, Renderer
 
 
@@ -43,9 +45,16 @@ def write_video(
     renderer = avatar if isinstance(avatar, Renderer) else Renderer(avatar, size)
     if renderer.size % 2:
         raise InvalidInput(f"video size must be even (H.264 stores colour at half resolution), not {renderer.size}")
+    with atomic_path(path) as tmp:
+        _encode(tmp, clip, renderer, audio, progress)
+        sign_mp4(tmp, os.path.basename(os.fspath(path)))  # C2PA content credentials, before the file appears
+
+
+def _encode(tmp: str, clip: MotionClip, renderer: Renderer, audio: Audio | None,
+            progress: ProgressCallback | None) -> None:
     samples = audio.samples if audio is not None else None
     rate = audio.sample_rate if audio is not None else 0
-    with atomic_path(path) as tmp, H264Writer(tmp, clip.fps, samples, rate, "mp4") as video:
+    with H264Writer(tmp, clip.fps, samples, rate, "mp4") as video:
         for i, frame in enumerate(renderer.frames(clip.values)):
             video.add(frame)
             if progress:
