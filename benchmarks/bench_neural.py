@@ -66,6 +66,7 @@ HONEST_VIDEOS = ("retalking_face_1.mp4", "retalking_face_3.mp4")  # their sound 
 NON_ENGLISH = {"sadtalker_bus_chinese.wav": "zh", "sadtalker_chinese_news.wav": "zh", "sadtalker_deyu.wav": "de"}
 OPEN_ABOVE = 0.05  # JawOpen above this counts as an open mouth when compared with speech activity
 GRID_UNIT_S = 1 / 25000
+LIVE_CHUNK_S = 0.02
 
 
 @dataclass
@@ -78,7 +79,9 @@ class Contender:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def animator_contender(name: str, model: Path | None = None) -> Contender:
+def animator_contender(name: str, model: Path | None = None, live: bool = False) -> Contender:
+    """An animator by registry name (``neural`` with ``model`` loads that file). ``live``: fed as a real-time
+    stream in :data:`LIVE_CHUNK_S` chunks through ``stream()`` instead of ``animate()`` (named ``NAME-live``)."""
     from facecast.animators import get_animator
 
     if name == "neural" and model is not None:
@@ -88,10 +91,20 @@ def animator_contender(name: str, model: Path | None = None) -> Contender:
     else:
         animator = get_animator(name)
 
-    def takes(clips: list[np.ndarray], seed: int) -> list[np.ndarray]:
-        return [animator.animate(Audio(c, MODEL_RATE), Controls(seed=seed), FPS).values for c in clips]
+    def offline(clip: np.ndarray, seed: int) -> np.ndarray:
+        return animator.animate(Audio(clip, MODEL_RATE), Controls(seed=seed), FPS).values
 
-    return Contender(name, takes, info={"model": str(model) if model else None, "version": animator.version})
+    def streamed(clip: np.ndarray, seed: int) -> np.ndarray:
+        session = animator.stream(Controls(seed=seed), FPS)
+        step = int(LIVE_CHUNK_S * MODEL_RATE)
+        frames = [f for k in range(0, len(clip), step) for f in session.push(clip[k:k + step])] + session.flush()
+        return np.stack([f.values for f in frames]) if frames else np.zeros((0, NUM_CHANNELS), np.float32)
+
+    one = streamed if live else offline
+    info = {"model": str(model) if model else None, "version": animator.version,
+            "lookahead_ms": animator.lookahead_ms, "mode": f"stream, {LIVE_CHUNK_S * 1000:.0f} ms chunks" if live
+            else "clip"}
+    return Contender(f"{name}-live" if live else name, lambda clips, seed: [one(c, seed) for c in clips], info=info)
 
 
 def rhubarb_contender(binary: Path, cache: Path) -> Contender:
@@ -143,7 +156,11 @@ def lipsync_rows(videos: list[Path], contenders: list[Contender], cache: Path) -
         for video, take, truth in zip(videos, contender.takes(clips, 0), truths):
             r0, best, lag = yardstick.lipsync(take[:, JAW], truth)
             per_video[video.name][contender.name] = {"r": r0, "best_r": best, "best_lag": lag}
-    return {"videos": per_video, "summary": summarise(per_video, [c.name for c in contenders])}
+    names = [c.name for c in contenders]
+    sources = {}
+    for folder in sorted({v.parent for v in videos}):
+        sources[folder.name] = summarise({v.name: per_video[v.name] for v in videos if v.parent == folder}, names)
+    return {"videos": per_video, "summary": summarise(per_video, names), "sources": sources}
 
 
 def summarise(per_video: dict[str, dict[str, Any]], names: list[str]) -> dict[str, dict[str, float]]:
@@ -409,6 +426,8 @@ def parse_fold(text: str) -> tuple[Path, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--animators", nargs="+", help="default: neural (when registered), phonetic, energy")
+    parser.add_argument("--live", nargs="*", help="animators also run as live streams (20 ms chunks); default: "
+                        "neural when registered, energy")
     parser.add_argument("--no-rhubarb", action="store_true", help="leave Rhubarb Lip Sync out")
     parser.add_argument("--neural-model", type=Path, help="model file for the neural animator (default: its own)")
     parser.add_argument("--videos", type=Path, nargs="+", default=[], help="other videos or folders to score")
@@ -433,7 +452,9 @@ def main() -> None:
         args.per_source = min(args.per_source, 1)
 
     names = args.animators or (["neural"] if neural_available() else []) + ["phonetic", "energy"]
+    live = args.live if args.live is not None else [n for n in names if n in ("neural", "energy")]
     contenders = [animator_contender(n, args.neural_model if n == "neural" else None) for n in names]
+    contenders += [animator_contender(n, args.neural_model if n == "neural" else None, live=True) for n in live]
     binary = None if args.no_rhubarb else rhubarb.find_binary(ROOT)
     if binary is None and not args.no_rhubarb:
         report["rhubarb"] = "not found: run `make tools/node_modules/.installed` or set FACECAST_RHUBARB"
@@ -453,20 +474,24 @@ def main() -> None:
         print_lipsync("Yardstick videos (../shared/data/video), r vs mouth_track.py", report["yardstick"], every)
     if args.videos:
         report["videos"] = lipsync_rows(list_videos(args.videos, args.per_source), later, args.cache)
-        print_lipsync("Other videos", report["videos"], [c.name for c in later])
+        if len(report["videos"]["sources"]) > 1:
+            print_sources(report["videos"])
+        else:
+            print_lipsync("Other videos", report["videos"], [c.name for c in later])
     if args.fold and "folds" not in args.skip:
         report["folds"] = {}
         for folder, model in args.fold:
-            fold = [animator_contender("neural", model)] + [c for c in later if c.name != "neural"]
+            fold = [animator_contender("neural", model)] + [c for c in later if not c.name.startswith("neural")]
             result = lipsync_rows(list_videos([folder], args.per_source), fold, args.cache)
             result["model"] = str(model)
             report["folds"][folder.name] = result
         print_folds(report["folds"])
     if "closures" not in args.skip:
         grid_contenders = later
+        baselines = [c for c in later if not c.name.startswith("neural")]
         grid_fold = [m for f, m in args.fold if f.name == "grid_s1"]
         if grid_fold:  # a model that never saw grid_s1
-            grid_contenders = [animator_contender("neural", grid_fold[0])] + [c for c in later if c.name != "neural"]
+            grid_contenders = [animator_contender("neural", grid_fold[0])] + baselines
         report["grid"] = grid_section(grid_contenders, args.grid)
         report["grid"]["neural_model"] = str(grid_fold[0]) if grid_fold else "default"
         report["corpus"] = corpus_section(later, args.corpus, args.corpus_hours, args.corpus_limit, args.cache)
@@ -491,6 +516,18 @@ def main() -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.json, json.dumps(report, indent=1, default=float))
     print(f"figures written to {args.json}")
+
+
+def print_sources(result: dict[str, Any]) -> None:
+    names = list(result["summary"])
+    print("\n### Other videos, per source folder (mean r at lag 0 over its clips; ± sd over clips)\n")
+    print("| source | clips | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
+    for source, s in result["sources"].items():
+        print(f"| {source} | {s[names[0]]['clips']} | " + " | ".join(
+            f"{s[n]['mean_r']:+.3f} ± {s[n]['std_r']:.3f}" for n in names) + " |")
+    means = [np.mean([s[n]["mean_r"] for s in result["sources"].values()]) for n in names]
+    print("| **mean over sources** | | " + " | ".join(f"**{m:+.3f}**" for m in means) + " |")
 
 
 def print_folds(folds: dict[str, Any]) -> None:
