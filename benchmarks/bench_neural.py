@@ -433,6 +433,8 @@ def main() -> None:
     parser.add_argument("--videos", type=Path, nargs="+", default=[], help="other videos or folders to score")
     parser.add_argument("--fold", type=parse_fold, action="append", default=[], metavar="SOURCE=MODEL",
                         help="leave-one-source-out fold: score SOURCE's videos with neural loading MODEL")
+    parser.add_argument("--fold-dir", type=Path, help="folds of `python -m facecast.train.loso --out DIR`: "
+                        "every DIR/SOURCE/model/neural.onnx is a --fold SOURCE=that model")
     parser.add_argument("--per-source", type=int, default=10, help="videos per folder at most (default 10)")
     parser.add_argument("--grid", type=int, default=40, help="GRID s1 clips for closure recall (default 40)")
     parser.add_argument("--corpus", type=Path, help="existing corpus (default: build one in the cache)")
@@ -446,12 +448,26 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small run of every section (about a minute)")
     args = parser.parse_args()
     start = time.perf_counter()
+    if args.fold_dir:
+        models = sorted(args.fold_dir.glob("*/model/neural.onnx"))
+        if not models:
+            parser.error(f"--fold-dir: no */model/neural.onnx in {args.fold_dir}")
+        try:
+            args.fold += [parse_fold(f"{m.parents[1].name}={m}") for m in models]
+        except argparse.ArgumentTypeError as e:
+            parser.error(str(e))
     report: dict[str, Any] = {"conditions": conditions(), "fps": FPS, "quick": args.quick}
     if args.quick:
         args.grid, args.corpus_hours, args.corpus_limit, args.seeds = 2, 0.02, 4, 2
         args.per_source = min(args.per_source, 1)
 
     names = args.animators or (["neural"] if neural_available() else []) + ["phonetic", "energy"]
+    if not args.animators and "neural" in names:
+        try:  # registered, but its weights may not be there yet
+            animator_contender("neural", args.neural_model)
+        except Exception as e:  # noqa: BLE001 - reported, and the run goes on with the baselines
+            print(f"(neural left out: {e})")
+            names.remove("neural")
     live = args.live if args.live is not None else [n for n in names if n in ("neural", "energy")]
     contenders = [animator_contender(n, args.neural_model if n == "neural" else None) for n in names]
     contenders += [animator_contender(n, args.neural_model if n == "neural" else None, live=True) for n in live]
