@@ -101,7 +101,9 @@ def animator_contender(name: str, model: Path | None = None, live: bool = False)
         return np.stack([f.values for f in frames]) if frames else np.zeros((0, NUM_CHANNELS), np.float32)
 
     one = streamed if live else offline
-    info = {"model": str(model) if model else None, "version": animator.version,
+    weights = model or Path(facecast.__file__).parent / "models" / name / f"{name}.onnx"
+    info = {"model": str(weights) if weights.is_file() else None,
+            "model_sha256": yardstick.file_key(weights) if weights.is_file() else None, "version": animator.version,
             "lookahead_ms": animator.lookahead_ms, "mode": f"stream, {LIVE_CHUNK_S * 1000:.0f} ms chunks" if live
             else "clip"}
     return Contender(f"{name}-live" if live else name, lambda clips, seed: [one(c, seed) for c in clips], info=info)
@@ -435,6 +437,7 @@ def main() -> None:
                         help="leave-one-source-out fold: score SOURCE's videos with neural loading MODEL")
     parser.add_argument("--fold-dir", type=Path, help="folds of `python -m facecast.train.loso --out DIR`: "
                         "every DIR/SOURCE/model/neural.onnx is a --fold SOURCE=that model")
+    parser.add_argument("--fold-rhubarb", action="store_true", help="run Rhubarb on the folds' videos too (slow)")
     parser.add_argument("--per-source", type=int, default=10, help="videos per folder at most (default 10)")
     parser.add_argument("--grid", type=int, default=40, help="GRID s1 clips for closure recall (default 40)")
     parser.add_argument("--corpus", type=Path, help="existing corpus (default: build one in the cache)")
@@ -497,7 +500,8 @@ def main() -> None:
     if args.fold and "folds" not in args.skip:
         report["folds"] = {}
         for folder, model in args.fold:
-            fold = [animator_contender("neural", model)] + [c for c in later if not c.name.startswith("neural")]
+            fold = [animator_contender("neural", model)] + [
+                c for c in later if not c.name.startswith("neural") and (c.name != "rhubarb" or args.fold_rhubarb)]
             result = lipsync_rows(list_videos([folder], args.per_source), fold, args.cache)
             result["model"] = str(model)
             report["folds"][folder.name] = result
