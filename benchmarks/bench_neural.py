@@ -525,6 +525,8 @@ def main() -> None:
         if not args.quick:
             speech = [ROOT / "assets" / "speech_en.wav"] + speech + [
                 DATA / "speech" / n for n in NON_ENGLISH if (DATA / "speech" / n).is_file()]
+            unique = {yardstick.file_key(p): p for p in reversed(speech)}  # speech_de.wav is sadtalker_deyu.wav
+            speech = [p for p in speech if p in unique.values()]
         kinds = ("clean", "noise 0 dB", "music 5 dB") if args.quick else \
             ("clean", "noise 10 dB", "noise 0 dB", "music 5 dB")
         report["robustness"] = robustness_section(robust, later, speech, args.cache, kinds)
