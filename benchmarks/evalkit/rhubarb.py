@@ -89,8 +89,11 @@ def run_cues(binary: Path, samples: np.ndarray, cache: Path | None = None) -> li
     with tempfile.TemporaryDirectory(prefix="facecast-rhubarb-") as tmp:
         wav, out = Path(tmp) / "in.wav", Path(tmp) / "out.json"
         _write_wav(wav, pcm)
-        subprocess.run([str(binary), "-q", "-f", "json", "-r", "pocketSphinx", "--extendedShapes", "GHX",
-                        "--threads", "1", str(wav), "-o", str(out)], check=True, capture_output=True, timeout=3600)
+        run = subprocess.run([str(binary), "-q", "-f", "json", "-r", "pocketSphinx", "--extendedShapes", "GHX",
+                              "--threads", "1", str(wav), "-o", str(out)], capture_output=True, text=True, timeout=3600)
+        if run.returncode != 0 or not out.is_file():
+            last = (run.stderr.strip().splitlines() or ["no message"])[-1]
+            raise RuntimeError(f"Rhubarb ({binary}) failed with exit status {run.returncode}: {last}")
         text = out.read_text()
         if cached:
             cached.parent.mkdir(parents=True, exist_ok=True)
