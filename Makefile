@@ -79,11 +79,13 @@ typecheck: install
 test: install test-deps lint typecheck
 	$(VENV)/bin/pytest -q -ra --durations=15
 
-# Long runs (docs/RELIABILITY.md): soak depends on one target per topic.
-.PHONY: soak soak-fuzz
-soak: soak-fuzz
+# Long runs (docs/RELIABILITY.md): soak depends on one target per topic; make test runs short versions.
+.PHONY: soak soak-fuzz soak-load
+soak: soak-fuzz soak-load
 soak-fuzz: install
 	FACECAST_FUZZ_EXAMPLES=2000 $(VENV)/bin/pytest -q -s tests/test_fuzz_daemon.py
+soak-load: install
+	FACECAST_SOAK=1 $(VENV)/bin/pytest -q -ra -m soak tests/test_daemon_soak.py
 
 proto: install
 	$(PY) scripts/gen_proto.py

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 READY = re.compile(r"facecast serving on (\S+):(\d+)")
+METRICS = re.compile(r"facecast metrics on (http://\S+)")
 
 
 class Daemon:
@@ -19,6 +20,7 @@ class Daemon:
         cmd = [sys.executable, "-m", "facecast", "serve", "--port", "0", *args]
         self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                         env={**os.environ, **(env or {})}, cwd=Path(__file__).parents[1])
+        self.metrics_url: str | None = None
         self.ready_line = self._wait_ready(timeout)
         match = READY.search(self.ready_line)
         self.port = int(match.group(2))
@@ -30,6 +32,8 @@ class Daemon:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             line = self.process.stdout.readline()
+            if metrics := METRICS.search(line or ""):
+                self.metrics_url = metrics.group(1)
             if READY.search(line or ""):
                 return line
             if not line and self.process.poll() is not None:

@@ -19,7 +19,8 @@ from facecast.proto import facecast_pb2_grpc
 from facecast.proto.a2f.nvidia_ace import audio_pb2
 from facecast.proto.a2f.nvidia_audio2face_3d import audio2face_pb2_grpc
 from facecast.proto.a2f.nvidia_audio2face_3d import messages_pb2 as a2f
-from facecast.server.app import ServerConfig, start_server
+from facecast.server.app import start_server
+from facecast.server.config import ServerConfig
 
 from conftest import ASSETS
 from daemon import Daemon
@@ -143,7 +144,7 @@ class InProcessDaemon:
 def test_renderer_cache_is_bounded_and_freed_by_delete_avatar():
     server = InProcessDaemon(ServerConfig(port=0))
     try:
-        store = server.running.servicer.avatars
+        store = server.running.state.avatars
         store.max_renderers = 3  # building renderers is what takes the time
         with grpc.insecure_channel(server.address) as channel:
             stub = facecast_pb2_grpc.FacecastStub(channel)

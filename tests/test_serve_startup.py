@@ -41,9 +41,10 @@ def test_busy_port_is_a_one_line_error():
     assert_one_line_error(code, output, f"cannot listen on 127.0.0.1:{port}")
 
 
+@pytest.mark.parametrize("flag", ["--port", "--a2f-port", "--metrics-port"])
 @pytest.mark.parametrize("port", ["70000", "-1", "http"])
-def test_port_outside_0_to_65535_is_refused(port):
-    code, output = run_in_terminal("serve", "--port", port)
+def test_port_outside_0_to_65535_is_refused(flag, port):
+    code, output = run_in_terminal("serve", flag, port)
     assert_one_line_error(code, output, "is not a port number (0-65535)")
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
+from facecast import wire
 from facecast.audio import load_audio
 from facecast.client import Client, ServerError, stream_file_chunks, texture_options
+from facecast.motion import CHANNELS, MotionFrame
 from facecast.proto import facecast_pb2 as pb
 from facecast.render.texture import decode_texture
+from facecast.server.avatars import AvatarStore, TextureStream
 
 from conftest import ASSETS
 
@@ -95,3 +101,24 @@ def test_oldest_avatar_is_dropped_past_the_limit():
             assert client.info()["avatars"] == 0
     finally:
         daemon.stop()
+
+
+def test_stream_textures_render_in_batches_within_the_byte_bound(monkeypatch):
+    """A live chunk's texture frames are rendered wire.MAX_TEXTURE_BATCH_BYTES at a time, in order, none lost
+    at the batch edges (with 2048-px RGBA frames that is 8 frames, not the 300 a 10 s chunk yields)."""
+    store = AvatarStore()
+    avatar_id, _ = store.create(pb.CreateAvatarRequest(image=(ASSETS / "portrait.jpg").read_bytes()))
+    assert TextureStream.frame_bytes(texture_options(avatar_id, "rgba", size=2048)) * 8 == wire.MAX_TEXTURE_BATCH_BYTES
+    monkeypatch.setattr(wire, "MAX_TEXTURE_BATCH_BYTES", 3 * 128 * 128 * 4)  # three 128-px RGBA frames
+    frames = [MotionFrame(i, i / 30, np.full(len(CHANNELS), 0.05 * (i % 3), np.float32)) for i in range(10)]
+
+    async def batches() -> list[list[pb.MotionResponse]]:
+        textures = await TextureStream.open(texture_options(avatar_id, "rgba", size=128), store, executor)
+        assert textures is not None and textures.batch_frames == 3
+        return [batch async for batch in textures.batches(frames)]
+
+    with ThreadPoolExecutor(1) as executor:
+        rendered = asyncio.run(batches())
+    assert [len(batch) for batch in rendered] == [3, 3, 3, 1]
+    assert [r.texture.index for batch in rendered for r in batch] == list(range(10))
+    assert all(len(r.texture.data) == 128 * 128 * 4 for batch in rendered for r in batch)

@@ -97,11 +97,13 @@ class Client:
     def __init__(self, address: str = DEFAULT_ADDRESS, token: str | None = None,
                  root_certificates: bytes | None = None, timeout: float | None = None,
                  max_message_bytes: int = 64 * 1024 * 1024, certificate_chain: bytes | None = None,
-                 private_key: bytes | None = None) -> None:
+                 private_key: bytes | None = None, load_balancing: str | None = None) -> None:
         self.address = address
         self.timeout = timeout
-        options = [("grpc.max_receive_message_length", max_message_bytes),
-                   ("grpc.max_send_message_length", max_message_bytes)]
+        options: list[tuple[str, object]] = [("grpc.max_receive_message_length", max_message_bytes),
+                                             ("grpc.max_send_message_length", max_message_bytes)]
+        if load_balancing:  # e.g. "round_robin" over "ipv4:10.0.0.1:50051,10.0.0.2:50051" (replicas)
+            options.append(("grpc.lb_policy_name", load_balancing))
         if root_certificates is not None:
             credentials = grpc.ssl_channel_credentials(root_certificates, private_key, certificate_chain)
             self._channel = grpc.secure_channel(address, credentials, options)

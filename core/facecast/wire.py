@@ -4,6 +4,7 @@ validation every request gets. The daemon and the client both use it; it needs n
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -12,6 +13,9 @@ from facecast.errors import InvalidInput
 from facecast.media import float_to_pcm16
 from facecast.motion import CHANNELS, DEFAULT_FPS, TRANSLATION, MotionFrame, check_fps
 from facecast.proto import facecast_pb2 as pb
+
+if TYPE_CHECKING:  # the client (and the Blender add-on's subset wheel) never decode audio
+    from facecast.audio import Audio
 
 SAMPLE_FORMATS: dict[int, str] = {pb.SAMPLE_FORMAT_UNSPECIFIED: "pcm16", pb.PCM16: "pcm16", pb.FLOAT32: "float32"}
 
@@ -74,7 +78,31 @@ def sample_format(value: int) -> str:
     return SAMPLE_FORMATS[value]
 
 
-def header(animator, fps: int, session_id: str, total_frames: int = 0) -> pb.MotionResponse:
+def decode_audio(audio: pb.AudioInput, max_seconds: float) -> Audio:
+    """The audio of a request (encoded file bytes or raw PCM) at the model rate, at most ``max_seconds`` long."""
+    from facecast.audio import from_pcm, load_audio
+
+    source = audio.WhichOneof("source")
+    if source == "encoded" and audio.encoded:
+        return load_audio(audio.encoded, max_seconds=max_seconds)
+    if source == "pcm" and audio.pcm.data:
+        return from_pcm(audio.pcm.data, audio.pcm.sample_rate, sample_format(audio.pcm.format),
+                        max_seconds=max_seconds)
+    raise InvalidInput("the request has no audio")
+
+
+class NamedAnimator(Protocol):
+    """What a stream header says about its animator (an :class:`~facecast.animators.base.Animator` has it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def lookahead_ms(self) -> float: ...
+
+
+def header(animator: NamedAnimator, fps: int, session_id: str, total_frames: int = 0) -> pb.MotionResponse:
     return pb.MotionResponse(header=pb.StreamHeader(
         channel_names=CHANNELS, translation_names=TRANSLATION, fps=fps, start_time_unix=time.time(),
         animator=animator.name, animator_version=animator.version, lookahead_ms=animator.lookahead_ms,
@@ -87,8 +115,16 @@ def frame_batch(frames: list[MotionFrame]) -> pb.MotionResponse:
         for f in frames]))
 
 
+def pcm16_bytes(samples: np.ndarray) -> bytes:
+    """Float samples in [-1, 1] as the PCM16 bytes that audio echoes carry."""
+    return float_to_pcm16(samples).tobytes()
+
+
 def audio_echo(samples: np.ndarray, time_code: float, sample_rate: int) -> pb.MotionResponse:
-    pcm16 = float_to_pcm16(samples).tobytes()
+    return pcm16_echo(pcm16_bytes(samples), time_code, sample_rate)
+
+
+def pcm16_echo(pcm16: bytes, time_code: float, sample_rate: int) -> pb.MotionResponse:
     return pb.MotionResponse(audio=pb.AudioChunk(time_code=time_code, pcm16=pcm16, sample_rate=sample_rate))
 
 

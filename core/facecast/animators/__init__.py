@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from facecast.animators.base import Animator, StreamingSession
 from facecast.errors import InvalidInput, quoted
 
 __all__ = ["Animator", "StreamingSession", "DEFAULT_ANIMATOR", "DEFAULT_LIVE_ANIMATOR", "get_animator",
-           "animator_names", "animator_module"]
+           "animator_names", "animator_module", "describe_animator"]
 
 _REGISTRY: dict[str, str] = {
     "energy": "facecast.animators.energy:EnergyAnimator",
@@ -44,3 +45,16 @@ def get_animator(name: str | None = None, live: bool = False) -> Animator:
         module, cls = _REGISTRY[name].split(":")
         _loaded[name] = getattr(importlib.import_module(module), cls)()
     return _loaded[name]
+
+
+def describe_animator(name: str) -> dict[str, Any]:
+    """What :meth:`Animator.describe` says of ``name``, read from its class when it is not loaded yet, so that
+    listing the animators builds none of them (no model is loaded)."""
+    if name not in _REGISTRY:
+        raise InvalidInput(f"unknown animator {name!r}; available: {', '.join(_REGISTRY)}")
+    if name in _loaded:
+        return _loaded[name].describe()
+    module, cls = _REGISTRY[name].split(":")
+    animator_class = getattr(importlib.import_module(module), cls)
+    return {key: getattr(animator_class, key) for key in ("name", "version", "description", "lookahead_ms",
+                                                           "accepts_text")}

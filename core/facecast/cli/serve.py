@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 
-from facecast.server.app import ServerConfig
+from facecast.server.config import ServerConfig
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -43,8 +42,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="portraits held for texture frames; the oldest is dropped past this (default %(default)s)")
     p.add_argument("--a2f-compat", action="store_true",
                    help="also serve NVIDIA's Audio2Face-3D gRPC API (ACE clients, the ACE Unreal plugin) on --a2f-port")
-    p.add_argument("--a2f-port", type=int, default=defaults.a2f_port,
+    p.add_argument("--a2f-port", type=port_number, default=defaults.a2f_port,
                    help="port of the Audio2Face-3D API (default %(default)s, as the NIM; 0 picks a free one)")
+    p.add_argument("--avatar-dir", default=None,
+                   help="also keep portraits in this folder, shared by every replica, so any replica serves them")
+    p.add_argument("--metrics-port", type=port_number, default=None,
+                   help="serve Prometheus metrics on http://HOST:PORT/metrics (0 picks a free port; default off)")
+    p.add_argument("--clip-workers", type=int, default=defaults.clip_workers,
+                   help="Animate calls run at once, each in a worker process (default %(default)s: the cores)")
+    p.add_argument("--live-lanes", type=int, default=defaults.live_lanes,
+                   help="scheduler threads per animator for live streams (default %(default)s)")
+    p.add_argument("--max-live-streams", type=int, default=defaults.max_live_streams,
+                   help="live streams admitted at most; below this the daemon admits what it measures it can "
+                        "serve on time (default %(default)s)")
+    p.add_argument("--config-timeout", type=float, default=defaults.config_timeout_seconds,
+                   help="close a Stream that sends no config within this many seconds (default %(default)s)")
+    p.add_argument("--idle-timeout", type=float, default=defaults.idle_timeout_seconds,
+                   help="close a Stream that sends nothing for this many seconds (default %(default)s)")
+    p.add_argument("--grace-seconds", type=float, default=defaults.grace_seconds,
+                   help="on SIGTERM, how long calls in flight get to finish (default %(default)s)")
+    p.add_argument("--log-json", action="store_true", help="log one JSON object per line")
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                    help="what the daemon logs on stderr (default %(default)s)")
     p.set_defaults(run=run)
@@ -87,8 +104,9 @@ def read_token(path: str | None, given: str | None, environment: str | None) -> 
 def run(args: argparse.Namespace) -> int:
     from facecast.cli import fail
     from facecast.server import run_server
+    from facecast.server.logs import configure_logging
 
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging(args.log_level, args.log_json)
     if bool(args.tls_cert) != bool(args.tls_key):
         fail("--tls-cert and --tls-key go together")
     if args.tls_client_ca and not args.tls_cert:
@@ -109,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
         rate_burst=args.rate_burst,
         max_sessions=args.max_sessions, max_message_bytes=int(args.max_message_mb * 2**20),
         max_audio_seconds=args.max_audio_seconds, max_avatars=args.max_avatars, default_animator=args.animator,
-        a2f_compat=args.a2f_compat, a2f_port=args.a2f_port)
+        a2f_compat=args.a2f_compat, a2f_port=args.a2f_port,
+        metrics_port=args.metrics_port, avatar_dir=args.avatar_dir, clip_workers=args.clip_workers,
+        idle_timeout_seconds=args.idle_timeout,
+        max_live_streams=args.max_live_streams, live_lanes=args.live_lanes, config_timeout_seconds=args.config_timeout,
+        grace_seconds=args.grace_seconds)
     run_server(config)
     return 0

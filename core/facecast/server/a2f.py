@@ -17,19 +17,20 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 import numpy as np
 
-from facecast.animators import get_animator
-from facecast.animators.base import StreamingSession
-from facecast.audio import MODEL_RATE, StreamResampler
-from facecast.errors import AudioError, FacecastError, InvalidInput
+from facecast.audio import MODEL_RATE
+from facecast.errors import AudioError, InvalidInput
 from facecast.motion import BLENDSHAPES, NUM_BLENDSHAPES, MotionFrame
 from facecast.proto.a2f.nvidia_ace import animation_pb2, audio_pb2, status_pb2
 from facecast.proto.a2f.nvidia_audio2face_3d import audio2face_pb2, audio2face_pb2_grpc
 from facecast.proto.a2f.nvidia_audio2face_3d import messages_pb2 as a2f
+from facecast.server import metrics
 from facecast.server.a2f_params import (
+    MAX_CHUNK_SECONDS,
     MAX_CLIP_SECONDS,
     MAX_PENDING_EMOTIONS,
     StreamSettings,
@@ -38,14 +39,14 @@ from facecast.server.a2f_params import (
     pcm16_chunk,
     stream_settings,
 )
-from facecast.server.calls import drain
-from facecast.server.scheduler import ModelScheduler
-from facecast.server.servicer import Facecast, handles_errors
-from facecast.server.sessions import SessionLimitReached
+from facecast.server.calls import ERRORS, RequestReader, drain, handles_errors
+from facecast.server.config import A2F_DEFAULT_PORT
+from facecast.server.live import LiveSession
+from facecast.server.state import DaemonState
 
 log = logging.getLogger("facecast.server.a2f")
 SERVICE_NAME = audio2face_pb2.DESCRIPTOR.services_by_name["A2FControllerService"].full_name
-DEFAULT_PORT = 52000  # the Audio2Face-3D NIM's port
+DEFAULT_PORT = A2F_DEFAULT_PORT
 # After EndOfAudio, how long to watch for a message the client should not have sent (clients such as NVIDIA's
 # sample never half-close, so waiting for the end of the request stream would hang them).
 LATE_MESSAGE_GRACE_SECONDS = 0.2
@@ -62,22 +63,22 @@ def _status(code: int, message: str) -> a2f.A2F3DAnimationDataStream:
 
 
 class A2FStream:
-    """One ProcessAudioStream call after its header: audio in, AnimationData messages out."""
+    """One ProcessAudioStream call after its header: audio in, AnimationData messages out. The audio goes
+    through the shared :class:`~facecast.server.live.LiveSession` pump; this class adds timed emotions, the
+    per-frame audio echo and the Audio2Face message shapes."""
 
-    def __init__(self, settings: StreamSettings, session: StreamingSession, scheduler: ModelScheduler,
-                 lookahead_seconds: float) -> None:
-        self.settings, self.session, self.scheduler = settings, session, scheduler
+    def __init__(self, settings: StreamSettings, live: LiveSession, lookahead_seconds: float) -> None:
+        self.settings, self.live, self.session = settings, live, live.session
         self.rate = settings.sample_rate
         self.lookahead_seconds = lookahead_seconds
-        self.resampler = StreamResampler(self.rate)
         self.keyframes: list[tuple[float, dict[str, float]]] = []  # (time code, mix) not yet applied, in order
-        self.model_samples_pushed = 0
-        self.samples_received = 0
-        self.echo = bytearray()  # received PCM not yet echoed, starting at sample self.echo_start
-        self.echo_start = 0
         # Emotion metadata still to attach: (first frame index it applies to, aggregate), in order.
         self.aggregates: list[tuple[int, a2f.EmotionAggregate]] = [
             (0, self._aggregate(0.0, settings.beginning_emotion, settings.beginning_emotion))]
+
+    @property
+    def samples_received(self) -> int:
+        return self.live.samples_received
 
     def _aggregate(self, time_code: float, given: dict[str, float], mix: dict[str, float]) -> a2f.EmotionAggregate:
         _, applied = controls_for_mix(mix, self.settings.emotion_strength, self.session.controls)
@@ -87,8 +88,6 @@ class A2FStream:
 
     async def push(self, message: a2f.AudioWithEmotion) -> list[a2f.A2F3DAnimationDataStream]:
         samples = pcm16_chunk(message.audio_buffer, self.rate)
-        if (self.samples_received + len(samples)) / self.rate > MAX_CLIP_SECONDS:
-            raise AudioError(f"the audio clip is longer than the limit of {MAX_CLIP_SECONDS:g} s")
         if len(self.keyframes) + len(message.emotions) > MAX_PENDING_EMOTIONS:
             raise InvalidInput(f"at most {MAX_PENDING_EMOTIONS} timed emotions may wait to be applied")
         for timed in message.emotions:
@@ -97,19 +96,17 @@ class A2FStream:
             mix = emotion_mix(dict(timed.emotion), f"the emotions at time code {timed.time_code:g}")
             if self.settings.use_timed_emotions:  # kept in order; equal time codes keep the order they came in
                 bisect.insort(self.keyframes, (timed.time_code, mix), key=lambda keyframe: keyframe[0])
-        self.echo += message.audio_buffer
-        self.samples_received += len(samples)
-        return self._messages(await self._advance(self.resampler(samples)))
+        return self._messages(await self._advance(self.live.accept(samples, message.audio_buffer)))
 
     async def finish(self) -> list[a2f.A2F3DAnimationDataStream]:
         """End of audio: the remaining frames, then any audio not yet echoed."""
-        frames = await self._advance(self.resampler(np.zeros(0, np.float32), last=True))
+        frames = await self._advance(self.live.tail())
         duration = self.samples_received / self.rate
         while self.keyframes and self.keyframes[0][0] < duration:  # within the lookahead of the end
             self._apply_next_keyframe()
         self.keyframes.clear()
-        messages = self._messages(frames + await self.scheduler.run(self.session, None))
-        if self.echo:
+        messages = self._messages(frames + await self.live.flush())
+        if len(self.live.echo):
             messages.append(a2f.A2F3DAnimationDataStream(animation_data=animation_pb2.AnimationData(
                 audio=self._echo_until(self.samples_received))))
         return messages
@@ -120,20 +117,16 @@ class A2FStream:
         frames: list[MotionFrame] = []
         while self.keyframes:
             start = math.ceil((self.keyframes[0][0] + self.lookahead_seconds) * MODEL_RATE) - 1
-            cut = start - self.model_samples_pushed
+            cut = start - self.live.model_samples_pushed
             if cut > len(pcm):
                 break
             if cut > 0:
-                frames += await self._push(pcm[:cut])
+                frames += await self.live.run(pcm[:cut])
                 pcm = pcm[cut:]
             self._apply_next_keyframe()
         if len(pcm):
-            frames += await self._push(pcm)
+            frames += await self.live.run(pcm)
         return frames
-
-    async def _push(self, pcm: np.ndarray) -> list[MotionFrame]:
-        self.model_samples_pushed += len(pcm)
-        return await self.scheduler.run(self.session, pcm)
 
     def _apply_next_keyframe(self) -> None:
         time_code, mix = self.keyframes.pop(0)
@@ -142,10 +135,7 @@ class A2FStream:
         self.aggregates.append((self.session.frames_emitted, self._aggregate(time_code, mix, mix)))
 
     def _echo_until(self, end_sample: int) -> animation_pb2.AudioWithTimeCode:
-        count = max(0, end_sample - self.echo_start)
-        chunk = bytes(self.echo[:2 * count])
-        del self.echo[:2 * count]
-        start, self.echo_start = self.echo_start, self.echo_start + count
+        start, chunk = self.live.echo.take_until(end_sample)
         return animation_pb2.AudioWithTimeCode(time_code=start / self.rate, audio_buffer=chunk)
 
     def _messages(self, frames: list[MotionFrame]) -> list[a2f.A2F3DAnimationDataStream]:
@@ -155,7 +145,7 @@ class A2FStream:
             data = animation_pb2.AnimationData(skel_animation=animation_pb2.SkelAnimation(blend_shape_weights=[
                 animation_pb2.FloatArrayWithTimeCode(time_code=frame.time, values=weights)]))
             frame_end = min(round((frame.index + 1) * self.rate / self.settings.fps), self.samples_received)
-            if frame_end > self.echo_start:
+            if frame_end > self.live.echo.start:
                 data.audio.CopyFrom(self._echo_until(frame_end))
             due = [aggregate for first, aggregate in self.aggregates if first <= frame.index]
             if due:  # several changes before one frame: the last one is what the frame shows
@@ -169,84 +159,105 @@ class A2FStream:
 
 
 class A2FController(audio2face_pb2_grpc.A2FControllerServiceServicer):
-    """The Audio2Face-3D service, sharing the facecast servicer's sessions, schedulers and limits."""
+    """The Audio2Face-3D service, sharing the daemon's sessions, schedulers and limits with the native one."""
 
-    def __init__(self, facecast: Facecast) -> None:
-        self.facecast = facecast
+    def __init__(self, state: DaemonState) -> None:
+        self.state = state
 
     @handles_errors
     async def ProcessAudioStream(self, request_iterator: AsyncIterator[a2f.AudioWithEmotionStream],
                                  context: grpc.aio.ServicerContext) -> AsyncIterator[a2f.A2F3DAnimationDataStream]:
         requests = aiter(request_iterator)
+        reader = self.state.reader(requests)
         try:
-            async for response in self._converse(requests):
+            async for response in self._converse(reader):
                 yield response
-        except (FacecastError, SessionLimitReached):
+                reader.tick()
+        except ERRORS:
             await drain(requests, DRAIN_SECONDS, lambda m: m.WhichOneof("stream_part") == "end_of_audio",
                         LATE_MESSAGE_GRACE_SECONDS)
             raise
+        finally:
+            self.state.release(reader)
 
-    async def _converse(self, requests: AsyncIterator[a2f.AudioWithEmotionStream]
-                        ) -> AsyncIterator[a2f.A2F3DAnimationDataStream]:
-        first = await anext(requests, None)
+    async def _converse(self, reader: RequestReader) -> AsyncIterator[a2f.A2F3DAnimationDataStream]:
+        config = self.state.config
+        with self.state.session("live"):
+            async for response in self._process(reader, config.config_timeout_seconds, config.idle_timeout_seconds):
+                yield response
+
+    async def _process(self, reader: RequestReader, config_timeout: float,
+                       idle_timeout: float) -> AsyncIterator[a2f.A2F3DAnimationDataStream]:
+        requests = reader.requests
+        first = await reader.next(config_timeout, "audio_stream_header")
         if first is None or first.WhichOneof("stream_part") != "audio_stream_header":
             got = "nothing" if first is None else first.WhichOneof("stream_part")
             raise InvalidInput(f"the first message must be an audio_stream_header, not {got}")
         header = first.audio_stream_header
         settings = stream_settings(header)
-        animator = get_animator(self.facecast.config.default_animator or None, live=True)
-        with self.facecast.sessions.open():
-            session = await asyncio.to_thread(animator.stream, settings.controls, settings.fps)
-            stream = A2FStream(settings, session, self.facecast.schedulers.for_animator(animator),
-                               animator.lookahead_ms / 1000)
-            yield a2f.A2F3DAnimationDataStream(animation_data_stream_header=a2f.A2F3DAnimationDataStreamHeader(
-                audio_header=audio_pb2.AudioHeader(
-                    audio_format=header.audio_header.audio_format, channel_count=1, bits_per_sample=16,
-                    samples_per_second=settings.sample_rate),
-                skel_animation_header=animation_pb2.SkelAnimationHeader(blend_shapes=BLENDSHAPES),
-                start_time_code_since_epoch=time.time()))
-            for warning in settings.warnings:
-                log.warning("a2f stream: %s", warning)
-                yield _status(status_pb2.Status.WARNING, warning)
-            ended = False
-            async for message in requests:
-                part = message.WhichOneof("stream_part")
-                if part == "audio_with_emotion":
-                    for response in await stream.push(message.audio_with_emotion):
-                        yield response
-                elif part == "end_of_audio":
-                    ended = True
-                    break
-                else:
-                    raise InvalidInput(f"{part or 'an empty message'} is not allowed here: send the "
-                                       "audio_stream_header once, first")
-            if not stream.samples_received:
-                raise AudioError("no audio was sent: send at least one audio_with_emotion before end_of_audio")
-            late = asyncio.ensure_future(anext(requests, None)) if ended else None
-            try:
-                for response in await stream.finish():
+        animator = self.state.animator(None, live=True)
+        session = await asyncio.to_thread(animator.stream, settings.controls, settings.fps)
+        live = LiveSession(session, self.state.schedulers.for_animator(animator), settings.sample_rate,
+                           MAX_CHUNK_SECONDS, MAX_CLIP_SECONDS, capacity=self.state.capacity, kind="a2f")
+        stream = A2FStream(settings, live, animator.lookahead_ms / 1000)
+        metrics.DAEMON.calls.inc(method="ProcessAudioStream", animator=animator.name)
+        yield a2f.A2F3DAnimationDataStream(animation_data_stream_header=a2f.A2F3DAnimationDataStreamHeader(
+            audio_header=audio_pb2.AudioHeader(
+                audio_format=header.audio_header.audio_format, channel_count=1, bits_per_sample=16,
+                samples_per_second=settings.sample_rate),
+            skel_animation_header=animation_pb2.SkelAnimationHeader(blend_shapes=BLENDSHAPES),
+            start_time_code_since_epoch=time.time()))
+        for warning in settings.warnings:
+            log.warning("a2f stream: %s", warning)
+            yield _status(status_pb2.Status.WARNING, warning)
+        ended = False
+        while (message := await reader.next(idle_timeout, "audio")) is not None:
+            part = message.WhichOneof("stream_part")
+            if part == "audio_with_emotion":
+                received = time.perf_counter()
+                responses = await stream.push(message.audio_with_emotion)
+                for response in responses:
                     yield response
-                yield a2f.A2F3DAnimationDataStream(event=a2f.Event(event_type=a2f.END_OF_A2F_AUDIO_PROCESSING))
-                extra = await _result_within(late, LATE_MESSAGE_GRACE_SECONDS) if late else None
-                if extra is not None:
-                    raise InvalidInput(f"{extra.WhichOneof('stream_part')} received after end_of_audio; "
-                                       "a stream carries one audio clip")
-            finally:
-                if late is not None and not late.done():  # stop reading before anyone else reads
-                    late.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await late
-            seconds = stream.samples_received / settings.sample_rate
-            yield _status(status_pb2.Status.SUCCESS, f"audio processing completed: {session.frames_emitted} frames "
-                          f"at {settings.fps} fps for {seconds:.2f} s of audio")
+                live.sent_count(len(responses), received)
+            elif part == "end_of_audio":
+                ended = True
+                break
+            else:
+                raise InvalidInput(f"{part or 'an empty message'} is not allowed here: send the "
+                                   "audio_stream_header once, first")
+        if reader.interrupted:  # the daemon is draining: what the audio so far gives, then the end
+            for response in await stream.finish():
+                yield response
+            yield _status(status_pb2.Status.ERROR, "the daemon is shutting down: the stream ends here; "
+                          "reconnect")
+            return
+        if not stream.samples_received:
+            raise AudioError("no audio was sent: send at least one audio_with_emotion before end_of_audio")
+        late = asyncio.ensure_future(anext(requests, None)) if ended else None
+        try:
+            for response in await stream.finish():
+                yield response
+            yield a2f.A2F3DAnimationDataStream(event=a2f.Event(event_type=a2f.END_OF_A2F_AUDIO_PROCESSING))
+            extra = await _result_within(late, LATE_MESSAGE_GRACE_SECONDS) if late else None
+            if extra is not None:
+                raise InvalidInput(f"{extra.WhichOneof('stream_part')} received after end_of_audio; "
+                                   "a stream carries one audio clip")
+        finally:
+            if late is not None and not late.done():  # stop reading before anyone else reads
+                late.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await late
+        seconds = stream.samples_received / settings.sample_rate
+        yield _status(status_pb2.Status.SUCCESS, f"audio processing completed: {session.frames_emitted} frames "
+                      f"at {settings.fps} fps for {seconds:.2f} s of audio")
 
 
-async def _result_within(task: asyncio.Future, seconds: float):
+async def _result_within(task: asyncio.Future[Any], seconds: float) -> Any:
     """The task's result if it succeeds within ``seconds``, else None (the task is left running)."""
     done, _ = await asyncio.wait({task}, timeout=seconds)
     return task.result() if done and not task.cancelled() and task.exception() is None else None
 
 
-def add_to_server(facecast: Facecast, server: grpc.aio.Server) -> None:
+def add_to_server(state: DaemonState, server: grpc.aio.Server) -> None:
     """Serve the Audio2Face-3D API on ``server`` with the daemon's shared state."""
-    audio2face_pb2_grpc.add_A2FControllerServiceServicer_to_server(A2FController(facecast), server)
+    audio2face_pb2_grpc.add_A2FControllerServiceServicer_to_server(A2FController(state), server)

@@ -17,6 +17,7 @@ import numpy as np
 from facecast.controls import EMOTION_ALIASES, Controls
 from facecast.errors import AudioError, InvalidInput, quoted
 from facecast.motion import BLENDSHAPES, DEFAULT_FPS, check_fps
+from facecast.proto.a2f.nvidia_ace import audio_pb2
 from facecast.proto.a2f.nvidia_audio2face_3d import messages_pb2 as a2f
 
 # NVIDIA's input sanitisation limits (Audio2Face-3D NIM advanced_config.yaml).
@@ -154,7 +155,7 @@ class StreamSettings:
     warnings: list[str]
 
 
-def _check_audio_header(header) -> int:
+def _check_audio_header(header: audio_pb2.AudioHeader) -> int:
     if header.audio_format != 0:
         raise AudioError(f"audio_format {header.audio_format} is not supported; only AUDIO_FORMAT_PCM")
     if header.channel_count != 1:

@@ -1,17 +1,28 @@
 """Per-model micro-batching: work from all concurrent sessions of one animator is gathered and run together.
 
 Each call to :meth:`ModelScheduler.run` queues one unit of work (a chunk of audio for a session, or its flush).
-A single worker per model takes everything queued (up to ``max_batch``) and hands it to the animator's
-``run_batch`` in a worker thread, so the event loop never blocks on compute and a batched model (the neural
-animator) can evaluate many streams in one call. Animators without batching just loop.
+A scheduler has ``lanes`` worker threads, each with its own queue; a session stays on one lane (its work runs
+in order) and new sessions go to the lane with the fewest. A lane takes everything queued on it (up to
+``max_batch``) and hands it to the animator's ``run_batch`` in its thread, so the event loop never blocks on
+compute, animators that release the GIL (ONNX Runtime) use as many cores as there are lanes, and a batched model
+(the neural animator) can evaluate many streams in one call. Animators without batching just loop.
+
+Only live streams use the schedulers: whole clips run in worker processes (:mod:`.clipwork`), so a stream's
+chunk never waits behind a clip. The flush of an animator named in ``process_flush`` (the phonetic one, whose
+flush aligns a whole utterance with its transcript in C code that holds the GIL) runs in a forked process on a
+copy of the session, whose state then replaces the session's; it blocks neither the lane nor the event loop,
+and a client that leaves kills it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -26,35 +37,80 @@ class Work:
     done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
+class _Lane:
+    def __init__(self, animator: Animator, index: int) -> None:
+        self.queue: asyncio.Queue[Work] = asyncio.Queue()
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"facecast-{animator.name}-{index}")
+        self.worker: asyncio.Task | None = None
+        self.sessions = 0
+
+
+ProcessCall = Callable[..., Awaitable[Any]]  # (fn, *args) -> fn(*args) run in a worker process
+
+
+def flush_copy(animator: str, session: StreamingSession) -> tuple[list[MotionFrame] | Exception, StreamingSession]:
+    """In a worker process: flush a copy of ``session`` the way the scheduler would; the frames (or the error)
+    and the session's state after it."""
+    from facecast.animators import get_animator
+
+    return get_animator(animator).run_batch([(session, None)])[0], session
+
+
 class ModelScheduler:
-    def __init__(self, animator: Animator, max_batch: int = 64) -> None:
+    def __init__(self, animator: Animator, max_batch: int = 64, lanes: int = 1,
+                 process_call: ProcessCall | None = None) -> None:
         self.animator = animator
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[Work] = asyncio.Queue()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"facecast-{animator.name}")
-        self._worker: asyncio.Task | None = None
+        self.process_call = process_call
+        self._lanes = [_Lane(animator, i) for i in range(max(1, lanes))]
+        self._lane_of: weakref.WeakKeyDictionary[StreamingSession, _Lane] = weakref.WeakKeyDictionary()
         self.batches = 0
         self.items = 0
 
+    @property
+    def queued(self) -> int:
+        return sum(lane.queue.qsize() for lane in self._lanes)
+
+    def _lane(self, session: StreamingSession) -> _Lane:
+        lane = self._lane_of.get(session)
+        if lane is None:
+            lane = min(self._lanes, key=lambda candidate: candidate.sessions)
+            lane.sessions += 1
+            self._lane_of[session] = lane
+            weakref.finalize(session, _leave, lane)
+        return lane
+
     async def run(self, session: StreamingSession, pcm: np.ndarray | None) -> list[MotionFrame]:
         """Queue ``pcm`` (or a flush when None) for ``session`` and wait for its frames."""
-        if self._worker is None:
-            self._worker = asyncio.get_running_loop().create_task(self._serve())
+        if pcm is None and self.process_call is not None:
+            return await self._flush_in_process(session)
+        lane = self._lane(session)
+        if lane.worker is None:
+            lane.worker = asyncio.get_running_loop().create_task(self._serve(lane))
         work = Work(session, pcm)
-        await self._queue.put(work)
+        await lane.queue.put(work)
         return await work.done
 
-    async def _serve(self) -> None:
+    async def _flush_in_process(self, session: StreamingSession) -> list[MotionFrame]:
+        assert self.process_call is not None  # the caller awaited the session's earlier work: nothing is queued
+        result, after = await self.process_call(flush_copy, self.animator.name, session)
+        session.__dict__.update(after.__dict__)
+        self.items += 1
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    async def _serve(self, lane: _Lane) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            live = [w for w in batch if not w.done.cancelled()]
+            batch = [await lane.queue.get()]
+            while len(batch) < self.max_batch and not lane.queue.empty():
+                batch.append(lane.queue.get_nowait())
+            live = [w for w in batch if not w.done.cancelled()]  # a client that left ends its work here
             if not live:
                 continue
             results = await loop.run_in_executor(
-                self._executor, self.animator.run_batch, [(w.session, w.pcm) for w in live])
+                lane.executor, self.animator.run_batch, [(w.session, w.pcm) for w in live])
             self.batches += 1
             self.items += len(live)
             for work, result in zip(live, results):
@@ -66,24 +122,37 @@ class ModelScheduler:
                     work.done.set_result(result)
 
     async def close(self) -> None:
-        if self._worker:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        for lane in self._lanes:
+            if lane.worker:
+                lane.worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await lane.worker
+            lane.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _leave(lane: _Lane) -> None:
+    lane.sessions -= 1
 
 
 class Schedulers:
     """One :class:`ModelScheduler` per animator name, created on first use."""
 
-    def __init__(self, max_batch: int = 64) -> None:
+    def __init__(self, max_batch: int = 64, lanes: int = 1, process_call: ProcessCall | None = None,
+                 process_flush: frozenset[str] = frozenset()) -> None:
         self.max_batch = max_batch
+        self.lanes = lanes
+        self.process_call, self.process_flush = process_call, process_flush
         self._by_name: dict[str, ModelScheduler] = {}
 
     def for_animator(self, animator: Animator) -> ModelScheduler:
         if animator.name not in self._by_name:
-            self._by_name[animator.name] = ModelScheduler(animator, self.max_batch)
+            call = self.process_call if animator.name in self.process_flush else None
+            self._by_name[animator.name] = ModelScheduler(animator, self.max_batch, self.lanes, call)
         return self._by_name[animator.name]
+
+    @property
+    def queued(self) -> dict[tuple[tuple[str, str], ...], float]:
+        return {(("animator", name),): float(s.queued) for name, s in self._by_name.items()}
 
     async def close(self) -> None:
         for scheduler in self._by_name.values():

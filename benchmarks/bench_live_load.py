@@ -1,0 +1,143 @@
+"""Live load and responsiveness of the daemon (docs/RELIABILITY.md): one daemon, in one run,
+
+- a baseline of 4 real-time streams, then 64 (admitted, refused, lateness p50/p99/max);
+- health-check latency idle and while a heavy phonetic Animate (64 s of speech) runs, as a ratio;
+- how long a new Stream waits for its header while 6 long Animate calls run;
+- with ``--replicas 2``, the same load over two replicas behind gRPC round-robin (one per core).
+
+    .venv/bin/python benchmarks/bench_live_load.py [--streams 64] [--seconds 10] [--replicas 2]
+
+Clients run on the same machine as the daemon; figures from a shared box are lower bounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import grpc
+import numpy as np
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from facecast.audio import load_audio  # noqa: E402
+from facecast.proto import facecast_pb2 as pb  # noqa: E402
+from facecast.proto import facecast_pb2_grpc  # noqa: E402
+
+from daemon import Daemon  # noqa: E402
+from loadgen import run_load  # noqa: E402
+
+
+def long_clip(seconds: int = 64) -> pb.AnimateRequest:
+    audio = load_audio(ROOT / "assets" / "speech_en.wav")
+    samples = np.tile(audio.samples, int(np.ceil(seconds / audio.duration)))[: seconds * 16_000]
+    pcm = (samples * 32767).astype("<i2").tobytes()
+    return pb.AnimateRequest(audio=pb.AudioInput(pcm=pb.Pcm(data=pcm, sample_rate=16_000)), animator="phonetic")
+
+
+def health_ms(channel: grpc.Channel, n: int = 20) -> np.ndarray:
+    stub = health_pb2_grpc.HealthStub(channel)
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        stub.Check(health_pb2.HealthCheckRequest(), timeout=120)
+        times.append((time.perf_counter() - start) * 1000)
+        time.sleep(0.05)
+    return np.array(times)
+
+
+def header_wait_s(channel: grpc.Channel) -> float:
+    stub = facecast_pb2_grpc.FacecastStub(channel)
+    start = time.perf_counter()
+
+    def requests():
+        yield pb.StreamRequest(config=pb.StreamConfig(sample_rate=16_000, fps=30))
+        yield pb.StreamRequest(pcm=np.zeros(320, "<i2").tobytes())
+        yield pb.StreamRequest(end=pb.End())
+
+    call = stub.Stream(requests(), timeout=300)
+    first = next(call)
+    assert first.WhichOneof("kind") == "header"
+    waited = time.perf_counter() - start
+    list(call)
+    return waited
+
+
+def server_lateness(url: str) -> dict[str, float]:
+    """The daemon's own lateness histogram (chunk arrival to frames handed to gRPC): cumulative counts by bound."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    return {m.group(1): float(m.group(2))
+            for m in re.finditer(r'facecast_frame_lateness_seconds_bucket\{le="([^"]+)"\} (\S+)', text)}
+
+
+def within(before: dict[str, float], after: dict[str, float], bound: str) -> str:
+    total = after["+Inf"] - before.get("+Inf", 0.0)
+    inside = after[bound] - before.get(bound, 0.0)
+    return f"{inside / total:.1%} of {total:.0f} chunks' frames within {float(bound) * 1000:.0f} ms" if total else "-"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--streams", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--replicas", type=int, default=1)
+    args = parser.parse_args()
+    if args.replicas > 1:
+        replicas(args.streams, args.seconds, args.replicas)
+        return
+    daemon = Daemon("--metrics-port", "0")
+    try:
+        assert daemon.metrics_url
+        start = server_lateness(daemon.metrics_url)
+        baseline = run_load(daemon.address, 4, args.seconds, processes=2)
+        middle = server_lateness(daemon.metrics_url)
+        print(f"baseline: {baseline.summary()}; in the daemon: {within(start, middle, '0.033')}")
+        load = run_load(daemon.address, args.streams, args.seconds)
+        end = server_lateness(daemon.metrics_url)
+        print(f"load: {load.summary()}; in the daemon: {within(middle, end, '0.033')}")
+        print(f"p99 lateness, load / baseline: {load.p99_ms / baseline.p99_ms:.2f}")
+        with grpc.insecure_channel(daemon.address) as channel:
+            idle = health_ms(channel)
+            stub = facecast_pb2_grpc.FacecastStub(channel)
+            heavy = stub.Animate(long_clip(), timeout=300)
+            time.sleep(1.0)
+            busy = health_ms(channel)
+            still_running = heavy.running()
+            heavy.cancel()
+            print(f"health check idle p50 {np.median(idle):.1f} ms max {idle.max():.1f} ms; during a 64 s phonetic "
+                  f"Animate p50 {np.median(busy):.1f} ms max {busy.max():.1f} ms (ratio of p50s "
+                  f"{np.median(busy) / np.median(idle):.2f}; Animate still running after: {still_running})")
+            quiet = header_wait_s(channel)
+            clips = [stub.Animate(long_clip(), timeout=300) for _ in range(6)]
+            time.sleep(1.0)
+            busy_wait = header_wait_s(channel)
+            for clip in clips:
+                clip.cancel()
+            print(f"Stream header wait: quiet {quiet * 1000:.0f} ms; with 6 long Animate calls running "
+                  f"{busy_wait * 1000:.0f} ms")
+    finally:
+        daemon.stop()
+
+
+def replicas(streams: int, seconds: float, count: int) -> None:
+    daemons = [Daemon() for _ in range(count)]
+    try:
+        one = run_load(daemons[0].address, streams, seconds)
+        print(f"1 replica: {one.summary()}")
+        both = "ipv4:" + ",".join(d.address for d in daemons)
+        spread = run_load(both, streams, seconds, load_balancing="round_robin")
+        print(f"{count} replicas, round-robin: {spread.summary()}")
+    finally:
+        for d in daemons:
+            d.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""How many live streams this process can serve on time, measured while it serves them.
+
+Every ``window`` seconds :meth:`LiveCapacity.sample` reads the process's CPU time (the event loop and the
+scheduler threads; whole clips run in worker processes and do not count), the live frames sent in that window
+and their lateness. The frames sent say how many 30 fps streams were served on average; the estimate is the
+number of streams that would use ``target_cores`` at the measured CPU per stream. While frames are on time the
+limit grows towards it: 1.5x per window while the machine has idle CPU (``min_idle`` of its cores, read from
+``/proc/stat``: other replicas, clients and other jobs on the machine count), else by two streams. A window
+whose p99 lateness exceeded one frame stops admissions until the streams are on time again; an idle window
+returns the limit to its initial value. New live streams past the limit are refused with RESOURCE_EXHAUSTED
+and a message saying why, so admitted streams stay on time instead of all becoming late together.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+FRAME_SECONDS = 1 / 30  # the lateness budget: one frame at 30 fps
+
+
+class LiveCapacity:
+    def __init__(self, initial: int = 16, target_cores: float = 0.8, window: float = 2.0,
+                 ceiling: int = 1024, budget_seconds: float = FRAME_SECONDS, min_idle: float = 0.15) -> None:
+        self.limit = self.initial = initial
+        self.min_idle = min_idle
+        self._machine = machine_cpu()
+        self.machine_idle = 1.0
+        self.target_cores, self.window, self.ceiling, self.budget = target_cores, window, ceiling, budget_seconds
+        self._cpu, self._wall = time.process_time(), time.monotonic()
+        self._lateness: list[float] = []
+        self._frames = 0
+        self.measured = False
+        self._lock = threading.Lock()
+        self.last_p99 = 0.0
+        self.last_cpu = 0.0
+        self.overloaded = False
+
+    def observe(self, lateness_seconds: float, frames: int) -> None:
+        with self._lock:
+            self._lateness.append(lateness_seconds)
+            self._frames += frames
+
+    def sample(self, active_live: int) -> None:
+        """Close a measurement window: update the CPU per stream, lateness and the limit."""
+        cpu, wall = time.process_time(), time.monotonic()
+        elapsed = max(wall - self._wall, 1e-6)
+        used = (cpu - self._cpu) / elapsed  # cores busy in this process
+        self._cpu, self._wall = cpu, wall
+        with self._lock:
+            late, self._lateness = self._lateness, []
+            frames, self._frames = self._frames, 0
+        served = frames / (elapsed / FRAME_SECONDS)  # 30 fps streams served on average in the window
+        machine = machine_cpu()
+        if machine and self._machine:
+            busy, total = machine[0] - self._machine[0], machine[1] - self._machine[1]
+            self.machine_idle = 1.0 - busy / total if total > 0 else 1.0
+        self._machine = machine
+        self.last_cpu = used
+        self.last_p99 = float(np.percentile(late, 99)) if late else 0.0
+        self.overloaded = self.last_p99 > self.budget
+        if self.overloaded:  # no new streams until the admitted ones are on time again
+            self.limit = max(1, min(self.limit, active_live))
+        elif served < 2:  # (nearly) idle: nothing to measure, back to the prior
+            self.limit = max(self.limit, min(self.initial, self.ceiling))
+        elif used > 0.02:
+            self.measured = True
+            estimate = served * self.target_cores / used
+            # on time: grow 1.5x per window while the machine has CPU to spare, else by two streams (the CPU per
+            # stream changes with how many share a batch, and other processes take the machine's CPU)
+            base = max(self.limit, active_live)
+            grown = 1.5 * base if self.machine_idle >= self.min_idle else base + 2
+            self.limit = int(min(self.ceiling, max(1, min(estimate, grown))))
+
+    def refusal(self, active_live: int) -> str | None:
+        """Why a new live stream is refused now, or None to admit it."""
+        if active_live < self.limit:
+            return None
+        why = (f"live frames ran late (p99 {self.last_p99 * 1000:.0f} ms)" if self.overloaded
+               else f"{self.last_cpu:.2f} cores busy, machine {self.machine_idle:.0%} idle" if self.measured
+            else "not measured yet")
+        return (f"the daemon serves {active_live} live streams, its measured capacity ({why}); "
+                "try again later or another replica")
+
+
+def machine_cpu() -> tuple[float, float] | None:
+    """(busy, total) CPU time of the whole machine so far, in clock ticks, from ``/proc/stat``; None elsewhere."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [float(v) for v in stat.readline().split()[1:9]]  # to steal; guest time is in user
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)

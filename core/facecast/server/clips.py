@@ -1,0 +1,58 @@
+"""The ``Animate`` call: a whole clip animated in a worker process (:mod:`.clipwork`), its frames sent in
+batches of ``frames_per_message`` as each 2 s slice is done, with texture frames and the audio echo."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+
+from facecast import wire
+from facecast.audio import MODEL_RATE
+from facecast.motion import MotionFrame
+from facecast.proto import facecast_pb2 as pb
+from facecast.server import metrics
+from facecast.server.avatars import TextureStream
+from facecast.server.clipwork import ClipJob
+from facecast.server.options import animation_options
+from facecast.server.state import DaemonState
+from facecast.settle import TakeEnd
+
+Responses = AsyncIterator[pb.MotionResponse]
+
+
+async def animate(state: DaemonState, request: pb.AnimateRequest) -> Responses:
+    """The responses of one Animate call."""
+    animator = state.animator(request.animator)
+    fps, options = animation_options(animator, request.fps, request.text, request.language, state.config)
+    controls = wire.controls_from_proto(request.controls)
+    # checked before any renderer is built: an invalid 2048-px request must not cost a renderer
+    per_message = wire.frames_per_message(request.frames_per_message, TextureStream.frame_bytes(request.texture))
+    textures = await TextureStream.open(request.texture, state.avatars, state.clip_render)
+    job = ClipJob(request.audio.SerializeToString(), state.config.max_audio_seconds, animator.name, controls, fps,
+                  options, request.echo_audio)
+    metrics.DAEMON.calls.inc(method="Animate", animator=animator.name)
+    with state.session("clip") as session_id:
+        pending: list[MotionFrame] = []
+        end = TakeEnd(fps)  # a take ends settled to neutral, as offline takes do
+        duration = 0.0
+        async for message in state.clips.run(job):
+            if message[0] == "ready":
+                duration = message[1]
+                yield wire.header(animator, fps, session_id, math.ceil(duration * fps - 1e-9))
+            elif message[0] == "frames":
+                _, frames, start, chunk = message
+                last = start is None
+                pending += end.finish(frames) if last else end.feed(frames)
+                while len(pending) >= per_message or (last and pending):
+                    batch, pending = pending[:per_message], pending[per_message:]
+                    yield wire.frame_batch(batch)
+                    metrics.DAEMON.frames.inc(len(batch), kind="clip")
+                    for texture in await textures.render(batch) if textures else []:
+                        yield texture
+                if chunk is not None:
+                    yield wire.audio_echo(chunk, start / MODEL_RATE, MODEL_RATE)
+            else:
+                _, frames_emitted, compute_seconds = message
+                yield pb.MotionResponse(status=pb.Status(
+                    code=pb.Status.OK, message="done", frames=frames_emitted, audio_seconds=duration,
+                    compute_seconds=compute_seconds))
