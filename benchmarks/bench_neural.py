@@ -3,8 +3,7 @@
     nice -n 5 .venv/bin/python benchmarks/bench_neural.py [--quick] [--animators neural phonetic energy]
         [--neural-model PATH] [--videos FILE_OR_FOLDER ...] [--fold SOURCE=MODEL ...] [--json out/bench_neural.json]
 
-To measure another worktree's model, run this file with that worktree's interpreter (its ``facecast`` is used):
-    /work/wt/neural/.venv/bin/python benchmarks/bench_neural.py ...
+To measure another checkout's code, run this file with that checkout's interpreter (its ``facecast`` is used).
 
 Sections (DESIGN.md, "How quality is measured"; the yardstick is ../shared/tools/mouth_track.py, as in
 lipsync_check.py: animation at 30 fps, the tracked opening interpolated to the frame times):
