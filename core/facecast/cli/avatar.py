@@ -15,7 +15,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "avatar", help="fit a portrait and save it as an avatar",
         description="Find the face in a portrait (photo, painting, drawing), fit the 468-point face mesh and "
         "save image + mesh as a .fcavatar file for rendering.")
-    p.add_argument("image", help="portrait image: jpg, png, webp, bmp, tiff")
+    p.add_argument("image", help="portrait image: jpg, png or webp")
     p.add_argument("-o", "--output", required=True, help="output .fcavatar file")
     p.add_argument("--face-box", metavar="X,Y,W,H",
                    help="the face's box in pixels (forehead to chin), for faces the detector misses")
