@@ -51,7 +51,10 @@ REQUIREMENTS = ("grpcio==1.85.3", "grpcio-health-checking==1.85.1", "protobuf==7
 
 def version() -> str:
     text = (CORE / "_version.py").read_text(encoding="utf-8")
-    return re.search(r'__version__ = "([^"]+)"', text).group(1)
+    found = re.search(r'__version__ = "([^"]+)"', text)
+    if found is None:
+        raise SystemExit(f"no __version__ in {CORE / '_version.py'}")
+    return found.group(1)
 
 
 def _imported_modules(source: Path, everywhere: bool) -> set[str]:
