@@ -471,6 +471,7 @@ def check_install(params: dict) -> dict:
     jaw.keyframe_points.foreach_get("co", co)
     out["local_jaw"] = [co[0::2], co[1::2]]
     out["neural_file"] = getattr(sys.modules.get("facecast.animators.neural"), "__file__", None)
+    out["onnxruntime_file"] = getattr(sys.modules.get("onnxruntime"), "__file__", None)
     return out
 
 
