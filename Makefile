@@ -14,6 +14,8 @@ A2F_VENV := .venv-a2f
 OUT := out
 # the add-on bundles these; keep them equal to what .venv runs (the generated stubs need grpcio >= 1.85.1)
 BLENDER_WHEELS := grpcio==1.85.3 grpcio-health-checking==1.85.1 protobuf==7.36.2 msgpack==1.2.4
+# the in-Blender learned model: the newest onnxruntime with cp311 wheels for all four platforms (= build_addon.py)
+BLENDER_ORT := onnxruntime==1.23.2
 
 .PHONY: install install-runtime demo test test-deps lint typecheck proto bench blender-addon clean system-deps
 
@@ -50,7 +52,7 @@ test-deps: $(BLENDER_VENV)/.installed $(A2F_VENV)/.installed tools/node_modules/
 
 $(BLENDER_VENV)/.installed:
 	test -x $(BLENDER_VENV)/bin/python || $(PYTHON311) -m venv $(BLENDER_VENV)
-	$(BLENDER_VENV)/bin/pip install -q bpy==5.0.1 'numpy<2' $(BLENDER_WHEELS)
+	$(BLENDER_VENV)/bin/pip install -q bpy==5.0.1 'numpy<2' $(BLENDER_WHEELS) $(BLENDER_ORT)
 	touch $@
 
 $(A2F_VENV)/.installed:

@@ -209,21 +209,29 @@ def test_bakes_onto_a_cc4_named_rig_with_head_and_eye_bones(daemon, assets, core
 
 @needs_audio
 def test_bakes_in_blender_with_no_daemon_and_online_access_off(assets, core_site, tmp_path):
-    """Run = In Blender: the bundled energy animator animates inside Blender, from the add-on's own core wheel
-    (the bpy venv has no soxr, no PyAV, no onnxruntime), with nothing listening and Online Access off."""
+    """Run = In Blender: the bundled learned model (default) and energy animator animate inside Blender, from the
+    add-on's own core wheel and its ONNX weights (the bpy venv has onnxruntime, but no soxr, no PyAV), with
+    nothing listening and Online Access off; each take equals the animator's own (same seed)."""
     from facecast.animators import get_animator
     from facecast.audio import load_audio
     from facecast.controls import Controls
 
-    result = run_check("local", {"audio": str(assets / "speech_en.wav"), "frame": 1}, core_site, tmp_path)
+    result = run_check("local", {"audio": str(assets / "speech_en.wav"), "frame": 1, "seed": 5}, core_site,
+                       tmp_path)
     assert result["op"] == {"result": ["FINISHED"], "error": None} and not result["online"]
-    assert result["local_animators"] == ["energy"] and not result["soxr_loaded"]
+    assert result["energy_op"] == {"result": ["FINISHED"], "error": None}
+    assert result["local_animators"] == ["energy", "neural"] and result["default"] == "neural"
+    assert result["report"][0] and "learned model" in result["report"][1]
+    assert result["onnxruntime_file"] and not result["soxr_loaded"]
     assert "does not run inside Blender" in result["refused"]["error"]
-    clip = get_animator("energy").animate(load_audio(assets / "speech_en.wav"), Controls(), 30)
-    frames, values = result["curves"]["JawOpen"]
-    assert len(frames) == clip.num_frames
-    np.testing.assert_allclose(values, clip.values[:, CHANNEL_INDEX["JawOpen"]], atol=1e-4)
-    assert np.ptp(values) > 0.2
+    audio = load_audio(assets / "speech_en.wav")
+    for curves, name in ((result["curves"], "neural"), (result["energy_curves"], "energy")):
+        clip = get_animator(name).animate(audio, Controls(seed=5), 30)
+        frames, values = curves["JawOpen"]
+        assert len(frames) == clip.num_frames, name
+        np.testing.assert_allclose(values, clip.values[:, CHANNEL_INDEX["JawOpen"]], atol=1e-4, err_msg=name)
+        assert np.ptp(values) > 0.2, name
+    assert not np.allclose(result["curves"]["JawOpen"][1], result["energy_curves"]["JawOpen"][1], atol=1e-3)
 
 
 def test_export_csv_keeps_the_takes_own_rate_unless_asked(daemon, assets, core_site, tmp_path):
@@ -326,6 +334,15 @@ def test_built_zip_installs_with_blenders_extension_installer_and_bakes(daemon, 
     assert "bl_ext.user_default.facecast" in result["addons"] and result["registered"]
     assert Path(result["facecast_file"]).is_relative_to(user / "extensions")
     assert result["bake"] == {"result": ["FINISHED"], "error": None}
+    # and with no daemon, Online Access off: the learned model from the installed extension's own wheel
+    assert result["local_default"] == "neural" and result["local_bake"] == {"result": ["FINISHED"], "error": None}
+    assert Path(result["neural_file"]).is_relative_to(user / "extensions")
+    from facecast.animators import get_animator
+    from facecast.audio import load_audio
+    from facecast.controls import Controls
+
+    clip = get_animator("neural").animate(load_audio(assets / "speech_en.wav"), Controls(), 30)
+    np.testing.assert_allclose(result["local_jaw"][1], clip.values[:, CHANNEL_INDEX["JawOpen"]], atol=1e-4)
 
 
 @pytest.mark.slow

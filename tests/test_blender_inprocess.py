@@ -1,6 +1,7 @@
-"""The add-on's in-process Generate & Bake without Blender: which animators run in-process, the stdlib wav
-fallback decoder, and that a local job gives the animator's own take. The real-Blender run, with Online
-Access off and no daemon: test_blender_addon.py::test_bakes_in_blender_with_no_daemon_and_online_access_off."""
+"""The add-on's in-process Generate & Bake without Blender: which animators run in-process (the learned model
+by default, energy without onnxruntime), the stdlib wav fallback decoder, and that a local job gives the
+animator's own take. The real-Blender runs, with Online Access off and no daemon:
+test_blender_addon.py::test_bakes_in_blender_with_no_daemon_and_online_access_off and the built-zip test."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import facecast.animators
 from facecast.animators import get_animator
 from facecast.audio import MODEL_RATE, Audio, load_audio
 from facecast.controls import Controls
@@ -39,8 +41,31 @@ def test_local_refusals_name_the_problem():
         inprocess.local_animate_job(np.zeros(MODEL_RATE, np.float32), "energy", 30, Controls())
     with pytest.raises(InvalidInput, match="does not run inside Blender"):
         inprocess.check_animator("nope")
-    assert inprocess.check_animator("") == "energy"
-    assert "energy" in inprocess.local_animators()
+    assert inprocess.check_animator("") == "neural"
+    assert {"energy", "neural"} <= set(inprocess.local_animators())
+
+
+def test_a_local_neural_job_gives_the_learned_models_own_take():
+    audio = load_audio(ASSETS / "speech_en.wav")
+    controls = Controls(seed=7)
+    job = inprocess.local_animate_job(audio.samples, "", 30, controls, "speech_en.wav").start()
+    message = job.wait(timeout=120)
+    assert message.kind == "done", message.text
+    expected = get_animator("neural").animate(Audio(audio.samples, MODEL_RATE), controls, 30)
+    np.testing.assert_allclose(message.result.values, expected.values, atol=1e-6)
+
+
+def test_without_onnxruntime_the_local_bake_falls_back_to_energy_and_says_why(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # what `import onnxruntime` meets where it is absent
+    monkeypatch.setattr(facecast.animators, "_loaded", {})
+    assert inprocess.default_local_animator() == "energy"
+    assert "neural" not in inprocess.local_animators()
+    ok, line = inprocess.local_report()
+    assert not ok and "onnxruntime does not import" in line and "baking with energy" in line
+    with pytest.raises(InvalidInput, match="'neural' does not run inside Blender"):
+        inprocess.check_animator("neural")
+    monkeypatch.undo()
+    assert inprocess.local_report()[0]
 
 
 def test_wav_fallback_decodes_mixes_and_resamples(tmp_path):

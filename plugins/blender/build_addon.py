@@ -5,10 +5,11 @@
 The zip holds the add-on package ``facecast_blender/``, its ``blender_manifest.toml`` with a ``wheels`` list,
 and ``wheels/``: a ``facecast`` core wheel built here from the bpy-free modules the add-on needs, found by
 following its imports (client and generated proto, motion contract, controls, Live Link CSV, the
-``facecast.character`` vocabulary, the in-process ``energy`` animator), unchanged, plus grpcio, protobuf,
-msgpack and grpcio-health-checking for Python 3.11 on Linux x64, Windows x64 and macOS arm64/x64, fetched with
-``pip download --only-binary :all:``. numpy ships with Blender. ``--no-download`` builds only the core wheel
-(for tests and offline use; such a zip runs where those packages are already importable).
+``facecast.character`` vocabulary, the in-process ``energy`` and ``neural`` animators), unchanged, with the
+learned model's ONNX weights, plus grpcio, protobuf, msgpack, grpcio-health-checking and onnxruntime for
+Python 3.11 on Linux x64, Windows x64 and macOS arm64/x64, fetched with ``pip download --only-binary :all:``.
+numpy ships with Blender. ``--no-download`` builds only the core wheel (for tests and offline use; such a zip
+runs where those packages are already importable).
 """
 
 from __future__ import annotations
@@ -29,22 +30,31 @@ HERE = Path(__file__).resolve().parent
 ADDON = HERE / "facecast_blender"
 CORE = HERE.parent.parent / "core" / "facecast"
 # modules the add-on loads by name (importlib), which no import statement shows: the animators that Generate &
-# Bake runs in-process (inprocess.py; numpy only)
-LOADED_BY_NAME = ("facecast.animators.energy",)
+# Bake runs in-process (inprocess.py), and what they import inside functions (neural: the ONNX Runtime session)
+LOADED_BY_NAME = ("facecast.animators.energy", "facecast.animators.neural", "facecast.runtime")
+# files the bundled modules read at run time (relative to CORE): the learned model and its settings
+DATA_FILES = ("models/neural/neural.onnx", "models/neural/neural.json")
 
 # (Blender platform, pip --platform tags) for Python 3.11
 PLATFORMS = (
     ("linux-x64", ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")),
     ("windows-x64", ("win_amd64",)),
-    ("macos-arm64", ("macosx_11_0_arm64",)),
-    ("macos-x64", ("macosx_10_15_x86_64", "macosx_11_0_x86_64")),
+    ("macos-arm64", ("macosx_11_0_arm64", "macosx_13_0_arm64")),
+    ("macos-x64", ("macosx_10_15_x86_64", "macosx_11_0_x86_64", "macosx_13_0_x86_64")),
 )
-REQUIREMENTS = ("grpcio==1.85.3", "grpcio-health-checking==1.85.1", "protobuf==7.36.2", "msgpack==1.2.4")
+# onnxruntime 1.23.2 is the newest release with cp311 wheels for all four (1.24+ have no macOS x64 wheel); its
+# macOS wheels are tagged 13.0 (older Macs fall back to the energy animator, inprocess.py). The macOS 13 tags
+# above do not change the other packages' picks.
+REQUIREMENTS = ("grpcio==1.85.3", "grpcio-health-checking==1.85.1", "protobuf==7.36.2", "msgpack==1.2.4",
+                "onnxruntime==1.23.2")
 
 
 def version() -> str:
     text = (CORE / "_version.py").read_text(encoding="utf-8")
-    return re.search(r'__version__ = "([^"]+)"', text).group(1)
+    found = re.search(r'__version__ = "([^"]+)"', text)
+    if found is None:
+        raise SystemExit(f"no __version__ in {CORE / '_version.py'}")
+    return found.group(1)
 
 
 def _imported_modules(source: Path, everywhere: bool) -> set[str]:
@@ -93,9 +103,11 @@ def _record_line(name: str, data: bytes) -> str:
 
 
 def build_core_wheel(out_dir: Path) -> Path:
-    """A pure-Python ``facecast`` wheel holding the :func:`core_modules` the add-on needs."""
+    """A pure-Python ``facecast`` wheel holding the :func:`core_modules` the add-on needs and their
+    :data:`DATA_FILES`."""
     ver = version()
-    files: dict[str, bytes] = {f"facecast/{rel}": (CORE / rel).read_bytes() for rel in core_modules()}
+    files: dict[str, bytes] = {f"facecast/{rel}": (CORE / rel).read_bytes() for rel in (*core_modules(),
+                                                                                          *DATA_FILES)}
     info = f"facecast-{ver}.dist-info"
     files[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: facecast\nVersion: {ver}\n"
                                  "Summary: facecast client subset bundled with the Blender add-on\n").encode()

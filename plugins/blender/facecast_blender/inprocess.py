@@ -1,10 +1,11 @@
 """Generate & Bake inside Blender: a bundled animator runs in-process, with no daemon and no network.
 
 The path is built around an animator *name*, as the daemon's is: :func:`local_animators` lists the animators
-whose code (and weights) the extension carries and whose imports succeed here, and :func:`local_animate_job`
-runs ``facecast.animators.get_animator(name).animate`` on a worker thread, posting progress like a daemon
-job. Today that is ``energy`` (numpy only). An ONNX animator joins by being registered in
-``facecast.animators`` and bundled (its module, its weights, the onnxruntime wheels): nothing here changes.
+whose code (and weights) the extension carries and that load here, and :func:`local_animate_job` runs
+``facecast.animators.get_animator(name).animate`` on a worker thread, posting progress like a daemon job. The
+extension bundles ``neural`` (the learned model: its module, its ONNX weights and the onnxruntime wheels) and
+``energy`` (numpy only). Without a chosen animator the bake uses :func:`default_local_animator`: ``neural``
+where it loads, else ``energy``; :func:`local_report` says which and why.
 
 Audio is decoded on the main thread by Blender's own audio library (``aud``, which reads what a sound strip
 reads), mixed to mono and resampled to the model rate; without ``aud`` (bpy module builds without audio)
@@ -19,32 +20,55 @@ import wave
 import numpy as np
 
 from facecast.controls import Controls
-from facecast.errors import AudioError, InvalidInput
+from facecast.errors import AudioError, FacecastError, InvalidInput
 from facecast.motion import MotionClip
 
 from .jobs import Job
 
-DEFAULT_LOCAL_ANIMATOR = "energy"
+PREFERRED_LOCAL_ANIMATOR = "neural"
+FALLBACK_LOCAL_ANIMATOR = "energy"
 MAX_SECONDS = 600.0
 
 
-def local_animators() -> list[str]:
-    """Registered animators that can run in this Python (their modules import)."""
-    from facecast.animators import animator_module, animator_names
+def _load_error(name: str) -> str | None:
+    """Why animator ``name`` cannot run in this Python (its module, a module it needs such as onnxruntime, or
+    its weights are missing), or ``None`` when it loads. A loaded animator stays loaded (shared with bakes)."""
+    from facecast.animators import animator_module, get_animator
 
-    names = []
-    for name in animator_names():
-        try:
-            importlib.import_module(animator_module(name))
-        except ImportError:
-            continue
-        names.append(name)
-    return names
+    try:
+        importlib.import_module(animator_module(name))
+        get_animator(name)
+    except ImportError as e:
+        return f"{e.name or 'a module'} does not import here ({e})"
+    except FacecastError as e:
+        return str(e)
+    return None
+
+
+def local_animators() -> list[str]:
+    """Registered animators that can run in this Python (their modules import and their models load)."""
+    from facecast.animators import animator_names
+
+    return [name for name in animator_names() if _load_error(name) is None]
+
+
+def default_local_animator() -> str:
+    """:data:`PREFERRED_LOCAL_ANIMATOR` (the learned model) where it loads, else the numpy-only fallback."""
+    return PREFERRED_LOCAL_ANIMATOR if _load_error(PREFERRED_LOCAL_ANIMATOR) is None else FALLBACK_LOCAL_ANIMATOR
+
+
+def local_report() -> tuple[bool, str]:
+    """``(ok, line)``: which animator an in-Blender bake uses by default, and why when it is the fallback."""
+    error = _load_error(PREFERRED_LOCAL_ANIMATOR)
+    if error is None:
+        return True, f"runs in Blender with the learned model ({PREFERRED_LOCAL_ANIMATOR}, ONNX Runtime)"
+    return False, (f"the learned model cannot run in Blender ({error}); baking with {FALLBACK_LOCAL_ANIMATOR} "
+                   "instead (or switch Run to Daemon)")
 
 
 def check_animator(name: str) -> str:
-    """``name`` (default :data:`DEFAULT_LOCAL_ANIMATOR`) if it runs in-process, else a clear error."""
-    name = name or DEFAULT_LOCAL_ANIMATOR
+    """``name`` (default :func:`default_local_animator`) if it runs in-process, else a clear error."""
+    name = name or default_local_animator()
     available = local_animators()
     if name not in available:
         raise InvalidInput(f"animator {name!r} does not run inside Blender (bundled: {', '.join(available)}); "

@@ -46,8 +46,11 @@ class FACECAST_OT_bake(bpy.types.Operator):
         self._regions = settings.regions(self.regions)
         enabled(self._regions)  # refuse before the daemon call when no region is ticked
         fps = clip_fps(settings, context.scene)
+        self._where = "in Blender" if local else "on the daemon"
+        self._note = inprocess.local_report() if local and not settings.animator else None
         if local:  # no daemon, no network: decode here (main thread), animate on the worker
             animator = inprocess.check_animator(settings.animator)
+            self._where = f"in Blender ({animator})"
             with request.audio_file(self._audio) as path:
                 samples = inprocess.decode_audio(path, MODEL_RATE)
             return inprocess.local_animate_job(samples, animator, fps, settings.controls(), self._audio.name)
@@ -79,7 +82,7 @@ class FACECAST_OT_bake(bpy.types.Operator):
         self._timer = wm.event_timer_add(0.05, window=context.window)
         wm.progress_begin(0, 100)
         wm.modal_handler_add(self)
-        context.workspace.status_text_set(f"Facecast: animating {self._audio.name} on the daemon… (Esc to cancel)")
+        context.workspace.status_text_set(f"Facecast: animating {self._audio.name} {self._where}… (Esc to cancel)")
         return {"RUNNING_MODAL"}
 
     def modal(self, context, event):
@@ -117,7 +120,7 @@ class FACECAST_OT_bake(bpy.types.Operator):
             return {"CANCELLED"}
         clip = message.result
         if clip.num_frames == 0:
-            self.report({"ERROR"}, "Facecast: the daemon returned no frames for this audio")
+            self.report({"ERROR"}, f"Facecast: animating {self._where} gave no frames for this audio")
             return {"CANCELLED"}
         target, audio = self._target, self._audio
         try:
@@ -128,13 +131,17 @@ class FACECAST_OT_bake(bpy.types.Operator):
             return {"CANCELLED"}
         if warning := target.plan.warning():
             self.report({"WARNING"}, warning)
+        if self._note is not None:  # which animator Run = In Blender chose, and why when it is the fallback
+            ok, line = self._note
+            self.report({"INFO"} if ok else {"WARNING"}, f"Facecast {line}")
         if result.kept:
             self.report({"INFO"}, f"Replaced earlier facecast strip(s); their actions keep a fake user: "
                                   f"{', '.join(result.kept)}")
         where = f"; sound strip on channel {result.strip.channel}" if result.strip else ""
         self.report({"INFO"}, f"Baked {clip.num_frames} frames ({clip.duration:.1f} s, {len(target.plan.bindings)} "
                               f"shape keys, {result.keys} keys) onto {target.obj.name} from frame "
-                              f"{audio.start_frame} into NLA strips ({', '.join(result.regions)}){where}")
+                              f"{audio.start_frame} into NLA strips ({', '.join(result.regions)}){where}, "
+                              f"animated {self._where}")
         return {"FINISHED"}
 
 

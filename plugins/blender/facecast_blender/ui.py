@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bpy
 
+from . import inprocess
 from .ops_live import PREVIEW
 from .regions import REGIONS
 from .runtime import RUNTIME
@@ -30,7 +31,12 @@ class FACECAST_PT_daemon(_Panel, bpy.types.Panel):
         layout = self.layout
         layout.prop(settings, "engine", expand=True)
         if settings.engine == "LOCAL":
-            layout.label(text="Generate & Bake runs in Blender (animator: energy)", icon="CHECKMARK")
+            if settings.animator:
+                layout.label(text=f"Generate & Bake runs in Blender (animator: {settings.animator})",
+                             icon="CHECKMARK")
+            else:
+                ok, line = inprocess.local_report()
+                layout.label(text=f"Generate & Bake {line}", icon="CHECKMARK" if ok else "ERROR")
         col = layout.column(align=True)
         col.prop(settings, "address")
         col.prop(settings, "token")

@@ -420,21 +420,28 @@ def check_rig(params: dict) -> dict:
 
 
 def check_local(params: dict) -> dict:
-    """Generate & Bake in-process: Online Access off, nothing listening at the address, Run = In Blender."""
+    """Generate & Bake in-process: Online Access off, nothing listening at the address, Run = In Blender; first
+    with no animator chosen (the default: the learned model where onnxruntime imports), then with ``energy``."""
     import sys as _sys
 
     head = setup_head({**params, "address": "127.0.0.1:1"})
     bpy.context.preferences.system.use_online_access = False
     settings = bpy.context.scene.facecast
-    settings.engine = "LOCAL"
-    op = run_op(bpy.ops.facecast.bake)
-    settings.animator = "phonetic"
-    refused = run_op(bpy.ops.facecast.bake)
-    from facecast_blender.inprocess import local_animators
+    settings.engine, settings.seed = "LOCAL", params.get("seed", 0)
+    from facecast_blender.inprocess import default_local_animator, local_animators, local_report
 
-    return {"op": op, "refused": refused, "online": bool(getattr(bpy.app, "online_access", True)),
-            "curves": shape_key_curves(head), "local_animators": local_animators(),
-            "soxr_loaded": "soxr" in _sys.modules}
+    out = {"default": default_local_animator(), "report": local_report(), "local_animators": local_animators()}
+    out["op"] = run_op(bpy.ops.facecast.bake)
+    out["curves"] = shape_key_curves(head)
+    settings.animator = "energy"
+    out["energy_op"] = run_op(bpy.ops.facecast.bake)
+    out["energy_curves"] = shape_key_curves(head)
+    settings.animator = "phonetic"
+    out["refused"] = run_op(bpy.ops.facecast.bake)
+    out["online"] = bool(getattr(bpy.app, "online_access", True))
+    out["soxr_loaded"] = "soxr" in _sys.modules
+    out["onnxruntime_file"] = getattr(_sys.modules.get("onnxruntime"), "__file__", None)
+    return out
 
 
 def check_install(params: dict) -> dict:
@@ -449,6 +456,22 @@ def check_install(params: dict) -> dict:
     bpy.ops.facecast.add_test_head()
     scene.facecast.address, scene.facecast.audio_path = params["address"], params["audio"]
     out["bake"] = run_op(bpy.ops.facecast.bake)
+    # Run = In Blender from the installed extension: Online Access off, no daemon at the address, the default
+    # animator (the learned model, from the extension's own facecast wheel and its ONNX weights)
+    import importlib
+
+    inprocess = importlib.import_module("bl_ext.user_default.facecast.inprocess")
+    bpy.context.preferences.system.use_online_access = False
+    scene.facecast.engine, scene.facecast.address = "LOCAL", "127.0.0.1:1"
+    out["local_default"] = inprocess.default_local_animator()
+    out["local_bake"] = run_op(bpy.ops.facecast.bake)
+    apply = importlib.import_module("bl_ext.user_default.facecast.apply")
+    (jaw,) = [c for c in apply.baked_fcurves(bpy.context.active_object.data.shape_keys) if '"JawOpen"' in c.data_path]
+    co = [0.0] * (2 * len(jaw.keyframe_points))
+    jaw.keyframe_points.foreach_get("co", co)
+    out["local_jaw"] = [co[0::2], co[1::2]]
+    out["neural_file"] = getattr(sys.modules.get("facecast.animators.neural"), "__file__", None)
+    out["onnxruntime_file"] = getattr(sys.modules.get("onnxruntime"), "__file__", None)
     return out
 
 
