@@ -23,6 +23,7 @@ import csv
 import functools
 import json
 import os
+import signal
 import threading
 import time
 import warnings
@@ -286,13 +287,19 @@ def animate_lines(lines: list[Line], options: BatchOptions,
     started = time.perf_counter()
     results: list[LineResult] = []
     # A daemon does the work itself, so threads only wait on it; local animation needs processes for the cores.
-    pool_type = futures.ThreadPoolExecutor if options.server else futures.ProcessPoolExecutor
-    with pool_type(max_workers=max(1, min(options.workers, len(lines)))) as pool:
+    workers = max(1, min(options.workers, len(lines)))
+    pool = (futures.ThreadPoolExecutor(max_workers=workers) if options.server
+            else futures.ProcessPoolExecutor(max_workers=workers, initializer=_leave_interrupts_to_the_parent))
+    with pool:
         pending = [pool.submit(process_line, line, options) for line in lines]
-        for future in futures.as_completed(pending):
-            results.append(future.result())
-            if on_result:
-                on_result(results[-1])
+        try:
+            for future in futures.as_completed(pending):
+                results.append(future.result())
+                if on_result:
+                    on_result(results[-1])
+        except KeyboardInterrupt:  # the lines in flight finish whole; the rest are left for a rerun
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     if options.server:
         with _clients_lock:
             cached = _clients.pop(f"{options.server}|{options.token}", None)
@@ -305,6 +312,17 @@ def animate_lines(lines: list[Line], options: BatchOptions,
     failures = [f"{r.name}\t{r.audio}\t{r.reason}\n" for r in results if r.status == "failed"]
     atomic_write_text(Path(options.out_dir) / FAILURES_NAME, "".join(failures))
     return report
+
+
+def _leave_interrupts_to_the_parent() -> None:
+    """In a worker process: Ctrl-C (sent to the whole process group) is the parent's to handle, so the line being
+    written finishes whole instead of leaving a temporary file; SIGTERM unwinds, so atomic writes clean up."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_term)
+
+
+def _exit_on_term(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _report(results: list[LineResult], options: BatchOptions, wall_seconds: float) -> dict[str, Any]:
