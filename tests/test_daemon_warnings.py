@@ -20,6 +20,8 @@ from facecast.client import Client
 from facecast.controls import Controls
 from facecast.phonemes import espeak
 
+from daemon import Daemon
+
 ROOT = Path(__file__).resolve().parents[1]
 SPEECH = ROOT / "assets" / "speech_en.wav"
 WRONG = "What the speaker says."  # unrelated to the shipped clip (as in test_wrong_transcript.py)
@@ -43,7 +45,7 @@ def _final_status(client: Client, audio: Path, text: str) -> str:
     return statuses[0].message
 
 
-def test_wrong_transcript_over_the_daemon_ends_with_the_warning_and_the_client_raises_it(daemon) -> None:
+def test_wrong_transcript_over_the_daemon_ends_with_the_warning_and_the_client_raises_it(daemon: Daemon) -> None:
     with Client(daemon.address, timeout=120) as client:
         message = _final_status(client, SPEECH, WRONG)
         lines = message.split("\n")
@@ -59,7 +61,7 @@ def test_wrong_transcript_over_the_daemon_ends_with_the_warning_and_the_client_r
     np.testing.assert_allclose(clip.values, local.values, atol=1e-6)
 
 
-def test_fitting_transcript_over_the_daemon_gives_no_warning(daemon, tts_wav: Path) -> None:
+def test_fitting_transcript_over_the_daemon_gives_no_warning(daemon: Daemon, tts_wav: Path) -> None:
     with Client(daemon.address, timeout=120) as client:
         assert _final_status(client, tts_wav, SENTENCE) == "done"
         with warnings.catch_warnings(record=True) as caught:
@@ -79,7 +81,7 @@ def test_done_message_is_bounded_one_line_warnings() -> None:
     assert message.count("\n") == wire.MAX_WARNINGS and wire.status_warnings("cancelled by the client") == []
 
 
-def test_blender_job_hands_the_warning_to_the_bake(daemon) -> None:
+def test_blender_job_hands_the_warning_to_the_bake(daemon: Daemon) -> None:
     sys.path.insert(0, str(ROOT / "plugins" / "blender"))
     from facecast_blender.jobs import animate_job
 
