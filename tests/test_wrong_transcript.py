@@ -117,7 +117,8 @@ def test_batch_manifest_language_column(tmp_path: Path) -> None:
     np.testing.assert_allclose(made.values, local.values, atol=1e-6)
 
 
-def test_text_reaches_the_daemon_from_unreal_take_and_the_blender_job(daemon: Daemon, tts_wav: Path, tmp_path: Path) -> None:
+def test_text_reaches_the_daemon_from_unreal_take_and_the_blender_job(daemon: Daemon, tts_wav: Path,
+                                                                      tmp_path: Path) -> None:
     import sys
 
     sys.path.insert(0, str(ROOT / "plugins" / "blender"))
