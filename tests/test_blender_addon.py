@@ -124,6 +124,16 @@ def test_bake_matches_daemon_clip_and_places_sound(daemon, assets, core_site, tm
     np.testing.assert_allclose(yaw_curve, clip.values[:, CHANNEL_INDEX["HeadYaw"]], atol=0.05)
 
 
+@needs_audio
+def test_bake_with_a_transcript_that_does_not_fit_reports_the_fallback_warning(daemon, assets, core_site, tmp_path):
+    result = run_check("transcript_warning", {"address": daemon.address, "audio": str(assets / "speech_en.wav"),
+                                              "transcript": "What the speaker says."}, core_site, tmp_path)
+    assert result["op"] == {"result": ["FINISHED"], "error": None} and result["curves"] == 52
+    warned = [line for line in result["printed"].splitlines() if line.startswith("Warning: Facecast:")]
+    assert len(warned) == 1 and "the transcript does not fit the audio" in warned[0], result["printed"]
+    assert "animating from the audio alone" in warned[0]
+
+
 def test_rebake_adds_takes_beside_each_other_and_replaces_overlapping_ones(daemon, assets, core_site, tmp_path):
     result = run_check("rebake", {"address": daemon.address, "audio": str(assets / "speech_en.wav")},
                        core_site, tmp_path)

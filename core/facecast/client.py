@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -184,9 +185,14 @@ class Client:
     def animate(self, audio: str | os.PathLike[str] | bytes, animator: str | None = None, fps: int = DEFAULT_FPS,
                 controls: Controls | None = None, text: str | None = None, language: str | None = None,
                 progress: Callable[[int, int], None] | None = None, **control_fields: Any) -> MotionClip:
-        """Animate a whole clip on the daemon and return the take. ``progress(frames_done, frames_total)``."""
+        """Animate a whole clip on the daemon and return the take. ``progress(frames_done, frames_total)``.
+
+        Warnings the daemon reports in the final status (a transcript that does not fit the audio, which then
+        falls back to the audio alone) are re-raised here as ``UserWarning``s and kept, as a list of strings, in
+        the take's ``metadata["warnings"]`` (absent when there were none)."""
         frames: list[MotionFrame] = []
         header: pb.StreamHeader | None = None
+        raised: list[str] = []
         for response in self.animate_responses(audio, animator, fps, controls, text, language, **control_fields):
             kind = response.WhichOneof("kind")
             if kind == "header":
@@ -196,8 +202,14 @@ class Client:
                 frames += wire.frames_from_batch(response.frames)
                 if progress and header:
                     progress(len(frames), header.total_frames)
-        metadata = {"animator": header.animator if header else animator, "daemon": self.address,
-                    "animator_version": header.animator_version if header else ""}
+            elif kind == "status":
+                raised = wire.status_warnings(response.status.message)
+        metadata: dict[str, Any] = {"animator": header.animator if header else animator, "daemon": self.address,
+                                    "animator_version": header.animator_version if header else ""}
+        if raised:
+            metadata["warnings"] = raised
+        for text in raised:
+            warnings.warn(text, UserWarning, stacklevel=2)
         return MotionClip.from_frames(fps, frames, metadata)
 
     def stream(self, sample_rate: int = 16000, animator: str | None = None, fps: int = DEFAULT_FPS,

@@ -4,6 +4,7 @@ validation every request gets. The daemon and the client both use it; it needs n
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -131,3 +132,30 @@ def pcm16_echo(pcm16: bytes, time_code: float, sample_rate: int) -> pb.MotionRes
 def frames_from_batch(batch: pb.FrameBatch) -> list[MotionFrame]:
     return [MotionFrame(f.index, f.time_code, np.asarray(f.values, np.float32),
                         np.asarray(f.head_translation or (0.0, 0.0, 0.0), np.float32)) for f in batch.frames]
+
+
+MAX_WARNINGS = 4  # warnings a final Status carries at most
+WARNING_CHARS = 300  # each cut to this length
+_WARNING_PREFIX = "warning: "
+
+
+def warning_text(text: str) -> str:
+    """One warning as the wire carries it: a single line (whitespace collapsed), at most WARNING_CHARS long."""
+    line = " ".join(text.split())
+    return line if len(line) <= WARNING_CHARS else line[:WARNING_CHARS - 1] + "…"
+
+
+def bounded_warnings(texts: Iterable[str]) -> list[str]:
+    """The distinct warnings among ``texts``, in order, each as :func:`warning_text`, at most MAX_WARNINGS."""
+    return list(dict.fromkeys(t for t in map(warning_text, texts) if t))[:MAX_WARNINGS]
+
+
+def done_message(warnings: Iterable[str] = ()) -> str:
+    """The message of a successful call's final Status: ``done``, then one ``warning: TEXT`` line per warning
+    the animation raised (:func:`bounded_warnings`)."""
+    return "\n".join(["done", *(_WARNING_PREFIX + line for line in bounded_warnings(warnings))])
+
+
+def status_warnings(message: str) -> list[str]:
+    """The warnings a final Status message carries (see :func:`done_message`); none for a plain ``done``."""
+    return [line[len(_WARNING_PREFIX):] for line in message.split("\n")[1:] if line.startswith(_WARNING_PREFIX)]

@@ -52,7 +52,7 @@ async def animate(state: DaemonState, request: pb.AnimateRequest) -> Responses:
                 if chunk is not None:
                     yield wire.audio_echo(chunk, start / MODEL_RATE, MODEL_RATE)
             else:
-                _, frames_emitted, compute_seconds = message
+                _, frames_emitted, compute_seconds, raised = message
                 yield pb.MotionResponse(status=pb.Status(
-                    code=pb.Status.OK, message="done", frames=frames_emitted, audio_seconds=duration,
-                    compute_seconds=compute_seconds))
+                    code=pb.Status.OK, message=wire.done_message(raised), frames=frames_emitted,
+                    audio_seconds=duration, compute_seconds=compute_seconds))

@@ -6,7 +6,9 @@ the daemon's event loop and its live streams never wait for it, clips use the ot
 ends early (the client left, or the daemon stops) kills its process at once: cancelled work stops.
 
 The worker sends ``("ready", duration)`` once the clip is decoded and its session built, then
-``("frames", frames, start_sample, samples_or_None)`` per slice, then ``("done", frames, compute_seconds)``;
+``("frames", frames, start_sample, samples_or_None)`` per slice, then
+``("done", frames, compute_seconds, warnings)`` (the ``UserWarning``s the animation raised, such as a transcript
+that does not fit the audio, as :func:`facecast.wire.bounded_warnings`);
 ``("invalid", message)`` for bad input, ``("failed", message)`` for anything else.
 """
 
@@ -16,6 +18,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -50,16 +53,20 @@ def work(conn: Connection, job: ClipJob) -> None:
 
     started = time.perf_counter()
     try:
-        audio = wire.decode_audio(pb.AudioInput.FromString(job.audio), job.max_seconds)
-        animator = get_animator(job.animator)
-        session = animator.clip_session(audio, job.controls, job.fps, **job.options)
-        conn.send(("ready", audio.duration))
-        step = int(SLICE_SECONDS * MODEL_RATE)
-        for start in range(0, len(audio.samples), step):
-            chunk = audio.samples[start:start + step]
-            conn.send(("frames", session.push(chunk), start, chunk if job.echo else None))
-        conn.send(("frames", session.flush(), None, None))
-        conn.send(("done", session.frames_emitted, time.perf_counter() - started))
+        # recorded, not printed on the daemon's stderr: they go back to the caller with the final Status
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            audio = wire.decode_audio(pb.AudioInput.FromString(job.audio), job.max_seconds)
+            animator = get_animator(job.animator)
+            session = animator.clip_session(audio, job.controls, job.fps, **job.options)
+            conn.send(("ready", audio.duration))
+            step = int(SLICE_SECONDS * MODEL_RATE)
+            for start in range(0, len(audio.samples), step):
+                chunk = audio.samples[start:start + step]
+                conn.send(("frames", session.push(chunk), start, chunk if job.echo else None))
+            conn.send(("frames", session.flush(), None, None))
+        raised = wire.bounded_warnings(str(w.message) for w in caught if issubclass(w.category, UserWarning))
+        conn.send(("done", session.frames_emitted, time.perf_counter() - started, raised))
     except FacecastError as e:
         conn.send(("invalid", str(e)))
     except Exception as e:  # reported to the call, which ends in INTERNAL with this message

@@ -26,13 +26,16 @@ class Cancelled(Exception):
 
 @dataclass
 class Message:
-    """``kind`` is ``"progress"`` (``done``/``total``), ``"done"`` (``result``) or ``"error"`` (``text``)."""
+    """``kind`` is ``"progress"`` (``done``/``total``), ``"done"`` (``result``, and ``warnings``: one-line texts
+    the operator reports as WARNING, such as the daemon's "the transcript does not fit the audio") or ``"error"``
+    (``text``)."""
 
     kind: str
     done: int = 0
     total: int = 0
     result: Any = None
     text: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 def error_text(error: BaseException) -> str:
@@ -42,6 +45,12 @@ def error_text(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
     return f"{type(error).__name__}: {error}"
+
+
+def clip_warnings(result: Any) -> tuple[str, ...]:
+    """The warnings a take came back with (the client keeps the daemon's in ``metadata["warnings"]``)."""
+    found = result.metadata.get("warnings", ()) if isinstance(result, MotionClip) else ()
+    return tuple(str(text) for text in found)
 
 
 class Job:
@@ -59,7 +68,8 @@ class Job:
 
     def _run(self) -> None:
         try:
-            self.messages.put(Message("done", result=self._work(self)))
+            result = self._work(self)
+            self.messages.put(Message("done", result=result, warnings=clip_warnings(result)))
         except Cancelled:
             self.messages.put(Message("error", text="cancelled"))
         except Exception as e:  # every failure must reach the user as a report, never kill the thread silently

@@ -131,6 +131,8 @@ class FACECAST_OT_bake(bpy.types.Operator):
             return {"CANCELLED"}
         if warning := target.plan.warning():
             self.report({"WARNING"}, warning)
+        for text in message.warnings:  # e.g. a transcript that does not fit: baked from the audio alone
+            self.report({"WARNING"}, f"Facecast: {text}")
         if self._note is not None:  # which animator Run = In Blender chose, and why when it is the fallback
             ok, line = self._note
             self.report({"INFO"} if ok else {"WARNING"}, f"Facecast {line}")

@@ -83,8 +83,9 @@ class FacecastSettings(bpy.types.PropertyGroup):
     animator: StringProperty(name="Animator", search=_search_animators,
                              description="Animator on the daemon (empty: the daemon's default); connect to list them")
     transcript: StringProperty(name="Transcript", description="What the speaker says (optional): the phonetic "
-                               "animator aligns it for better lip sync, and falls back to the audio alone with a "
-                               "warning when it does not fit")
+                               "animator aligns it for better lip sync. A transcript that does not fit the audio "
+                               "is not used: the take is animated from the audio alone and the bake reports a "
+                               "warning")
     language: StringProperty(name="Language", description="Language of the transcript: en (default), de, fr, ... "
                              "(any language espeak-ng has a voice for)")
     emotion: EnumProperty(name="Emotion", items=[(e, e.title(), "") for e in EMOTIONS])

@@ -136,6 +136,27 @@ def check_bake(params: dict) -> dict:
     }
 
 
+def check_transcript_warning(params: dict) -> dict:
+    """Bake with a transcript that does not fit the audio: the operator's reports (Blender prints them on the
+    process's stdout in background mode, so fd 1 goes to a file meanwhile) and whether keys were baked."""
+    head = setup_head(params)
+    bpy.context.scene.facecast.transcript = params["transcript"]
+    path = os.path.join(os.getcwd(), "reports.txt")
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(path, "wb") as f:
+        os.dup2(f.fileno(), 1)
+        try:
+            op = run_op(bpy.ops.facecast.bake)
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+    with open(path, encoding="utf-8", errors="replace") as f:
+        printed = f.read()
+    return {"op": op, "printed": printed, "curves": len(shape_key_curves(head))}
+
+
 def check_rebake(params: dict) -> dict:
     """Bake at frame 1, again at frame 400 (both takes play), then over the first: it is replaced, kept."""
     from facecast_blender.apply import baked_fcurves, baked_strips
