@@ -25,6 +25,7 @@ from facecast.audio import MODEL_RATE, Audio, load_audio  # noqa: E402
 from facecast.controls import Controls  # noqa: E402
 
 from daemon import Daemon  # noqa: E402
+from loadgen import read_lateness  # noqa: E402
 
 CHUNK_MS = 20
 
@@ -72,23 +73,12 @@ def _client_process(address: str, streams: int, seconds: float, animator: str, q
 
     def one_stream(client: Client) -> None:
         live = client.stream(sample_rate=MODEL_RATE, fps=30, animator=animator)
-        lookahead = [0.0]
         lateness: list[float] = []
         first = [float("nan")]
         start = time.monotonic()
 
         def reader() -> None:
-            for response in live.responses():
-                now = time.monotonic()
-                kind = response.WhichOneof("kind")
-                if kind == "header":
-                    lookahead[0] = response.header.lookahead_ms / 1000
-                elif kind == "frames":
-                    for f in response.frames.frames:
-                        due = start + f.time_code + lookahead[0] + CHUNK_MS / 1000
-                        lateness.append(now - due)
-                        if f.index == 0:
-                            first[0] = now - start
+            read_lateness(live, start, lateness, first)
 
         thread = threading.Thread(target=reader)
         thread.start()

@@ -23,6 +23,22 @@ RATE = 16_000
 FRAME_MS = 1000 / 30
 
 
+def read_lateness(live, start: float, lateness: list[float], first: list[float] | None = None) -> None:
+    """Read a live stream's responses until it ends, appending each frame's lateness in seconds (arrival minus
+    due, as above) to ``lateness``; ``first[0]`` (when given) gets frame 0's arrival after ``start``."""
+    lookahead = 0.0
+    for response in live.responses():
+        now = time.monotonic()
+        kind = response.WhichOneof("kind")
+        if kind == "header":
+            lookahead = response.header.lookahead_ms / 1000
+        elif kind == "frames":
+            for f in response.frames.frames:
+                lateness.append(now - (start + f.time_code + lookahead + CHUNK_MS / 1000))
+                if first is not None and f.index == 0:
+                    first[0] = now - start
+
+
 @dataclass
 class LoadResult:
     streams: int
@@ -75,24 +91,12 @@ def _client(address: str, streams: int, seconds: float, spread: float, out: mp.Q
         time.sleep(delay)
         live = client.stream(sample_rate=RATE, fps=30, animator="energy")
         lateness: list[float] = []
-        lookahead = [0.0]
         start = time.monotonic()
-
-        def read() -> None:
-            for response in live.responses():
-                now = time.monotonic()
-                kind = response.WhichOneof("kind")
-                if kind == "header":
-                    lookahead[0] = response.header.lookahead_ms / 1000
-                elif kind == "frames":
-                    lateness.extend(now - (start + f.time_code + lookahead[0] + CHUNK_MS / 1000)
-                                    for f in response.frames.frames)
-
         outcome: list[object] = []
 
         def reader() -> None:
             try:
-                read()
+                read_lateness(live, start, lateness)
                 outcome.append("ok")
             except ServerError as e:
                 outcome.append(e)
