@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--width", type=int, default=128)
     p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--teacher", type=Path, default=None, help="Whisper teacher states for every fold (see fit)")
+    p.add_argument("--teacher-weight", type=float, default=0.5)
+    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     from facecast.animators import get_animator
     from facecast.animators.neural import NeuralAnimator
@@ -70,8 +73,12 @@ def main(argv: list[str] | None = None) -> dict:
         fold = args.out / source
         fit.main(["--data", str(args.data), "--out", str(fold), "--epochs", str(args.epochs),
                   "--holdout-source", source, "--max-clips-per-source", str(args.max_clips_per_source),
-                  "--threads", str(args.threads), "--width", str(args.width), "--batch", str(args.batch)])
-        export(fit.load_model(fold / "best.pt"), fold / "model")
+                  "--threads", str(args.threads), "--width", str(args.width), "--batch", str(args.batch),
+                  "--seed", str(args.seed)]
+                 + (["--teacher", str(args.teacher), "--teacher-weight", str(args.teacher_weight)]
+                    if args.teacher else []))
+        # the last epoch's weights: best.pt is chosen by the held-out source's r, which would tune on the fold
+        export(fit.load_model(fold / "checkpoint.pt"), fold / "model")
         animators = {"neural": NeuralAnimator(fold / "model" / "neural.onnx"),
                      "phonetic": get_animator("phonetic"), "energy": get_animator("energy")}
         clips = held_clips(args.data, source, args.eval_clips)

@@ -10,7 +10,9 @@
 
 Everything is framewise after the encoder and the encoder has no normalisation across time, so output frame t
 depends only on input frames t - R .. t + L: a stream that keeps the last R + L frames computes exactly what a
-whole clip computes. ``Sampler`` is the exported graph: features, noise, condition, guidance -> both heads.
+whole clip computes. ``Sampler`` runs a whole window (training, evaluation); ``StreamSampler`` is the exported
+graph: it carries each block's last 2 x dilation input frames as a state, so a stream computes each frame once
+(a window would recompute R + L frames for every new one), with outputs L frames behind the input.
 """
 
 from __future__ import annotations
@@ -77,6 +79,11 @@ class Block(nn.Module):
         nn.init.zeros_(self.mix.bias)  # type: ignore[arg-type]
         self.left, self.right = 2 * dilation - right, right
 
+    @property
+    def span(self) -> int:
+        """Input frames before the newest that the kernel reads: the block's streaming state."""
+        return self.left + self.right
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.mix(F.gelu(self.conv(rms_norm(x, self.gain))))
         end = x.shape[2] - self.right
@@ -87,8 +94,9 @@ class Encoder(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.inp = nn.Conv1d(FEATURES, cfg.width, 1)
-        self.blocks = nn.ModuleList(Block(cfg.width, d, 1 if i in cfg.centred else 0)
-                                    for i, d in enumerate(cfg.dilations))
+        blocks = [Block(cfg.width, d, 1 if i in cfg.centred else 0) for i, d in enumerate(cfg.dilations)]
+        self.blocks = nn.ModuleList(blocks)
+        self.spans = [block.span for block in blocks]
         self.gain = nn.Parameter(torch.ones(cfg.width))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
@@ -97,6 +105,22 @@ class Encoder(nn.Module):
         for block in self.blocks:
             x = block(x)
         return rms_norm(x, self.gain)
+
+    @property
+    def state_frames(self) -> int:
+        return sum(self.spans)
+
+    def stream(self, features: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """features [B, n, FEATURES] and state [B, C, state_frames] (each block's last inputs, in block order)
+        -> h [B, C, n] (``lookahead`` frames behind the features) and the next state."""
+        x = self.inp(features.transpose(1, 2))
+        kept, at = [], 0
+        for block, span in zip(self.blocks, self.spans):
+            joined = torch.cat([state[:, :, at:at + span], x], 2)
+            kept.append(joined[:, :, joined.shape[2] - span:])
+            x = block(joined)
+            at += span
+        return rms_norm(x, self.gain), torch.cat(kept, 2)
 
 
 class FlowHead(nn.Module):
@@ -180,6 +204,24 @@ class Sampler(nn.Module):
         h, mouth = self.model(features)
         motion = self.model.sample(h, noise.transpose(1, 2), cond, guidance)
         return mouth.transpose(1, 2), motion.transpose(1, 2)
+
+
+class StreamSampler(nn.Module):
+    """The exported graph: :class:`Sampler` with the encoder's state carried between calls. features [B, n, 160],
+    noise [B, n, D], cond [B, 2], guidance [B], state [B, C, S] -> mouth [B, n, 53], motion [B, n, D], state;
+    output k belongs to input frame k - lookahead (a stream starts from the state of silence and discards its
+    first ``lookahead`` outputs)."""
+
+    def __init__(self, model: Model) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, features: torch.Tensor, noise: torch.Tensor, cond: torch.Tensor, guidance: torch.Tensor,
+                state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        h, state = self.model.encoder.stream(features, state)
+        mouth = self.model.mouth(h)
+        motion = self.model.sample(h, noise.transpose(1, 2), cond, guidance)
+        return mouth.transpose(1, 2), motion.transpose(1, 2), state
 
 
 BLENDSHAPE_NAMES = BLENDSHAPES
