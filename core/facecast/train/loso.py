@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     manifest = json.loads((args.data / "manifest.json").read_text())
     sources = args.sources.split(",") if args.sources else sorted({c["source"] for c in manifest["clips"]})
-    report: dict = {"folds": {}, "settings": vars(args) | {"data": str(args.data), "out": str(args.out)}}
+    report: dict = {"folds": {}, "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
     for source in sources:
         fold = args.out / source
         fit.main(["--data", str(args.data), "--out", str(fold), "--epochs", str(args.epochs),
