@@ -16,12 +16,15 @@ import numpy as np
 import scipy.sparse
 from scipy.spatial import Delaunay
 
+from facecast.render.head import BAND_RING, HeadSurface
 from facecast.render.regions import CHIN, FACE_OVAL, RIGID_HEAD
 
 FLOW_DOWNSCALE = 2  # the flow is computed at size / FLOW_DOWNSCALE and upsampled; the picture is warped at size
 INVERSION_STEPS = 2
+SURFACE_SMOOTHING = 1.0  # flow-grid pixels: Gaussian sigma over the surface warp's backward field
+MIN_TRIANGLE_AREA = 0.25  # flow-grid pixels²: a triangle squashed flatter than this (a shut lid's) is not drawn
 # (radius as a multiple of the face-oval radius, share of the head's motion it follows)
-HEAD_RINGS = ((1.2, 1.0), (1.6, 0.45))
+HEAD_RINGS = ((BAND_RING, 1.0), (1.6, 0.45))  # the first ring is the head's outline
 BORDER_POINTS_PER_SIDE = 8
 NECK_FOLLOW = 0.35  # share of the head's motion the neck below the chin follows
 
@@ -29,23 +32,29 @@ NECK_FOLLOW = 0.35  # share of the head's motion the neck below the chin follows
 class WarpField:
     """Turns moved landmarks into a backward map and warps the picture with it."""
 
-    def __init__(self, rest: np.ndarray, size: int, rigid: np.ndarray = RIGID_HEAD) -> None:
+    def __init__(self, rest: np.ndarray, size: int, rigid: np.ndarray = RIGID_HEAD, *, surface: bool = False) -> None:
         """``rest``: landmarks [468, 2+] in output pixels of a ``size``×``size`` frame; ``rigid``: indices of
-        landmarks that only the head's own motion moves (no blendshape does), to measure that motion by."""
+        landmarks that only the head's own motion moves (no blendshape does), to measure that motion by.
+        ``surface``: turn the head as a surface (:mod:`facecast.render.head`; ``rest`` must then have its z)
+        when :meth:`backward_map` is given the head's angles, instead of carrying the anchors by the 2-D affine
+        of the rigid points."""
         self.size = size
         self._rigid = np.asarray(rigid)
         self.rest = np.asarray(rest[:, :2], np.float32)
         anchors, self._anchor_follow = _anchor_points(self.rest, size)
+        self.surface = HeadSurface(rest, anchors, self._anchor_follow, _ring_follow(self.rest)) if surface else None
         points = np.concatenate([self.rest, anchors]).astype(np.float64)
         self._num_landmarks = len(self.rest)
         self._anchors = anchors.astype(np.float32)
+        self._points = points.astype(np.float32)
+        self._simplices = Delaunay(points).simplices if surface else None
         self.flow_size = max(16, size // FLOW_DOWNSCALE)
         step = size / self.flow_size
         # Grid of flow-pixel centres in output-pixel coordinates.
         axis = (np.arange(self.flow_size, dtype=np.float32) + 0.5) * step - 0.5
         gx, gy = np.meshgrid(axis, axis)
         self._grid = np.stack([gx, gy], axis=-1)  # [F, F, 2] output pixels
-        self._weights = _barycentric_matrix(points, self._grid.reshape(-1, 2))
+        self._weights = None if surface else _barycentric_matrix(points, self._grid.reshape(-1, 2))
         self._step = step
         self._smooth_sigma = 0.6 * max(1.0, 4.0 / step)
         self._pixels = np.meshgrid(np.arange(size, dtype=np.float32), np.arange(size, dtype=np.float32))
@@ -58,17 +67,29 @@ class WarpField:
         solution, *_ = np.linalg.lstsq(design, dst, rcond=None)
         return solution.T.astype(np.float32)
 
-    def displacements(self, moved: np.ndarray) -> np.ndarray:
-        """Forward displacement of every triangulation vertex [N + anchors, 2]."""
-        affine = self.head_motion(moved)
-        anchors_moved = self._anchors @ affine[:, :2].T + affine[:, 2]
-        anchor_shift = (anchors_moved - self._anchors) * self._anchor_follow[:, None]
+    def displacements(self, moved: np.ndarray, angles: np.ndarray | None = None) -> np.ndarray:
+        """Forward displacement of every triangulation vertex [N + anchors, 2]; ``angles`` (head yaw, pitch,
+        roll) let a surface warp turn the anchors with the head."""
+        if self.surface is not None and angles is not None:
+            anchor_shift = self.surface.anchor_motion(angles)[0]
+        else:
+            affine = self.head_motion(moved)
+            anchors_moved = self._anchors @ affine[:, :2].T + affine[:, 2]
+            anchor_shift = (anchors_moved - self._anchors) * self._anchor_follow[:, None]
         return np.concatenate([moved[:, :2] - self.rest, anchor_shift]).astype(np.float32)
 
-    def backward_map(self, moved: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """Maps (x, y) float32 [size, size] for ``cv2.remap``, or None when nothing moves."""
-        shift = self.displacements(moved)
-        if float(np.abs(shift).max()) < 1e-3:
+    def backward_map(self, moved: np.ndarray, angles: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """Maps (x, y) float32 [size, size] for ``cv2.remap``, or None when nothing moves. ``angles``: the head's
+        (yaw, pitch, roll) of this frame, for a surface warp."""
+        if self.surface is not None:
+            backward = self._surface_field(moved, np.zeros(3) if angles is None else np.asarray(angles, np.float64))
+            if backward is None:
+                return None
+            backward = cv2.resize(backward, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+            return self._pixels[0] + backward[..., 0], self._pixels[1] + backward[..., 1]
+        shift = self.displacements(moved, angles)
+        largest = float(np.abs(shift).max())
+        if largest < 1e-3:
             return None
         f = self.flow_size
         forward = (self._weights @ shift).reshape(f, f, 2).astype(np.float32)
@@ -84,19 +105,41 @@ class WarpField:
         backward = cv2.resize(backward, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
         return self._pixels[0] + backward[..., 0], self._pixels[1] + backward[..., 1]
 
-    def warp(self, image: np.ndarray, moved: np.ndarray) -> np.ndarray:
-        """The picture with its face moved to ``moved`` landmarks."""
-        maps = self.backward_map(moved)
+    def _surface_field(self, moved: np.ndarray, angles: np.ndarray) -> np.ndarray | None:
+        """Backward displacement [F, F, 2] of the surface warp: every moved triangle is drawn with the affine map
+        back onto its rest triangle, far ones first (so the nose covers the cheek it turns over), then the
+        disocclusion band; None when nothing moves."""
+        assert self.surface is not None and self._simplices is not None
+        anchor_shift, anchor_depth = self.surface.anchor_motion(angles)
+        shift = np.concatenate([moved[:, :2] - self.rest, anchor_shift])
+        if float(np.abs(shift).max()) < 1e-3:
+            return None
+        depth = np.concatenate([moved[:, 2], anchor_depth])
+        order = np.argsort(depth[self._simplices].mean(axis=1), kind="stable")
+        simplices = self._simplices[order]
+        out, src = (self._points + shift)[simplices], self._points[simplices]
+        band_out, band_src = self.surface.band(moved, angles)
+        out, src = np.concatenate([out, band_out]), np.concatenate([src, band_src])
+        field = np.zeros((self.flow_size, self.flow_size, 2), np.float32)
+        _paint_triangles(field, self._grid, 1.0 / self._step, out, src)
+        # Soften the creases along mesh edges and the steps where a fold hides a sliver.
+        return cv2.GaussianBlur(field, (0, 0), SURFACE_SMOOTHING)
+
+    def warp(self, image: np.ndarray, moved: np.ndarray, angles: np.ndarray | None = None) -> np.ndarray:
+        """The picture with its face moved to ``moved`` landmarks (and its head turned by ``angles``)."""
+        maps = self.backward_map(moved, angles)
         if maps is None:
             return image.copy()
         return cv2.remap(image, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _anchor_points(rest: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Anchor points (rings around the head, picture border) and how much of the head motion each follows.
+def _ring_follow(rest: np.ndarray) -> np.ndarray:
+    """The share of the head's motion each point of the innermost anchor ring follows [36]."""
+    return _anchor_rings(rest)[1][0]
 
-    The rings are the face oval scaled about its centre, so they hug long and round faces alike and no
-    triangle reaches from the face straight to the still background."""
+
+def _anchor_rings(rest: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The anchor rings around the head (all points, none dropped) and their follow shares."""
     oval = rest[FACE_OVAL]
     centre = oval.mean(axis=0)
     radius = np.linalg.norm(oval - centre, axis=1).mean()
@@ -108,6 +151,51 @@ def _anchor_points(rest: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]
         below = np.clip((ring[:, 1] - chin_y) / (0.5 * radius), 0, 1)
         points.append(ring)
         follow.append(share * (1 - below * (1 - NECK_FOLLOW)))
+    return points, follow
+
+
+def _paint_triangles(field: np.ndarray, grid: np.ndarray, scale: float, out_tris: np.ndarray,
+                     src_tris: np.ndarray) -> None:
+    """Overwrite the backward displacement ``field`` [F, F, 2] (at flow-grid points ``grid``, output pixels) inside
+    each output triangle ``out_tris`` [K, 3, 2] with the affine map onto its source triangle ``src_tris``, later
+    triangles over earlier ones. A triangle turned over (its corners in the other order than in the source) is a
+    fold: the surface there has turned away, and what covers it is drawn instead, so it is skipped."""
+    f = field.shape[0]
+    label = np.full((f, f), -1, np.int32)
+    corners = (out_tris + 0.5) * scale - 0.5  # output pixels -> flow-grid pixels
+    area = _signed_area(corners) * np.sign(_signed_area(src_tris))
+    shift = 4
+    fixed = np.round(corners * (1 << shift)).astype(np.int32)
+    for k in np.flatnonzero(area >= MIN_TRIANGLE_AREA):
+        cv2.fillConvexPoly(label, fixed[k], int(k), lineType=cv2.LINE_8, shift=shift)
+    ys, xs = np.nonzero(label >= 0)
+    if len(ys) == 0:
+        return
+    k = label[ys, xs]
+    # Per triangle: the affine taking output corners to source corners, solved in one batch.
+    a = np.concatenate([out_tris, np.ones((len(out_tris), 3, 1), np.float32)], axis=2).astype(np.float64)
+    ok = np.abs(np.linalg.det(a)) > 1e-6
+    a[~ok] = np.eye(3)
+    maps = np.linalg.solve(a, src_tris.astype(np.float64))  # [K, 3, 2]: [x y 1] @ map = source
+    keep = ok[k]
+    ys, xs, k = ys[keep], xs[keep], k[keep]
+    p = grid[ys, xs].astype(np.float64)
+    source = p[:, :1] * maps[k, 0] + p[:, 1:] * maps[k, 1] + maps[k, 2]
+    field[ys, xs] = (source - p).astype(np.float32)
+
+
+def _signed_area(tris: np.ndarray) -> np.ndarray:
+    """Signed areas [K] of triangles [K, 3, 2]."""
+    e = tris[:, 1:] - tris[:, :1]
+    return 0.5 * (e[:, 0, 0] * e[:, 1, 1] - e[:, 0, 1] * e[:, 1, 0])
+
+
+def _anchor_points(rest: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Anchor points (rings around the head, picture border) and how much of the head motion each follows.
+
+    The rings are the face oval scaled about its centre, so they hug long and round faces alike and no
+    triangle reaches from the face straight to the still background."""
+    points, follow = _anchor_rings(rest)
     edge = np.linspace(0, size - 1, BORDER_POINTS_PER_SIDE + 1, endpoint=False)
     far = np.full_like(edge, size - 1)
     zero = np.zeros_like(edge)

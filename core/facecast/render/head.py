@@ -1,0 +1,115 @@
+"""The head as a surface: a coarse 3-D proxy of the portrait's head that the warp turns, and the fill for what
+a turn uncovers.
+
+The face mesh already has depth (mediapipe's z, as the rig uses it): the rig turns its points about a pivot at
+the top of the neck, so the far cheek compresses, the near cheek widens and the nose slides across. What lies
+outside the mesh (the warp's anchor rings in the hair and at the head's outline) gets a depth too: each lies
+:data:`RECEDE` behind the face-oval point nearest to it, but never behind the head's outline
+(:data:`OUTLINE_DEPTH` in front of the pivot), and turns about the same pivot. A head is round about its neck, so
+its outline beside the cheeks barely moves while the face slides inside it, and the hair above the forehead
+shears between the moving hairline and the still crown.
+
+On the side a turn brings towards the camera, the mesh's face oval moves inwards away from the head's outline and
+the band between them widens: in a real head that band is the side of the cheek coming into view. A 2-D warp
+would stretch the few pixels that were there (a smeared cheek edge); :meth:`HeadSurface.band` fills it from the
+portrait's own skin instead: the outer part of the band shows the original cheek edge and hair at their own scale
+(so the outline stays where it was), and the new strip inside it shows the cheek skin just inside the oval,
+mirrored out and back (a triangle wave), so the picture is continuous at both edges and nowhere magnified.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facecast.face.portrait_rig import HEAD_PIVOT, face_frame, rotation
+from facecast.render.regions import FACE_OVAL
+
+OUTLINE_DEPTH = 0.2  # face units in front of the pivot: the head's outline (the oval's sides lie at about 0.45)
+RECEDE = 0.25  # face units an anchor lies behind the face-oval point nearest to it (never behind the outline)
+MIN_WIDENING = 0.5  # output pixels: a band that widens less than this is left to the warp
+BAND_RING = 1.2  # the anchor ring (multiple of the face-oval radius) that the band reaches out to
+MAX_MIRROR = 1.5  # the mirrored strip is at most this many rest band widths wide
+
+
+class HeadSurface:
+    """Depth and turning for the warp's anchor points, and the disocclusion band, for one rest face.
+
+    ``rest``: landmarks [468, 3] in output pixels (z towards the camera, same scale as x); ``anchors`` [A, 2]:
+    the warp's anchor points; ``follow`` [A]: the share of the head's motion each follows; ``ring_follow`` [36]:
+    the same for the ring at :data:`BAND_RING` times the face oval (one point per oval point)."""
+
+    def __init__(self, rest: np.ndarray, anchors: np.ndarray, follow: np.ndarray, ring_follow: np.ndarray) -> None:
+        rest = np.asarray(rest, np.float64)
+        self.frame = face_frame(rest)
+        self.follow = np.asarray(follow, np.float32)
+        oval = rest[FACE_OVAL, :2]
+        self._oval_depth = self.frame.to_face(rest[FACE_OVAL])[:, 2]
+        self.oval = oval
+        self._anchors = self._lift(np.asarray(anchors, np.float64))
+        centre = oval.mean(axis=0)
+        self.ring = centre + (oval - centre) * BAND_RING
+        self._ring = self._lift(self.ring)
+        self._ring_follow = np.asarray(ring_follow, np.float64)
+        self.width = np.linalg.norm(self.ring - oval, axis=1)
+        self.outward = (self.ring - oval) / self.width[:, None]
+
+    def _lift(self, points: np.ndarray) -> np.ndarray:
+        """Image points [N, 2] lifted to their proxy depth, in face axes [N, 3]."""
+        f = self.frame
+        nearest = np.argmin(((points[:, None, :] - self.oval[None]) ** 2).sum(-1), axis=1)
+        depth = np.maximum(self._oval_depth[nearest] - RECEDE, HEAD_PIVOT[2] + OUTLINE_DEPTH)
+        d = np.zeros((len(points), 3))
+        d[:, :2] = points - f.origin[:2]
+        w = f.axes[2]
+        d[:, 2] = (f.scale * depth - w[0] * d[:, 0] - w[1] * d[:, 1]) / w[2]
+        return f.to_face(d + f.origin)
+
+    def _turn(self, face_points: np.ndarray, angles: np.ndarray) -> np.ndarray:
+        turn = rotation(*(np.float64(a) for a in angles))
+        turned = (face_points - HEAD_PIVOT) @ turn.T + HEAD_PIVOT
+        return self.frame.to_image(turned)[:, :2]
+
+    def anchor_motion(self, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Displacement [A, 2] of every anchor for head angles (yaw, pitch, roll), scaled by its follow share, and
+        its depth [A] once turned (image z, towards the camera: what is drawn over what)."""
+        turn = rotation(*(np.float64(a) for a in angles))
+        turned = self.frame.to_image((self._anchors - HEAD_PIVOT) @ turn.T + HEAD_PIVOT)
+        rest = self.frame.to_image(self._anchors)
+        shift = (turned[:, :2] - rest[:, :2]) * self.follow[:, None]
+        return shift.astype(np.float32), turned[:, 2].astype(np.float32)
+
+    def ring_moved(self, angles: np.ndarray) -> np.ndarray:
+        """Where the band's outer ring [36, 2] goes for head angles (yaw, pitch, roll)."""
+        shift = self._turn(self._ring, angles) - self.frame.to_image(self._ring)[:, :2]
+        return self.ring + shift * self._ring_follow[:, None]
+
+    def band(self, moved: np.ndarray, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Triangles covering the band between the moved face oval and the head outline, a regular strip of
+        quads (the warp's Delaunay triangles there are long slivers that kink a cheek edge crossing them):
+        output corners [K, 3, 2] and the portrait pixels they show [K, 3, 2] (both in output pixels).
+
+        Per oval point the band in the output runs from the moved oval point O' out to the moved ring point R'
+        (length W'); the portrait's band from O to R has length W. Where W' > W the outer W shows O..R at its
+        own scale and the inner strip of width W' - W shows the skin inside O, mirrored out and back."""
+        inner = np.asarray(moved, np.float64)[FACE_OVAL, :2]
+        outer = self.ring_moved(angles)
+        span = outer - inner
+        # Widening across the band (along the rest's outward direction); sliding along it is shear, not a gap.
+        across = (span * self.outward).sum(axis=1)
+        extra = np.clip(across - self.width, 0.0, MAX_MIRROR * self.width)
+        extra[extra < MIN_WIDENING] = 0.0
+        share = (extra / np.maximum(across, 1e-6))[:, None]
+        # Four rows of vertices per oval point: the oval, the mirror's turning point, the original edge, the ring.
+        out_rows = [inner, inner + span * share / 2, inner + span * share, outer]
+        src_rows = [self.oval, self.oval - self.outward * (extra / 2)[:, None], self.oval, self.ring]
+        n = len(FACE_OVAL)
+        active = np.arange(n)
+        nxt = (active + 1) % n
+        out_tris, src_tris = [], []
+        for rows in ((out_rows, out_tris), (src_rows, src_tris)):
+            pts, tris = rows
+            for k in range(3):
+                a, b = pts[k], pts[k + 1]
+                tris.append(np.stack([a[active], a[nxt], b[nxt]], axis=1))
+                tris.append(np.stack([a[active], b[nxt], b[active]], axis=1))
+        return np.concatenate(out_tris).astype(np.float32), np.concatenate(src_tris).astype(np.float32)
