@@ -10,7 +10,8 @@ its outline beside the cheeks barely moves while the face slides inside it, and 
 shears between the moving hairline and the still crown.
 
 On the side a turn brings towards the camera, the mesh's face oval moves inwards away from the head's outline and
-the band between them widens: in a real head that band is the side of the cheek coming into view. A 2-D warp
+the band between them widens: beside the cheeks and temples (where the oval lies near the head's outline, deep
+in the face) that band is the side of the face coming into view. A 2-D warp
 would stretch the few pixels that were there (a smeared cheek edge); :meth:`HeadSurface.band` fills it from the
 portrait's own skin instead: the outer part of the band shows the original cheek edge and hair at their own scale
 (so the outline stays where it was), and the new strip inside it shows the cheek skin just inside the oval,
@@ -99,9 +100,10 @@ class HeadSurface:
         extra = np.clip(across - self.width, 0.0, MAX_MIRROR * self.width)
         extra[extra < MIN_WIDENING] = 0.0
         share = (extra / np.maximum(across, 1e-6))[:, None]
-        # Four rows of vertices per oval point: the oval, the mirror's turning point, the original edge, the ring.
-        out_rows = [inner, inner + span * share / 2, inner + span * share, outer]
-        src_rows = [self.oval, self.oval - self.outward * (extra / 2)[:, None], self.oval, self.ring]
+        # Four rows of vertices per oval point: the oval, the band's own outer edge, the mirror's turning point, the
+        # ring. The face's edge stays on the face; the gap opens between it and the hair or background beyond.
+        out_rows = [inner, inner + span * (1 - share), inner + span * (1 - share / 2), outer]
+        src_rows = [self.oval, self.ring, self.ring + self.outward * (extra / 2)[:, None], self.ring]
         n = len(FACE_OVAL)
         active = np.arange(n)
         nxt = (active + 1) % n

@@ -22,6 +22,7 @@ from facecast.render.regions import CHIN, FACE_OVAL, RIGID_HEAD
 FLOW_DOWNSCALE = 2  # the flow is computed at size / FLOW_DOWNSCALE and upsampled; the picture is warped at size
 INVERSION_STEPS = 2
 SURFACE_SMOOTHING = 1.0  # flow-grid pixels: Gaussian sigma over the surface warp's backward field
+STILL_PIXELS = 0.01  # a triangle whose corners all move less than this keeps the zero displacement
 MIN_TRIANGLE_AREA = 0.25  # flow-grid pixels²: a triangle squashed flatter than this (a shut lid's) is not drawn
 # (radius as a multiple of the face-oval radius, share of the head's motion it follows)
 HEAD_RINGS = ((BAND_RING, 1.0), (1.6, 0.45))  # the first ring is the head's outline
@@ -161,27 +162,34 @@ def _paint_triangles(field: np.ndarray, grid: np.ndarray, scale: float, out_tris
     triangles over earlier ones. A triangle turned over (its corners in the other order than in the source) is a
     fold: the surface there has turned away, and what covers it is drawn instead, so it is skipped."""
     f = field.shape[0]
-    label = np.full((f, f), -1, np.int32)
+    count = len(out_tris)
+    label = np.full((f, f), count, np.int32)  # index ``count``: no triangle, the field stays as it was
     corners = (out_tris + 0.5) * scale - 0.5  # output pixels -> flow-grid pixels
     area = _signed_area(corners) * np.sign(_signed_area(src_tris))
     shift = 4
     fixed = np.round(corners * (1 << shift)).astype(np.int32)
-    for k in np.flatnonzero(area >= MIN_TRIANGLE_AREA):
-        cv2.fillConvexPoly(label, fixed[k], int(k), lineType=cv2.LINE_8, shift=shift)
-    ys, xs = np.nonzero(label >= 0)
-    if len(ys) == 0:
-        return
-    k = label[ys, xs]
     # Per triangle: the affine taking output corners to source corners, solved in one batch.
-    a = np.concatenate([out_tris, np.ones((len(out_tris), 3, 1), np.float32)], axis=2).astype(np.float64)
+    a = np.concatenate([out_tris, np.ones((count, 3, 1), np.float32)], axis=2).astype(np.float64)
     ok = np.abs(np.linalg.det(a)) > 1e-6
     a[~ok] = np.eye(3)
     maps = np.linalg.solve(a, src_tris.astype(np.float64))  # [K, 3, 2]: [x y 1] @ map = source
-    keep = ok[k]
-    ys, xs, k = ys[keep], xs[keep], k[keep]
-    p = grid[ys, xs].astype(np.float64)
-    source = p[:, :1] * maps[k, 0] + p[:, 1:] * maps[k, 1] + maps[k, 2]
-    field[ys, xs] = (source - p).astype(np.float32)
+    # A triangle none of whose corners moves keeps the field's zero displacement: it need not be drawn.
+    still = (np.abs(out_tris - src_tris).max(axis=(1, 2)) < STILL_PIXELS) & (label[0, 0] == count)
+    drawn = np.flatnonzero((area >= MIN_TRIANGLE_AREA) & ok & ~still)
+    if len(drawn) == 0:
+        return
+    for k in drawn:
+        cv2.fillConvexPoly(label, fixed[k], int(k), lineType=cv2.LINE_8, shift=shift)
+    lo = np.clip(np.floor(corners[drawn].min(axis=(0, 1))).astype(int), 0, f)
+    hi = np.clip(np.ceil(corners[drawn].max(axis=(0, 1))).astype(int) + 1, 0, f)
+    window = (slice(lo[1], hi[1]), slice(lo[0], hi[0]))
+    # As displacement coefficients: source - p = x * (row 0 - e_x) + y * (row 1 - e_y) + row 2.
+    maps[:, 0, 0] -= 1.0
+    maps[:, 1, 1] -= 1.0
+    coeffs = np.concatenate([maps.reshape(count, 6), np.zeros((1, 6))]).astype(np.float32)[label[window]]
+    at = grid[window]
+    painted = at[..., :1] * coeffs[..., 0:2] + at[..., 1:] * coeffs[..., 2:4] + coeffs[..., 4:6]
+    np.copyto(field[window], painted, where=(label[window] < count)[..., None])
 
 
 def _signed_area(tris: np.ndarray) -> np.ndarray:
