@@ -18,8 +18,8 @@ crops the portrait (so both show the same window at 512x512):
 
 Each renderer in ``RENDERERS`` (or those named by ``--renderers``) is run on the same capture in the same
 process: the first renderer's painted mouth and lids and 2-D head ("classic"), the default with the 2-D head
-warp of before the surface head ("flat-head"), and the default. Test set: ``../shared/data/video``; plus clips of ``../shared/data/train`` the
-mouth library does not use (see ``assets/mouths/README.md``).
+warp of before the surface head ("flat-head"), and the default. Test set: ``../shared/data/video``; plus clips of
+``../shared/data/train`` the mouth library does not use (see ``assets/mouths/README.md``).
 """
 
 from __future__ import annotations

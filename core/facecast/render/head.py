@@ -104,14 +104,14 @@ class HeadSurface:
         # ring. The face's edge stays on the face; the gap opens between it and the hair or background beyond.
         out_rows = [inner, inner + span * (1 - share), inner + span * (1 - share / 2), outer]
         src_rows = [self.oval, self.ring, self.ring + self.outward * (extra / 2)[:, None], self.ring]
-        n = len(FACE_OVAL)
-        active = np.arange(n)
-        nxt = (active + 1) % n
-        out_tris, src_tris = [], []
-        for rows in ((out_rows, out_tris), (src_rows, src_tris)):
-            pts, tris = rows
-            for k in range(3):
-                a, b = pts[k], pts[k + 1]
-                tris.append(np.stack([a[active], a[nxt], b[nxt]], axis=1))
-                tris.append(np.stack([a[active], b[nxt], b[active]], axis=1))
-        return np.concatenate(out_tris).astype(np.float32), np.concatenate(src_tris).astype(np.float32)
+        here = np.arange(len(FACE_OVAL))
+        nxt = (here + 1) % len(FACE_OVAL)
+
+        def strip(rows: list[np.ndarray]) -> np.ndarray:
+            """Two triangles per quad between consecutive rows and consecutive oval points."""
+            tris = []
+            for a, b in zip(rows[:-1], rows[1:], strict=True):
+                tris += [np.stack([a[here], a[nxt], b[nxt]], axis=1), np.stack([a[here], b[nxt], b[here]], axis=1)]
+            return np.concatenate(tris).astype(np.float32)
+
+        return strip(out_rows), strip(src_rows)

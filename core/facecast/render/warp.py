@@ -119,12 +119,13 @@ class WarpField:
         order = np.argsort(depth[self._simplices].mean(axis=1), kind="stable")
         simplices = self._simplices[order]
         out, src = (self._points + shift)[simplices], self._points[simplices]
-        band_out, band_src = self.surface.band(moved, angles)
-        out, src = np.concatenate([out, band_out]), np.concatenate([src, band_src])
         field = np.zeros((self.flow_size, self.flow_size, 2), np.float32)
         _paint_triangles(field, self._grid, 1.0 / self._step, out, src)
-        # Soften the creases along mesh edges and the steps where a fold hides a sliver.
-        return cv2.GaussianBlur(field, (0, 0), SURFACE_SMOOTHING)
+        # Soften the creases along mesh edges and the steps where a fold hides a sliver; the band is a regular strip
+        # whose mirrored gap a blur would squash, so it is drawn after.
+        field = np.asarray(cv2.GaussianBlur(field, (0, 0), SURFACE_SMOOTHING), np.float32)
+        _paint_triangles(field, self._grid, 1.0 / self._step, *self.surface.band(moved, angles), mirrored=True)
+        return field
 
     def warp(self, image: np.ndarray, moved: np.ndarray, angles: np.ndarray | None = None) -> np.ndarray:
         """The picture with its face moved to ``moved`` landmarks (and its head turned by ``angles``)."""
@@ -156,16 +157,18 @@ def _anchor_rings(rest: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]
 
 
 def _paint_triangles(field: np.ndarray, grid: np.ndarray, scale: float, out_tris: np.ndarray,
-                     src_tris: np.ndarray) -> None:
+                     src_tris: np.ndarray, *, mirrored: bool = False) -> None:
     """Overwrite the backward displacement ``field`` [F, F, 2] (at flow-grid points ``grid``, output pixels) inside
     each output triangle ``out_tris`` [K, 3, 2] with the affine map onto its source triangle ``src_tris``, later
     triangles over earlier ones. A triangle turned over (its corners in the other order than in the source) is a
-    fold: the surface there has turned away, and what covers it is drawn instead, so it is skipped."""
+    fold: the surface there has turned away, and what covers it is drawn instead, so it is skipped (unless
+    ``mirrored``: triangles meant to show their source mirrored)."""
     f = field.shape[0]
     count = len(out_tris)
     label = np.full((f, f), count, np.int32)  # index ``count``: no triangle, the field stays as it was
     corners = (out_tris + 0.5) * scale - 0.5  # output pixels -> flow-grid pixels
-    area = _signed_area(corners) * np.sign(_signed_area(src_tris))
+    area = _signed_area(corners)
+    area = np.abs(area) if mirrored else area * np.sign(_signed_area(src_tris))
     shift = 4
     fixed = np.round(corners * (1 << shift)).astype(np.int32)
     # Per triangle: the affine taking output corners to source corners, solved in one batch.
