@@ -19,7 +19,8 @@ crops the portrait (so both show the same window at 512x512):
 Each renderer in ``RENDERERS`` (or those named by ``--renderers``) is run on the same capture in the same
 process: the first renderer's painted mouth and lids and 2-D head ("classic"), the default of before the
 surface head and the smile shading ("today": the 2-D head warp, plain cheeks), and the default ("new").
-Test set: ``../shared/data/video``; plus clips of ``../shared/data/train`` the mouth library does not use (see ``assets/mouths/README.md``).
+Test set: ``../shared/data/video``; plus clips of ``../shared/data/train`` the mouth library does not use
+(see ``assets/mouths/README.md``).
 """
 
 from __future__ import annotations
