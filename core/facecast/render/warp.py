@@ -22,7 +22,6 @@ from facecast.render.regions import CHIN, FACE_OVAL, RIGID_HEAD
 FLOW_DOWNSCALE = 2  # the flow is computed at size / FLOW_DOWNSCALE and upsampled; the picture is warped at size
 INVERSION_STEPS = 2
 SURFACE_SMOOTHING = 1.0  # flow-grid pixels: Gaussian sigma over the surface warp's backward field
-STILL_PIXELS = 0.01  # a triangle whose corners all move less than this keeps the zero displacement
 MIN_TRIANGLE_AREA = 0.25  # flow-grid pixels²: a triangle squashed flatter than this (a shut lid's) is not drawn
 # (radius as a multiple of the face-oval radius, share of the head's motion it follows)
 HEAD_RINGS = ((BAND_RING, 1.0), (1.6, 0.45))  # the first ring is the head's outline
@@ -176,23 +175,28 @@ def _paint_triangles(field: np.ndarray, grid: np.ndarray, scale: float, out_tris
     ok = np.abs(np.linalg.det(a)) > 1e-6
     a[~ok] = np.eye(3)
     maps = np.linalg.solve(a, src_tris.astype(np.float64))  # [K, 3, 2]: [x y 1] @ map = source
-    # A triangle none of whose corners moves keeps the field's zero displacement: it need not be drawn.
-    still = (np.abs(out_tris - src_tris).max(axis=(1, 2)) < STILL_PIXELS) & (label[0, 0] == count)
-    drawn = np.flatnonzero((area >= MIN_TRIANGLE_AREA) & ok & ~still)
+    drawn = np.flatnonzero((area >= MIN_TRIANGLE_AREA) & ok)
     if len(drawn) == 0:
         return
     for k in drawn:
         cv2.fillConvexPoly(label, fixed[k], int(k), lineType=cv2.LINE_8, shift=shift)
-    lo = np.clip(np.floor(corners[drawn].min(axis=(0, 1))).astype(int), 0, f)
-    hi = np.clip(np.ceil(corners[drawn].max(axis=(0, 1))).astype(int) + 1, 0, f)
-    window = (slice(lo[1], hi[1]), slice(lo[0], hi[0]))
-    # As displacement coefficients: source - p = x * (row 0 - e_x) + y * (row 1 - e_y) + row 2.
+    # As displacement coefficients, one plane each: source - p = x * (row 0 - e_x) + y * (row 1 - e_y) + row 2.
     maps[:, 0, 0] -= 1.0
     maps[:, 1, 1] -= 1.0
-    coeffs = np.concatenate([maps.reshape(count, 6), np.zeros((1, 6))]).astype(np.float32)[label[window]]
-    at = grid[window]
-    painted = at[..., :1] * coeffs[..., 0:2] + at[..., 1:] * coeffs[..., 2:4] + coeffs[..., 4:6]
-    np.copyto(field[window], painted, where=(label[window] < count)[..., None])
+    planes = np.concatenate([maps, np.zeros((1, 3, 2))]).astype(np.float32).transpose(1, 0, 2)  # [3, K + 1, 2]
+    covered = label != count
+    if covered.mean() > 0.5:  # most of the frame: whole planes (the uncovered index adds zero displacement)
+        at = [np.take(plane, label, axis=0) for plane in planes]
+        painted = grid[..., :1] * at[0] + grid[..., 1:] * at[1] + at[2]
+        if covered.all() or not field.any():
+            field[...] = painted
+        else:
+            np.copyto(field, painted, where=covered[..., None])
+        return
+    ys, xs = np.nonzero(covered)
+    k = label[ys, xs]
+    p = grid[ys, xs]
+    field[ys, xs] = p[:, :1] * planes[0][k] + p[:, 1:] * planes[1][k] + planes[2][k]
 
 
 def _signed_area(tris: np.ndarray) -> np.ndarray:
