@@ -194,9 +194,9 @@ def _paint_triangles(field: np.ndarray, grid: np.ndarray, scale: float, out_tris
             np.copyto(field, painted, where=covered[..., None])
         return
     ys, xs = np.nonzero(covered)
-    k = label[ys, xs]
+    index = label[ys, xs]
     p = grid[ys, xs]
-    field[ys, xs] = p[:, :1] * planes[0][k] + p[:, 1:] * planes[1][k] + planes[2][k]
+    field[ys, xs] = p[:, :1] * planes[0][index] + p[:, 1:] * planes[1][index] + planes[2][index]
 
 
 def _signed_area(tris: np.ndarray) -> np.ndarray:
