@@ -22,6 +22,7 @@ from facecast.render.regions import CHIN, FACE_OVAL, RIGID_HEAD
 FLOW_DOWNSCALE = 2  # the flow is computed at size / FLOW_DOWNSCALE and upsampled; the picture is warped at size
 INVERSION_STEPS = 2
 SURFACE_SMOOTHING = 1.0  # flow-grid pixels: Gaussian sigma over the surface warp's backward field
+STILL_PIXELS = 0.25  # output pixels: a triangle whose corners all move less than this is not drawn (on zero)
 MIN_TRIANGLE_AREA = 0.25  # flow-grid pixels²: a triangle squashed flatter than this (a shut lid's) is not drawn
 # (radius as a multiple of the face-oval radius, share of the head's motion it follows)
 HEAD_RINGS = ((BAND_RING, 1.0), (1.6, 0.45))  # the first ring is the head's outline
@@ -47,7 +48,14 @@ class WarpField:
         self._num_landmarks = len(self.rest)
         self._anchors = anchors.astype(np.float32)
         self._points = points.astype(np.float32)
-        self._simplices = Delaunay(points).simplices if surface else None
+        self._simplices = None
+        if self.surface is not None:
+            # The Delaunay triangles between the face oval and the first ring are long slivers that kink a cheek
+            # edge crossing them: the band's regular strip covers that ring instead.
+            simplices = Delaunay(points).simplices
+            gap = np.linalg.norm(anchors[:, None] - self.surface.ring[None].astype(np.float32), axis=2).min(axis=1)
+            under_band = np.isin(simplices, np.r_[FACE_OVAL, len(self.rest) + np.flatnonzero(gap < 1e-3)]).all(axis=1)
+            self._simplices = simplices[~under_band]
         self.flow_size = max(16, size // FLOW_DOWNSCALE)
         step = size / self.flow_size
         # Grid of flow-pixel centres in output-pixel coordinates.
@@ -82,11 +90,8 @@ class WarpField:
         """Maps (x, y) float32 [size, size] for ``cv2.remap``, or None when nothing moves. ``angles``: the head's
         (yaw, pitch, roll) of this frame, for a surface warp."""
         if self.surface is not None:
-            backward = self._surface_field(moved, np.zeros(3) if angles is None else np.asarray(angles, np.float64))
-            if backward is None:
-                return None
-            backward = cv2.resize(backward, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
-            return self._pixels[0] + backward[..., 0], self._pixels[1] + backward[..., 1]
+            source = self._surface_source(moved, angles)
+            return None if source is None else (source[..., 0], source[..., 1])
         shift = self.displacements(moved, angles)
         largest = float(np.abs(shift).max())
         if largest < 1e-3:
@@ -107,8 +112,9 @@ class WarpField:
 
     def _surface_field(self, moved: np.ndarray, angles: np.ndarray) -> np.ndarray | None:
         """Backward displacement [F, F, 2] of the surface warp: every moved triangle is drawn with the affine map
-        back onto its rest triangle, far ones first (so the nose covers the cheek it turns over), then the
-        disocclusion band; None when nothing moves."""
+        back onto its rest triangle, the band round the face first (it lies at the head's outline, behind the
+        face), then the mesh far triangles first (so the nose covers the cheek it turns over), then the gap a turn
+        uncovers; None when nothing moves."""
         assert self.surface is not None and self._simplices is not None
         anchor_shift, anchor_depth = self.surface.anchor_motion(angles)
         shift = np.concatenate([moved[:, :2] - self.rest, anchor_shift])
@@ -117,17 +123,35 @@ class WarpField:
         depth = np.concatenate([moved[:, 2], anchor_depth])
         order = np.argsort(depth[self._simplices].mean(axis=1), kind="stable")
         simplices = self._simplices[order]
-        out, src = (self._points + shift)[simplices], self._points[simplices]
+        band_out, band_src = self.surface.band(moved, angles)
+        edge = 2 * len(FACE_OVAL)  # the face's own edge band; after it the uncovered gap, mirrored by design
+        out = np.concatenate([band_out[:edge], (self._points + shift)[simplices]])
+        src = np.concatenate([band_src[:edge], self._points[simplices]])
         field = np.zeros((self.flow_size, self.flow_size, 2), np.float32)
-        _paint_triangles(field, self._grid, 1.0 / self._step, out, src)
-        # Soften the creases along mesh edges and the steps where a fold hides a sliver; the band is a regular strip
-        # whose mirrored gap a blur would squash, so it is drawn after.
+        _paint_triangles(field, self._grid, 1.0 / self._step, out, src, skip_still=True)
+        # Soften the creases along mesh edges and the steps where a fold hides a sliver; the gap is a regular strip
+        # whose mirror a blur would squash, so it is drawn after.
         field = np.asarray(cv2.GaussianBlur(field, (0, 0), SURFACE_SMOOTHING), np.float32)
-        _paint_triangles(field, self._grid, 1.0 / self._step, *self.surface.band(moved, angles), mirrored=True)
+        _paint_triangles(field, self._grid, 1.0 / self._step, band_out[edge:], band_src[edge:], mirrored=True)
         return field
+
+    def _surface_source(self, moved: np.ndarray, angles: np.ndarray | None) -> np.ndarray | None:
+        """The surface warp's source pixel of every output pixel, float32 [size, size, 2], or None."""
+        backward = self._surface_field(moved, np.zeros(3) if angles is None else np.asarray(angles, np.float64))
+        if backward is None:
+            return None
+        # Upsampling the source positions themselves (the grid is linear, so it comes back as the pixel positions)
+        # saves adding the pixel grid afterwards.
+        source = backward + self._grid
+        return np.asarray(cv2.resize(source, (self.size, self.size), interpolation=cv2.INTER_LINEAR), np.float32)
 
     def warp(self, image: np.ndarray, moved: np.ndarray, angles: np.ndarray | None = None) -> np.ndarray:
         """The picture with its face moved to ``moved`` landmarks (and its head turned by ``angles``)."""
+        if self.surface is not None:
+            source = self._surface_source(moved, angles)
+            if source is None:
+                return image.copy()
+            return cv2.remap(image, source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         maps = self.backward_map(moved, angles)
         if maps is None:
             return image.copy()
@@ -156,12 +180,13 @@ def _anchor_rings(rest: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]
 
 
 def _paint_triangles(field: np.ndarray, grid: np.ndarray, scale: float, out_tris: np.ndarray,
-                     src_tris: np.ndarray, *, mirrored: bool = False) -> None:
+                     src_tris: np.ndarray, *, mirrored: bool = False, skip_still: bool = False) -> None:
     """Overwrite the backward displacement ``field`` [F, F, 2] (at flow-grid points ``grid``, output pixels) inside
     each output triangle ``out_tris`` [K, 3, 2] with the affine map onto its source triangle ``src_tris``, later
     triangles over earlier ones. A triangle turned over (its corners in the other order than in the source) is a
     fold: the surface there has turned away, and what covers it is drawn instead, so it is skipped (unless
-    ``mirrored``: triangles meant to show their source mirrored)."""
+    ``mirrored``: triangles meant to show their source mirrored). With ``skip_still`` (on a field of zeros)
+    triangles that hardly move are left out."""
     f = field.shape[0]
     count = len(out_tris)
     label = np.full((f, f), count, np.int32)  # index ``count``: no triangle, the field stays as it was
@@ -175,7 +200,9 @@ def _paint_triangles(field: np.ndarray, grid: np.ndarray, scale: float, out_tris
     ok = np.abs(np.linalg.det(a)) > 1e-6
     a[~ok] = np.eye(3)
     maps = np.linalg.solve(a, src_tris.astype(np.float64))  # [K, 3, 2]: [x y 1] @ map = source
-    drawn = np.flatnonzero((area >= MIN_TRIANGLE_AREA) & ok)
+    # A triangle whose corners all but keep their place keeps the field's zero displacement there: not drawn.
+    still = np.abs(out_tris - src_tris).max(axis=(1, 2)) < STILL_PIXELS
+    drawn = np.flatnonzero((area >= MIN_TRIANGLE_AREA) & ok & ~(still & skip_still))
     if len(drawn) == 0:
         return
     for k in drawn:
