@@ -66,6 +66,7 @@ class WarpField:
         self._step = step
         self._smooth_sigma = 0.6 * max(1.0, 4.0 / step)
         self._pixels = np.meshgrid(np.arange(size, dtype=np.float32), np.arange(size, dtype=np.float32))
+        self._pixel_grid = np.stack(self._pixels, axis=-1)  # [size, size, 2]: each pixel's own position
 
     def head_motion(self, moved: np.ndarray) -> np.ndarray:
         """The 2×3 affine that best maps the rigid head points from rest to ``moved`` (least squares)."""
@@ -140,10 +141,8 @@ class WarpField:
         backward = self._surface_field(moved, np.zeros(3) if angles is None else np.asarray(angles, np.float64))
         if backward is None:
             return None
-        # Upsampling the source positions themselves (the grid is linear, so it comes back as the pixel positions)
-        # saves adding the pixel grid afterwards.
-        source = backward + self._grid
-        return np.asarray(cv2.resize(source, (self.size, self.size), interpolation=cv2.INTER_LINEAR), np.float32)
+        backward = cv2.resize(backward, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+        return np.add(backward, self._pixel_grid, dtype=np.float32)
 
     def warp(self, image: np.ndarray, moved: np.ndarray, angles: np.ndarray | None = None) -> np.ndarray:
         """The picture with its face moved to ``moved`` landmarks (and its head turned by ``angles``)."""
@@ -151,7 +150,8 @@ class WarpField:
             source = self._surface_source(moved, angles)
             if source is None:
                 return image.copy()
-            return cv2.remap(image, source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            return cv2.remap(image, source, None, cv2.INTER_LINEAR,  # type: ignore[call-overload]
+                             borderMode=cv2.BORDER_REPLICATE)
         maps = self.backward_map(moved, angles)
         if maps is None:
             return image.copy()
@@ -195,11 +195,7 @@ def _paint_triangles(field: np.ndarray, grid: np.ndarray, scale: float, out_tris
     area = np.abs(area) if mirrored else area * np.sign(_signed_area(src_tris))
     shift = 4
     fixed = np.round(corners * (1 << shift)).astype(np.int32)
-    # Per triangle: the affine taking output corners to source corners, solved in one batch.
-    a = np.concatenate([out_tris, np.ones((count, 3, 1), np.float32)], axis=2).astype(np.float64)
-    ok = np.abs(np.linalg.det(a)) > 1e-6
-    a[~ok] = np.eye(3)
-    maps = np.linalg.solve(a, src_tris.astype(np.float64))  # [K, 3, 2]: [x y 1] @ map = source
+    maps, ok = _affine_maps(out_tris, src_tris)
     # A triangle whose corners all but keep their place keeps the field's zero displacement there: not drawn.
     still = np.abs(out_tris - src_tris).max(axis=(1, 2)) < STILL_PIXELS
     drawn = np.flatnonzero((area >= MIN_TRIANGLE_AREA) & ok & ~(still & skip_still))
@@ -224,6 +220,22 @@ def _paint_triangles(field: np.ndarray, grid: np.ndarray, scale: float, out_tris
     index = label[ys, xs]
     p = grid[ys, xs]
     field[ys, xs] = p[:, :1] * planes[0][index] + p[:, 1:] * planes[1][index] + planes[2][index]
+
+
+def _affine_maps(out_tris: np.ndarray, src_tris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per triangle the affine [K, 3, 2] taking output corners to source corners (``[x y 1] @ map = source``), by
+    the adjugate of the 3x3 corner matrix (no LAPACK call per frame), and whether it exists [K]."""
+    x, y = out_tris[..., 0].astype(np.float64), out_tris[..., 1].astype(np.float64)
+    s = src_tris.astype(np.float64)
+    x0, x1, x2, y0, y1, y2 = x[:, 0], x[:, 1], x[:, 2], y[:, 0], y[:, 1], y[:, 2]
+    det = x0 * (y1 - y2) + x1 * (y2 - y0) + x2 * (y0 - y1)
+    ok = np.abs(det) > 1e-6
+    inv = 1.0 / np.where(ok, det, 1.0)
+    rows = [(y1 - y2, y2 - y0, y0 - y1), (x2 - x1, x0 - x2, x1 - x0),
+            (x1 * y2 - x2 * y1, x2 * y0 - x0 * y2, x0 * y1 - x1 * y0)]
+    maps = np.stack([(a[:, None] * s[:, 0] + b[:, None] * s[:, 1] + c[:, None] * s[:, 2]) * inv[:, None]
+                     for a, b, c in rows], axis=1)
+    return maps, ok
 
 
 def _signed_area(tris: np.ndarray) -> np.ndarray:
