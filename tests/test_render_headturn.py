@@ -14,6 +14,7 @@ from facecast.face import Avatar, load_image
 from facecast.face import topology as T
 from facecast.motion import CHANNEL_INDEX, NUM_CHANNELS
 from facecast.render import Renderer
+from facecast.render.head import EDGE_TRIANGLES
 from facecast.render.regions import FACE_OVAL
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -92,8 +93,8 @@ def test_what_a_turn_uncovers_is_filled_from_the_portrait_at_its_own_scale(avata
     values = pose(HeadYaw=YAW_15)
     frame_pose = renderer.poses(values[None])[0]
     assert renderer.warp.surface is not None
-    out_tris, src_tris = renderer.warp.surface.band(frame_pose.moved, frame_pose.angles)
-    n = len(FACE_OVAL)
+    out_tris, src_tris, _ = renderer.warp.surface.band(frame_pose.moved, frame_pose.angles)
+    n = EDGE_TRIANGLES // 2
     # The band's strip rows: the face's own edge band (rows 0-1), then the uncovered gap (rows 1-3).
     gap = np.zeros((renderer.size, renderer.size), np.uint8)
     for tri in out_tris[2 * n:]:

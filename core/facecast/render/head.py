@@ -21,6 +21,7 @@ mirrored out and back (a triangle wave), so the picture is continuous at both ed
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import Delaunay
 
 from facecast.face.portrait_rig import HEAD_PIVOT, face_frame, rotation
 from facecast.render.regions import FACE_OVAL
@@ -29,6 +30,9 @@ OUTLINE_DEPTH = 0.2  # face units in front of the pivot: the head's outline (the
 RECEDE = 0.25  # face units an anchor lies behind the face-oval point nearest to it (never behind the outline)
 MIN_WIDENING = 0.5  # output pixels: a band that widens less than this is left to the warp
 BAND_RING = 1.2  # the anchor ring (multiple of the face-oval radius) that the band reaches out to
+BAND_INNER = 0.9  # and the contour inside the oval it starts from: the oval's outer strip, seen at a grazing
+# angle in a frontal portrait, would be magnified severalfold as a turn brings it towards the camera
+EDGE_TRIANGLES = 2 * len(FACE_OVAL)
 MAX_MIRROR = 1.5  # the mirrored strip is at most this many rest band widths wide
 
 
@@ -51,8 +55,18 @@ class HeadSurface:
         self.ring = centre + (oval - centre) * BAND_RING
         self._ring = self._lift(self.ring)
         self._ring_follow = np.asarray(ring_follow, np.float64)
-        self.width = np.linalg.norm(self.ring - oval, axis=1)
-        self.outward = (self.ring - oval) / self.width[:, None]
+        self.inner = centre + (oval - centre) * BAND_INNER
+        # The inner contour moves with the mesh: its points' barycentric weights in the rest mesh's triangles.
+        mesh = Delaunay(rest[:, :2])
+        simplex = mesh.find_simplex(self.inner)
+        if (simplex < 0).any():  # a contour point outside the mesh (a degenerate fit): the nearest oval point
+            simplex = np.where(simplex < 0, mesh.find_simplex(oval * 0.999 + centre * 0.001), simplex)
+        transform = mesh.transform[simplex]
+        bary = np.einsum("qij,qj->qi", transform[:, :2], self.inner - transform[:, 2])
+        self._inner_vertices = mesh.simplices[simplex]
+        self._inner_weights = np.concatenate([bary, 1 - bary.sum(axis=1, keepdims=True)], axis=1)
+        self.width = np.linalg.norm(self.ring - self.inner, axis=1)
+        self.outward = (self.ring - self.inner) / self.width[:, None]
 
     def _lift(self, points: np.ndarray) -> np.ndarray:
         """Image points [N, 2] lifted to their proxy depth, in face axes [N, 3]."""
@@ -84,15 +98,19 @@ class HeadSurface:
         shift = self._turn(self._ring, angles) - self.frame.to_image(self._ring)[:, :2]
         return self.ring + shift * self._ring_follow[:, None]
 
-    def band(self, moved: np.ndarray, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Triangles covering the band between the moved face oval and the head outline, a regular strip of
-        quads (the warp's Delaunay triangles there are long slivers that kink a cheek edge crossing them):
-        output corners [K, 3, 2] and the portrait pixels they show [K, 3, 2] (both in output pixels).
+    def band(self, moved: np.ndarray, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Triangles covering the band from a contour just inside the moved face oval out to the head outline, a
+        regular strip of quads (the warp's Delaunay triangles there are long slivers that kink a cheek edge
+        crossing them): output corners [K, 3, 2], the portrait pixels they show [K, 3, 2] (both in output
+        pixels), and which of them lie where the band widens [K] (those go over the mesh, the rest under it).
 
-        Per oval point the band in the output runs from the moved oval point O' out to the moved ring point R'
-        (length W'); the portrait's band from O to R has length W. Where W' > W the outer W shows O..R at its
-        own scale and the inner strip of width W' - W shows the skin inside O, mirrored out and back."""
-        inner = np.asarray(moved, np.float64)[FACE_OVAL, :2]
+        Per contour point the band in the output runs from the moved inner point I' out to the moved ring point
+        R'; the portrait's band from I to R is W wide. Where the output band is wider than W across, its inner W
+        shows I..R at its own scale (the face's edge stays with the face) and the gap beyond it, out to R', shows
+        the portrait's pixels just beyond R, mirrored out and back (continuous at both edges, nowhere magnified).
+        The first :data:`EDGE_TRIANGLES` triangles are the face's own edge band, the rest the gap."""
+        mesh = np.asarray(moved, np.float64)[:, :2]
+        inner = (mesh[self._inner_vertices] * self._inner_weights[..., None]).sum(axis=1)
         outer = self.ring_moved(angles)
         span = outer - inner
         # Widening across the band (along the rest's outward direction); sliding along it is shear, not a gap.
@@ -100,10 +118,10 @@ class HeadSurface:
         extra = np.clip(across - self.width, 0.0, MAX_MIRROR * self.width)
         extra[extra < MIN_WIDENING] = 0.0
         share = (extra / np.maximum(across, 1e-6))[:, None]
-        # Four rows of vertices per oval point: the oval, the band's own outer edge, the mirror's turning point, the
-        # ring. The face's edge stays on the face; the gap opens between it and the hair or background beyond.
+        # Four rows of vertices per contour point: the inner contour, the band's own outer edge, the mirror's
+        # turning point, the ring.
         out_rows = [inner, inner + span * (1 - share), inner + span * (1 - share / 2), outer]
-        src_rows = [self.oval, self.ring, self.ring + self.outward * (extra / 2)[:, None], self.ring]
+        src_rows = [self.inner, self.ring, self.ring + self.outward * (extra / 2)[:, None], self.ring]
         here = np.arange(len(FACE_OVAL))
         nxt = (here + 1) % len(FACE_OVAL)
 
@@ -114,4 +132,5 @@ class HeadSurface:
                 tris += [np.stack([a[here], a[nxt], b[nxt]], axis=1), np.stack([a[here], b[nxt], b[here]], axis=1)]
             return np.concatenate(tris).astype(np.float32)
 
-        return strip(out_rows), strip(src_rows)
+        widens = (extra > 0) | (np.roll(extra, -1) > 0)
+        return strip(out_rows), strip(src_rows), np.tile(widens, 6)

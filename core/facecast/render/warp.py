@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse
 from scipy.spatial import Delaunay
 
-from facecast.render.head import BAND_RING, HeadSurface
+from facecast.render.head import BAND_RING, EDGE_TRIANGLES, HeadSurface
 from facecast.render.regions import CHIN, FACE_OVAL, RIGID_HEAD
 
 FLOW_DOWNSCALE = 2  # the flow is computed at size / FLOW_DOWNSCALE and upsampled; the picture is warped at size
@@ -124,16 +124,21 @@ class WarpField:
         depth = np.concatenate([moved[:, 2], anchor_depth])
         order = np.argsort(depth[self._simplices].mean(axis=1), kind="stable")
         simplices = self._simplices[order]
-        band_out, band_src = self.surface.band(moved, angles)
-        edge = 2 * len(FACE_OVAL)  # the face's own edge band; after it the uncovered gap, mirrored by design
-        out = np.concatenate([band_out[:edge], (self._points + shift)[simplices]])
-        src = np.concatenate([band_src[:edge], self._points[simplices]])
+        band_out, band_src, widens = self.surface.band(moved, angles)
+        # The face's own edge band lies under the mesh where it does not widen (on the far side the cheek turns
+        # over it) and over the mesh's outer strip where it does; the gap beyond it goes last.
+        under = np.flatnonzero(~widens[:EDGE_TRIANGLES])
+        over = np.flatnonzero(widens[:EDGE_TRIANGLES])
+        out = np.concatenate([band_out[under], (self._points + shift)[simplices]])
+        src = np.concatenate([band_src[under], self._points[simplices]])
         field = np.zeros((self.flow_size, self.flow_size, 2), np.float32)
         _paint_triangles(field, self._grid, 1.0 / self._step, out, src, skip_still=True)
-        # Soften the creases along mesh edges and the steps where a fold hides a sliver; the gap is a regular strip
-        # whose mirror a blur would squash, so it is drawn after.
+        # Soften the creases along mesh edges and the steps where a fold hides a sliver; the widened band is a
+        # regular strip whose mirror a blur would squash, so it is drawn after.
         field = np.asarray(cv2.GaussianBlur(field, (0, 0), SURFACE_SMOOTHING), np.float32)
-        _paint_triangles(field, self._grid, 1.0 / self._step, band_out[edge:], band_src[edge:], mirrored=True)
+        _paint_triangles(field, self._grid, 1.0 / self._step, band_out[over], band_src[over])
+        _paint_triangles(field, self._grid, 1.0 / self._step, band_out[EDGE_TRIANGLES:], band_src[EDGE_TRIANGLES:],
+                         mirrored=True)
         return field
 
     def _surface_source(self, moved: np.ndarray, angles: np.ndarray | None) -> np.ndarray | None:
