@@ -65,8 +65,9 @@ def face_halves(moved: np.ndarray, size: int, yaw: float) -> tuple[np.ndarray, n
 @pytest.mark.parametrize("yaw", [YAW_15, -YAW_15])
 def test_fifteen_degree_turn_compresses_the_far_cheek_and_neither_folds_nor_smears_the_near_one(
         avatar: Avatar, yaw: float) -> None:
-    # The first renderer's 2-D warp fails this: it turns over 0.7-1.5 % of the near cheek and magnifies 3-4 % of
-    # it more than fourfold (a smear), because the rings around the head slid with the front of the face.
+    # The 2-D warp of before fails this: it turns over 0.7-1.5 % of the near cheek, magnifies 7-10 % of it more
+    # than twofold and 3-4 % more than fourfold (a smear), because the rings around the head slid with the front
+    # of the face and the cheek's grazing outer strip was stretched.
     renderer = Renderer(avatar, 512)
     scale, moved = area_scale(renderer, pose(HeadYaw=yaw))
     far, near = face_halves(moved, renderer.size, yaw)
@@ -75,7 +76,8 @@ def test_fifteen_degree_turn_compresses_the_far_cheek_and_neither_folds_nor_smea
     assert (scale[far] < 0.9).mean() < 0.001  # and nothing of it is stretched
     assert np.median(scale[near]) < 0.95  # the near cheek turns towards the camera: it widens
     assert (scale[near] < 0).mean() < 0.002  # no fold-over
-    assert (scale[near] < 0.25).mean() < 0.01  # no smear: almost nothing magnified more than fourfold
+    assert (scale[near] < 0.5).mean() < 0.02  # no smear: almost nothing magnified more than twofold
+    assert (scale[near] < 0.25).mean() < 0.005
 
 
 @pytest.mark.parametrize("pitch", [PITCH_10, -PITCH_10])
