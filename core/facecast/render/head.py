@@ -29,6 +29,7 @@ from facecast.render.regions import FACE_OVAL
 OUTLINE_DEPTH = 0.2  # face units in front of the pivot: the head's outline (the oval's sides lie at about 0.45)
 RECEDE = 0.25  # face units an anchor lies behind the face-oval point nearest to it (never behind the outline)
 MIN_WIDENING = 0.5  # output pixels: a band that widens less than this is left to the warp
+OVER_RAMP = 6.0  # output pixels of widening over which the band comes to lie over the mesh's outer strip
 BAND_RING = 1.2  # the anchor ring (multiple of the face-oval radius) that the band reaches out to
 BAND_INNER = 0.9  # and the contour inside the oval it starts from: the oval's outer strip, seen at a grazing
 # angle in a frontal portrait, would be magnified severalfold as a turn brings it towards the camera
@@ -65,8 +66,8 @@ class HeadSurface:
         bary = np.einsum("qij,qj->qi", transform[:, :2], self.inner - transform[:, 2])
         self._inner_vertices = mesh.simplices[simplex]
         self._inner_weights = np.concatenate([bary, 1 - bary.sum(axis=1, keepdims=True)], axis=1)
-        self.width = np.linalg.norm(self.ring - self.inner, axis=1)
-        self.outward = (self.ring - self.inner) / self.width[:, None]
+        self.width = np.linalg.norm(self.ring - oval, axis=1)
+        self.outward = (self.ring - oval) / self.width[:, None]
 
     def _lift(self, points: np.ndarray) -> np.ndarray:
         """Image points [N, 2] lifted to their proxy depth, in face axes [N, 3]."""
@@ -102,7 +103,8 @@ class HeadSurface:
         """Triangles covering the band from a contour just inside the moved face oval out to the head outline, a
         regular strip of quads (the warp's Delaunay triangles there are long slivers that kink a cheek edge
         crossing them): output corners [K, 3, 2], the portrait pixels they show [K, 3, 2] (both in output
-        pixels), and which of them lie where the band widens [K] (those go over the mesh, the rest under it).
+        pixels), and how far each goes over the mesh [K] (0 to 1: by how much the band widens there, fully from
+        :data:`OVER_RAMP` pixels on; the whole band also lies under the mesh).
 
         Per contour point the band in the output runs from the moved inner point I' out to the moved ring point
         R'; the portrait's band from I to R is W wide. Where the output band is wider than W across, its inner W
@@ -110,18 +112,26 @@ class HeadSurface:
         the portrait's pixels just beyond R, mirrored out and back (continuous at both edges, nowhere magnified).
         The first :data:`EDGE_TRIANGLES` triangles are the face's own edge band, the rest the gap."""
         mesh = np.asarray(moved, np.float64)[:, :2]
-        inner = (mesh[self._inner_vertices] * self._inner_weights[..., None]).sum(axis=1)
+        oval = mesh[FACE_OVAL]
         outer = self.ring_moved(angles)
-        span = outer - inner
         # Widening across the band (along the rest's outward direction); sliding along it is shear, not a gap.
-        across = (span * self.outward).sum(axis=1)
-        extra = np.clip(across - self.width, 0.0, MAX_MIRROR * self.width)
+        extra = np.clip(((outer - oval) * self.outward).sum(axis=1) - self.width, 0.0, MAX_MIRROR * self.width)
         extra[extra < MIN_WIDENING] = 0.0
-        share = (extra / np.maximum(across, 1e-6))[:, None]
+        # As it widens, the band reaches in over the mesh's outer strip (to the inner contour when fully lifted).
+        ramp = np.clip(0.5 * (extra + np.roll(extra, -1)) / OVER_RAMP, 0.0, 1.0)
+        reach = (np.clip(extra / OVER_RAMP, 0.0, 1.0) ** 2 * (3 - 2 * np.clip(extra / OVER_RAMP, 0.0, 1.0)))[:, None]
+        inner_moved = (mesh[self._inner_vertices] * self._inner_weights[..., None]).sum(axis=1)
+        inner = oval + (inner_moved - oval) * reach
+        inner_rest = self.oval + (self.inner - self.oval) * reach
+        span = outer - inner
+        across = (span * self.outward).sum(axis=1)
+        width = ((self.ring - inner_rest) * self.outward).sum(axis=1)
+        share = (np.clip(across - width, 0.0, None) * (extra > 0) / np.maximum(across, 1e-6))[:, None]
+        gap = (share[:, 0] * across)[:, None]
         # Four rows of vertices per contour point: the inner contour, the band's own outer edge, the mirror's
         # turning point, the ring.
         out_rows = [inner, inner + span * (1 - share), inner + span * (1 - share / 2), outer]
-        src_rows = [self.inner, self.ring, self.ring + self.outward * (extra / 2)[:, None], self.ring]
+        src_rows = [inner_rest, self.ring, self.ring + self.outward * gap / 2, self.ring]
         here = np.arange(len(FACE_OVAL))
         nxt = (here + 1) % len(FACE_OVAL)
 
@@ -132,5 +142,5 @@ class HeadSurface:
                 tris += [np.stack([a[here], a[nxt], b[nxt]], axis=1), np.stack([a[here], b[nxt], b[here]], axis=1)]
             return np.concatenate(tris).astype(np.float32)
 
-        widens = (extra > 0) | (np.roll(extra, -1) > 0)
-        return strip(out_rows), strip(src_rows), np.tile(widens, 6)
+        over = ramp * ramp * (3 - 2 * ramp)
+        return strip(out_rows), strip(src_rows), np.tile(over, 6)

@@ -124,19 +124,20 @@ class WarpField:
         depth = np.concatenate([moved[:, 2], anchor_depth])
         order = np.argsort(depth[self._simplices].mean(axis=1), kind="stable")
         simplices = self._simplices[order]
-        band_out, band_src, widens = self.surface.band(moved, angles)
-        # The face's own edge band lies under the mesh where it does not widen (on the far side the cheek turns
-        # over it) and over the mesh's outer strip where it does; the gap beyond it goes last.
-        under = np.flatnonzero(~widens[:EDGE_TRIANGLES])
-        over = np.flatnonzero(widens[:EDGE_TRIANGLES])
-        out = np.concatenate([band_out[under], (self._points + shift)[simplices]])
-        src = np.concatenate([band_src[under], self._points[simplices]])
+        band_out, band_src, over = self.surface.band(moved, angles)
+        # The face's own edge band lies under the mesh (on the far side the cheek turns over it) and, as a turn
+        # widens it, comes to lie over the mesh's outer strip (faded in, so nothing pops); the gap goes last.
+        edge = EDGE_TRIANGLES
+        out = np.concatenate([band_out[:edge], (self._points + shift)[simplices]])
+        src = np.concatenate([band_src[:edge], self._points[simplices]])
         field = np.zeros((self.flow_size, self.flow_size, 2), np.float32)
         _paint_triangles(field, self._grid, 1.0 / self._step, out, src, skip_still=True)
         # Soften the creases along mesh edges and the steps where a fold hides a sliver; the widened band is a
         # regular strip whose mirror a blur would squash, so it is drawn after.
         field = np.asarray(cv2.GaussianBlur(field, (0, 0), SURFACE_SMOOTHING), np.float32)
-        _paint_triangles(field, self._grid, 1.0 / self._step, band_out[over], band_src[over])
+        lifted = np.flatnonzero(over[:edge] > 0)
+        _paint_triangles(field, self._grid, 1.0 / self._step, band_out[lifted], band_src[lifted],
+                         blend=over[lifted])
         _paint_triangles(field, self._grid, 1.0 / self._step, band_out[EDGE_TRIANGLES:], band_src[EDGE_TRIANGLES:],
                          mirrored=True)
         return field
@@ -185,12 +186,14 @@ def _anchor_rings(rest: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]
 
 
 def _paint_triangles(field: np.ndarray, grid: np.ndarray, scale: float, out_tris: np.ndarray,
-                     src_tris: np.ndarray, *, mirrored: bool = False, skip_still: bool = False) -> None:
+                     src_tris: np.ndarray, *, mirrored: bool = False, skip_still: bool = False,
+                     blend: np.ndarray | None = None) -> None:
     """Overwrite the backward displacement ``field`` [F, F, 2] (at flow-grid points ``grid``, output pixels) inside
     each output triangle ``out_tris`` [K, 3, 2] with the affine map onto its source triangle ``src_tris``, later
     triangles over earlier ones. A triangle turned over (its corners in the other order than in the source) is a
     fold: the surface there has turned away, and what covers it is drawn instead, so it is skipped (unless
-    ``mirrored``: triangles meant to show their source mirrored). With ``skip_still`` (on a field of zeros)
+    ``mirrored``: triangles meant to show their source mirrored). ``blend`` [K]: each triangle's share of its
+    own map against what the field held (1 = overwrite). With ``skip_still`` (on a field of zeros)
     triangles that hardly move are left out."""
     f = field.shape[0]
     count = len(out_tris)
@@ -213,7 +216,7 @@ def _paint_triangles(field: np.ndarray, grid: np.ndarray, scale: float, out_tris
     maps[:, 1, 1] -= 1.0
     planes = np.concatenate([maps, np.zeros((1, 3, 2))]).astype(np.float32).transpose(1, 0, 2)  # [3, K + 1, 2]
     covered = label != count
-    if covered.mean() > 0.5:  # most of the frame: whole planes (the uncovered index adds zero displacement)
+    if covered.mean() > 0.5 and blend is None:  # most of the frame: whole planes (the uncovered index adds zero displacement)
         at = [np.take(plane, label, axis=0) for plane in planes]
         painted = grid[..., :1] * at[0] + grid[..., 1:] * at[1] + at[2]
         if covered.all() or not field.any():
@@ -224,7 +227,11 @@ def _paint_triangles(field: np.ndarray, grid: np.ndarray, scale: float, out_tris
     ys, xs = np.nonzero(covered)
     index = label[ys, xs]
     p = grid[ys, xs]
-    field[ys, xs] = p[:, :1] * planes[0][index] + p[:, 1:] * planes[1][index] + planes[2][index]
+    painted = p[:, :1] * planes[0][index] + p[:, 1:] * planes[1][index] + planes[2][index]
+    if blend is not None:
+        share = np.asarray(blend, np.float32)[index][:, None]
+        painted = field[ys, xs] + share * (painted - field[ys, xs])
+    field[ys, xs] = painted
 
 
 def _affine_maps(out_tris: np.ndarray, src_tris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
