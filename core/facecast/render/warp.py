@@ -216,7 +216,7 @@ def _paint_triangles(field: np.ndarray, grid: np.ndarray, scale: float, out_tris
     maps[:, 1, 1] -= 1.0
     planes = np.concatenate([maps, np.zeros((1, 3, 2))]).astype(np.float32).transpose(1, 0, 2)  # [3, K + 1, 2]
     covered = label != count
-    if covered.mean() > 0.5 and blend is None:  # most of the frame: whole planes (the uncovered index adds zero displacement)
+    if covered.mean() > 0.5 and blend is None:  # most of the frame: whole planes (uncovered: zero displacement)
         at = [np.take(plane, label, axis=0) for plane in planes]
         painted = grid[..., :1] * at[0] + grid[..., 1:] * at[1] + at[2]
         if covered.all() or not field.any():
