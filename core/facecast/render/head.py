@@ -29,6 +29,7 @@ from facecast.render.regions import FACE_OVAL
 OUTLINE_DEPTH = 0.2  # face units in front of the pivot: the head's outline (the oval's sides lie at about 0.45)
 RECEDE = 0.25  # face units an anchor lies behind the face-oval point nearest to it (never behind the outline)
 MIN_WIDENING = 0.5  # output pixels: a band that widens less than this is left to the warp
+GRAZING_DEPTH = (-0.3, -0.5)  # face-oval depths (face units) from which on the oval's outer strip is grazing
 OVER_RAMP = 6.0  # output pixels of widening over which the band comes to lie over the mesh's outer strip
 BAND_RING = 1.2  # the anchor ring (multiple of the face-oval radius) that the band reaches out to
 BAND_INNER = 0.9  # and the contour inside the oval it starts from: the oval's outer strip, seen at a grazing
@@ -66,6 +67,9 @@ class HeadSurface:
         bary = np.einsum("qij,qj->qi", transform[:, :2], self.inner - transform[:, 2])
         self._inner_vertices = mesh.simplices[simplex]
         self._inner_weights = np.concatenate([bary, 1 - bary.sum(axis=1, keepdims=True)], axis=1)
+        # Only beside the cheeks and temples does a frontal portrait show the face at a grazing angle (the oval
+        # lies deep there); at the jaw, chin and forehead the band never reaches in over the mesh.
+        self._grazing = _smoothstep((GRAZING_DEPTH[0] - self._oval_depth) / (GRAZING_DEPTH[0] - GRAZING_DEPTH[1]))
         self.width = np.linalg.norm(self.ring - oval, axis=1)
         self.outward = (self.ring - oval) / self.width[:, None]
 
@@ -118,8 +122,8 @@ class HeadSurface:
         extra = np.clip(((outer - oval) * self.outward).sum(axis=1) - self.width, 0.0, MAX_MIRROR * self.width)
         extra[extra < MIN_WIDENING] = 0.0
         # As it widens, the band reaches in over the mesh's outer strip (to the inner contour when fully lifted).
-        ramp = np.clip(0.5 * (extra + np.roll(extra, -1)) / OVER_RAMP, 0.0, 1.0)
-        reach = (np.clip(extra / OVER_RAMP, 0.0, 1.0) ** 2 * (3 - 2 * np.clip(extra / OVER_RAMP, 0.0, 1.0)))[:, None]
+        lift = _smoothstep(extra / OVER_RAMP) * self._grazing
+        reach = lift[:, None]
         inner_moved = (mesh[self._inner_vertices] * self._inner_weights[..., None]).sum(axis=1)
         inner = oval + (inner_moved - oval) * reach
         inner_rest = self.oval + (self.inner - self.oval) * reach
@@ -142,5 +146,10 @@ class HeadSurface:
                 tris += [np.stack([a[here], a[nxt], b[nxt]], axis=1), np.stack([a[here], b[nxt], b[here]], axis=1)]
             return np.concatenate(tris).astype(np.float32)
 
-        over = ramp * ramp * (3 - 2 * ramp)
+        over = 0.5 * (lift + np.roll(lift, -1))
         return strip(out_rows), strip(src_rows), np.tile(over, 6)
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
