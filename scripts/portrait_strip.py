@@ -1,5 +1,5 @@
-"""The frame strips in docs/PORTRAIT.md: poses on a photo, a painting and a drawing (the renderer before the
-surface head and smile shading above today's), and self-reenactment rows (real frames | before | today's).
+"""The frame strips in docs/PORTRAIT.md: poses on a photo, a painting and a drawing (today's renderer beside the
+first one), and self-reenactment rows (real frames | first renderer | today's).
 
     .venv/bin/python scripts/portrait_strip.py [--out docs/img]
 
@@ -39,6 +39,7 @@ POSES = {
 }
 VIDEOS = ["video/retalking_face_1.mp4", "video/liveportrait_d12.mp4", "train/styletalk/andrew_clip_1.mp4"]
 TILE = 200
+# "before": the renderer of before the surface head and the smile shading (issue 16, item 3)
 STYLES = {"before": {"head": "flat", "cheeks": "plain"}, "today": {}}
 
 
