@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import time
 import warnings
 from collections.abc import AsyncIterator, Callable
@@ -184,6 +185,9 @@ async def _receive(conn: Connection) -> tuple[Any, ...] | None:
         await readable
     finally:
         loop.remove_reader(conn.fileno())
+    # uvloop (Ray Serve's loop, uvicorn's) leaves the fd non-blocking after add_reader: a message larger than what
+    # has arrived so far would then fail with EAGAIN half-read. The worker writes whole messages: wait for the rest.
+    os.set_blocking(conn.fileno(), True)
     with contextlib.suppress(EOFError, OSError):
         return conn.recv()
     return None
