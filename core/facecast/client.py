@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import numpy as np
@@ -52,6 +53,39 @@ def _server_error(error: grpc.RpcError, address: str) -> ServerError:
     if code == grpc.StatusCode.UNAVAILABLE:
         return ServerError("UNAVAILABLE", f"no facecast daemon at {address} (start one with `facecast serve`)")
     return ServerError(code.name, error.details() or code.name)
+
+
+# Calls that another replica (or the same one, a moment later) may well serve: the replica went away (killed,
+# draining, unreachable) or is full ("try again later or another replica").
+RETRY_CODES = ("UNAVAILABLE", "RESOURCE_EXHAUSTED")
+# Ray Serve's gRPC proxy reports a replica process that died mid-call as INTERNAL with Ray's own message.
+_RAY_REPLICA_DIED = "actor died unexpectedly"
+T = TypeVar("T")
+
+
+def replica_lost(error: ServerError) -> bool:
+    """True when ``error`` says the replica serving the call went away or is full, so that the same call, made
+    again (a load balancer picks a replica that is up), may succeed; False for answers about the request itself
+    (INVALID_ARGUMENT, UNAUTHENTICATED, ...)."""
+    return error.code in RETRY_CODES or (error.code == "INTERNAL" and _RAY_REPLICA_DIED in str(error))
+
+
+def retrying(call: Callable[[], T], attempts: int = 4, backoff: float = 0.5) -> T:
+    """``call()``; made again while it fails with :func:`replica_lost`, after ``backoff`` seconds, doubling,
+    ``attempts`` times in all; the last error is raised. For a live stream, ``call`` opens a new stream and sends
+    its audio (what a replica that died had received is lost with it)::
+
+        clip = retrying(lambda: client.animate("speech.wav"))
+    """
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except ServerError as e:
+            attempt += 1
+            if attempt >= attempts or not replica_lost(e):
+                raise
+        time.sleep(backoff * 2 ** (attempt - 1))
 
 
 def texture_options(avatar_id: str | None, encoding: str = "jpeg", size: int = 512,

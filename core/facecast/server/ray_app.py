@@ -23,6 +23,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ray import serve
 
+from facecast.cli.serve import read_token
 from facecast.errors import ConfigError
 from facecast.proto import facecast_pb2 as pb
 from facecast.proto import facecast_pb2_grpc
@@ -47,7 +48,10 @@ class ReplicaCallError(Exception):
 def replica_config(settings: dict[str, Any]) -> ServerConfig:
     """The daemon settings of one replica: ``settings`` are :class:`ServerConfig` fields (``avatar_dir``,
     ``clip_workers``, ``token`` ...); the address is the replica's own (127.0.0.1, a free port). A token may also
-    come from ``$FACECAST_TOKEN`` in the replicas' environment."""
+    ``token_file`` (or ``$FACECAST_TOKEN`` in the replicas' environment) makes every relayed call need the token:
+    Serve's gRPC proxy listens on every interface and checks nothing itself."""
+    settings = dict(settings)
+    token_file = settings.pop("token_file", None)
     known = {f.name for f in fields(ServerConfig)}
     unknown = sorted(set(settings) - known)
     if unknown:
@@ -55,10 +59,11 @@ def replica_config(settings: dict[str, Any]) -> ServerConfig:
     owned = sorted(set(settings) & set(REPLICA_OWNED))
     if owned:
         raise ConfigError(f"{', '.join(owned)}: set on Serve's gRPC proxy, not on the replicas' daemons")
-    config = ServerConfig(**settings, host="127.0.0.1", port=0)
-    if config.token is None and os.environ.get("FACECAST_TOKEN"):
-        config.token = os.environ["FACECAST_TOKEN"]
-    return config
+    if "token" in settings:
+        raise ConfigError("token: give token_file or $FACECAST_TOKEN (a token in the Serve config is readable by "
+                          "anyone who can read the config or the Ray dashboard)")
+    token = read_token(token_file, None, os.environ.get("FACECAST_TOKEN"))
+    return ServerConfig(**settings, token=token, host="127.0.0.1", port=0)
 
 
 class FacecastReplica:
@@ -97,7 +102,15 @@ class FacecastReplica:
                                      grpc_context):
             yield response
 
+    async def check_health(self) -> None:
+        """Serve's periodic health check: a daemon that is not SERVING (a model failed to load) gets its replica
+        replaced."""
+        reply = await self.health.Check(health_pb2.HealthCheckRequest(), timeout=5)
+        if reply.status != health_pb2.HealthCheckResponse.SERVING:
+            raise RuntimeError("this replica's facecast daemon is not SERVING (see its log: a model failed to load)")
+
     async def __del__(self) -> None:
+        """Serve stops the replica: drain its daemon (streams end with a final status) within the grace period."""
         await self.channel.close()
         await self.daemon.stop()
 
@@ -141,7 +154,7 @@ def build_app(args: dict[str, Any]) -> Any:
     replicas = int(settings.pop("num_replicas", DEFAULT_REPLICAS))
     cpus = float(settings.pop("num_cpus", 1))
     replica_config(settings)  # a wrong setting fails here, before any replica starts
-    deployment = serve.deployment(
+    deployment: Any = serve.deployment(
         FacecastReplica, name="facecast", num_replicas=replicas,
         # admission is each daemon's own (RESOURCE_EXHAUSTED with its reason): let Serve pass every call on
         max_ongoing_requests=ServerConfig().max_sessions * 2,
