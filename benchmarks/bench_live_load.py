@@ -3,9 +3,11 @@
 - a baseline of 4 real-time streams, then 64 (admitted, refused, lateness p50/p99/max);
 - health-check latency idle and while a heavy phonetic Animate (64 s of speech) runs, as a ratio;
 - how long a new Stream waits for its header while 6 long Animate calls run;
-- with ``--replicas 2``, the same load over two replicas behind gRPC round-robin (one per core).
+- with ``--replicas 2``, the same load over two replicas behind gRPC round-robin (one per core);
+- with ``--replicas 2 --ray``, then over the two replicas of deploy/ray_serve/serve.yaml behind Ray Serve's
+  gRPC ingress (needs ``pip install 'facecast[ray]'``), with its start-up time.
 
-    .venv/bin/python benchmarks/bench_live_load.py [--streams 64] [--seconds 10] [--replicas 2]
+    .venv/bin/python benchmarks/bench_live_load.py [--streams 64] [--seconds 10] [--replicas 2 [--ray]]
 
 Clients run on the same machine as the daemon; figures from a shared box are lower bounds.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -88,9 +91,12 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--replicas", type=int, default=1)
+    parser.add_argument("--ray", action="store_true", help="with --replicas 2: also behind Ray Serve's ingress")
     args = parser.parse_args()
     if args.replicas > 1:
         replicas(args.streams, args.seconds, args.replicas)
+        if args.ray:
+            ray_serve(args.streams, args.seconds, args.replicas)
         return
     daemon = Daemon("--metrics-port", "0")
     try:
@@ -137,6 +143,20 @@ def replicas(streams: int, seconds: float, count: int) -> None:
     finally:
         for d in daemons:
             d.stop()
+
+
+def ray_serve(streams: int, seconds: float, count: int) -> None:
+    from rayserve import RayServe
+
+    with tempfile.TemporaryDirectory() as avatars:
+        started = time.monotonic()
+        ingress = RayServe(Path(avatars), num_replicas=count)
+        try:
+            print(f"Ray Serve up (every replica ready) in {time.monotonic() - started:.1f} s")
+            print(f"{count} replicas behind Ray Serve's gRPC ingress: "
+                  f"{run_load(ingress.address, streams, seconds).summary()}")
+        finally:
+            ingress.stop()
 
 
 if __name__ == "__main__":
