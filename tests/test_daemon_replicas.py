@@ -5,6 +5,7 @@ ingress (deploy/ray_serve/serve.yaml, each Serve replica a facecast daemon)."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 
@@ -151,3 +152,19 @@ def _facecast_port(ports: list[int]) -> int | None:
         except ServerError:
             continue
     return None
+
+
+def test_ray_replica_settings_refuse_what_belongs_to_the_proxy_and_read_the_token_from_a_file(tmp_path):
+    pytest.importorskip("ray.serve", reason="Ray Serve is not installed (pip install 'facecast[ray]')")
+    from facecast.errors import ConfigError
+    from facecast.server.ray_app import build_app, replica_config
+
+    (tmp_path / "token").write_text("t0ken\n")
+    config = replica_config({"avatar_dir": str(tmp_path), "token_file": str(tmp_path / "token"), "clip_workers": 1})
+    assert (config.host, config.port, config.token, config.clip_workers) == ("127.0.0.1", 0, "t0ken", 1)
+    for wrong, message in (({"port": 9000}, "port: set on Serve's gRPC proxy"),
+                           ({"max_sesions": 8}, "unknown facecast setting(s) for the Ray replicas: max_sesions"),
+                           ({"token": "visible"}, "token: give token_file"),
+                           ({"token_file": str(tmp_path / "missing")}, "cannot read --token-file")):
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            build_app(wrong)
