@@ -61,7 +61,7 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
 
     @handles_errors
     async def Animate(self, request: pb.AnimateRequest, context: grpc.aio.ServicerContext) -> Responses:
-        async for response in clips.animate(self.state, request):
+        async for response in clips.animate(self.state, request, context.time_remaining()):
             yield response
 
     @handles_errors

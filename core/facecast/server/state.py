@@ -33,7 +33,7 @@ class DaemonState:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.sessions = SessionRegistry(config.max_sessions)
-        self.clips = ClipWorkers(config.clip_workers, config.max_waiting_clips)
+        self.clips = ClipWorkers(config.clip_workers, config.max_waiting_clips, config.max_clip_wait_seconds)
         self.schedulers = Schedulers(config.max_batch, config.live_lanes, self.clips.call,
                                      frozenset(config.process_flush_animators))
         self.avatars = AvatarStore(config.max_avatars, config.avatar_dir)
