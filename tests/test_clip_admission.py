@@ -82,3 +82,24 @@ def test_a_clip_that_would_wait_past_its_deadline_is_refused_at_once_with_the_me
                 running.cancel()
     finally:
         daemon.stop()
+
+
+def test_a_client_that_stops_reading_an_animate_frees_its_worker_for_the_next_clip():
+    daemon = Daemon("--clip-workers", "1", "--idle-timeout", "2", "--metrics-port", "0")  # stalls cut after 3 s
+    try:
+        with grpc.insecure_channel(daemon.address) as channel:
+            stub = facecast_pb2_grpc.FacecastStub(channel)
+            request = clip_request(600, "energy")
+            request.echo_audio = True  # 19 MB of responses: far more than flow control lets wait unread
+            stalled = stub.Animate(request, timeout=300)
+            assert next(stalled).WhichOneof("kind") == "header"  # then never reads again
+            try:
+                assert wait_until(lambda: workers_busy(daemon) == 0, 30), "the unread clip still holds its worker"
+                served = list(stub.Animate(clip_request(4, "energy"), timeout=60))
+                assert served[-1].status.code == pb.Status.OK
+                with urllib.request.urlopen(daemon.metrics_url, timeout=10) as response:
+                    assert 'facecast_errors_total{code="CANCELLED",method="Animate"} 1' in response.read().decode()
+            finally:
+                stalled.cancel()
+    finally:
+        daemon.stop()
