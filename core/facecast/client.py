@@ -271,6 +271,7 @@ class LiveStream:
         self._closed = threading.Event()
         self.header: pb.StreamHeader | None = None
         self.status: pb.Status | None = None
+        self.warnings: list[str] = []  # from the final status
 
     def _request_iterator(self) -> Iterator[pb.StreamRequest]:
         while True:
@@ -319,6 +320,9 @@ class LiveStream:
                     _check_channels(self.header)
                 elif kind == "status":
                     self.status = response.status
+                    self.warnings = wire.status_warnings(response.status.message)
+                    for text in self.warnings:  # as animate() does: a transcript that did not fit, ...
+                        warnings.warn(text, UserWarning, stacklevel=2)
                 yield response
         except grpc.RpcError as e:
             if e.code() == grpc.StatusCode.CANCELLED and self._closed.is_set():
