@@ -17,6 +17,7 @@ from facecast.client import Client, ServerError, replica_lost, retrying, texture
 from conftest import ASSETS
 from daemon import Daemon
 from loadgen import wait_until
+from nginx import NGINX, Nginx
 
 CHUNK = np.zeros(320, "<i2").tobytes()  # 20 ms at 16 kHz
 TOKEN = "replica-test-token"
@@ -89,13 +90,13 @@ def _sessions(address: str | int, token: str | None = None) -> int:
 def test_ray_serve_ingress_serves_every_call_and_a_killed_replica_loses_only_its_own_streams(tmp_path):
     """deploy/ray_serve/serve.yaml on a real Ray Serve (2 replicas, each a facecast daemon, Serve's gRPC proxy in
     front): unary calls, Animate with textures and bidirectional Streams all go through the one ingress port,
-    the relayed token is checked; a SIGKILLed replica ends only the streams it held, which `retrying` reopens."""
+    the relayed token is checked; a SIGKILLed replica ends only the streams it held, which `retrying` reopens
+    (Serve's proxy reports them INTERNAL "The actor died unexpectedly ...")."""
     pytest.importorskip("ray.serve", reason="Ray Serve is not installed (pip install 'facecast[ray]')")
     from rayserve import RayServe, listening_ports
 
     (tmp_path / "token").write_text(TOKEN + "\n")
     ray_serve = RayServe(tmp_path / "avatars", token_file=str(tmp_path / "token"))
-    sessions = lambda port: _sessions(port, TOKEN)
     try:
         with Client(ray_serve.address, timeout=60) as anonymous:
             with pytest.raises(ServerError) as refused:
@@ -106,41 +107,68 @@ def test_ray_serve_ingress_serves_every_call_and_a_killed_replica_loses_only_its
         assert len(replicas) == 2 and None not in replicas.values(), replicas
 
         with Client(ray_serve.address, timeout=60, token=TOKEN) as client:
-            textured = texture_options(client.create_avatar(ASSETS / "portrait.jpg").avatar_id, "jpeg", 128)
-            for _ in range(2):  # Serve picks the replica; the avatar is in the shared folder for both
-                kinds = [r.WhichOneof("kind") for r in client.animate_responses(
-                    ASSETS / "speech_en.wav", animator="energy", texture=textured)]
-                assert "texture" in kinds and kinds[-1] == "status"
-            with pytest.raises(ServerError) as bad:
-                client.delete_avatar("no-such-avatar")
-            assert bad.value.code == "INVALID_ARGUMENT" and "unknown avatar id" in str(bad.value)
-
-            killed = threading.Event()
-            outcomes: list[str | ServerError] = []
-            threads: list[threading.Thread] = []
-            # open streams one at a time until both replicas hold some (Serve routes each to the less busy one)
-            while len(threads) < 8 and not all(sessions(port) >= 1 for port in replicas.values()):
-                threads.append(threading.Thread(target=lambda: outcomes.append(run_stream(client, 50, killed))))
-                threads[-1].start()
-                assert wait_until(lambda: sum(sessions(p) for p in replicas.values()) >= len(threads), 20)
-            victim, victim_port = next(iter(replicas.items()))
-            held = sessions(victim_port)
-            assert held >= 1 and held < len(threads)
-            os.kill(victim, signal.SIGKILL)
-            killed.set()
-            for t in threads:
-                t.join(60)
-            lost = [o for o in outcomes if o != "ok"]
-            assert len(outcomes) == len(threads) and len(lost) == held, outcomes  # the victim's streams only
-            # Serve's proxy reports the dead replica as INTERNAL "The actor died unexpectedly ..."
-            assert all(isinstance(e, ServerError) and replica_lost(e) for e in lost), outcomes
-            assert [retrying(lambda: stream_once(client, 25)) for _ in lost] == [15] * len(lost)
-            kinds = [r.WhichOneof("kind") for r in retrying(lambda: list(client.animate_responses(
-                ASSETS / "speech_en.wav", animator="energy", texture=textured)))]
-            assert "texture" in kinds
+            served_through_one_address_and_a_killed_replica_loses_only_its_streams(client, replicas, TOKEN)
     finally:
         ray_serve.stop()
     assert not ray_serve.replica_pids()
+
+
+def served_through_one_address_and_a_killed_replica_loses_only_its_streams(
+        client: Client, replicas: dict[int, int], token: str | None = None) -> None:
+    """Through ``client``'s one address (a proxy in front of ``replicas``, pid -> its daemon's loopback port): a
+    portrait made by one replica renders on whichever the proxy picks; bad input gets its status; streams opened
+    until both replicas hold some; one replica SIGKILLed: exactly its streams fail, each with an error
+    :func:`replica_lost` accepts, and :func:`retrying` serves them again, and a textured clip too."""
+    sessions = lambda port: _sessions(port, token)
+    textured = texture_options(client.create_avatar(ASSETS / "portrait.jpg").avatar_id, "jpeg", 128)
+    for _ in range(2):  # the proxy picks the replica; the avatar is in the folder both share
+        kinds = [r.WhichOneof("kind") for r in client.animate_responses(
+            ASSETS / "speech_en.wav", animator="energy", texture=textured)]
+        assert "texture" in kinds and kinds[-1] == "status"
+    with pytest.raises(ServerError) as bad:
+        client.delete_avatar("no-such-avatar")
+    assert bad.value.code == "INVALID_ARGUMENT" and "unknown avatar id" in str(bad.value)
+
+    killed = threading.Event()
+    outcomes: list[str | ServerError] = []
+    threads: list[threading.Thread] = []
+    # open streams one at a time until both replicas hold some
+    while len(threads) < 8 and not all(sessions(port) >= 1 for port in replicas.values()):
+        threads.append(threading.Thread(target=lambda: outcomes.append(run_stream(client, 50, killed))))
+        threads[-1].start()
+        assert wait_until(lambda: sum(sessions(p) for p in replicas.values()) >= len(threads), 20)
+    victim, victim_port = next(iter(replicas.items()))
+    held = sessions(victim_port)
+    assert 1 <= held < len(threads)
+    os.kill(victim, signal.SIGKILL)
+    killed.set()
+    for t in threads:
+        t.join(60)
+    lost = [o for o in outcomes if o != "ok"]
+    assert len(outcomes) == len(threads) and len(lost) == held, outcomes  # the victim's streams only
+    assert all(isinstance(e, ServerError) and replica_lost(e) for e in lost), outcomes
+    assert [retrying(lambda: stream_once(client, 25)) for _ in lost] == [15] * len(lost)
+    kinds = [r.WhichOneof("kind") for r in retrying(lambda: list(client.animate_responses(
+        ASSETS / "speech_en.wav", animator="energy", texture=textured)))]
+    assert "texture" in kinds
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (scripts/install_system_deps.sh installs it)")
+def test_nginx_balances_every_call_over_two_replicas_and_a_killed_replica_loses_only_its_own_streams(tmp_path):
+    """deploy/nginx/facecast.conf (grpc_pass, HTTP/2 both ways) in front of two daemons sharing --avatar-dir."""
+    replicas = [Daemon("--avatar-dir", str(tmp_path)) for _ in range(2)]
+    proxy = None
+    try:
+        proxy = Nginx([d.port for d in replicas])
+        with Client(proxy.address, timeout=60) as client:
+            assert client.health() == "SERVING"
+            served_through_one_address_and_a_killed_replica_loses_only_its_streams(
+                client, {d.process.pid: d.port for d in replicas})
+    finally:
+        if proxy:
+            proxy.stop()
+        for d in replicas:
+            d.stop()
 
 
 def _facecast_port(ports: list[int]) -> int | None:

@@ -58,8 +58,10 @@ def _server_error(error: grpc.RpcError, address: str) -> ServerError:
 # Calls that another replica (or the same one, a moment later) may well serve: the replica went away (killed,
 # draining, unreachable) or is full ("try again later or another replica").
 RETRY_CODES = ("UNAVAILABLE", "RESOURCE_EXHAUSTED")
-# Ray Serve's gRPC proxy reports a replica process that died mid-call as INTERNAL with Ray's own message.
-_RAY_REPLICA_DIED = "actor died unexpectedly"
+# Through a proxy, a replica that died mid-call surfaces as INTERNAL: Ray Serve's gRPC proxy says so in Ray's
+# words, nginx resets the call's HTTP/2 stream (which grpc reports as "Received RST_STREAM ..."). A daemon's own
+# INTERNAL answers carry neither.
+_PROXY_LOST = ("actor died unexpectedly", "Received RST_STREAM")
 T = TypeVar("T")
 
 
@@ -67,7 +69,7 @@ def replica_lost(error: ServerError) -> bool:
     """True when ``error`` says the replica serving the call went away or is full, so that the same call, made
     again (a load balancer picks a replica that is up), may succeed; False for answers about the request itself
     (INVALID_ARGUMENT, UNAUTHENTICATED, ...)."""
-    return error.code in RETRY_CODES or (error.code == "INTERNAL" and _RAY_REPLICA_DIED in str(error))
+    return error.code in RETRY_CODES or (error.code == "INTERNAL" and any(s in str(error) for s in _PROXY_LOST))
 
 
 def retrying(call: Callable[[], T], attempts: int = 4, backoff: float = 0.5) -> T:
