@@ -4,10 +4,11 @@
 - health-check latency idle and while a heavy phonetic Animate (64 s of speech) runs, as a ratio;
 - how long a new Stream waits for its header while 6 long Animate calls run;
 - with ``--replicas 2``, the same load over two replicas behind gRPC round-robin (one per core);
+- with ``--replicas 2 --nginx``, also behind nginx (deploy/nginx/facecast.conf);
 - with ``--replicas 2 --ray``, then over the two replicas of deploy/ray_serve/serve.yaml behind Ray Serve's
   gRPC ingress (needs ``pip install 'facecast[ray]'``), with its start-up time.
 
-    .venv/bin/python benchmarks/bench_live_load.py [--streams 64] [--seconds 10] [--replicas 2 [--ray]]
+    .venv/bin/python benchmarks/bench_live_load.py [--streams 64] [--seconds 10] [--replicas 2 [--nginx] [--ray]]
 
 Clients run on the same machine as the daemon; figures from a shared box are lower bounds.
 """
@@ -92,9 +93,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument("--ray", action="store_true", help="with --replicas 2: also behind Ray Serve's ingress")
+    parser.add_argument("--nginx", action="store_true", help="with --replicas 2: also behind nginx")
     args = parser.parse_args()
     if args.replicas > 1:
-        replicas(args.streams, args.seconds, args.replicas)
+        replicas(args.streams, args.seconds, args.replicas, args.nginx)
         if args.ray:
             ray_serve(args.streams, args.seconds, args.replicas)
         return
@@ -132,7 +134,7 @@ def main() -> None:
         daemon.stop()
 
 
-def replicas(streams: int, seconds: float, count: int) -> None:
+def replicas(streams: int, seconds: float, count: int, nginx: bool = False) -> None:
     daemons = [Daemon() for _ in range(count)]
     try:
         one = run_load(daemons[0].address, streams, seconds)
@@ -140,6 +142,14 @@ def replicas(streams: int, seconds: float, count: int) -> None:
         both = "ipv4:" + ",".join(d.address for d in daemons)
         spread = run_load(both, streams, seconds, load_balancing="round_robin")
         print(f"{count} replicas, round-robin: {spread.summary()}")
+        if nginx:
+            from nginx import Nginx
+
+            proxy = Nginx([d.port for d in daemons])
+            try:
+                print(f"{count} replicas behind nginx: {run_load(proxy.address, streams, seconds).summary()}")
+            finally:
+                proxy.stop()
     finally:
         for d in daemons:
             d.stop()
