@@ -27,6 +27,7 @@ CONFIG = ROOT / "deploy" / "ray_serve" / "serve.yaml"
 READY = "facecast ray serve on "
 REPLICA_TITLE = "ray::ServeReplica:facecast:facecast"
 ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled",  # loopback only; no token file in $HOME
+       "RAY_SERVE_GRPC_MAX_MESSAGE_SIZE": str(64 * 2**20),  # as docs/DEPLOY.md says: the daemons' own limit
        "RAY_DEDUP_LOGS": "0", "PYTHONPATH": str(ROOT / "core")}
 
 

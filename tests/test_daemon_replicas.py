@@ -103,6 +103,11 @@ def test_ray_serve_ingress_serves_every_call_and_a_killed_replica_loses_only_its
                 anonymous.info()
             assert refused.value.code == "UNAUTHENTICATED"
             assert anonymous.health() == "SERVING"  # health needs no token, as on a daemon
+        with Client(ray_serve.address, timeout=60, max_message_bytes=2**28) as big:
+            with pytest.raises(ServerError) as too_big:  # Serve's proxy would read 2 GiB unless told otherwise
+                big.animate(bytes(65 * 2**20))
+            refusal = too_big.value  # by the proxy itself: a replica would say "Sent message larger ..."
+            assert refusal.code == "RESOURCE_EXHAUSTED" and "Received message larger" in str(refusal), refusal
         replicas = {pid: _facecast_port(listening_ports(pid)) for pid in ray_serve.replica_pids()}
         assert len(replicas) == 2 and None not in replicas.values(), replicas
 
