@@ -38,9 +38,11 @@ def free_port() -> int:
 
 
 class RayServe:
-    """The shipped Serve config on this machine; ``address`` is Serve's gRPC ingress."""
+    """The shipped Serve config on this machine; ``address`` is Serve's gRPC ingress: its Python proxy, or with
+    ``haproxy`` the HAProxy that Ray ships (``RAY_SERVE_ENABLE_HA_PROXY=1``: it passes each call to a replica's
+    own gRPC server), its files in this run's folder."""
 
-    def __init__(self, avatar_dir: Path, timeout: float = 120.0, **args: object) -> None:
+    def __init__(self, avatar_dir: Path, timeout: float = 120.0, haproxy: bool = False, **args: object) -> None:
         config = yaml.safe_load(CONFIG.read_text())
         self.port = free_port()
         config["grpc_options"]["port"] = self.port
@@ -49,9 +51,17 @@ class RayServe:
         self.temp = Path(tempfile.mkdtemp(prefix="fcray", dir="/tmp"))  # Ray's socket paths must stay short
         path = self.temp / "serve.yaml"
         path.write_text(yaml.safe_dump(config))
+        env = {**os.environ, **ENV}
+        if haproxy:
+            state = self.temp / "haproxy"
+            env.update(RAY_SERVE_ENABLE_HA_PROXY="1", RAY_SERVE_HAPROXY_CONFIG_FILE_LOC=str(state / "haproxy.cfg"),
+                       RAY_SERVE_HAPROXY_SOCKET_PATH=str(state / "admin.sock"),
+                       RAY_SERVE_HAPROXY_SERVER_STATE_BASE=str(state),
+                       RAY_SERVE_HAPROXY_SERVER_STATE_FILE=str(state / "server-state"),
+                       RAY_SERVE_HAPROXY_METRICS_PORT=str(free_port()))
         self.process = subprocess.Popen(
             [sys.executable, __file__, str(path), str(self.temp / "ray")], stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, env={**os.environ, **ENV}, cwd=ROOT, start_new_session=True)
+            stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT, start_new_session=True)
         self.log: list[str] = []
         self.address = f"127.0.0.1:{self.port}"
         deadline = time.monotonic() + timeout

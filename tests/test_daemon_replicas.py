@@ -87,16 +87,18 @@ def _sessions(address: str | int, token: str | None = None) -> int:
 
 
 @pytest.mark.slow
-def test_ray_serve_ingress_serves_every_call_and_a_killed_replica_loses_only_its_own_streams(tmp_path):
+@pytest.mark.parametrize("haproxy", [False, True], ids=["serve-proxy", "haproxy"])
+def test_ray_serve_ingress_serves_every_call_and_a_killed_replica_loses_only_its_own_streams(tmp_path, haproxy):
     """deploy/ray_serve/serve.yaml on a real Ray Serve (2 replicas, each a facecast daemon, Serve's gRPC proxy in
     front): unary calls, Animate with textures and bidirectional Streams all go through the one ingress port,
     the relayed token is checked; a SIGKILLed replica ends only the streams it held, which `retrying` reopens
-    (Serve's proxy reports them INTERNAL "The actor died unexpectedly ...")."""
+    (Serve's proxy reports them INTERNAL "The actor died unexpectedly ...", its HAProxy ingress resets them:
+    CANCELLED, which the client no longer mistakes for a stream that ended)."""
     pytest.importorskip("ray.serve", reason="Ray Serve is not installed (pip install 'facecast[ray]')")
     from rayserve import RayServe, listening_ports
 
     (tmp_path / "token").write_text(TOKEN + "\n")
-    ray_serve = RayServe(tmp_path / "avatars", token_file=str(tmp_path / "token"))
+    ray_serve = RayServe(tmp_path / "avatars", haproxy=haproxy, token_file=str(tmp_path / "token"))
     try:
         with Client(ray_serve.address, timeout=60) as anonymous:
             with pytest.raises(ServerError) as refused:

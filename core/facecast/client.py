@@ -56,8 +56,9 @@ def _server_error(error: grpc.RpcError, address: str) -> ServerError:
 
 
 # Calls that another replica (or the same one, a moment later) may well serve: the replica went away (killed,
-# draining, unreachable) or is full ("try again later or another replica").
-RETRY_CODES = ("UNAVAILABLE", "RESOURCE_EXHAUSTED")
+# draining, unreachable; a proxy cancelling the call this client did not cancel) or is full ("try again later
+# or another replica").
+RETRY_CODES = ("UNAVAILABLE", "RESOURCE_EXHAUSTED", "CANCELLED")
 # Through a proxy, a replica that died mid-call surfaces as INTERNAL: Ray Serve's gRPC proxy says so in Ray's
 # words, nginx resets the call's HTTP/2 stream (which grpc reports as "Received RST_STREAM ..."). A daemon's own
 # INTERNAL answers carry neither.
@@ -214,9 +215,14 @@ class Client:
             controls=_controls_message(controls, control_fields), text=text or "", language=language or "",
             echo_audio=echo_audio, texture=texture or pb.TextureOptions())
         try:
-            yield from self._stub.Animate(request, timeout=self.timeout, metadata=self._metadata)
+            ended = False
+            for response in self._stub.Animate(request, timeout=self.timeout, metadata=self._metadata):
+                ended = response.WhichOneof("kind") == "status"
+                yield response
         except grpc.RpcError as e:
             raise _server_error(e, self.address) from None
+        if not ended:
+            raise _cut_short(self.address)
 
     def animate(self, audio: str | os.PathLike[str] | bytes, animator: str | None = None, fps: int = DEFAULT_FPS,
                 controls: Controls | None = None, text: str | None = None, language: str | None = None,
@@ -271,9 +277,11 @@ class LiveStream:
         self._requests.put(pb.StreamRequest(config=config))
         self._call = client._stub.Stream(self._request_iterator(), timeout=client.timeout, metadata=client._metadata)
         self._closed = threading.Event()
+        self._cancelled = False  # by this client (cancel()), not by the daemon or a proxy
         self.header: pb.StreamHeader | None = None
         self.status: pb.Status | None = None
         self.warnings: list[str] = []  # from the final status
+        self._ended = False
 
     def _request_iterator(self) -> Iterator[pb.StreamRequest]:
         while True:
@@ -309,6 +317,7 @@ class LiveStream:
 
     def cancel(self) -> None:
         self._closed.set()
+        self._cancelled = True
         self._requests.put(self._END)
         self._call.cancel()
 
@@ -317,6 +326,7 @@ class LiveStream:
         try:
             for response in self._call:
                 kind = response.WhichOneof("kind")
+                self._ended = kind == "status"
                 if kind == "header":
                     self.header = response.header
                     _check_channels(self.header)
@@ -327,9 +337,11 @@ class LiveStream:
                         warnings.warn(text, UserWarning, stacklevel=2)
                 yield response
         except grpc.RpcError as e:
-            if e.code() == grpc.StatusCode.CANCELLED and self._closed.is_set():
+            if e.code() == grpc.StatusCode.CANCELLED and self._cancelled:
                 return
             raise _server_error(e, self._client.address) from None
+        if not self._ended:
+            raise _cut_short(self._client.address)
 
     def frames(self) -> Iterator[MotionFrame]:
         """Only the motion frames, in order."""
@@ -344,6 +356,13 @@ def stream_file_chunks(samples: np.ndarray, sample_rate: int, chunk_ms: float = 
     pcm = float_to_pcm16(samples)
     for start in range(0, len(pcm), step):
         yield pcm[start:start + step].tobytes()
+
+
+def _cut_short(address: str) -> ServerError:
+    """A call whose responses stopped without the final Status every daemon call ends with: a proxy closed it
+    cleanly when the replica behind it went away (Ray Serve's HAProxy ingress does). Retryable, as UNAVAILABLE."""
+    return ServerError("UNAVAILABLE", f"the call to {address} ended without its final status (the daemon or its "
+                                      "replica behind a proxy went away mid-call); its results are incomplete")
 
 
 def _check_channels(header: pb.StreamHeader) -> None:
