@@ -158,15 +158,17 @@ def replicas(streams: int, seconds: float, count: int, nginx: bool = False) -> N
 def ray_serve(streams: int, seconds: float, count: int) -> None:
     from rayserve import RayServe
 
-    with tempfile.TemporaryDirectory() as avatars:
-        started = time.monotonic()
-        ingress = RayServe(Path(avatars), num_replicas=count)
-        try:
-            print(f"Ray Serve up (every replica ready) in {time.monotonic() - started:.1f} s")
-            print(f"{count} replicas behind Ray Serve's gRPC ingress: "
-                  f"{run_load(ingress.address, streams, seconds).summary()}")
-        finally:
-            ingress.stop()
+    for haproxy in (False, True):  # Serve's Python proxy, then its HAProxy ingress (RAY_SERVE_ENABLE_HA_PROXY=1)
+        with tempfile.TemporaryDirectory() as avatars:
+            started = time.monotonic()
+            ingress = RayServe(Path(avatars), haproxy=haproxy, num_replicas=count, max_live_streams=1024)
+            name = "HAProxy ingress" if haproxy else "gRPC proxy"
+            try:
+                print(f"Ray Serve ({name}) up, every replica ready, in {time.monotonic() - started:.1f} s")
+                print(f"{count} replicas behind Ray Serve's {name}, no live cap: "
+                      f"{run_load(ingress.address, streams, seconds).summary()}")
+            finally:
+                ingress.stop()
 
 
 if __name__ == "__main__":
