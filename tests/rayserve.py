@@ -58,6 +58,7 @@ class RayServe:
                        RAY_SERVE_HAPROXY_SOCKET_PATH=str(state / "admin.sock"),
                        RAY_SERVE_HAPROXY_SERVER_STATE_BASE=str(state),
                        RAY_SERVE_HAPROXY_SERVER_STATE_FILE=str(state / "server-state"),
+                       RAY_SERVE_HAPROXY_METRICS_SOCKET_PATH=str(state / "metrics.sock"),
                        RAY_SERVE_HAPROXY_METRICS_PORT=str(free_port()))
         self.process = subprocess.Popen(
             [sys.executable, __file__, str(path), str(self.temp / "ray")], stdout=subprocess.PIPE,
