@@ -10,6 +10,7 @@ import urllib.request
 
 import grpc
 import numpy as np
+from terminal import run_in_terminal
 
 from facecast.audio import load_audio
 from facecast.proto import facecast_pb2 as pb
@@ -103,3 +104,12 @@ def test_a_client_that_stops_reading_an_animate_frees_its_worker_for_the_next_cl
                 stalled.cancel()
     finally:
         daemon.stop()
+
+
+def test_serve_names_a_max_clip_wait_that_is_not_positive_in_one_line():
+    code, output = run_in_terminal("serve", "--port", "0", "--max-clip-wait", "0")
+    errors = [line for line in output.splitlines() if "error:" in line]
+    assert code not in (0, None) and "Traceback" not in output, output
+    assert errors == ["facecast: error: --max-clip-wait must be more than 0 seconds, not 0"], output
+    code, output = run_in_terminal("serve", "--help")
+    assert code == 0 and "--max-clip-wait SECONDS" in output, output

@@ -116,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
         fail("--tls-client-ca needs --tls-cert and --tls-key")
     if args.rate_limit < 0 or args.rate_burst < 1:
         fail("--rate-limit must be >= 0 and --rate-burst >= 1")
+    if not args.max_clip_wait > 0:
+        fail(f"--max-clip-wait must be more than 0 seconds, not {args.max_clip_wait:g}")
     if args.token:
         print("facecast: warning: --token shows the token in the process list; use --token-file or "
               "$FACECAST_TOKEN", file=sys.stderr)
