@@ -59,7 +59,7 @@ class RayServe:
                        RAY_SERVE_HAPROXY_SERVER_STATE_BASE=str(state),
                        RAY_SERVE_HAPROXY_SERVER_STATE_FILE=str(state / "server-state"),
                        RAY_SERVE_HAPROXY_METRICS_SOCKET_PATH=str(state / "metrics.sock"),
-                       RAY_SERVE_HAPROXY_METRICS_PORT=str(free_port()))
+                       RAY_SERVE_HAPROXY_METRICS_PORT=str(free_port()), RAY_SERVE_HAPROXY_STATS_PORT=str(free_port()))
         self.process = subprocess.Popen(
             [sys.executable, __file__, str(path), str(self.temp / "ray")], stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT, start_new_session=True)
