@@ -1,7 +1,7 @@
 """Draw the face documentation pictures: every ARKit blendshape of the rig on a real portrait, and the curves
 that capture measures on a real talking video.
 
-    .venv/bin/python scripts/face_docs_pictures.py blendshapes assets/portrait.jpg docs/img/blendshapes.png
+    .venv/bin/python scripts/face_docs_pictures.py blendshapes assets/mona_lisa.jpg docs/img/blendshapes.png
     .venv/bin/python scripts/face_docs_pictures.py capture ../shared/data/video/retalking_face_1.mp4 \
         docs/img/capture_retalking_face_1.png
 """

@@ -1,7 +1,7 @@
-"""The frame strips in docs/PORTRAIT.md: poses on a photo, a painting and a drawing (today's renderer beside the
-first one), and self-reenactment rows (real frames | first renderer | today's).
+"""The frame strips in docs/PORTRAIT.md: poses on the shipped painting and the two shipped drawings (today's renderer
+beside the first one), and self-reenactment rows (real frames | first renderer | today's).
 
-    .venv/bin/python scripts/portrait_strip.py [--out docs/img]
+    .venv/bin/python scripts/portrait_strip.py [--out docs/img] [--only poses|reenactment]
 
 ``FACECAST_SHARED_DATA`` points at the shared data when it is not ``../shared/data``.
 """
@@ -24,19 +24,24 @@ from facecast.render.video import read_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FACECAST_SHARED_DATA", ROOT.parent / "shared" / "data"))
-PORTRAITS = {"photo": ROOT / "assets" / "portrait.jpg", "painting": DATA / "portraits" / "sadtalker_art_10.jpg",
-             "drawing": DATA / "portraits" / "sadtalker_full3.jpg"}
+# public domain (assets/SOURCES.md); no living person's likeness
+PORTRAITS = {"painting": ROOT / "assets" / "mona_lisa.jpg", "drawing": ROOT / "assets" / "drawing.jpg",
+             "drawing 2": ROOT / "assets" / "drawing_man.jpg"}
 POSES = {
     "closed": {},
     "open": {"JawOpen": 0.55},
     "blink": {"EyeBlinkLeft": 1.0, "EyeBlinkRight": 1.0},
     "smile": {"MouthSmileLeft": 0.8, "MouthSmileRight": 0.8, "CheekSquintLeft": 0.5, "CheekSquintRight": 0.5,
               "JawOpen": 0.15},
-    "head turn 15 deg": {"HeadYaw": 0.26, "JawOpen": 0.3},
+    "yaw +15 deg": {"HeadYaw": 0.26, "JawOpen": 0.3},
+    "yaw -15 deg": {"HeadYaw": -0.26, "JawOpen": 0.3},
+    "pitch +10 deg": {"HeadPitch": 0.17, "JawOpen": 0.2},
+    "pitch -10 deg": {"HeadPitch": -0.17, "JawOpen": 0.2},
 }
 VIDEOS = ["video/retalking_face_1.mp4", "video/liveportrait_d12.mp4", "train/styletalk/andrew_clip_1.mp4"]
 TILE = 200
-STYLES = {"first renderer": {"mouth": "painted", "eyelids": "painted"}, "today": {}}
+# "before": the renderer of before the surface head and the smile shading (issue 16, item 3)
+STYLES = {"before": {"head": "flat", "cheeks": "plain"}, "today": {}}
 
 
 def label(image: np.ndarray, text: str) -> np.ndarray:
@@ -72,7 +77,7 @@ def pose_strip() -> np.ndarray:
                 for channel, value in channels.items():
                     values[CHANNEL_INDEX[channel]] = value
                 tiles.append(label(tile(renderer.render(values), window), f"{kind}, {name}" if style == "today"
-                                   else f"{name} (first renderer)"))
+                                   else f"{name} (before)"))
             rows.append(np.concatenate(tiles, 1))
     return np.concatenate(rows, 0)
 
@@ -101,9 +106,15 @@ def reenactment_strip(times: tuple[float, ...] = (0.8, 1.6, 2.4, 3.2, 4.0)) -> n
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
+    parser.add_argument("--only", choices=("poses", "reenactment"), help="make one of the two strips")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    for name, image in (("portrait_poses.jpg", pose_strip()), ("portrait_reenactment.jpg", reenactment_strip())):
+    strips = {"poses": ("portrait_poses.jpg", pose_strip),
+              "reenactment": ("portrait_reenactment.jpg", reenactment_strip)}
+    for key, (name, make) in strips.items():
+        if args.only not in (None, key):
+            continue
+        image = make()
         cv2.imwrite(str(args.out / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
         print(args.out / name)
 

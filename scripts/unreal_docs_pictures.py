@@ -1,12 +1,13 @@
 """The pictures of docs/UNREAL.md, all drawn from real runs (no Unreal screenshots: Unreal cannot run here).
 
-    .venv/bin/python scripts/unreal_docs_pictures.py
+    .venv/bin/python scripts/unreal_docs_pictures.py [packet flow presenter jitter]   (all when none is named)
 
 - unreal_packet.png: the Live Link Face packet layout, with the field values of a packet the bridge sent.
 - unreal_capture.png: curves of one subject as they arrived on 127.0.0.1, next to the take CSV the bridge wrote.
 - unreal_flow.png: how speech becomes Live Link, takes and presenter frames.
 - unreal_jitter.png: frame-interval jitter of 8 subjects at 60 fps, normal vs real-time sender priority.
-- unreal_presenter.png: frames of the image sequence `facecast unreal present` wrote.
+- unreal_presenter.png: frames of the image sequence `facecast unreal present` wrote, from the shipped
+  public-domain painting assets/mona_lisa.jpg.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ def jitter_picture(daemon: Daemon, seconds: float = 20.0) -> None:
 def presenter_picture(daemon: Daemon, work: Path) -> None:
     out = work / "presenter"
     subprocess.run([sys.executable, "-m", "facecast", "unreal", "present", str(ROOT / "assets" / "speech_en.wav"),
-                    "--image", str(ROOT / "assets" / "portrait.jpg"), "--size", "192", "--fps", "24", "--sequence",
+                    "--image", str(ROOT / "assets" / "mona_lisa.jpg"), "--size", "192", "--fps", "24", "--sequence",
                     str(out), "--daemon", daemon.address], check=True)
     from PIL import Image
 
@@ -157,18 +158,22 @@ def presenter_picture(daemon: Daemon, work: Path) -> None:
     plt.close(fig)
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
+    wanted = set(names) or {"packet", "flow", "presenter", "jitter"}
     daemon = Daemon()
     try:
         with tempfile.TemporaryDirectory() as work:
-            packet = capture_picture(daemon, Path(work))
-            packet_picture(packet)
-            flow_picture()
-            presenter_picture(daemon, Path(work))
-            jitter_picture(daemon)
+            if "packet" in wanted:  # unreal_capture.png and unreal_packet.png come from the same run
+                packet_picture(capture_picture(daemon, Path(work)))
+            if "flow" in wanted:
+                flow_picture()
+            if "presenter" in wanted:
+                presenter_picture(daemon, Path(work))
+            if "jitter" in wanted:
+                jitter_picture(daemon)
     finally:
         daemon.stop()
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

