@@ -108,7 +108,7 @@ def test_streamed_onnx_export_agrees_with_pytorch_window_at_any_chunk_size(tmp_p
             expected = StreamSampler(model)(*inputs)
         got = session.run(None, {n: t.numpy() for n, t in zip(("features", "noise", "cond", "guidance", "state"),
                                                                inputs)})
-        assert got[0].shape[1] == frames and got[2].shape == (2, 32, model.encoder.state_frames)
+        assert got[0].shape[1] == frames and got[2].shape == (2, model.encoder.state_frames, 32)
         assert max(np.abs(e.numpy() - g).max() for e, g in zip(expected, got)) < 1e-4
 
 

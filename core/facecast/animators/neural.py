@@ -54,7 +54,7 @@ class Job:
     features: np.ndarray  # [n, F]
     noise: np.ndarray  # [n, D]
     cond: np.ndarray  # [2]
-    state: np.ndarray  # [C, S]
+    state: np.ndarray  # [S, C]
 
 
 class NeuralModel:
@@ -85,7 +85,7 @@ class NeuralModel:
         """The encoder state after nothing but silence (every session starts from it)."""
         n = 2 * (self.history + self.lookahead)  # more than the receptive field: the zeros are flushed out
         job = Job(np.repeat(silence_frame()[None], n, 0), np.zeros((n, len(self.sampled)), np.float32),
-                  np.zeros(2, np.float32), np.zeros((width, state_frames), np.float32))
+                  np.zeros(2, np.float32), np.zeros((state_frames, width), np.float32))
         return self.run([job])[0][2]
 
     def run(self, jobs: list[Job]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:

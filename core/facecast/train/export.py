@@ -33,7 +33,7 @@ def stream_inputs(model: Model, batch: int, frames: int, seed: int = 0) -> tuple
     g = torch.Generator().manual_seed(seed)
     return (torch.randn(batch, frames, FEATURES, generator=g), torch.randn(batch, frames, cfg.motion_dims, generator=g),
             torch.randn(batch, 2, generator=g), torch.full((batch,), GUIDANCE),
-            torch.randn(batch, cfg.width, model.encoder.state_frames, generator=g))
+            torch.randn(batch, model.encoder.state_frames, cfg.width, generator=g))
 
 
 def export(model: Model, out_dir: Path, info: dict[str, Any] | None = None) -> Path:

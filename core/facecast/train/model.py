@@ -11,8 +11,9 @@
 Everything is framewise after the encoder and the encoder has no normalisation across time, so output frame t
 depends only on input frames t - R .. t + L: a stream that keeps the last R + L frames computes exactly what a
 whole clip computes. ``Sampler`` runs a whole window (training, evaluation); ``StreamSampler`` is the exported
-graph: it carries each block's last 2 x dilation input frames as a state, so a stream computes each frame once
-(a window would recompute R + L frames for every new one), with outputs L frames behind the input.
+graph: the same arithmetic as matrix products on channels-last frames, carrying each block's last 2 x dilation
+input frames as a state, so a stream computes each frame once (a window would recompute R + L frames for every new
+one), with outputs L frames behind the input.
 """
 
 from __future__ import annotations
@@ -110,18 +111,6 @@ class Encoder(nn.Module):
     def state_frames(self) -> int:
         return sum(self.spans)
 
-    def stream(self, features: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """features [B, n, FEATURES] and state [B, C, state_frames] (each block's last inputs, in block order)
-        -> h [B, C, n] (``lookahead`` frames behind the features) and the next state."""
-        x = self.inp(features.transpose(1, 2))
-        kept, at = [], 0
-        for block, span in zip(self.blocks, self.spans):
-            joined = torch.cat([state[:, :, at:at + span], x], 2)
-            kept.append(joined[:, :, joined.shape[2] - span:])
-            x = block(joined)
-            at += span
-        return rms_norm(x, self.gain), torch.cat(kept, 2)
-
 
 class FlowHead(nn.Module):
     """Velocity v(x_s, s | h, cond) of a rectified flow from noise (s = 0) to motion (s = 1), framewise."""
@@ -206,22 +195,68 @@ class Sampler(nn.Module):
         return mouth.transpose(1, 2), motion.transpose(1, 2)
 
 
+def pointwise(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
+    """A 1x1 convolution applied to channels-last frames [B, n, C_in] -> [B, n, C_out], as one matrix product."""
+    return torch.matmul(x, conv.weight[:, :, 0].t()) + conv.bias  # type: ignore[operator]
+
+
+def rms_norm_last(x: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
+    """:func:`rms_norm` for channels-last frames [B, n, C]."""
+    return x * torch.rsqrt(x.pow(2).mean(dim=2, keepdim=True) + 1e-5) * gain
+
+
 class StreamSampler(nn.Module):
-    """The exported graph: :class:`Sampler` with the encoder's state carried between calls. features [B, n, 160],
-    noise [B, n, D], cond [B, 2], guidance [B], state [B, C, S] -> mouth [B, n, 53], motion [B, n, D], state;
-    output k belongs to input frame k - lookahead (a stream starts from the state of silence and discards its
-    first ``lookahead`` outputs)."""
+    """The exported graph: :class:`Sampler`'s arithmetic on the newest frames only, with the encoder's state carried
+    between calls. features [B, n, 160], noise [B, n, D], cond [B, 2], guidance [B], state [B, S, C] (each block's
+    last 2 x dilation inputs, in block order) -> mouth [B, n, 53], motion [B, n, D], state; output k belongs to
+    input frame k - lookahead (a stream starts from the state of silence and discards its first ``lookahead``
+    outputs). Frames are channels-last and every layer is a matrix product, so many streams of a few frames each
+    make one product per layer rather than one small convolution per stream."""
 
     def __init__(self, model: Model) -> None:
         super().__init__()
         self.model = model
 
+    def encode(self, features: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        encoder = self.model.encoder
+        x = pointwise(features, encoder.inp)
+        kept, at = [], 0
+        for block, span in zip(encoder.blocks, encoder.spans):
+            assert isinstance(block, Block)
+            joined = torch.cat([state[:, at:at + span], x], 1)
+            kept.append(joined[:, joined.shape[1] - span:])
+            n = x.shape[1]
+            normed = rms_norm_last(joined, block.gain)
+            d = int(block.conv.dilation[0])
+            taps = torch.cat([normed[:, k * d:k * d + n] for k in range(3)], 2)  # [B, n, 3C], tap-major
+            weight = block.conv.weight.permute(0, 2, 1).reshape(block.conv.out_channels, -1)  # [C, 3C]
+            bias = block.conv.bias
+            assert bias is not None
+            y = pointwise(F.gelu(torch.matmul(taps, weight.t()) + bias), block.mix)
+            x = joined[:, block.left:block.left + n] + y
+            at += span
+        return rms_norm_last(x, encoder.gain), torch.cat(kept, 1)
+
+    def velocity(self, x: torch.Tensor, s: float, context: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        flow = self.model.flow
+        angles = s * flow.freqs
+        t_emb = flow.time(torch.cat([torch.sin(angles), torch.cos(angles)]))
+        y = F.gelu(pointwise(x, flow.inp) + context + (flow.cond(cond) + t_emb)[:, None, :])
+        return pointwise(F.gelu(pointwise(y, flow.hidden)), flow.out)
+
     def forward(self, features: torch.Tensor, noise: torch.Tensor, cond: torch.Tensor, guidance: torch.Tensor,
                 state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        h, state = self.model.encoder.stream(features, state)
-        mouth = self.model.mouth(h)
-        motion = self.model.sample(h, noise.transpose(1, 2), cond, guidance)
-        return mouth.transpose(1, 2), motion.transpose(1, 2), state
+        model = self.model
+        h, state = self.encode(features, state)
+        mouth = pointwise(h, model.mouth)
+        context = pointwise(h, model.flow.context)
+        x, uncond, steps = noise, torch.zeros_like(cond), model.cfg.flow_steps
+        w = guidance[:, None, None]
+        for k in range(steps):  # as Model.sample
+            v_c = self.velocity(x, k / steps, context, cond)
+            v_u = self.velocity(x, k / steps, context, uncond)
+            x = x + (v_u + w * (v_c - v_u)) / steps
+        return mouth, x * model.motion_std + model.motion_mean, state
 
 
 BLENDSHAPE_NAMES = BLENDSHAPES
