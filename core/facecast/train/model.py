@@ -228,11 +228,10 @@ class StreamSampler(nn.Module):
             n = x.shape[1]
             normed = rms_norm_last(joined, block.gain)
             d = int(block.conv.dilation[0])
-            taps = torch.cat([normed[:, k * d:k * d + n] for k in range(3)], 2)  # [B, n, 3C], tap-major
-            weight = block.conv.weight.permute(0, 2, 1).reshape(block.conv.out_channels, -1)  # [C, 3C]
             bias = block.conv.bias
             assert bias is not None
-            y = pointwise(F.gelu(torch.matmul(taps, weight.t()) + bias), block.mix)
+            taps = [torch.matmul(normed[:, k * d:k * d + n], block.conv.weight[:, :, k].t()) for k in range(3)]
+            y = pointwise(F.gelu(taps[0] + taps[1] + taps[2] + bias), block.mix)
             x = joined[:, block.left:block.left + n] + y
             at += span
         return rms_norm_last(x, encoder.gain), torch.cat(kept, 1)
