@@ -106,3 +106,27 @@ def test_square_root_balancing_gives_a_small_source_more_windows_and_keeps_the_t
     assert abs(len(balanced) - len(natural)) <= 2
     small_share = np.mean([float(w[1][0, 0]) for w in balanced])  # the small source's targets are ones
     assert 0.2 < small_share < 0.3 and np.mean([float(w[1][0, 0]) for w in natural]) < 0.15
+
+
+def test_teacher_is_left_out_of_pauses_and_room_tone_sits_under_the_speech(tmp_path):
+    from facecast.train.fit import attach_teacher, load_clips, pause_frames
+    from facecast.train.speech_augment import degrade
+
+    data = tiny_dataset(tmp_path / "data")
+    teacher = audio_states_file(data, tmp_path / "teacher.npz")
+    clips, _ = load_clips(data)
+    clip = clips[0]
+    half = (len(clip.audio) // FRAME_SAMPLES // 2) * FRAME_SAMPLES
+    clip.audio = clip.audio.copy()
+    clip.audio[half:] *= 1e-3  # the second half 60 dB quieter: a pause
+    quiet = pause_frames(clip.audio, 30.0)
+    assert quiet[half // FRAME_SAMPLES + 1:].all() and not quiet[:half // FRAME_SAMPLES].all()
+    attach_teacher([clip], teacher, pause_db=30.0)
+    assert clip.teacher is not None
+    n = min(len(quiet), len(clip.teacher))
+    assert np.isnan(clip.teacher[:n][quiet[:n], 0]).all() and np.isfinite(clip.teacher[:n][~quiet[:n], 0]).all()
+    # room tone adds a floor under the pause that plain degradation leaves near silent
+    rng_a, rng_b = np.random.default_rng(4), np.random.default_rng(4)
+    pause_level = [np.mean(degrade(clip.audio, rng, 10.0, room=room)[half:] ** 2)
+                   for rng, room in ((rng_a, False), (rng_b, True))]
+    assert pause_level[1] > pause_level[0]

@@ -163,7 +163,8 @@ def clip_features(audio: np.ndarray, cfg: ModelConfig) -> np.ndarray:
 Crop = tuple[np.ndarray, np.ndarray, float, np.ndarray | None]
 
 
-def make_crops(clip: Clip, cfg: ModelConfig, crop: int, rng: np.random.Generator, augment: bool) -> list[Crop]:
+def make_crops(clip: Clip, cfg: ModelConfig, crop: int, rng: np.random.Generator, augment: bool,
+               room: bool = False) -> list[Crop]:
     """(features [history + crop + lookahead, F], targets [crop, K], level, teacher [crop, dims] or None)
     windows covering one clip; a rate change stretches the teacher states with the targets."""
     audio, targets = clip.audio, clip.targets
@@ -174,7 +175,7 @@ def make_crops(clip: Clip, cfg: ModelConfig, crop: int, rng: np.random.Generator
     if augment:
         if rng.random() < 0.3:
             audio, targets = change_rate(audio, targets, float(rng.uniform(0.88, 1.12)))
-        audio = degrade(audio, rng)
+        audio = degrade(audio, rng, room=room)
     teacher = targets[:, width:] if clip.teacher is not None else None
     targets = targets[:, :width]
     features = clip_features(audio, cfg)
@@ -199,11 +200,11 @@ def source_shares(clips: list[Clip], power: float) -> dict[str, float]:
 
 
 def epoch_crops(clips: list[Clip], cfg: ModelConfig, crop: int, rng: np.random.Generator,
-                power: float = 1.0) -> list[Crop]:
+                power: float = 1.0, room: bool = False) -> list[Crop]:
     """One epoch's augmented windows; with ``power`` < 1 small sources are re-augmented and repeated and large
     ones subsampled to their :func:`source_shares`, keeping the number of windows (and steps) the same."""
     if power == 1.0:
-        return [w for c in clips for w in make_crops(c, cfg, crop, rng, augment=True)]
+        return [w for c in clips for w in make_crops(c, cfg, crop, rng, augment=True, room=room)]
     by_source: dict[str, list[Clip]] = {}
     for c in clips:
         by_source.setdefault(c.source, []).append(c)
@@ -213,7 +214,7 @@ def epoch_crops(clips: list[Clip], cfg: ModelConfig, crop: int, rng: np.random.G
         wanted = max(1, round(share * total))
         pool: list[Crop] = []
         for _ in range(64):  # bounded: each pass re-augments every clip of the source
-            pool += [w for c in by_source[source] for w in make_crops(c, cfg, crop, rng, augment=True)]
+            pool += [w for c in by_source[source] for w in make_crops(c, cfg, crop, rng, augment=True, room=room)]
             if len(pool) >= wanted or not pool:
                 break
         chosen += [pool[i] for i in rng.permutation(len(pool))[:wanted]]
@@ -226,8 +227,18 @@ def teacher_batch(chosen: list[Crop], dims: int) -> np.ndarray:
     return np.stack([c[3] if c[3] is not None else np.full((crop, dims), np.nan, np.float32) for c in chosen])
 
 
-def attach_teacher(clips: list[Clip], path: Path) -> int:
-    """Give each clip its teacher states from a cache file (``python -m facecast.train.teacher``); the dims."""
+def pause_frames(audio: np.ndarray, below_db: float) -> np.ndarray:
+    """Model frames [T] (bool) whose level is ``below_db`` or more under the clip's loud frames (95th percentile):
+    the pauses between phrases."""
+    frames = len(audio) // FRAME_SAMPLES
+    power = np.mean(audio[:frames * FRAME_SAMPLES].reshape(frames, FRAME_SAMPLES).astype(np.float64) ** 2, 1)
+    db = 10 * np.log10(power + 1e-12)
+    return db < (np.percentile(db, 95) if frames else 0.0) - below_db
+
+
+def attach_teacher(clips: list[Clip], path: Path, pause_db: float = 0.0) -> int:
+    """Give each clip its teacher states from a cache file (``python -m facecast.train.teacher``); the dims.
+    With ``pause_db`` > 0 the teacher is left out of pauses (:func:`pause_frames`)."""
     from facecast.train.teacher import load_teacher
 
     states = load_teacher(path)
@@ -236,6 +247,9 @@ def attach_teacher(clips: list[Clip], path: Path) -> int:
         c.teacher = states.get(c.id)
         if c.teacher is not None:
             dims = c.teacher.shape[1]
+            if pause_db > 0:
+                quiet = pause_frames(c.audio, pause_db)[:len(c.teacher)]
+                c.teacher = np.where(np.pad(quiet, (0, len(c.teacher) - len(quiet)))[:, None], np.nan, c.teacher)
     if not dims:
         raise InvalidInput(f"{path} has teacher states for none of the training clips")
     return dims
@@ -324,7 +338,7 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
     mean, std = motion_stats(train)
     model.motion_mean.copy_(torch.from_numpy(mean))
     model.motion_std.copy_(torch.from_numpy(std))
-    teacher_dims = attach_teacher(train, args.teacher) if args.teacher else 0
+    teacher_dims = attach_teacher(train, args.teacher, args.teacher_pause_db) if args.teacher else 0
     training = TrainingGraph(model, teacher_dims, args.teacher_weight).to(device)
     graph: nn.Module = training
     if world > 1:
@@ -346,7 +360,7 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
     total_steps = args.max_steps or steps_per_epoch * args.epochs
     started = time.time()
     for epoch in range(start_epoch, args.epochs):
-        crops = epoch_crops(mine, cfg, args.crop, rng, args.source_power)
+        crops = epoch_crops(mine, cfg, args.crop, rng, args.source_power, args.room_tone)
         order = rng.permutation(len(crops))
         batches = len(order) // args.batch
         if world > 1:  # every rank must take the same number of steps

@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--teacher", type=Path, default=None, help="Whisper teacher states for every fold (see fit)")
     p.add_argument("--teacher-weight", type=float, default=0.5)
+    p.add_argument("--teacher-pause-db", type=float, default=0.0)
+    p.add_argument("--room-tone", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     from facecast.animators import get_animator
@@ -75,8 +77,9 @@ def main(argv: list[str] | None = None) -> dict:
                   "--holdout-source", source, "--max-clips-per-source", str(args.max_clips_per_source),
                   "--threads", str(args.threads), "--width", str(args.width), "--batch", str(args.batch),
                   "--seed", str(args.seed)]
-                 + (["--teacher", str(args.teacher), "--teacher-weight", str(args.teacher_weight)]
-                    if args.teacher else []))
+                 + (["--teacher", str(args.teacher), "--teacher-weight", str(args.teacher_weight),
+                     "--teacher-pause-db", str(args.teacher_pause_db)] if args.teacher else [])
+                 + (["--room-tone"] if args.room_tone else []))
         # the last epoch's weights: best.pt is chosen by the held-out source's r, which would tune on the fold
         export(fit.load_model(fold / "checkpoint.pt"), fold / "model")
         animators = {"neural": NeuralAnimator(fold / "model" / "neural.onnx"),
