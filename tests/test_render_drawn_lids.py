@@ -43,6 +43,6 @@ def test_shut_lid_covers_the_white_of_a_drawn_eye() -> None:
 
 def test_lid_margin_is_measured_above_the_contour_only_where_white_shows() -> None:
     drawing = Renderer(Avatar.from_image(load_image(ASSETS / "drawing.jpg")), 512)
-    photo = Renderer(Avatar.from_image(load_image(ASSETS / "portrait.jpg")), 512)
+    painting = Renderer(Avatar.from_image(load_image(ASSETS / "mona_lisa.jpg")), 512)
     assert max(eye.upper_margin for eye in drawing.eyes) > 2.0
-    assert all(eye.upper_margin == 0.0 for eye in photo.eyes)
+    assert all(eye.upper_margin == 0.0 for eye in painting.eyes)
