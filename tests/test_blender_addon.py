@@ -389,7 +389,7 @@ def test_talking_portrait_bakes_the_daemons_frames_as_an_image_sequence(daemon, 
     (tmp_path / "scene").mkdir()
     again = 100
     result = run_check("portrait", {"address": daemon.address, "audio": str(assets / "speech_en.wav"),
-                                    "portrait": str(assets / "portrait.jpg"), "frame": START_FRAME, "size": 256,
+                                    "portrait": str(assets / "mona_lisa.jpg"), "frame": START_FRAME, "size": 256,
                                     "blend": str(tmp_path / "scene" / "shot.blend"), "again": again},
                        core_site, tmp_path, timeout=300)
     assert [op["result"] for op in result["ops"]] == [["FINISHED"]] * 2, result
@@ -430,7 +430,7 @@ def test_talking_portrait_refusals_report_and_write_nothing(daemon, assets, core
     assert not (tmp_path / "scene" / "facecast").exists()  # no sequence folder, no partial one, no frames
     # a 25 fps take in a 30 fps scene would drift from its sound: refused before any daemon call
     result = run_check("portrait", {"address": daemon.address, "audio": str(assets / "speech_en.wav"),
-                                    "portrait": str(assets / "portrait.jpg"), "size": 256, "fps_mode": "25",
+                                    "portrait": str(assets / "mona_lisa.jpg"), "size": 256, "fps_mode": "25",
                                     "blend": str(tmp_path / "scene" / "shot.blend")}, core_site, tmp_path)
     [op] = result["ops"]
     assert op["result"] == ["CANCELLED"] and "one image per scene frame" in op["error"], op

@@ -36,7 +36,7 @@ def test_two_replicas_share_portraits_and_a_killed_replica_loses_only_its_own_st
     a, b = replicas
     try:
         with Client(a.address, timeout=60) as on_a:
-            avatar = on_a.create_avatar(ASSETS / "portrait.jpg")
+            avatar = on_a.create_avatar(ASSETS / "mona_lisa.jpg")
         with Client(b.address, timeout=60) as on_b:  # created on a, rendered by b
             kinds = [r.WhichOneof("kind") for r in on_b.animate_responses(
                 ASSETS / "speech_en.wav", animator="energy", texture=texture_options(avatar.avatar_id, "jpeg", 128))]

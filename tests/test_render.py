@@ -21,7 +21,7 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
-    return Renderer(Avatar.from_image(load_image(ASSETS / "portrait.jpg")), 512)
+    return Renderer(Avatar.from_image(load_image(ASSETS / "mona_lisa.jpg")), 512)
 
 
 def pose(**channels: float) -> np.ndarray:
@@ -92,7 +92,7 @@ def test_jaw_open_shows_a_dark_mouth(renderer: Renderer) -> None:
 def test_painted_blink_covers_the_eyes_with_lid_skin() -> None:
     # The first renderer's lids, kept for comparison (the default slides the portrait's own lid: see
     # tests/test_render_lifelike.py).
-    renderer = Renderer(Avatar.from_image(load_image(ASSETS / "portrait.jpg")), 512, eyelids="painted")
+    renderer = Renderer(Avatar.from_image(load_image(ASSETS / "mona_lisa.jpg")), 512, eyelids="painted")
     rest = renderer.render(pose())
     closed = renderer.render(pose(EyeBlinkLeft=1, EyeBlinkRight=1))
     half = renderer.render(pose(EyeBlinkLeft=0.5, EyeBlinkRight=0.5))
@@ -145,7 +145,7 @@ def test_render_frames_follows_the_clip(renderer: Renderer) -> None:
 
 
 def test_other_sizes(assets) -> None:
-    avatar = Avatar.from_image(load_image(assets / "painting.jpg"))
+    avatar = Avatar.from_image(load_image(assets / "drawing_man.jpg")[:, 64:-64])  # a tall picture (384x512)
     small = Renderer(avatar, 256)
     frame = small.render(pose(JawOpen=0.5))
     assert frame.shape == (256, 256, 3)
@@ -200,7 +200,7 @@ def test_head_motion_alone_does_not_repaint_the_eyes(renderer: Renderer) -> None
 def test_large_picture_and_face_at_the_edge(renderer: Renderer) -> None:
     from facecast.face import FaceFit
 
-    avatar = Avatar.from_image(load_image(ASSETS / "portrait.jpg"))
+    avatar = Avatar.from_image(load_image(ASSETS / "mona_lisa.jpg"))
     fit = avatar.fit
 
     def moved_fit(landmarks: np.ndarray, image: np.ndarray) -> FaceFit:

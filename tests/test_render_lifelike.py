@@ -30,7 +30,7 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 @pytest.fixture(scope="module")
 def avatar() -> Avatar:
-    return Avatar.from_image(load_image(ASSETS / "portrait.jpg"))
+    return Avatar.from_image(load_image(ASSETS / "mona_lisa.jpg"))
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def test_interior_changes_smoothly_with_the_opening(renderer: Renderer) -> None:
 
 
 def test_paintings_get_interiors_in_their_own_colours() -> None:
-    painting = Renderer(Avatar.from_image(load_image(ASSETS / "painting.jpg")), 512)
+    painting = Renderer(Avatar.from_image(load_image(ASSETS / "mona_lisa.jpg")), 512)
     library = painting.mouth_library
     assert library is not None
     shape = descriptor(painting.meshes(pose(JawOpen=0.6)[None])[0])

@@ -29,7 +29,7 @@ def jaw_sine(seconds: float = 3.0, fps: int = 30) -> MotionClip:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("portrait", ["portrait.jpg", "painting.jpg"])
+@pytest.mark.parametrize("portrait", ["mona_lisa.jpg", "drawing_man.jpg"])
 def test_captured_jaw_follows_the_rendered_jaw(portrait: str, tmp_path: Path) -> None:
     clip = jaw_sine()
     path = tmp_path / "roundtrip.mp4"
