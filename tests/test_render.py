@@ -207,10 +207,13 @@ def test_large_picture_and_face_at_the_edge(renderer: Renderer) -> None:
         return FaceFit(landmarks.astype(np.float32), fit.box, (image.shape[1], image.shape[0]), fit.score,
                        fit.source, fit.faces_found)
 
-    # An 8x larger picture frames the same face: same crop, up to resampling.
+    # An 8x larger picture frames the same face: same crop, up to resampling. The painting's fine craquelure
+    # resamples differently from the two sizes (5.2 grey levels apart unblurred), so compare at the scale of the
+    # crop's placement: blurred (sigma 1.5 px) the two are 0.5 apart, and a crop 2 px off is 4.1 apart.
     big = cv2.resize(avatar.image, None, fx=8, fy=8, interpolation=cv2.INTER_LINEAR)
     large = Renderer(Avatar(big, moved_fit(fit.landmarks * 8, big), avatar.rig_scale * 8), 512)
-    assert np.abs(large.base.astype(float) - renderer.base).mean() < 3
+    blurred = [cv2.GaussianBlur(base, (0, 0), 1.5).astype(float) for base in (large.base, renderer.base)]
+    assert np.abs(blurred[0] - blurred[1]).mean() < 2
     # A face cut by the picture's edge: the crop repeats the edge pixels, and rendering still works.
     cut = np.ascontiguousarray(avatar.image[:, 150:])
     edge = Renderer(Avatar(cut, moved_fit(fit.landmarks - [150, 0, 0], cut), avatar.rig_scale), 512)
