@@ -395,7 +395,7 @@ def test_talking_portrait_bakes_the_daemons_frames_as_an_image_sequence(daemon, 
     assert [op["result"] for op in result["ops"]] == [["FINISHED"]] * 2, result
     # the second bake (with the plane active) updated the plane: one plane, showing the second sequence
     facecast_dir = tmp_path / "scene" / "facecast"
-    first, second = facecast_dir / "portrait_speech_en", facecast_dir / "portrait_speech_en_1"
+    first, second = facecast_dir / "mona_lisa_speech_en", facecast_dir / "mona_lisa_speech_en_1"
     assert sorted(p.name for p in facecast_dir.iterdir()) == [first.name, second.name]  # no partial folders
     assert result["planes"] == 1 and result["source"] == "SEQUENCE", result["status"]
     assert Path(result["filepath"]) == second / "frame_0001.jpg"
