@@ -3,9 +3,12 @@
 - a baseline of 4 real-time streams, then 64 (admitted, refused, lateness p50/p99/max);
 - health-check latency idle and while a heavy phonetic Animate (64 s of speech) runs, as a ratio;
 - how long a new Stream waits for its header while 6 long Animate calls run;
-- with ``--replicas 2``, the same load over two replicas behind gRPC round-robin (one per core).
+- with ``--replicas 2``, the same load over two replicas behind gRPC round-robin (one per core);
+- with ``--replicas 2 --nginx``, also behind nginx (deploy/nginx/facecast.conf);
+- with ``--replicas 2 --ray``, then over the two replicas of deploy/ray_serve/serve.yaml behind Ray Serve's
+  gRPC ingress (needs ``pip install 'facecast[ray]'``), with its start-up time.
 
-    .venv/bin/python benchmarks/bench_live_load.py [--streams 64] [--seconds 10] [--replicas 2]
+    .venv/bin/python benchmarks/bench_live_load.py [--streams 64] [--seconds 10] [--replicas 2 [--nginx] [--ray]]
 
 Clients run on the same machine as the daemon; figures from a shared box are lower bounds.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -88,9 +92,13 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--replicas", type=int, default=1)
+    parser.add_argument("--ray", action="store_true", help="with --replicas 2: also behind Ray Serve's ingress")
+    parser.add_argument("--nginx", action="store_true", help="with --replicas 2: also behind nginx")
     args = parser.parse_args()
     if args.replicas > 1:
-        replicas(args.streams, args.seconds, args.replicas)
+        replicas(args.streams, args.seconds, args.replicas, args.nginx)
+        if args.ray:
+            ray_serve(args.streams, args.seconds, args.replicas)
         return
     daemon = Daemon("--metrics-port", "0")
     try:
@@ -126,7 +134,7 @@ def main() -> None:
         daemon.stop()
 
 
-def replicas(streams: int, seconds: float, count: int) -> None:
+def replicas(streams: int, seconds: float, count: int, nginx: bool = False) -> None:
     daemons = [Daemon() for _ in range(count)]
     try:
         one = run_load(daemons[0].address, streams, seconds)
@@ -134,9 +142,33 @@ def replicas(streams: int, seconds: float, count: int) -> None:
         both = "ipv4:" + ",".join(d.address for d in daemons)
         spread = run_load(both, streams, seconds, load_balancing="round_robin")
         print(f"{count} replicas, round-robin: {spread.summary()}")
+        if nginx:
+            from nginx import Nginx
+
+            proxy = Nginx([d.port for d in daemons])
+            try:
+                print(f"{count} replicas behind nginx: {run_load(proxy.address, streams, seconds).summary()}")
+            finally:
+                proxy.stop()
     finally:
         for d in daemons:
             d.stop()
+
+
+def ray_serve(streams: int, seconds: float, count: int) -> None:
+    from rayserve import RayServe
+
+    for haproxy in (False, True):  # Serve's Python proxy, then its HAProxy ingress (RAY_SERVE_ENABLE_HA_PROXY=1)
+        with tempfile.TemporaryDirectory() as avatars:
+            started = time.monotonic()
+            ingress = RayServe(Path(avatars), haproxy=haproxy, num_replicas=count, max_live_streams=1024)
+            name = "HAProxy ingress" if haproxy else "gRPC proxy"
+            try:
+                print(f"Ray Serve ({name}) up, every replica ready, in {time.monotonic() - started:.1f} s")
+                print(f"{count} replicas behind Ray Serve's {name}, no live cap: "
+                      f"{run_load(ingress.address, streams, seconds).summary()}")
+            finally:
+                ingress.stop()
 
 
 if __name__ == "__main__":

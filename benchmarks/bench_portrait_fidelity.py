@@ -16,9 +16,11 @@ crops the portrait (so both show the same window at 512x512):
 - the yardstick tracker's mouth opening (``../shared/tools/mouth_track.py``, independent of facecast's own
   landmark pipeline) on the rendered frames against the real ones: Pearson r and mean absolute difference.
 
-Each renderer in ``RENDERERS`` is run on the same capture in the same process: today's painted mouth and lids
-("classic") beside the default. Test set: ``../shared/data/video``; plus clips of ``../shared/data/train`` the
-mouth library does not use (see ``assets/mouths/README.md``).
+Each renderer in ``RENDERERS`` (or those named by ``--renderers``) is run on the same capture in the same
+process: the first renderer's painted mouth and lids and 2-D head ("classic"), the default of before the
+surface head and the smile shading ("today": the 2-D head warp, plain cheeks), and the default ("new").
+Test set: ``../shared/data/video``; plus clips of ``../shared/data/train`` the mouth library does not use
+(see ``assets/mouths/README.md``).
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ TEST_VIDEOS = sorted((DATA / "video").glob("*.mp4"))
 HELD_OUT_TRAIN = [DATA / "train" / p for p in (
     "styletalk/andrew_clip_1.mp4", "voxceleb2_pcavs/Audio_Source_00015.mp4",
     "misc/aniportrait_pose_ref_video.mp4", "grid_other/brbk7n.mp4")]
-RENDERERS = {"classic": {"mouth": "painted", "eyelids": "painted"}, "new": {}}
+RENDERERS = {"classic": {"mouth": "painted", "eyelids": "painted", "head": "flat", "cheeks": "plain"},
+             "today": {"head": "flat", "cheeks": "plain"}, "new": {}}
 MOUTH_PATCH = (96, 72)  # width, height
 MOUTH_CORNERS_AT = ((16.0, 30.0), (80.0, 30.0))
 
@@ -124,7 +127,8 @@ class Scores:
     fps: float
 
 
-def evaluate(path: Path, seconds: float, size: int, tracker_cls: object | None) -> dict[str, Scores]:
+def evaluate(path: Path, seconds: float, size: int, tracker_cls: object | None,
+             renderers: dict[str, dict[str, str]] = RENDERERS) -> dict[str, Scores]:
     cap = capture_video(path, progress=False)
     real = list(read_frames(path))
     n_video = min(len(real), len(cap.landmarks))
@@ -137,7 +141,7 @@ def evaluate(path: Path, seconds: float, size: int, tracker_cls: object | None) 
     real_crops: list[np.ndarray] | None = None
     real_points: list[np.ndarray] | None = None
     real_open: np.ndarray | None = None
-    for name, options in RENDERERS.items():
+    for name, options in renderers.items():
         renderer = Renderer(avatar, size, **options)
         if real_crops is None:
             real_crops = [renderer.crop.image(real[j]) for j in index]
@@ -182,7 +186,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--videos", nargs="*", type=Path, help="default: the test set and held-out train clips")
     parser.add_argument("--json", type=Path, help="also write the scores here")
+    parser.add_argument("--renderers", nargs="*", choices=list(RENDERERS), help="default: all")
     args = parser.parse_args()
+    renderers = {name: RENDERERS[name] for name in (args.renderers or RENDERERS)}
     videos = args.videos or TEST_VIDEOS + [p for p in HELD_OUT_TRAIN if p.exists()]
     if not videos:
         sys.exit("no videos: ../shared/data is not here; pass --videos")
@@ -191,7 +197,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     table = {}
     for path in videos:
-        scores = evaluate(path, args.seconds, args.size, tracker_cls)
+        scores = evaluate(path, args.seconds, args.size, tracker_cls, renderers)
         table[path.name] = {name: vars(s) for name, s in scores.items()}
         for name, s in scores.items():
             print(f"| {path.stem} | {name} | {s.mouth_psnr:.2f} | {s.mouth_ssim:.4f} | {s.face_psnr:.2f} | "

@@ -3,7 +3,9 @@
 # elsewhere it says what to install by hand and carries on.
 set -euo pipefail
 # ffmpeg: the lip-sync yardstick; espeak-ng, flite, festival and its voices: phoneme timings and the corpus
-packages=(ffmpeg espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
+# nginx: the gRPC proxy in front of daemon replicas (deploy/nginx/facecast.conf, tests/test_daemon_replicas.py);
+# installing it starts no service where policy-rc.d forbids it (containers), elsewhere stop it if unwanted
+packages=(ffmpeg espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts nginx)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -33,11 +33,15 @@ POSES = {
     "blink": {"EyeBlinkLeft": 1.0, "EyeBlinkRight": 1.0},
     "smile": {"MouthSmileLeft": 0.8, "MouthSmileRight": 0.8, "CheekSquintLeft": 0.5, "CheekSquintRight": 0.5,
               "JawOpen": 0.15},
-    "head turn 15 deg": {"HeadYaw": 0.26, "JawOpen": 0.3},
+    "yaw +15 deg": {"HeadYaw": 0.26, "JawOpen": 0.3},
+    "yaw -15 deg": {"HeadYaw": -0.26, "JawOpen": 0.3},
+    "pitch +10 deg": {"HeadPitch": 0.17, "JawOpen": 0.2},
+    "pitch -10 deg": {"HeadPitch": -0.17, "JawOpen": 0.2},
 }
 VIDEOS = ["video/retalking_face_1.mp4", "video/liveportrait_d12.mp4", "train/styletalk/andrew_clip_1.mp4"]
 TILE = 200
-STYLES = {"first renderer": {"mouth": "painted", "eyelids": "painted"}, "today": {}}
+# "before": the renderer of before the surface head and the smile shading (issue 16, item 3)
+STYLES = {"before": {"head": "flat", "cheeks": "plain"}, "today": {}}
 
 
 def label(image: np.ndarray, text: str) -> np.ndarray:
@@ -73,7 +77,7 @@ def pose_strip() -> np.ndarray:
                 for channel, value in channels.items():
                     values[CHANNEL_INDEX[channel]] = value
                 tiles.append(label(tile(renderer.render(values), window), f"{kind}, {name}" if style == "today"
-                                   else f"{name} (first renderer)"))
+                                   else f"{name} (before)"))
             rows.append(np.concatenate(tiles, 1))
     return np.concatenate(rows, 0)
 

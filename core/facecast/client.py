@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import numpy as np
@@ -52,6 +53,42 @@ def _server_error(error: grpc.RpcError, address: str) -> ServerError:
     if code == grpc.StatusCode.UNAVAILABLE:
         return ServerError("UNAVAILABLE", f"no facecast daemon at {address} (start one with `facecast serve`)")
     return ServerError(code.name, error.details() or code.name)
+
+
+# Calls that another replica (or the same one, a moment later) may well serve: the replica went away (killed,
+# draining, unreachable; a proxy cancelling the call this client did not cancel) or is full ("try again later
+# or another replica").
+RETRY_CODES = ("UNAVAILABLE", "RESOURCE_EXHAUSTED", "CANCELLED")
+# Through a proxy, a replica that died mid-call surfaces as INTERNAL: Ray Serve's gRPC proxy says so in Ray's
+# words, nginx resets the call's HTTP/2 stream (which grpc reports as "Received RST_STREAM ..."). A daemon's own
+# INTERNAL answers carry neither.
+_PROXY_LOST = ("actor died unexpectedly", "Received RST_STREAM")
+T = TypeVar("T")
+
+
+def replica_lost(error: ServerError) -> bool:
+    """True when ``error`` says the replica serving the call went away or is full, so that the same call, made
+    again (a load balancer picks a replica that is up), may succeed; False for answers about the request itself
+    (INVALID_ARGUMENT, UNAUTHENTICATED, ...)."""
+    return error.code in RETRY_CODES or (error.code == "INTERNAL" and any(s in str(error) for s in _PROXY_LOST))
+
+
+def retrying(call: Callable[[], T], attempts: int = 4, backoff: float = 0.5) -> T:
+    """``call()``; made again while it fails with :func:`replica_lost`, after ``backoff`` seconds, doubling,
+    ``attempts`` times in all; the last error is raised. For a live stream, ``call`` opens a new stream and sends
+    its audio (what a replica that died had received is lost with it)::
+
+        clip = retrying(lambda: client.animate("speech.wav"))
+    """
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except ServerError as e:
+            attempt += 1
+            if attempt >= attempts or not replica_lost(e):
+                raise
+        time.sleep(backoff * 2 ** (attempt - 1))
 
 
 def texture_options(avatar_id: str | None, encoding: str = "jpeg", size: int = 512,
@@ -178,9 +215,14 @@ class Client:
             controls=_controls_message(controls, control_fields), text=text or "", language=language or "",
             echo_audio=echo_audio, texture=texture or pb.TextureOptions())
         try:
-            yield from self._stub.Animate(request, timeout=self.timeout, metadata=self._metadata)
+            ended = False
+            for response in self._stub.Animate(request, timeout=self.timeout, metadata=self._metadata):
+                ended = response.WhichOneof("kind") == "status"
+                yield response
         except grpc.RpcError as e:
             raise _server_error(e, self.address) from None
+        if not ended:
+            raise _cut_short(self.address)
 
     def animate(self, audio: str | os.PathLike[str] | bytes, animator: str | None = None, fps: int = DEFAULT_FPS,
                 controls: Controls | None = None, text: str | None = None, language: str | None = None,
@@ -235,8 +277,11 @@ class LiveStream:
         self._requests.put(pb.StreamRequest(config=config))
         self._call = client._stub.Stream(self._request_iterator(), timeout=client.timeout, metadata=client._metadata)
         self._closed = threading.Event()
+        self._cancelled = False  # by this client (cancel()), not by the daemon or a proxy
         self.header: pb.StreamHeader | None = None
         self.status: pb.Status | None = None
+        self.warnings: list[str] = []  # from the final status
+        self._ended = False
 
     def _request_iterator(self) -> Iterator[pb.StreamRequest]:
         while True:
@@ -272,6 +317,7 @@ class LiveStream:
 
     def cancel(self) -> None:
         self._closed.set()
+        self._cancelled = True
         self._requests.put(self._END)
         self._call.cancel()
 
@@ -280,16 +326,22 @@ class LiveStream:
         try:
             for response in self._call:
                 kind = response.WhichOneof("kind")
+                self._ended = kind == "status"
                 if kind == "header":
                     self.header = response.header
                     _check_channels(self.header)
                 elif kind == "status":
                     self.status = response.status
+                    self.warnings = wire.status_warnings(response.status.message)
+                    for text in self.warnings:  # as animate() does: a transcript that did not fit, ...
+                        warnings.warn(text, UserWarning, stacklevel=2)
                 yield response
         except grpc.RpcError as e:
-            if e.code() == grpc.StatusCode.CANCELLED and self._closed.is_set():
+            if e.code() == grpc.StatusCode.CANCELLED and self._cancelled:
                 return
             raise _server_error(e, self._client.address) from None
+        if not self._ended:
+            raise _cut_short(self._client.address)
 
     def frames(self) -> Iterator[MotionFrame]:
         """Only the motion frames, in order."""
@@ -304,6 +356,13 @@ def stream_file_chunks(samples: np.ndarray, sample_rate: int, chunk_ms: float = 
     pcm = float_to_pcm16(samples)
     for start in range(0, len(pcm), step):
         yield pcm[start:start + step].tobytes()
+
+
+def _cut_short(address: str) -> ServerError:
+    """A call whose responses stopped without the final Status every daemon call ends with: a proxy closed it
+    cleanly when the replica behind it went away (Ray Serve's HAProxy ingress does). Retryable, as UNAVAILABLE."""
+    return ServerError("UNAVAILABLE", f"the call to {address} ended without its final status (the daemon or its "
+                                      "replica behind a proxy went away mid-call); its results are incomplete")
 
 
 def _check_channels(header: pb.StreamHeader) -> None:

@@ -50,6 +50,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="serve Prometheus metrics on http://HOST:PORT/metrics (0 picks a free port; default off)")
     p.add_argument("--clip-workers", type=int, default=defaults.clip_workers,
                    help="Animate calls run at once, each in a worker process (default %(default)s: the cores)")
+    p.add_argument("--max-clip-wait", type=float, default=defaults.max_clip_wait_seconds, metavar="SECONDS",
+                   help="refuse an Animate that would wait longer than this for a clip worker, by what clips "
+                        "measurably cost here (default %(default)g)")
     p.add_argument("--live-lanes", type=int, default=defaults.live_lanes,
                    help="scheduler threads per animator for live streams (default %(default)s)")
     p.add_argument("--max-live-streams", type=int, default=defaults.max_live_streams,
@@ -113,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
         fail("--tls-client-ca needs --tls-cert and --tls-key")
     if args.rate_limit < 0 or args.rate_burst < 1:
         fail("--rate-limit must be >= 0 and --rate-burst >= 1")
+    if not args.max_clip_wait > 0:
+        fail(f"--max-clip-wait must be more than 0 seconds, not {args.max_clip_wait:g}")
     if args.token:
         print("facecast: warning: --token shows the token in the process list; use --token-file or "
               "$FACECAST_TOKEN", file=sys.stderr)
@@ -129,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         max_audio_seconds=args.max_audio_seconds, max_avatars=args.max_avatars, default_animator=args.animator,
         a2f_compat=args.a2f_compat, a2f_port=args.a2f_port,
         metrics_port=args.metrics_port, avatar_dir=args.avatar_dir, clip_workers=args.clip_workers,
+        max_clip_wait_seconds=args.max_clip_wait,
         idle_timeout_seconds=args.idle_timeout,
         max_live_streams=args.max_live_streams, live_lanes=args.live_lanes, config_timeout_seconds=args.config_timeout,
         grace_seconds=args.grace_seconds)

@@ -22,6 +22,7 @@ from facecast.render.eyes import SIDES, EyeModel, draw_eye, with_gaze_angles
 from facecast.render.mouth import MIN_GAP, MouthPalette, draw_exemplar_mouth, draw_mouth
 from facecast.render.mouth_library import load_library
 from facecast.render.regions import RIGID_HEAD
+from facecast.render.smile import draw_smile, smile_strength
 from facecast.render.warp import WarpField
 from facecast.render.watermark import Watermarker
 
@@ -34,40 +35,53 @@ MIN_SKULL_POINTS = 8
 EYE_CORNERS = (topology.RIGHT_EYE_OUTER, topology.LEFT_EYE_OUTER)
 MOUTH_STYLES = ("exemplar", "painted")
 EYELID_STYLES = ("warp", "painted")
+HEAD_STYLES = ("surface", "flat")
+CHEEK_STYLES = ("shaded", "plain")
 
 
 @dataclass
 class FramePose:
     """One frame as the rig poses it: the ``moved`` mesh [468, 3], the rest mesh ``carried`` by the head rotation
-    alone [468, 3] (where each feature's resting shape now is) and the irises' ``gaze`` offsets [2 eyes, 2]."""
+    alone [468, 3] (where each feature's resting shape now is), the irises' ``gaze`` offsets [2 eyes, 2] and the
+    head's ``angles`` (yaw, pitch, roll) and the ``smile`` strength per side."""
 
     moved: np.ndarray
     carried: np.ndarray
     gaze: np.ndarray
+    angles: np.ndarray | None = None  # head yaw, pitch, roll (radians)
+    smile: dict[str, float] | None = None  # per-side smile strength (:func:`facecast.render.smile.smile_strength`)
 
 
 class Renderer:
     """Renders one avatar at ``size``×``size`` pixels. Every frame carries the facecast watermark."""
 
     def __init__(self, avatar: Avatar, size: int = DEFAULT_SIZE, *, mouth: str = "exemplar",
-                 eyelids: str = "warp") -> None:
+                 eyelids: str = "warp", head: str = "surface", cheeks: str = "shaded") -> None:
         """``mouth``: "exemplar" (real mouth interiors from the shipped library, colour-matched) or "painted"
         (the first renderer's drawn cavity and teeth); ``eyelids``: "warp" (the portrait's own lid slides down)
-        or "painted" (a lid-coloured patch and a drawn lash line). The older paths stay for comparison."""
+        or "painted" (a lid-coloured patch and a drawn lash line); ``head``: "surface" (the head turns as a 3-D
+        surface and what a turn uncovers is filled from the portrait, :mod:`facecast.render.head`) or "flat" (the
+        first renderer's 2-D warp carried by the head's affine motion); ``cheeks``: "shaded" (a smile raises and
+        rounds the cheek and creases the outer eye corner, :mod:`facecast.render.smile`) or "plain" (the rig's
+        geometry alone). The older paths stay for comparison."""
         if not isinstance(size, (int, np.integer)) or not 0 < size <= MAX_SIZE:
             raise InvalidInput(f"render size must be an integer up to {MAX_SIZE} pixels, not {size!r}")
         if mouth not in MOUTH_STYLES:
             raise InvalidInput(f"mouth must be one of {', '.join(MOUTH_STYLES)}, not {mouth!r}")
         if eyelids not in EYELID_STYLES:
             raise InvalidInput(f"eyelids must be one of {', '.join(EYELID_STYLES)}, not {eyelids!r}")
-        self.mouth_style, self.eyelid_style = mouth, eyelids
+        if head not in HEAD_STYLES:
+            raise InvalidInput(f"head must be one of {', '.join(HEAD_STYLES)}, not {head!r}")
+        if cheeks not in CHEEK_STYLES:
+            raise InvalidInput(f"cheeks must be one of {', '.join(CHEEK_STYLES)}, not {cheeks!r}")
+        self.mouth_style, self.eyelid_style, self.head_style, self.cheek_style = mouth, eyelids, head, cheeks
         self.size = int(size)
         height, width = avatar.image.shape[:2]
         self.crop: PortraitCrop = frame_face(avatar.fit.landmarks, (width, height), self.size)
         self.base = self.crop.image(avatar.image)
         self.rest = self.crop.points(avatar.fit.landmarks)
         self.rig = Rig()
-        self.warp = WarpField(self.rest, self.size, self._skull_points())
+        self.warp = WarpField(self.rest, self.size, self._skull_points(), surface=head == "surface")
         radius = self.rig.iris_radius(self.rest)
         self.eyes = [EyeModel.from_portrait(self.base, self.rest, side, radius) for side in SIDES]
         self.mouth = MouthPalette.from_portrait(self.base, self.rest)
@@ -98,11 +112,15 @@ class Renderer:
         carried = self.rig.deform(self.rest, head_only)
         looking = with_gaze_angles(values)
         gaze = (self.rig.iris(self.rest, looking) - self.rig.iris(self.rest, head_only))[..., :2]
-        return [FramePose(*parts) for parts in zip(moved, carried, gaze, strict=True)]
+        angles = values[:, HEAD_ROTATIONS]
+        smiles = [smile_strength(v) if self.cheek_style == "shaded" else None for v in values]
+        return [FramePose(*parts) for parts in zip(moved, carried, gaze, angles, smiles, strict=True)]
 
     def render_pose(self, pose: FramePose) -> np.ndarray:
         """One RGB uint8 frame [size, size, 3] for one :class:`FramePose`."""
-        frame = self.warp.warp(self.base, pose.moved)
+        frame = self.warp.warp(self.base, pose.moved, pose.angles)
+        if pose.smile is not None:
+            draw_smile(frame, pose.moved, pose.smile)
         for eye, offset in zip(self.eyes, pose.gaze, strict=True):
             draw_eye(frame, pose.moved, pose.carried, offset, eye, self.base if self.eyelid_style == "warp" else None)
         if self.mouth_library is not None:

@@ -9,7 +9,7 @@ import functools
 import inspect
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import grpc
@@ -111,8 +111,8 @@ class Watchdog:
     a client that stopped reading its responses holds its session no longer than a silent one. (A handler
     waiting for a message is left to its read timeout, which ends the call with a status.)"""
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
+    def __init__(self, seconds: float, method: str = "Stream") -> None:
+        self.seconds, self.method = seconds, method
         self.stalled = False
         self.reading = False
         self._loop = asyncio.get_running_loop()
@@ -132,8 +132,27 @@ class Watchdog:
         elif self._task is not None:
             self.stalled = True
             log.info("call stalled", extra={"event": "stalled", "seconds": self.seconds})
-            metrics.DAEMON.errors.inc(method="Stream", code="CANCELLED")
+            metrics.DAEMON.errors.inc(method=self.method, code="CANCELLED")
             self._task.cancel()
+
+    async def guard(self, responses: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """``responses`` (a handler's own generator), watched only while each is handed to gRPC: the time spent
+        making the next one (a clip worker computing, a renderer) never counts as a stall."""
+        try:
+            while True:
+                self.reading = True
+                try:
+                    response = await anext(responses)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    self.reading = False
+                    self.tick()
+                yield response
+        finally:
+            self.close()
+            if isinstance(responses, AsyncGenerator):
+                await responses.aclose()  # its cleanup (a clip worker killed, its slot freed) runs now
 
     def close(self) -> None:
         self._timer.cancel()

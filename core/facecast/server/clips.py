@@ -12,6 +12,7 @@ from facecast.motion import MotionFrame
 from facecast.proto import facecast_pb2 as pb
 from facecast.server import metrics
 from facecast.server.avatars import TextureStream
+from facecast.server.clipcost import declared_seconds
 from facecast.server.clipwork import ClipJob
 from facecast.server.options import animation_options
 from facecast.server.state import DaemonState
@@ -20,8 +21,9 @@ from facecast.settle import TakeEnd
 Responses = AsyncIterator[pb.MotionResponse]
 
 
-async def animate(state: DaemonState, request: pb.AnimateRequest) -> Responses:
-    """The responses of one Animate call."""
+async def animate(state: DaemonState, request: pb.AnimateRequest, time_left: float | None = None) -> Responses:
+    """The responses of one Animate call; ``time_left``: seconds to its deadline (a clip that would wait for a
+    worker past it is refused at once)."""
     animator = state.animator(request.animator)
     fps, options = animation_options(animator, request.fps, request.text, request.language, state.config)
     controls = wire.controls_from_proto(request.controls)
@@ -29,13 +31,13 @@ async def animate(state: DaemonState, request: pb.AnimateRequest) -> Responses:
     per_message = wire.frames_per_message(request.frames_per_message, TextureStream.frame_bytes(request.texture))
     textures = await TextureStream.open(request.texture, state.avatars, state.clip_render)
     job = ClipJob(request.audio.SerializeToString(), state.config.max_audio_seconds, animator.name, controls, fps,
-                  options, request.echo_audio)
+                  options, request.echo_audio, declared_seconds(request.audio))
     metrics.DAEMON.calls.inc(method="Animate", animator=animator.name)
     with state.session("clip") as session_id:
         pending: list[MotionFrame] = []
         end = TakeEnd(fps)  # a take ends settled to neutral, as offline takes do
         duration = 0.0
-        async for message in state.clips.run(job):
+        async for message in state.clips.run(job, time_left):
             if message[0] == "ready":
                 duration = message[1]
                 yield wire.header(animator, fps, session_id, math.ceil(duration * fps - 1e-9))

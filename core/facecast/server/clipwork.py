@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import time
 import warnings
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +29,7 @@ from facecast.audio import MODEL_RATE
 from facecast.controls import Controls
 from facecast.errors import FacecastError, InvalidInput
 from facecast.server.calls import WorkerFailed
+from facecast.server.clipcost import ClipCost
 from facecast.server.sessions import SessionLimitReached
 
 SLICE_SECONDS = 2.0  # frames come back (and texture frames, audio echo go out) every 2 s of audio
@@ -43,6 +45,7 @@ class ClipJob:
     fps: int
     options: dict[str, Any]
     echo: bool
+    seconds: float | None = None  # of audio, where the request declares it (raw PCM): for admission
 
 
 def work(conn: Connection, job: ClipJob) -> None:
@@ -89,11 +92,13 @@ def _call(conn: Connection, fn: Callable[..., Any], args: tuple[Any, ...]) -> No
 
 
 class ClipWorkers:
-    """At most ``workers`` clips run at once; up to ``max_waiting`` more wait for a slot, past that a call is
-    refused with RESOURCE_EXHAUSTED."""
+    """At most ``workers`` clips run at once; more wait for a slot while what they would wait, measured
+    (:class:`~facecast.server.clipcost.ClipCost`), is within ``max_wait`` seconds and the call's deadline, and
+    at most ``max_waiting`` of them; past that a call is refused with RESOURCE_EXHAUSTED."""
 
-    def __init__(self, workers: int, max_waiting: int) -> None:
-        self.workers, self.max_waiting = workers, max_waiting
+    def __init__(self, workers: int, max_waiting: int, max_wait: float = float("inf")) -> None:
+        self.workers, self.max_waiting, self.max_wait = workers, max_waiting, max_wait
+        self.cost = ClipCost(workers)
         self.running = 0
         self.waiting = 0
         self._slots: asyncio.Semaphore | None = None
@@ -125,17 +130,18 @@ class ClipWorkers:
         process.start()
         process.join(120)
 
-    async def run(self, job: ClipJob) -> AsyncIterator[tuple[Any, ...]]:
+    async def run(self, job: ClipJob, time_left: float | None = None) -> AsyncIterator[tuple[Any, ...]]:
         """The worker's messages for ``job``, ending with ``done``; bad input raises InvalidInput, a failed or
-        dead worker :class:`WorkerFailed`. Leaving the iteration early kills the worker."""
+        dead worker :class:`WorkerFailed`. Leaving the iteration early kills the worker. ``time_left``: seconds
+        to the call's deadline (None: none)."""
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.workers)
-        if self._slots.locked() and self.waiting >= self.max_waiting:
-            raise SessionLimitReached(f"all {self.workers} clip workers are busy and {self.waiting} clips wait; "
-                                      "try again later")
+        if self._slots.locked():
+            self._check_wait(time_left)
         self.waiting += 1
         try:
-            await self._slots.acquire()
+            with self.cost.waiting(job.animator, job.seconds):
+                await self._slots.acquire()
         finally:
             self.waiting -= 1
         self.running += 1
@@ -143,24 +149,42 @@ class ClipWorkers:
         receiver, sender = self._context.Pipe(duplex=False)
         process = self._context.Process(target=work, args=(sender, job), daemon=True, name="facecast-clip")
         try:
-            await _start(process, sender)
-            while True:
-                message = await _receive(receiver)
-                if message is None:
-                    raise WorkerFailed(f"the clip worker ended without an answer (exit code {process.exitcode})")
-                if message[0] == "invalid":
-                    raise InvalidInput(message[1])
-                if message[0] == "failed":
-                    raise WorkerFailed(message[1])
-                yield message
-                if message[0] == "done":
-                    return
+            with self.cost.running(job.animator, job.seconds) as clip:
+                await _start(process, sender)
+                while True:
+                    message = await _receive(receiver)
+                    if message is None:
+                        raise WorkerFailed(f"the clip worker ended without an answer (exit code {process.exitcode})")
+                    if message[0] == "invalid":
+                        raise InvalidInput(message[1])
+                    if message[0] == "failed":
+                        raise WorkerFailed(message[1])
+                    if message[0] == "done":
+                        break
+                    if message[0] == "ready":
+                        clip.seconds = message[1]
+                    yield message
+            yield message  # "done", once this clip's cost is counted
         finally:
             if process.pid is not None and process.exitcode is None:
                 process.kill()
             receiver.close()
             self.running -= 1
             self._slots.release()
+
+
+    def _check_wait(self, time_left: float | None) -> None:
+        """Refuse a clip that would wait past ``max_wait`` or its deadline, or join too long a queue."""
+        if self.waiting >= self.max_waiting:
+            raise SessionLimitReached(f"all {self.workers} clip workers are busy and {self.waiting} clips wait; "
+                                      "try again later or another replica")
+        wait = self.cost.expected_wait()
+        limit = self.max_wait if time_left is None else min(self.max_wait, time_left)
+        if wait > limit:
+            bound = "the call's deadline" if time_left is not None and time_left < self.max_wait else "the limit"
+            raise SessionLimitReached(
+                f"the clips ahead would keep all {self.workers} clip workers busy for about {wait:.0f} s (measured), "
+                f"past {bound} of {limit:.0f} s; try again later or another replica")
 
 
 async def _start(process: Any, sender: Connection) -> None:
@@ -184,6 +208,9 @@ async def _receive(conn: Connection) -> tuple[Any, ...] | None:
         await readable
     finally:
         loop.remove_reader(conn.fileno())
+    # uvloop (Ray Serve's loop, uvicorn's) leaves the fd non-blocking after add_reader: a message larger than what
+    # has arrived so far would then fail with EAGAIN half-read. The worker writes whole messages: wait for the rest.
+    os.set_blocking(conn.fileno(), True)
     with contextlib.suppress(EOFError, OSError):
         return conn.recv()
     return None

@@ -34,6 +34,7 @@ class ServerConfig:
     metrics_port: int | None = None  # serve Prometheus text on http://host:metrics_port/metrics (0: a free port)
     clip_workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))  # Animate worker processes
     max_waiting_clips: int = 16  # Animate calls waiting for a worker; more are refused
+    max_clip_wait_seconds: float = 60.0  # refuse an Animate that would wait longer for a worker (measured)
     # scheduler threads per animator for live streams (in parallel where the animator releases the GIL)
     live_lanes: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
     max_live_streams: int = 1024  # a hard ceiling on the measured live capacity

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import warnings
 import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -50,10 +51,19 @@ ProcessCall = Callable[..., Awaitable[Any]]  # (fn, *args) -> fn(*args) run in a
 
 def flush_copy(animator: str, session: StreamingSession) -> tuple[list[MotionFrame] | Exception, StreamingSession]:
     """In a worker process: flush a copy of ``session`` the way the scheduler would; the frames (or the error)
-    and the session's state after it."""
+    and the session's state after it, with the warnings the flush raised (a transcript that does not fit the
+    audio) in its ``metadata["warnings"]``, for the stream's final status. (The process has one thread, so the
+    warnings it catches are this flush's own.)"""
+    from facecast import wire
     from facecast.animators import get_animator
 
-    return get_animator(animator).run_batch([(session, None)])[0], session
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = get_animator(animator).run_batch([(session, None)])[0]
+    raised = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    if raised:
+        session.metadata["warnings"] = wire.bounded_warnings([*session.metadata.get("warnings", []), *raised])
+    return result, session
 
 
 class ModelScheduler:

@@ -17,7 +17,7 @@ from facecast.proto import facecast_pb2 as pb
 from facecast.proto import facecast_pb2_grpc
 from facecast.runtime import onnx_providers
 from facecast.server import clips, stream
-from facecast.server.calls import handles_errors
+from facecast.server.calls import Watchdog, handles_errors
 from facecast.server.state import DaemonState
 
 Responses = AsyncIterator[pb.MotionResponse]
@@ -61,7 +61,9 @@ class Facecast(facecast_pb2_grpc.FacecastServicer):
 
     @handles_errors
     async def Animate(self, request: pb.AnimateRequest, context: grpc.aio.ServicerContext) -> Responses:
-        async for response in clips.animate(self.state, request):
+        # a client that stops reading its responses frees its clip worker as a stalled stream frees its session
+        watchdog = Watchdog(self.state.stall_seconds, method="Animate")
+        async for response in watchdog.guard(clips.animate(self.state, request, context.time_remaining())):
             yield response
 
     @handles_errors

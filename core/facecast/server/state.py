@@ -33,7 +33,7 @@ class DaemonState:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.sessions = SessionRegistry(config.max_sessions)
-        self.clips = ClipWorkers(config.clip_workers, config.max_waiting_clips)
+        self.clips = ClipWorkers(config.clip_workers, config.max_waiting_clips, config.max_clip_wait_seconds)
         self.schedulers = Schedulers(config.max_batch, config.live_lanes, self.clips.call,
                                      frozenset(config.process_flush_animators))
         self.avatars = AvatarStore(config.max_avatars, config.avatar_dir)
@@ -107,11 +107,17 @@ class DaemonState:
         with self.sessions.open(kind, self.capacity.refusal if kind == "live" else None) as session_id:
             yield session_id
 
+    @property
+    def stall_seconds(self) -> float:
+        """How long a call may wait for its client to take a response before it is cancelled (1.5x the idle
+        timeout, at least one second more)."""
+        idle = self.config.idle_timeout_seconds
+        return idle + max(1.0, idle / 2)
+
     def reader(self, requests: Any) -> RequestReader:
         """A :class:`RequestReader` for a live call (in its handler's task), interrupted when the daemon drains,
         with a :class:`Watchdog` on the call; release it with :meth:`release`."""
-        idle = self.config.idle_timeout_seconds
-        reader = RequestReader(aiter(requests), Watchdog(idle + max(1.0, idle / 2)))
+        reader = RequestReader(aiter(requests), Watchdog(self.stall_seconds))
         if self.draining:
             reader.interrupt()
         self.readers.add(reader)

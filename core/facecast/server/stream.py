@@ -93,7 +93,8 @@ async def _pump(state: DaemonState, live: LiveSession, reader: RequestReader, sa
             frames=session.frames_emitted, audio_seconds=live.seconds_received))
         return
     yield pb.MotionResponse(status=pb.Status(
-        code=pb.Status.OK, message="done", frames=session.frames_emitted, audio_seconds=live.seconds_received))
+        code=pb.Status.OK, message=wire.done_message(session.metadata.get("warnings", ())),
+        frames=session.frames_emitted, audio_seconds=live.seconds_received))
 
 
 async def _frames(live: LiveSession, frames: list[MotionFrame], received: float) -> Responses:
