@@ -1,6 +1,6 @@
 """Portrait rendering speed: frames per second from motion, and with H.264 + AAC encoding to an mp4.
 
-    .venv/bin/python benchmarks/bench_render.py [--size 512] [--seconds 10] [--portrait assets/portrait.jpg]
+    .venv/bin/python benchmarks/bench_render.py [--size 512] [--seconds 10] [--portrait assets/mona_lisa.jpg]
 
 The motion is the energy animator on assets/speech_en.wav (looped to --seconds), so mouth, blinks, gaze and head
 sway all move. Prints per-avatar setup time, render fps (target >= 60 at 512x512), encode fps (target >= 40)
@@ -42,7 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--portrait", default=str(ROOT / "assets" / "portrait.jpg"))
+    parser.add_argument("--portrait", default=str(ROOT / "assets" / "mona_lisa.jpg"))
     parser.add_argument("--compare", action="store_true", help="also time the first renderer's painted paths")
     args = parser.parse_args()
 
