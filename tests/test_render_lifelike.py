@@ -129,9 +129,7 @@ def looks_like_the_white(image: np.ndarray, opening: np.ndarray, eye: EyeModel) 
 
 # A picture whose eye whites differ from its lid skin: the Mona Lisa's whites are as yellow as her lit lids
 # (sclera ~(241, 181, 89), lid ~(165, 114, 46)), so no colour tells them apart there, though her blink looks right.
-@pytest.mark.parametrize("name", ["drawing_man.jpg", pytest.param("drawing.jpg", marks=pytest.mark.xfail(
-    strict=True, reason="known defect, cause not yet found: a blink of the demo drawing leaves the left eye's white "
-                        "and both irises showing"))])
+@pytest.mark.parametrize("name", ["drawing_man.jpg", "drawing.jpg"])
 def test_blink_slides_the_portraits_own_lid_over_the_eye(name: str) -> None:
     avatar = Avatar.from_image(load_image(ASSETS / name))
     renderer, painted = Renderer(avatar, 512), Renderer(avatar, 512, eyelids="painted")
