@@ -65,7 +65,7 @@ class Target:
         self.daemon = Daemon(*args)
         self.channel = grpc.insecure_channel(self.daemon.address, options=OPTIONS)
         self.stub = facecast_pb2_grpc.FacecastStub(self.channel)
-        portrait = (ROOT / "assets" / "portrait.jpg").read_bytes()
+        portrait = (ROOT / "assets" / "mona_lisa.jpg").read_bytes()
         metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self.avatar_id = self.stub.CreateAvatar(pb.CreateAvatarRequest(image=portrait), metadata=metadata,
                                                 timeout=60).avatar_id

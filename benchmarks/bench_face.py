@@ -49,7 +49,7 @@ def synthetic_video(path: Path, frames: int = 300) -> None:
     import av
     import cv2
 
-    face = cv2.resize(load_image(ROOT / "assets" / "portrait.jpg"), (512, 512))
+    face = cv2.resize(load_image(ROOT / "assets" / "mona_lisa.jpg"), (512, 512))
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=30)
         stream.width = stream.height = 512
@@ -120,7 +120,7 @@ def main() -> None:
     parser.add_argument("--mouth-track", type=Path, help="folder of mt_<video>.npy from mouth_track.py")
     parser.add_argument("--animators", nargs="*", default=[], help="animators to score for lip sync against capture")
     args = parser.parse_args()
-    portraits = [ROOT / "assets" / "portrait.jpg", ROOT / "assets" / "painting.jpg"]
+    portraits = [ROOT / "assets" / name for name in ("mona_lisa.jpg", "drawing.jpg", "drawing_man.jpg")]
     portraits += sorted(args.portraits.glob("*.jpg")) if args.portraits.is_dir() else []
     bench_fitting(portraits)
     print("capture (decode + track + solve):")

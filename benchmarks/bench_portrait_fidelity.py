@@ -18,7 +18,8 @@ crops the portrait (so both show the same window at 512x512):
 
 Each renderer in ``RENDERERS`` (or those named by ``--renderers``) is run on the same capture in the same
 process: the first renderer's painted mouth and lids and 2-D head ("classic"), the default of before the
-surface head and the smile shading ("today": the 2-D head warp, plain cheeks), and the default ("new").
+surface head and the smile shading ("today": the 2-D head warp, plain cheeks, the rig's lower lip), and the
+default ("new").
 Test set: ``../shared/data/video``; plus clips of ``../shared/data/train`` the mouth library does not use
 (see ``assets/mouths/README.md``).
 """
@@ -51,8 +52,8 @@ TEST_VIDEOS = sorted((DATA / "video").glob("*.mp4"))
 HELD_OUT_TRAIN = [DATA / "train" / p for p in (
     "styletalk/andrew_clip_1.mp4", "voxceleb2_pcavs/Audio_Source_00015.mp4",
     "misc/aniportrait_pose_ref_video.mp4", "grid_other/brbk7n.mp4")]
-RENDERERS = {"classic": {"mouth": "painted", "eyelids": "painted", "head": "flat", "cheeks": "plain"},
-             "today": {"head": "flat", "cheeks": "plain"}, "new": {}}
+RENDERERS = {"classic": {"mouth": "painted", "eyelids": "painted", "head": "flat", "cheeks": "plain", "lips": "rig"},
+             "today": {"head": "flat", "cheeks": "plain", "lips": "rig"}, "new": {}}
 MOUTH_PATCH = (96, 72)  # width, height
 MOUTH_CORNERS_AT = ((16.0, 30.0), (80.0, 30.0))
 

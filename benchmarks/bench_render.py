@@ -1,13 +1,14 @@
 """Portrait rendering speed: frames per second from motion, and with H.264 + AAC encoding to an mp4.
 
-    .venv/bin/python benchmarks/bench_render.py [--size 512] [--seconds 10] [--portrait assets/portrait.jpg]
+    .venv/bin/python benchmarks/bench_render.py [--size 512] [--seconds 10] [--portrait assets/mona_lisa.jpg]
 
 The motion is the energy animator on assets/speech_en.wav (looped to --seconds), so mouth, blinks, gaze and head
 sway all move. Prints per-avatar setup time, render fps (target >= 60 at 512x512), encode fps (target >= 40)
 and the ratio to the targets. One process, the machine's default thread settings. ``--compare`` also times, in
 the same run and alternating (so a loaded machine slows all alike), the renderer before the surface head and
-smile shading ("before": ``Renderer(head="flat", cheeks="plain")``, also with H.264) and the first renderer
-("first": painted mouth and lids as well).
+smile shading ("before": ``Renderer(head="flat", cheeks="plain", lips="rig")``, also with H.264), the first
+renderer ("first": painted mouth and lids as well) and the default without the lip-corner taper ("rig lips":
+``Renderer(lips="rig")``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--portrait", default=str(ROOT / "assets" / "portrait.jpg"))
+    parser.add_argument("--portrait", default=str(ROOT / "assets" / "mona_lisa.jpg"))
     parser.add_argument("--compare", action="store_true", help="also time the first renderer's painted paths")
     args = parser.parse_args()
 
@@ -60,9 +61,10 @@ def main() -> None:
     render_fps = clip.num_frames / (time.perf_counter() - start)
     others: dict[str, Renderer] = {}
     if args.compare:
-        others = {"before": Renderer(avatar, args.size, head="flat", cheeks="plain"),
+        others = {"rig lips": Renderer(avatar, args.size, lips="rig"),
+                  "before": Renderer(avatar, args.size, head="flat", cheeks="plain", lips="rig"),
                   "first": Renderer(avatar, args.size, mouth="painted", eyelids="painted", head="flat",
-                                    cheeks="plain")}
+                                    cheeks="plain", lips="rig")}
         for each in others.values():
             for _ in each.frames(clip.values[:10]):
                 pass

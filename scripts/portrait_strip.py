@@ -30,6 +30,7 @@ PORTRAITS = {"painting": ROOT / "assets" / "mona_lisa.jpg", "drawing": ROOT / "a
 POSES = {
     "closed": {},
     "open": {"JawOpen": 0.55},
+    "wide open": {"JawOpen": 0.8},
     "blink": {"EyeBlinkLeft": 1.0, "EyeBlinkRight": 1.0},
     "smile": {"MouthSmileLeft": 0.8, "MouthSmileRight": 0.8, "CheekSquintLeft": 0.5, "CheekSquintRight": 0.5,
               "JawOpen": 0.15},
@@ -40,8 +41,8 @@ POSES = {
 }
 VIDEOS = ["video/retalking_face_1.mp4", "video/liveportrait_d12.mp4", "train/styletalk/andrew_clip_1.mp4"]
 TILE = 200
-# "before": the renderer of before the surface head and the smile shading (issue 16, item 3)
-STYLES = {"before": {"head": "flat", "cheeks": "plain"}, "today": {}}
+# "before": the renderer of before the surface head, the smile shading and the lip-corner taper (issue 16, item 3)
+STYLES = {"before": {"head": "flat", "cheeks": "plain", "lips": "rig"}, "today": {}}
 
 
 def label(image: np.ndarray, text: str) -> np.ndarray:

@@ -25,7 +25,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("paths")
     samples, rate = sf.read(ASSETS / "speech_en.wav")
     sf.write(path / "take.wav", samples[: rate + rate // 2], rate)  # the sound beside take.csv, as capture writes it
-    shutil.copy(ASSETS / "portrait.jpg", path / "face.jpg")
+    shutil.copy(ASSETS / "mona_lisa.jpg", path / "face.jpg")
     assert_ok(run_in_terminal("animate", "take.wav", "--animator", "energy", "-o", "take.csv", cwd=path))
     assert_ok(run_in_terminal("animate", "take.wav", "--animator", "energy", "-o", "take.fcclip", cwd=path))
     return path

@@ -389,13 +389,13 @@ def test_talking_portrait_bakes_the_daemons_frames_as_an_image_sequence(daemon, 
     (tmp_path / "scene").mkdir()
     again = 100
     result = run_check("portrait", {"address": daemon.address, "audio": str(assets / "speech_en.wav"),
-                                    "portrait": str(assets / "portrait.jpg"), "frame": START_FRAME, "size": 256,
+                                    "portrait": str(assets / "mona_lisa.jpg"), "frame": START_FRAME, "size": 256,
                                     "blend": str(tmp_path / "scene" / "shot.blend"), "again": again},
                        core_site, tmp_path, timeout=300)
     assert [op["result"] for op in result["ops"]] == [["FINISHED"]] * 2, result
     # the second bake (with the plane active) updated the plane: one plane, showing the second sequence
     facecast_dir = tmp_path / "scene" / "facecast"
-    first, second = facecast_dir / "portrait_speech_en", facecast_dir / "portrait_speech_en_1"
+    first, second = facecast_dir / "mona_lisa_speech_en", facecast_dir / "mona_lisa_speech_en_1"
     assert sorted(p.name for p in facecast_dir.iterdir()) == [first.name, second.name]  # no partial folders
     assert result["planes"] == 1 and result["source"] == "SEQUENCE", result["status"]
     assert Path(result["filepath"]) == second / "frame_0001.jpg"
@@ -430,7 +430,7 @@ def test_talking_portrait_refusals_report_and_write_nothing(daemon, assets, core
     assert not (tmp_path / "scene" / "facecast").exists()  # no sequence folder, no partial one, no frames
     # a 25 fps take in a 30 fps scene would drift from its sound: refused before any daemon call
     result = run_check("portrait", {"address": daemon.address, "audio": str(assets / "speech_en.wav"),
-                                    "portrait": str(assets / "portrait.jpg"), "size": 256, "fps_mode": "25",
+                                    "portrait": str(assets / "mona_lisa.jpg"), "size": 256, "fps_mode": "25",
                                     "blend": str(tmp_path / "scene" / "shot.blend")}, core_site, tmp_path)
     [op] = result["ops"]
     assert op["result"] == ["CANCELLED"] and "one image per scene frame" in op["error"], op

@@ -109,17 +109,17 @@ def test_jobs_report_errors_as_one_line_and_cancel(daemon, assets):
 
 
 def test_sequence_folders_never_reuse_an_earlier_take(tmp_path):
-    first = sequence_folder(str(tmp_path), "/pics/portrait.jpg", "/takes/line01.wav")
-    assert first == str(tmp_path / "portrait_line01")
+    first = sequence_folder(str(tmp_path), "/pics/face.jpg", "/takes/line01.wav")
+    assert first == str(tmp_path / "face_line01")
     Path(first).mkdir()
-    assert sequence_folder(str(tmp_path), "portrait.png", "line01.flac") == str(tmp_path / "portrait_line01_1")
+    assert sequence_folder(str(tmp_path), "face.png", "line01.flac") == str(tmp_path / "face_line01_1")
 
 
 def test_portrait_job_writes_the_whole_sequence_or_nothing(daemon, assets, tmp_path):
     audio = (assets / "speech_en.wav").read_bytes()
     folder = tmp_path / "takes" / "portrait_speech_en"
     # cancelled after the first frame is on disk: the hidden partial folder goes, no sequence appears
-    job = portrait_job(daemon.address, None, str(assets / "portrait.jpg"), audio, str(folder), None, 30, Controls(),
+    job = portrait_job(daemon.address, None, str(assets / "mona_lisa.jpg"), audio, str(folder), None, 30, Controls(),
                        128).start()
     first = job.messages.get(timeout=120)  # posted once the first frame is written
     assert first.kind == "progress" and first.done == 1, first.text
@@ -127,10 +127,10 @@ def test_portrait_job_writes_the_whole_sequence_or_nothing(daemon, assets, tmp_p
     assert job.wait(timeout=120).text == "cancelled"
     assert list((tmp_path / "takes").iterdir()) == []
     # errors before and after the avatar upload: one line each, no files
-    down = portrait_job("127.0.0.1:1", None, str(assets / "portrait.jpg"), audio, str(folder), None, 30, Controls(),
+    down = portrait_job("127.0.0.1:1", None, str(assets / "mona_lisa.jpg"), audio, str(folder), None, 30, Controls(),
                         128).start().wait(timeout=30)
     assert down.kind == "error" and "no facecast daemon at 127.0.0.1:1" in down.text
-    bad = portrait_job(daemon.address, None, str(assets / "portrait.jpg"), b"RIFF not really", str(folder), None, 30,
+    bad = portrait_job(daemon.address, None, str(assets / "mona_lisa.jpg"), b"RIFF not really", str(folder), None, 30,
                        Controls(), 128).start().wait(timeout=60)
     assert bad.kind == "error" and "INVALID_ARGUMENT" in bad.text and "\n" not in bad.text
     assert list((tmp_path / "takes").iterdir()) == []

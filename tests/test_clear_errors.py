@@ -87,7 +87,7 @@ def test_cli_speech_has_no_warning(tmp_path: Path) -> None:
     assert "warning" not in output
 
 
-@pytest.mark.parametrize("still", ["portrait.jpg"])
+@pytest.mark.parametrize("still", ["mona_lisa.jpg"])
 def test_capture_refuses_a_still_image(tmp_path: Path, still: str) -> None:
     shutil.copy(ASSETS / still, tmp_path / still)
     assert_one_line_error(run_in_terminal("capture", still, "-o", "take.csv", cwd=tmp_path), "still image")
@@ -95,7 +95,7 @@ def test_capture_refuses_a_still_image(tmp_path: Path, still: str) -> None:
 
 
 def test_capture_refuses_an_image_renamed_as_a_video(tmp_path: Path) -> None:
-    shutil.copy(ASSETS / "portrait.jpg", tmp_path / "clip.mp4")
+    shutil.copy(ASSETS / "mona_lisa.jpg", tmp_path / "clip.mp4")
     assert_one_line_error(run_in_terminal("capture", "clip.mp4", "-o", "take.csv", cwd=tmp_path), "still image")
 
 

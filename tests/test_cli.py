@@ -24,7 +24,7 @@ def test_animate_writes_each_format(tmp_path, ext):
 
 @pytest.mark.parametrize("args, message", [
     (["animate", "missing.wav", "-o", "{tmp}/a.csv"], "cannot read missing.wav"),
-    (["animate", str(ASSETS / "portrait.jpg"), "-o", "{tmp}/a.csv"], "has no audio stream"),
+    (["animate", str(ASSETS / "mona_lisa.jpg"), "-o", "{tmp}/a.csv"], "has no audio stream"),
     (["animate", str(ASSETS / "speech_en.wav"), "-o", "{tmp}/a.mov3"], "cannot write .mov3"),
     (["animate", str(ASSETS / "speech_en.wav"), "-o", "{tmp}/a.csv", "--emotion", "grumpy"], "unknown emotion"),
     (["animate", str(ASSETS / "speech_en.wav"), "-o", "{tmp}/a.csv", "--head-motion", "9"], "head_motion must be"),
@@ -53,7 +53,7 @@ def test_animate_talking_portrait_mp4(tmp_path):
     import av
 
     out = tmp_path / "talk.mp4"
-    result = run_cli("animate", str(ASSETS / "speech_en.wav"), "--image", str(ASSETS / "portrait.jpg"), "-o", str(out),
+    result = run_cli("animate", str(ASSETS / "speech_en.wav"), "--image", str(ASSETS / "mona_lisa.jpg"), "-o", str(out),
                      "--size", "256", "--quiet")
     assert result.returncode == 0, result.stderr
     with av.open(str(out)) as container:

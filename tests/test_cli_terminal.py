@@ -27,7 +27,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("terminal")
     samples, rate = sf.read(ASSETS / "speech_en.wav")
     sf.write(path / "speech.wav", samples[: int(2.5 * rate)], rate)
-    shutil.copy(ASSETS / "portrait.jpg", path / "face.jpg")
+    shutil.copy(ASSETS / "mona_lisa.jpg", path / "face.jpg")
     return path
 
 

@@ -48,7 +48,7 @@ def test_two_replicas_share_portraits_and_a_killed_replica_loses_only_its_own_st
     a, b = replicas
     try:
         with Client(a.address, timeout=60) as on_a:
-            avatar = on_a.create_avatar(ASSETS / "portrait.jpg")
+            avatar = on_a.create_avatar(ASSETS / "mona_lisa.jpg")
         with Client(b.address, timeout=60) as on_b:  # created on a, rendered by b
             kinds = [r.WhichOneof("kind") for r in on_b.animate_responses(
                 ASSETS / "speech_en.wav", animator="energy", texture=texture_options(avatar.avatar_id, "jpeg", 128))]
@@ -127,7 +127,7 @@ def served_through_one_address_and_a_killed_replica_loses_only_its_streams(
     until both replicas hold some; one replica SIGKILLed: exactly its streams fail, each with an error
     :func:`replica_lost` accepts, and :func:`retrying` serves them again, and a textured clip too."""
     sessions = lambda port: _sessions(port, token)
-    textured = texture_options(client.create_avatar(ASSETS / "portrait.jpg").avatar_id, "jpeg", 128)
+    textured = texture_options(client.create_avatar(ASSETS / "mona_lisa.jpg").avatar_id, "jpeg", 128)
     for _ in range(2):  # the proxy picks the replica; the avatar is in the folder both share
         kinds = [r.WhichOneof("kind") for r in client.animate_responses(
             ASSETS / "speech_en.wav", animator="energy", texture=textured)]

@@ -4,7 +4,10 @@ down, and the painting and the drawings are animatable."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DRAWINGS = ("drawing.jpg", "drawing_man.jpg")
 PAINTINGS = ("mona_lisa.jpg",)
 PICTURE_SCRIPTS = ("render_frame_strip.py", "portrait_strip.py", "face_docs_pictures.py", "unreal_docs_pictures.py")
+REMOVED_PORTRAITS = re.compile(rb"\b(?:portrait|painting)\.jpg\b")  # the SadTalker lookalike photos, since removed
+NOT_THE_REPOS = ("node_modules", "__pycache__")  # with .git and .venv*: installed or generated, not the project's
 
 
 def sources_rows() -> dict[str, list[str]]:
@@ -50,10 +55,36 @@ def test_drawings_are_listed_with_source_and_a_public_domain_licence() -> None:
         assert "openclipart" in row and "public domain" in row.lower(), row
 
 
+def repo_files() -> Iterator[Path]:
+    """The project's files: git's tracked and not-ignored ones in a checkout, else every file outside .git, the
+    virtual environments and node_modules (an unpacked sdist)."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                                capture_output=True, check=True, timeout=60).stdout.decode().split("\0")
+    except (OSError, subprocess.SubprocessError):
+        listed = [str(Path(folder, name).relative_to(ROOT)) for folder, _, names in os.walk(ROOT) for name in names]
+    for name in filter(None, listed):
+        parts = Path(name).parts
+        if parts[0] == ".git" or parts[0].startswith(".venv") or any(part in NOT_THE_REPOS for part in parts):
+            continue
+        path = ROOT / name
+        if path.is_file() and not path.is_symlink():
+            yield path
+
+
+def test_no_file_mentions_the_removed_lookalike_portraits() -> None:
+    """Issue 13 #10: the SadTalker photos that resemble public figures are gone, and nothing refers to them."""
+    assert not [p for p in (ROOT / "assets").iterdir() if REMOVED_PORTRAITS.fullmatch(p.name.encode())]
+    files = list(repo_files())
+    assert ROOT / "tests" / "test_demo_assets.py" in files and ROOT / "assets" / "mona_lisa.jpg" in files
+    mentions = [str(path.relative_to(ROOT)) for path in files if REMOVED_PORTRAITS.search(path.read_bytes())]
+    assert not mentions, f"files still mentioning the removed assets: {mentions}"
+
+
 def test_demo_and_readme_use_the_drawings_not_the_lookalike_portraits() -> None:
     makefile = (ROOT / "Makefile").read_text()
     demo = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
-    assert "--image assets/drawing.jpg" in demo and "portrait.jpg" not in demo and "painting.jpg" not in demo
+    assert "--image assets/drawing.jpg" in demo and not REMOVED_PORTRAITS.search(demo.encode())
     readme = (ROOT / "README.md").read_text()
     assert not re.search(r"assets/(portrait|painting)\.jpg", readme)
     script = (ROOT / "scripts" / "render_frame_strip.py").read_text()

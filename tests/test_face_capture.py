@@ -33,7 +33,7 @@ def write_video(path: Path, frames: list[np.ndarray], fps: int = 25) -> None:
 
 def test_solver_recovers_rig_motion(assets) -> None:
     """Meshes made by the rig (plus landmark noise) are solved back into the curves that made them."""
-    rest = fit_face(load_image(assets / "portrait.jpg")).landmarks
+    rest = fit_face(load_image(assets / "mona_lisa.jpg")).landmarks
     t = np.arange(240) / 30
     truth = np.zeros((len(t), NUM_CHANNELS), np.float32)
     truth[:, C["JawOpen"]] = np.clip(0.4 * np.sin(2 * np.pi * 1.3 * t) + 0.1, 0, 1)
@@ -92,7 +92,7 @@ def silent_portrait_video(assets: Path, path: Path) -> None:
     """20 frames of the shipped portrait swaying sideways, without sound."""
     import cv2
 
-    face = load_image(assets / "portrait.jpg")[:464, :464]
+    face = cv2.resize(load_image(assets / "mona_lisa.jpg"), (464, 464))
     write_video(path, [cv2.warpAffine(face, np.float32([[1, 0, 3 * np.sin(i / 3)], [0, 1, 0]]), (464, 464),
                                       borderMode=cv2.BORDER_REPLICATE) for i in range(20)])
 

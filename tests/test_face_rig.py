@@ -14,7 +14,7 @@ from facecast.motion import BLENDSHAPES, CHANNEL_INDEX, NUM_CHANNELS
 
 @pytest.fixture
 def rest(assets) -> np.ndarray:
-    return fit_face(load_image(assets / "portrait.jpg")).landmarks
+    return fit_face(load_image(assets / "mona_lisa.jpg")).landmarks
 
 
 def one(name: str, value: float = 1.0) -> np.ndarray:

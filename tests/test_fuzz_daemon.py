@@ -54,7 +54,7 @@ def fuzzed():
     daemon.channel = grpc.insecure_channel(daemon.address, options=options)
     daemon.a2f_channel = grpc.insecure_channel(daemon.a2f_address, options=options)
     daemon.stub = facecast_pb2_grpc.FacecastStub(daemon.channel)
-    with open(ASSETS / "portrait.jpg", "rb") as f:
+    with open(ASSETS / "mona_lisa.jpg", "rb") as f:
         daemon.avatar_id = daemon.stub.CreateAvatar(pb.CreateAvatarRequest(image=f.read()), timeout=60).avatar_id
     yield daemon
     daemon.channel.close()
@@ -99,7 +99,7 @@ def _encoded(fmt: str, subtype: str | None = None) -> bytes:
 
 def _image(fmt: str, size: int = 48) -> bytes:
     buf = io.BytesIO()
-    Image.open(ASSETS / "portrait.jpg").convert("RGB").resize((size, size)).save(buf, fmt)
+    Image.open(ASSETS / "mona_lisa.jpg").convert("RGB").resize((size, size)).save(buf, fmt)
     return buf.getvalue()
 
 

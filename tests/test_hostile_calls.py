@@ -148,7 +148,7 @@ def test_renderer_cache_is_bounded_and_freed_by_delete_avatar():
         store.max_renderers = 3  # building renderers is what takes the time
         with grpc.insecure_channel(server.address) as channel:
             stub = facecast_pb2_grpc.FacecastStub(channel)
-            avatar = stub.CreateAvatar(pb.CreateAvatarRequest(image=(ASSETS / "portrait.jpg").read_bytes()),
+            avatar = stub.CreateAvatar(pb.CreateAvatarRequest(image=(ASSETS / "mona_lisa.jpg").read_bytes()),
                                        timeout=60).avatar_id
             pcm = pb.Pcm(data=(np.sin(np.arange(800) / 5) * 8000).astype("<i2").tobytes(), format=pb.PCM16,
                          sample_rate=16_000)

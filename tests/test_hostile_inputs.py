@@ -99,11 +99,11 @@ def test_playlists_never_open_the_daemons_files(hostile_daemon, stub, payload):
 
 def image_bytes(fmt: str) -> bytes:
     buf = io.BytesIO()
-    Image.open(ASSETS / "portrait.jpg").convert("RGB").save(buf, fmt)
+    Image.open(ASSETS / "mona_lisa.jpg").convert("RGB").save(buf, fmt)
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("payload", [EPS, ffconcat("assets/portrait.jpg"), image_bytes("GIF"), image_bytes("BMP"),
+@pytest.mark.parametrize("payload", [EPS, ffconcat("assets/mona_lisa.jpg"), image_bytes("GIF"), image_bytes("BMP"),
                                      image_bytes("TIFF")], ids=["eps", "ffconcat", "gif", "bmp", "tiff"])
 def test_image_decoders_outside_png_jpeg_webp_never_run(hostile_daemon, stub, payload):
     assert_invalid(hostile_daemon, lambda: stub.CreateAvatar(pb.CreateAvatarRequest(image=payload), timeout=60),
@@ -168,7 +168,7 @@ def test_frames_per_message_is_bounded(hostile_daemon, stub, count):
 
 @pytest.mark.slow
 def test_frames_per_message_with_large_textures_is_bounded_by_bytes(hostile_daemon, stub):
-    avatar = stub.CreateAvatar(pb.CreateAvatarRequest(image=(ASSETS / "portrait.jpg").read_bytes()), timeout=60)
+    avatar = stub.CreateAvatar(pb.CreateAvatarRequest(image=(ASSETS / "mona_lisa.jpg").read_bytes()), timeout=60)
     texture = pb.TextureOptions(avatar_id=avatar.avatar_id, encoding=pb.RGBA, size=1024)
     assert_invalid(hostile_daemon, animate(stub, SPEECH, animator="energy", texture=texture, frames_per_message=33),
                    "frames_per_message must be in 1..32 with textures of 4.0 MB")
@@ -189,7 +189,7 @@ def real_avatar_doc() -> dict:
 
     from facecast.face import Avatar
 
-    return msgpack.unpackb(Avatar.from_file(ASSETS / "portrait.jpg").to_bytes(), raw=False)
+    return msgpack.unpackb(Avatar.from_file(ASSETS / "mona_lisa.jpg").to_bytes(), raw=False)
 
 
 @pytest.fixture(scope="module")
@@ -249,6 +249,6 @@ def test_errors_do_not_echo_unbounded_input(hostile_daemon, stub, field):
 
 @pytest.mark.parametrize("size", [1, 127, 2049, 2**31 - 1, -5])
 def test_texture_size_is_bounded(hostile_daemon, stub, size):
-    avatar = stub.CreateAvatar(pb.CreateAvatarRequest(image=(ASSETS / "portrait.jpg").read_bytes()), timeout=60)
+    avatar = stub.CreateAvatar(pb.CreateAvatarRequest(image=(ASSETS / "mona_lisa.jpg").read_bytes()), timeout=60)
     texture = pb.TextureOptions(avatar_id=avatar.avatar_id, encoding=pb.JPEG, size=size)
     assert_invalid(hostile_daemon, animate(stub, SPEECH, animator="energy", texture=texture), "texture size")

@@ -45,7 +45,7 @@ def test_animating_and_rendering_never_import_torch(tmp_path: Path) -> None:
         "import sys\n"
         "from facecast.cli import main\n"
         "main(['animate', 'short.wav', '--image', "
-        f"{str(ROOT / 'assets' / 'portrait.jpg')!r}, '--size', '128', '-o', 'x.mp4', '--quiet'])\n"
+        f"{str(ROOT / 'assets' / 'mona_lisa.jpg')!r}, '--size', '128', '-o', 'x.mp4', '--quiet'])\n"
         "bad = [m for m in ('torch', 'onnx') if m in sys.modules]\n"
         "sys.exit(f'imported {bad}' if bad else 0)\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)

@@ -47,7 +47,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("user")
     samples, rate = sf.read(ROOT / "assets" / "speech_en.wav")
     sf.write(path / "speech.wav", samples[: int(2.5 * rate)], rate)
-    shutil.copy(ROOT / "assets" / "portrait.jpg", path / "face.jpg")
+    shutil.copy(ROOT / "assets" / "mona_lisa.jpg", path / "face.jpg")
     return path
 
 

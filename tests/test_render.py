@@ -21,7 +21,7 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
-    return Renderer(Avatar.from_image(load_image(ASSETS / "portrait.jpg")), 512)
+    return Renderer(Avatar.from_image(load_image(ASSETS / "mona_lisa.jpg")), 512)
 
 
 def pose(**channels: float) -> np.ndarray:
@@ -92,7 +92,7 @@ def test_jaw_open_shows_a_dark_mouth(renderer: Renderer) -> None:
 def test_painted_blink_covers_the_eyes_with_lid_skin() -> None:
     # The first renderer's lids, kept for comparison (the default slides the portrait's own lid: see
     # tests/test_render_lifelike.py).
-    renderer = Renderer(Avatar.from_image(load_image(ASSETS / "portrait.jpg")), 512, eyelids="painted")
+    renderer = Renderer(Avatar.from_image(load_image(ASSETS / "mona_lisa.jpg")), 512, eyelids="painted")
     rest = renderer.render(pose())
     closed = renderer.render(pose(EyeBlinkLeft=1, EyeBlinkRight=1))
     half = renderer.render(pose(EyeBlinkLeft=0.5, EyeBlinkRight=0.5))
@@ -145,7 +145,7 @@ def test_render_frames_follows_the_clip(renderer: Renderer) -> None:
 
 
 def test_other_sizes(assets) -> None:
-    avatar = Avatar.from_image(load_image(assets / "painting.jpg"))
+    avatar = Avatar.from_image(load_image(assets / "drawing_man.jpg")[:, 64:-64])  # a tall picture (384x512)
     small = Renderer(avatar, 256)
     frame = small.render(pose(JawOpen=0.5))
     assert frame.shape == (256, 256, 3)
@@ -200,17 +200,20 @@ def test_head_motion_alone_does_not_repaint_the_eyes(renderer: Renderer) -> None
 def test_large_picture_and_face_at_the_edge(renderer: Renderer) -> None:
     from facecast.face import FaceFit
 
-    avatar = Avatar.from_image(load_image(ASSETS / "portrait.jpg"))
+    avatar = Avatar.from_image(load_image(ASSETS / "mona_lisa.jpg"))
     fit = avatar.fit
 
     def moved_fit(landmarks: np.ndarray, image: np.ndarray) -> FaceFit:
         return FaceFit(landmarks.astype(np.float32), fit.box, (image.shape[1], image.shape[0]), fit.score,
                        fit.source, fit.faces_found)
 
-    # An 8x larger picture frames the same face: same crop, up to resampling.
+    # An 8x larger picture frames the same face: same crop, up to resampling. The painting's fine craquelure
+    # resamples differently from the two sizes (5.2 grey levels apart unblurred), so compare at the scale of the
+    # crop's placement: blurred (sigma 1.5 px) the two are 0.5 apart, and a crop 2 px off is 4.1 apart.
     big = cv2.resize(avatar.image, None, fx=8, fy=8, interpolation=cv2.INTER_LINEAR)
     large = Renderer(Avatar(big, moved_fit(fit.landmarks * 8, big), avatar.rig_scale * 8), 512)
-    assert np.abs(large.base.astype(float) - renderer.base).mean() < 3
+    blurred = [cv2.GaussianBlur(base, (0, 0), 1.5).astype(float) for base in (large.base, renderer.base)]
+    assert np.abs(blurred[0] - blurred[1]).mean() < 2
     # A face cut by the picture's edge: the crop repeats the edge pixels, and rendering still works.
     cut = np.ascontiguousarray(avatar.image[:, 150:])
     edge = Renderer(Avatar(cut, moved_fit(fit.landmarks - [150, 0, 0], cut), avatar.rig_scale), 512)

@@ -13,6 +13,7 @@ from facecast.errors import InvalidInput
 from facecast.face import Avatar, load_image
 from facecast.motion import CHANNEL_INDEX, NUM_CHANNELS
 from facecast.render import Renderer
+from facecast.render.eyes import EyeModel
 from facecast.render.mouth import MouthPalette, draw_exemplar_mouth
 from facecast.render.mouth_library import (
     GRID,
@@ -30,7 +31,7 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 @pytest.fixture(scope="module")
 def avatar() -> Avatar:
-    return Avatar.from_image(load_image(ASSETS / "portrait.jpg"))
+    return Avatar.from_image(load_image(ASSETS / "mona_lisa.jpg"))
 
 
 @pytest.fixture(scope="module")
@@ -101,14 +102,17 @@ def test_open_mouth_shows_a_real_interior_not_a_flat_cavity(renderer: Renderer, 
 def test_interior_changes_smoothly_with_the_opening(renderer: Renderer) -> None:
     library = renderer.mouth_library
     assert library is not None
-    moved = [renderer.meshes(pose(JawOpen=j)[None])[0] for j in np.linspace(0.5, 0.56, 4)]
+    moved = [renderer.meshes(pose(JawOpen=j)[None])[0] for j in np.linspace(0.5, 0.56, 31)]
     blends = [library.blend(descriptor(m), renderer.mouth.lip) for m in moved]
     steps = [float(np.abs(a - b).mean()) for a, b in zip(blends, blends[1:], strict=False)]
-    assert max(steps) < 25, steps  # no jump from one exemplar to an unrelated one between near frames
+    # No jump from one exemplar to another between near openings (0.002 apart): a jump does not shrink with the
+    # step. Measured: at most 6.1 here (8.5 on the photo this test used before); swapping one library interior
+    # for another differs by 24 (median) for the nearest in shape and 38 for a random pair.
+    assert max(steps) < 12, steps
 
 
-def test_paintings_get_interiors_in_their_own_colours() -> None:
-    painting = Renderer(Avatar.from_image(load_image(ASSETS / "painting.jpg")), 512)
+def test_paintings_get_interiors_in_their_own_colours(renderer: Renderer) -> None:
+    painting = renderer  # the Mona Lisa
     library = painting.mouth_library
     assert library is not None
     shape = descriptor(painting.meshes(pose(JawOpen=0.6)[None])[0])
@@ -117,16 +121,25 @@ def test_paintings_get_interiors_in_their_own_colours() -> None:
     assert a[..., 0].mean() - a[..., 2].mean() > b[..., 0].mean() - b[..., 2].mean()
 
 
-def test_blink_slides_the_portraits_own_lid_over_the_eye(renderer: Renderer, avatar: Avatar) -> None:
-    painted = Renderer(avatar, 512, eyelids="painted")
+def looks_like_the_white(image: np.ndarray, opening: np.ndarray, eye: EyeModel) -> float:
+    """The share of the eye opening's pixels nearer (in colour) the eye's white than its lid skin."""
+    pixels = image[opening].astype(np.float32)
+    return float((np.linalg.norm(pixels - eye.sclera, axis=1) < np.linalg.norm(pixels - eye.lid_skin, axis=1)).mean())
+
+
+# A picture whose eye whites differ from its lid skin: the Mona Lisa's whites are as yellow as her lit lids
+# (sclera ~(241, 181, 89), lid ~(165, 114, 46)), so no colour tells them apart there, though her blink looks right.
+@pytest.mark.parametrize("name", ["drawing_man.jpg", "drawing.jpg"])
+def test_blink_slides_the_portraits_own_lid_over_the_eye(name: str) -> None:
+    avatar = Avatar.from_image(load_image(ASSETS / name))
+    renderer, painted = Renderer(avatar, 512), Renderer(avatar, 512, eyelids="painted")
     open_eye = renderer.render(pose())
     shut = renderer.render(pose(EyeBlinkLeft=1.0, EyeBlinkRight=1.0))
     for side, eye in zip(("Left", "Right"), renderer.eyes, strict=True):
         opening = inside(shut.shape, renderer.rest[eye_contour(side)], erode=1)
-        white = eye.sclera.mean() - 20
-        shown = (luma(open_eye)[opening] > white).mean()
+        shown = looks_like_the_white(open_eye, opening, eye)
         assert shown > 0.05  # the white of the eye shows when open ...
-        assert (luma(shut)[opening] > white).mean() < 0.25 * shown  # ... and is covered (by pale lid skin) shut
+        assert looks_like_the_white(shut, opening, eye) < 0.25 * shown  # ... and is covered by the lid skin shut
         # The lashes came down with the lid: the darkest row under the eye's middle is now near the lower lid.
         upper, lower = renderer.rest[EYE_UPPER[side], :2], renderer.rest[EYE_LOWER[side], :2]
         x, top, bottom = int(round(upper[4, 0])), int(upper[4, 1]) - 3, int(lower[4, 1]) + 3

@@ -43,7 +43,7 @@ def signed_video(key_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     values = np.zeros((12, NUM_CHANNELS), np.float32)
     values[:, CHANNEL_INDEX["JawOpen"]] = np.linspace(0, 0.5, 12)
     path = tmp_path_factory.mktemp("video") / "talk.mp4"
-    write_video(path, MotionClip(30, values), Renderer(Avatar.from_image(load_image(ASSETS / "portrait.jpg")), 256))
+    write_video(path, MotionClip(30, values), Renderer(Avatar.from_image(load_image(ASSETS / "mona_lisa.jpg")), 256))
     return path
 
 
@@ -105,5 +105,5 @@ def test_verify_reports_the_credentials_in_a_terminal(signed_video: Path, key_fo
     assert code == 0, out
     assert "carries the facecast watermark" in out
     assert "C2PA content credentials: made by facecast, trainedAlgorithmicMedia; manifest valid" in out
-    code, out = run_in_terminal([sys.executable, "-m", "facecast", "verify", str(ASSETS / "portrait.jpg")])
+    code, out = run_in_terminal([sys.executable, "-m", "facecast", "verify", str(ASSETS / "mona_lisa.jpg")])
     assert code == 1 and "C2PA content credentials: none" in out and "Traceback" not in out

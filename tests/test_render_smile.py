@@ -21,7 +21,7 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 @pytest.fixture(scope="module")
 def avatar() -> Avatar:
-    return Avatar.from_image(load_image(ASSETS / "portrait.jpg"))
+    return Avatar.from_image(load_image(ASSETS / "mona_lisa.jpg"))
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ SIZE = 256  # small frames keep the encoding tests quick; 512 is covered by the 
 
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
-    return Renderer(Avatar.from_image(load_image(ASSETS / "portrait.jpg")), SIZE)
+    return Renderer(Avatar.from_image(load_image(ASSETS / "mona_lisa.jpg")), SIZE)
 
 
 def speaking_clip(frames: int, fps: int = 30) -> MotionClip:
@@ -77,8 +77,8 @@ def test_frames_in_the_mp4_are_the_rendered_frames(renderer: Renderer, tmp_path:
 
 
 def test_avatar_and_size_instead_of_renderer(tmp_path: Path) -> None:
-    avatar = Avatar.from_image(load_image(ASSETS / "painting.jpg"))
-    path = tmp_path / "painting.mp4"
+    avatar = Avatar.from_image(load_image(ASSETS / "drawing_man.jpg"))
+    path = tmp_path / "drawing.mp4"
     write_video(path, speaking_clip(6), avatar, tone(0.2), size=192)
     with av.open(str(path)) as container:
         video = container.streams.video[0]
@@ -109,7 +109,7 @@ def test_bad_video_requests(renderer: Renderer, tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match=".mp4"):
         write_video(tmp_path / "talk.avi", speaking_clip(3), renderer)
     with pytest.raises(InvalidInput, match="even"):
-        write_video(tmp_path / "talk.mp4", speaking_clip(3), Avatar.from_image(load_image(ASSETS / "portrait.jpg")),
+        write_video(tmp_path / "talk.mp4", speaking_clip(3), Avatar.from_image(load_image(ASSETS / "mona_lisa.jpg")),
                     size=257)
     with pytest.raises(InvalidInput, match="AAC"):
         write_video(tmp_path / "talk.mp4", speaking_clip(3), renderer, Audio(np.zeros(100, np.float32), 17_000))

@@ -22,7 +22,7 @@ from conftest import ASSETS
 @pytest.fixture(scope="module")
 def client_and_avatar(daemon):
     with Client(daemon.address, timeout=120) as client:
-        reply = client.create_avatar(ASSETS / "portrait.jpg")
+        reply = client.create_avatar(ASSETS / "mona_lisa.jpg")
         yield client, reply
 
 
@@ -92,8 +92,8 @@ def test_oldest_avatar_is_dropped_past_the_limit():
     daemon = Daemon("--max-avatars", "1")
     try:
         with Client(daemon.address, timeout=60) as client:
-            first = client.create_avatar(ASSETS / "portrait.jpg").avatar_id
-            second = client.create_avatar(ASSETS / "painting.jpg").avatar_id
+            first = client.create_avatar(ASSETS / "mona_lisa.jpg").avatar_id
+            second = client.create_avatar(ASSETS / "drawing_man.jpg").avatar_id
             assert client.info()["avatars"] == 1
             with pytest.raises(ServerError, match="unknown avatar id"):
                 client.delete_avatar(first)
@@ -107,7 +107,7 @@ def test_stream_textures_render_in_batches_within_the_byte_bound(monkeypatch):
     """A live chunk's texture frames are rendered wire.MAX_TEXTURE_BATCH_BYTES at a time, in order, none lost
     at the batch edges (with 2048-px RGBA frames that is 8 frames, not the 300 a 10 s chunk yields)."""
     store = AvatarStore()
-    avatar_id, _ = store.create(pb.CreateAvatarRequest(image=(ASSETS / "portrait.jpg").read_bytes()))
+    avatar_id, _ = store.create(pb.CreateAvatarRequest(image=(ASSETS / "mona_lisa.jpg").read_bytes()))
     assert TextureStream.frame_bytes(texture_options(avatar_id, "rgba", size=2048)) * 8 == wire.MAX_TEXTURE_BATCH_BYTES
     monkeypatch.setattr(wire, "MAX_TEXTURE_BATCH_BYTES", 3 * 128 * 128 * 4)  # three 128-px RGBA frames
     frames = [MotionFrame(i, i / 30, np.full(len(CHANNELS), 0.05 * (i % 3), np.float32)) for i in range(10)]

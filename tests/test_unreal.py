@@ -415,7 +415,7 @@ def test_present_cli_renders_the_portrait_to_an_image_sequence(daemon, tmp_path)
     write_wav(speech, audio.samples[:int(1.5 * audio.sample_rate)], audio.sample_rate)
     out = tmp_path / "presenter"
     done = subprocess.run([sys.executable, "-m", "facecast", "unreal", "present", str(speech), "--image",
-                           str(ASSETS / "portrait.jpg"), "--size", "128", "--fps", "24", "--sequence", str(out),
+                           str(ASSETS / "mona_lisa.jpg"), "--size", "128", "--fps", "24", "--sequence", str(out),
                            "--daemon", daemon.address], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     meta = json.loads((out / "sequence.json").read_text())

@@ -22,6 +22,8 @@ SUBPIXEL_BITS = 3
 LID_BAND = 0.45  # height of the lid skin (lash line to below the brow) that slides, in eye widths
 LID_SHADE = 0.12  # how much a shut lid darkens towards its lashes
 LID_OVERSHOOT = 0.2  # a shut lid comes this share of the opening past the mesh's lower lid contour
+MARGIN_SEARCH = 0.15  # eye widths above the mesh's upper lid searched for the white of the eye
+MARGIN_CONTRAST = 40.0  # RGB distance from the white of the eye within which a pixel is still the white
 LASH_LENGTH = 0.12  # in eye widths
 
 
@@ -40,6 +42,7 @@ class EyeModel:
     sclera: np.ndarray  # RGB float32
     lid_skin: np.ndarray  # RGB float32
     lash: np.ndarray  # RGB float32
+    upper_margin: float = 0.0  # pixels from the mesh's upper lid contour up to the visible lid margin
 
     @classmethod
     def from_portrait(cls, image: np.ndarray, rest: np.ndarray, side: str, radius: float) -> EyeModel:
@@ -60,7 +63,8 @@ class EyeModel:
         lash = np.minimum(lid_skin * 0.3, np.percentile(eye_pixels, 5, axis=0) if len(eye_pixels) else 40)
         cover = cv2.GaussianBlur(cv2.dilate(alpha, np.ones((3, 3), np.uint8)), (0, 0), 0.8)
         return cls(side, contour, points, width, iris_centre, patch, alpha, cover,
-                   np.asarray(sclera, np.float32), lid_skin, np.asarray(lash, np.float32))
+                   np.asarray(sclera, np.float32), lid_skin, np.asarray(lash, np.float32),
+                   _upper_margin(image, rest, side, width, iris_centre, radius, np.asarray(sclera, np.float32)))
 
 
 def with_gaze_angles(values: np.ndarray) -> np.ndarray:
@@ -157,14 +161,19 @@ def _slide_lid(region: np.ndarray, base: np.ndarray, origin: np.ndarray, now: np
         inside = (xs >= points[:, 0].min()) & (xs <= points[:, 0].max())
         return np.where(inside, np.interp(xs, points[order, 0], points[order, 1]), np.nan)
 
-    lid_was, lid_now = curve(was[:upper]), curve(now[:upper])
+    lid_mesh, lid_now = curve(was[:upper]), curve(now[:upper])
     lower = curve(np.concatenate([now[upper:], now[[0, upper - 1]]]))
-    opening = np.maximum(np.nan_to_num(lower) - np.nan_to_num(lid_was), 1.0)
-    drop = np.nan_to_num(np.maximum(lid_now - lid_was, 0))
+    opening = np.maximum(np.nan_to_num(lower) - np.nan_to_num(lid_mesh), 1.0)
+    drop = np.nan_to_num(np.maximum(lid_now - lid_mesh, 0))
     if float(drop.max()) < 0.3:
         return region
     closure = np.clip(drop / opening, 0, 1)
-    drop = drop + LID_OVERSHOOT * closure * opening  # the mesh's lid contour sits inside the visible margin
+    # The mesh's upper contour can sit below the visible lid margin (on a drawing, a strip of white lies between
+    # them, which a lid slid from the contour would carry down as a pale slit): the lid slides from its visible
+    # margin, and once shut comes a share of the opening past the mesh's lower contour (which also sits inside
+    # the visible margin).
+    lid_was = lid_mesh - eye.upper_margin
+    drop = drop + closure * (eye.upper_margin + LID_OVERSHOOT * opening)
     band, lashes = LID_BAND * eye.width, LASH_LENGTH * eye.width * closure
     top = np.nan_to_num(lid_was) - band
     edge = top + band + drop  # where the lid margin now is
@@ -194,7 +203,7 @@ def _slide_lid(region: np.ndarray, base: np.ndarray, origin: np.ndarray, now: np
     # little below the lid's top (where the map is still the identity) to just under the lower lid.
     corners = was[[0, upper - 1], 0]
     across = np.clip(np.minimum(xs - corners.min(), corners.max() - xs) / 2, 0, 1)
-    bottom = np.nan_to_num(lower, nan=-1e4) + 2 + lashes
+    bottom = np.maximum(np.nan_to_num(lower, nan=-1e4), edge) + 2 + lashes
     down = np.clip((ys - top) / (0.3 * band), 0, 1) * np.clip((bottom - ys) / 2, 0, 1)
     alpha = (across * down)[..., None]
     return region * (1 - alpha) + slid * alpha
@@ -261,3 +270,27 @@ def _lid_skin_colour(image: np.ndarray, rest: np.ndarray, side: str, width: floa
     luma = pixels.sum(axis=1)
     low, high = np.percentile(luma, [40, 90])
     return np.median(pixels[(luma >= low) & (luma <= high)], axis=0).astype(np.float32)
+
+
+def _upper_margin(image: np.ndarray, rest: np.ndarray, side: str, width: float, iris: np.ndarray, radius: float,
+                  sclera: np.ndarray) -> float:
+    """How far (pixels) the white of the eye reaches above the mesh's upper lid contour, up to the visible lid
+    margin (a drawing's outline often lies a few pixels above the contour): per column of the eye's middle,
+    away from the iris, the rows above the contour within :data:`MARGIN_CONTRAST` of the white; the median."""
+    upper = rest[EYE_UPPER[side], :2].astype(np.float64)
+    order = np.argsort(upper[:, 0])
+    left, right = upper[order[0], 0], upper[order[-1], 0]
+    h, w = image.shape[:2]
+    reach = int(np.ceil(MARGIN_SEARCH * width))
+    found = []
+    for x in np.linspace(left + 0.15 * (right - left), right - 0.15 * (right - left), 15):
+        if abs(x - float(iris[0])) < 1.3 * radius:
+            continue
+        y = float(np.interp(x, upper[order, 0], upper[order, 1]))
+        col, top = int(round(x)), int(round(y))
+        if not (0 <= col < w and reach < top < h):
+            continue
+        column = image[top - reach:top + 1, col][::-1].astype(np.float32)  # from the contour upwards
+        white = np.linalg.norm(column - sclera, axis=1) <= MARGIN_CONTRAST
+        found.append(float(np.argmin(white)) if not white.all() else float(reach))
+    return max(0.0, float(np.median(found)) - 1.0) if found else 0.0

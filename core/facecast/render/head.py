@@ -29,6 +29,9 @@ from facecast.render.regions import FACE_OVAL
 OUTLINE_DEPTH = 0.2  # face units in front of the pivot: the head's outline (the oval's sides lie at about 0.45)
 RECEDE = 0.25  # face units an anchor lies behind the face-oval point nearest to it (never behind the outline)
 MIN_WIDENING = 0.5  # output pixels: a band that widens less than this is left to the warp
+GAP_RAMP = (2.0, 8.0)  # output pixels of widening over which the mirrored gap fill fades in; below, the band
+# stretches as the 2-D warp does (a gap a few pixels wide, mirrored, is a thin copy of whatever edge lies at the
+# ring: a ghost line beside the jaw or cheek, not a surface coming into view)
 GRAZING_DEPTH = (-0.3, -0.5)  # face-oval depths (face units) from which on the oval's outer strip is grazing
 OVER_RAMP = 6.0  # output pixels of widening over which the band comes to lie over the mesh's outer strip
 BAND_RING = 1.2  # the anchor ring (multiple of the face-oval radius) that the band reaches out to
@@ -130,7 +133,11 @@ class HeadSurface:
         span = outer - inner
         across = (span * self.outward).sum(axis=1)
         width = ((self.ring - inner_rest) * self.outward).sum(axis=1)
-        share = (np.clip(across - width, 0.0, None) * (extra > 0) / np.maximum(across, 1e-6))[:, None]
+        # Only beside the cheeks and temples is the gap the side of the face coming into view; under the jaw and
+        # chin and above the forehead it is neck, hair or background that the head uncovers as it moves over
+        # them, and stretching the band there (as the 2-D warp does) matches real frames better than a mirror.
+        fill = _smoothstep((extra - GAP_RAMP[0]) / (GAP_RAMP[1] - GAP_RAMP[0])) * self._grazing
+        share = (np.clip(across - width, 0.0, None) * fill / np.maximum(across, 1e-6))[:, None]
         gap = (share[:, 0] * across)[:, None]
         # Four rows of vertices per contour point: the inner contour, the band's own outer edge, the mirror's
         # turning point, the ring.

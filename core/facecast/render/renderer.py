@@ -19,6 +19,7 @@ from facecast.face.portrait_rig import Rig
 from facecast.motion import CHANNEL_INDEX, NUM_CHANNELS, MotionClip
 from facecast.render.crop import PortraitCrop, frame_face
 from facecast.render.eyes import SIDES, EyeModel, draw_eye, with_gaze_angles
+from facecast.render.lips import taper_opening
 from facecast.render.mouth import MIN_GAP, MouthPalette, draw_exemplar_mouth, draw_mouth
 from facecast.render.mouth_library import load_library
 from facecast.render.regions import RIGID_HEAD
@@ -37,6 +38,7 @@ MOUTH_STYLES = ("exemplar", "painted")
 EYELID_STYLES = ("warp", "painted")
 HEAD_STYLES = ("surface", "flat")
 CHEEK_STYLES = ("shaded", "plain")
+LIP_STYLES = ("tapered", "rig")
 
 
 @dataclass
@@ -56,14 +58,16 @@ class Renderer:
     """Renders one avatar at ``size``×``size`` pixels. Every frame carries the facecast watermark."""
 
     def __init__(self, avatar: Avatar, size: int = DEFAULT_SIZE, *, mouth: str = "exemplar",
-                 eyelids: str = "warp", head: str = "surface", cheeks: str = "shaded") -> None:
+                 eyelids: str = "warp", head: str = "surface", cheeks: str = "shaded", lips: str = "tapered") -> None:
         """``mouth``: "exemplar" (real mouth interiors from the shipped library, colour-matched) or "painted"
         (the first renderer's drawn cavity and teeth); ``eyelids``: "warp" (the portrait's own lid slides down)
         or "painted" (a lid-coloured patch and a drawn lash line); ``head``: "surface" (the head turns as a 3-D
         surface and what a turn uncovers is filled from the portrait, :mod:`facecast.render.head`) or "flat" (the
         first renderer's 2-D warp carried by the head's affine motion); ``cheeks``: "shaded" (a smile raises and
         rounds the cheek and creases the outer eye corner, :mod:`facecast.render.smile`) or "plain" (the rig's
-        geometry alone). The older paths stay for comparison."""
+        geometry alone); ``lips``: "tapered" (a wide-open mouth keeps pointed corners,
+        :mod:`facecast.render.lips`) or "rig" (the lower lip as the rig drops it). The older paths stay for
+        comparison."""
         if not isinstance(size, (int, np.integer)) or not 0 < size <= MAX_SIZE:
             raise InvalidInput(f"render size must be an integer up to {MAX_SIZE} pixels, not {size!r}")
         if mouth not in MOUTH_STYLES:
@@ -74,7 +78,10 @@ class Renderer:
             raise InvalidInput(f"head must be one of {', '.join(HEAD_STYLES)}, not {head!r}")
         if cheeks not in CHEEK_STYLES:
             raise InvalidInput(f"cheeks must be one of {', '.join(CHEEK_STYLES)}, not {cheeks!r}")
+        if lips not in LIP_STYLES:
+            raise InvalidInput(f"lips must be one of {', '.join(LIP_STYLES)}, not {lips!r}")
         self.mouth_style, self.eyelid_style, self.head_style, self.cheek_style = mouth, eyelids, head, cheeks
+        self.lip_style = lips
         self.size = int(size)
         height, width = avatar.image.shape[:2]
         self.crop: PortraitCrop = frame_face(avatar.fit.landmarks, (width, height), self.size)
@@ -114,6 +121,8 @@ class Renderer:
         gaze = (self.rig.iris(self.rest, looking) - self.rig.iris(self.rest, head_only))[..., :2]
         angles = values[:, HEAD_ROTATIONS]
         smiles = [smile_strength(v) if self.cheek_style == "shaded" else None for v in values]
+        if self.lip_style == "tapered":
+            moved = np.stack([taper_opening(m, c) for m, c in zip(moved, carried, strict=True)])
         return [FramePose(*parts) for parts in zip(moved, carried, gaze, angles, smiles, strict=True)]
 
     def render_pose(self, pose: FramePose) -> np.ndarray:

@@ -46,3 +46,27 @@ class ServerConfig:
     idle_timeout_seconds: float = 30.0  # a Stream that sends nothing for this long is closed
     keepalive_seconds: float = 20.0  # HTTP/2 pings on idle connections, to find vanished clients
     max_text_chars: int = 20_000  # transcript length (about 20 minutes of speech)
+
+
+def read_token(path: str | None, given: str | None, environment: str | None) -> str | None:
+    """The bearer token from ``--token-file``, else ``--token``, else ``$FACECAST_TOKEN``; None when none is set.
+    A set but empty token is an error (it would otherwise silently turn authentication off)."""
+    from facecast.errors import ConfigError
+
+    if path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                token, source = f.read().strip(), f"--token-file {path}"
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"cannot read --token-file {path}: {getattr(e, 'strerror', None) or e}") from None
+    elif given is not None:
+        token, source = given, "--token"
+    elif environment is not None:
+        token, source = environment, "FACECAST_TOKEN"
+    else:
+        return None
+    if not token:
+        raise ConfigError(f"{source} is empty; give a token, or unset it to serve without one")
+    if not all(33 <= ord(c) <= 126 for c in token):
+        raise ConfigError(f"{source} must be printable ASCII without spaces (it travels as a gRPC header)")
+    return token

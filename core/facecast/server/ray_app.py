@@ -23,12 +23,11 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ray import serve
 
-from facecast.cli.serve import read_token
 from facecast.errors import ConfigError
 from facecast.proto import facecast_pb2 as pb
 from facecast.proto import facecast_pb2_grpc
 from facecast.server.app import RunningServer, start_server
-from facecast.server.config import ServerConfig
+from facecast.server.config import ServerConfig, read_token
 
 # what Serve's proxy must expose (Serve config ``grpc_options.grpc_servicer_functions``)
 SERVICER_FUNCTIONS = ("facecast.proto.facecast_pb2_grpc.add_FacecastServicer_to_server",
