@@ -94,6 +94,8 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument("--ray", action="store_true", help="with --replicas 2: also behind Ray Serve's ingress")
     parser.add_argument("--nginx", action="store_true", help="with --replicas 2: also behind nginx")
+    parser.add_argument("--animator", default="energy", help="the live streams' animator (energy, neural)")
+    parser.add_argument("--load-only", action="store_true", help="only the baseline and the load, no health checks")
     args = parser.parse_args()
     if args.replicas > 1:
         replicas(args.streams, args.seconds, args.replicas, args.nginx)
@@ -104,13 +106,15 @@ def main() -> None:
     try:
         assert daemon.metrics_url
         start = server_lateness(daemon.metrics_url)
-        baseline = run_load(daemon.address, 4, args.seconds, processes=2)
+        baseline = run_load(daemon.address, 4, args.seconds, processes=2, animator=args.animator)
         middle = server_lateness(daemon.metrics_url)
         print(f"baseline: {baseline.summary()}; in the daemon: {within(start, middle, '0.033')}")
-        load = run_load(daemon.address, args.streams, args.seconds)
+        load = run_load(daemon.address, args.streams, args.seconds, animator=args.animator)
         end = server_lateness(daemon.metrics_url)
-        print(f"load: {load.summary()}; in the daemon: {within(middle, end, '0.033')}")
+        print(f"load ({args.animator}): {load.summary()}; in the daemon: {within(middle, end, '0.033')}")
         print(f"p99 lateness, load / baseline: {load.p99_ms / baseline.p99_ms:.2f}")
+        if args.load_only:
+            return
         with grpc.insecure_channel(daemon.address) as channel:
             idle = health_ms(channel)
             stub = facecast_pb2_grpc.FacecastStub(channel)

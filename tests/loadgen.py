@@ -80,7 +80,7 @@ def speech(seconds: float) -> bytes:
 
 
 def _client(address: str, streams: int, seconds: float, spread: float, out: mp.Queue,
-            load_balancing: str | None) -> None:
+            load_balancing: str | None, animator: str = "energy") -> None:
     """Runs ``streams`` Stream calls in threads of this process; puts one tuple per stream on ``out``."""
     from facecast.client import Client, ServerError
 
@@ -89,7 +89,7 @@ def _client(address: str, streams: int, seconds: float, spread: float, out: mp.Q
 
     def one(client: Client, delay: float) -> None:
         time.sleep(delay)
-        live = client.stream(sample_rate=RATE, fps=30, animator="energy")
+        live = client.stream(sample_rate=RATE, fps=30, animator=animator)
         lateness: list[float] = []
         start = time.monotonic()
         outcome: list[object] = []
@@ -127,13 +127,14 @@ def _client(address: str, streams: int, seconds: float, spread: float, out: mp.Q
 
 
 def run_load(address: str, streams: int, seconds: float, processes: int = 4, spread: float = 0.05,
-             load_balancing: str | None = None) -> LoadResult:
+             load_balancing: str | None = None, animator: str = "energy") -> LoadResult:
     """``streams`` streams (the i-th starting ``i * spread`` s after the first) from ``processes`` processes;
     ``load_balancing`` (e.g. "round_robin", with an address listing replicas) spreads each process's calls."""
     context = mp.get_context("spawn")  # the test process may hold gRPC channels: never fork it
     out: mp.Queue = context.Queue()
     per = [streams // processes + (i < streams % processes) for i in range(processes)]
-    procs = [context.Process(target=_client, args=(address, n, seconds, spread * processes, out, load_balancing),
+    procs = [context.Process(target=_client,
+                             args=(address, n, seconds, spread * processes, out, load_balancing, animator),
                              daemon=True)
              for n in per if n]
     for p in procs:

@@ -67,6 +67,22 @@ def test_jaw_follows_speech_and_rests_in_silence(neural, speech):
     assert np.corrcoef(np.log(loud[fps:-fps]), jaw[fps:-fps])[0, 1] > 0.3
 
 
+@pytest.mark.parametrize("level_db", [-70.0, -55.0])
+def test_lips_rest_in_a_pause_filled_with_room_noise(neural, speech, level_db):
+    # A phrase, 1.5 s of a room's low rumble (brown noise; speech peaks near -20 dBFS), the rest of the phrase.
+    rng = np.random.default_rng(3)
+    rumble = np.cumsum(rng.normal(size=int(1.5 * MODEL_RATE)))
+    rumble = (rumble - np.convolve(rumble, np.ones(801) / 801, mode="same")).astype(np.float32)
+    rumble *= 10 ** (level_db / 20) / rumble.std()
+    cut = 4 * MODEL_RATE
+    clip = neural.animate(Audio(np.concatenate([speech.samples[:cut], rumble, speech.samples[cut:]]), MODEL_RATE),
+                          Controls(), fps=25)
+    jaw = clip.curve("JawOpen")
+    pause = jaw[int(4.3 * 25):int(5.3 * 25)]  # after the last syllable has closed, before the next one
+    talking = np.concatenate([jaw[:100], jaw[int(5.6 * 25):]])
+    assert pause.mean() < 0.25 * talking.mean(), (pause.mean(), talking.mean())
+
+
 def test_offline_equals_streaming_for_any_chunk_size(neural, speech):
     controls = Controls(seed=4)
     offline = neural.animate(speech, controls).values

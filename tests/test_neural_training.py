@@ -89,25 +89,28 @@ def test_speakers_group_clips_of_one_person():
     assert speaker_of("grid_other", "a") != speaker_of("grid_other", "b")
 
 
-def test_onnx_export_agrees_with_pytorch_at_any_length(tmp_path):
+def test_streamed_onnx_export_agrees_with_pytorch_window_at_any_chunk_size(tmp_path):
     from facecast.runtime import inference_session
-    from facecast.train.export import example_inputs, export, max_difference
-    from facecast.train.model import Model, ModelConfig, Sampler
+    from facecast.train.export import export, max_difference, stream_inputs
+    from facecast.train.model import Model, ModelConfig, StreamSampler
 
     torch.manual_seed(0)
     model = Model(ModelConfig(width=32, flow_width=32)).eval()
     for p in model.parameters():  # the zero-initialised residual branches would hide a wrong export
         torch.nn.init.normal_(p, std=0.1)
     path = export(model, tmp_path)
-    assert max_difference(model, path) < 1e-4
+    for chunk in (1, 7, 250):  # ONNX Runtime streaming from the silence state == PyTorch's whole window
+        assert max_difference(model, path, frames=200, chunk=chunk) < 1e-4
     session = inference_session(path)
-    for frames in (model.cfg.history + model.cfg.lookahead + 1, 300):
-        inputs = example_inputs(model, 1, frames, seed=frames)
+    for frames in (1, 300):  # one call: the same outputs and state as PyTorch's StreamSampler
+        inputs = stream_inputs(model, 2, frames, seed=frames)
         with torch.no_grad():
-            expected = Sampler(model)(*inputs)
-        got = session.run(None, {n: t.numpy() for n, t in zip(("features", "noise", "cond", "guidance"), inputs)})
-        assert got[0].shape[1] == frames - model.cfg.history - model.cfg.lookahead
+            expected = StreamSampler(model)(*inputs)
+        got = session.run(None, {n: t.numpy() for n, t in zip(("features", "noise", "cond", "guidance", "state"),
+                                                               inputs)})
+        assert got[0].shape[1] == frames and got[2].shape == (2, model.encoder.state_frames, 32)
         assert max(np.abs(e.numpy() - g).max() for e, g in zip(expected, got)) < 1e-4
+
 
 
 @pytest.mark.slow

@@ -6,12 +6,11 @@ head-motion control and seeded noise (so two seeds or two NPCs move differently 
 that, as in the other animators: blinks and gaze saccades (:mod:`facecast.animators.idle`, which follow the blink
 rate and gaze target), emotion offsets and expression intensity, all changeable mid-stream.
 
-Streaming and whole clips share one path. The session keeps the last ``history + lookahead`` feature frames;
-each call computes the model frames that the audio now fixes (with the network's valid convolutions a frame
-depends only on its window, so chunking does not change it) and emits the fps frames whose two neighbouring
-model frames are known. The lookahead is therefore (lookahead + 2) model frames: 100 ms. ``run_batch`` gathers
-the work of many streams into one ONNX Runtime call (windows left-padded with silence to one length; padding
-only adds outputs in front, which are dropped).
+Streaming and whole clips share one path. The exported graph carries the encoder's state (each block's last
+inputs) between calls, so every 20 ms of audio is computed once; a session starts from the state of silence,
+feeds each new feature frame, and emits the fps frames whose two neighbouring model frames are known. The model's
+outputs trail its input by ``lookahead`` frames, plus 2 for interpolating to the output fps: 100 ms.
+``run_batch`` gathers the work of many streams into one ONNX Runtime call per distinct number of new frames.
 
 A transcript (``text=``, clip animation) is aligned with pocketsphinx and its /p b m/ make the lips close, fused
 with the model's own closure estimate.
@@ -34,11 +33,12 @@ from facecast.animators.idle import IdleMotion, set_eye_rotation
 from facecast.audio import Audio
 from facecast.controls import Controls
 from facecast.errors import FacecastError
-from facecast.features import FRAME_S, FRAME_SAMPLES, HOP, N_FFT, STACK, log_mel, silence_frame
+from facecast.features import FEATURES, FRAME_S, FRAME_SAMPLES, HOP, N_FFT, STACK, log_mel, silence_frame
 from facecast.motion import CHANNEL_INDEX as C
 from facecast.motion import DEFAULT_FPS, NUM_BLENDSHAPES, NUM_CHANNELS, MotionFrame
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "neural"
+FORMAT_VERSION = 2  # = facecast.train.export.FORMAT_VERSION (the runtime does not import the training code)
 NOISE_TIME_S = 0.2  # the motion noise is an AR(1) process with this time constant (head speed as captured)
 SMOOTH_S = {"head": 0.07, "face": 0.04}  # one-pole smoothing of the sampled channels
 MIN_HEAD_LEVEL = 0.25  # head-motion controls below this scale the sampled motion down instead
@@ -49,11 +49,12 @@ MODEL_FRAMES_PER_S = round(1 / FRAME_S)
 
 @dataclass
 class Job:
-    """One session's share of a model call: its feature window, noise and condition."""
+    """One session's share of a model call: its new feature frames, noise, condition and encoder state."""
 
-    features: np.ndarray  # [history + n + lookahead, F]
+    features: np.ndarray  # [n, F]
     noise: np.ndarray  # [n, D]
     cond: np.ndarray  # [2]
+    state: np.ndarray  # [S, C]
 
 
 class NeuralModel:
@@ -69,29 +70,42 @@ class NeuralModel:
                                 "`facecast train` (see docs/NEURAL.md)")
         self.path = path
         self.meta = json.loads(meta_path.read_text())
+        if self.meta.get("version") != FORMAT_VERSION:
+            raise FacecastError(f"the neural model {path} has format version {self.meta.get('version')}, this "
+                                f"facecast reads {FORMAT_VERSION}: export it again (python -m facecast.train.export)")
         config = self.meta["config"]
         self.history, self.lookahead = int(config["history"]), int(config["lookahead"])
         self.sampled: list[str] = list(config["sampled"])
         self.guidance = float(self.meta.get("guidance", 1.5))
         self.session = inference_session(path, threads)
         self._lock = threading.Lock()
+        self.initial_state = self._silence_state(int(config["width"]), int(self.meta["state_frames"]))
 
-    def run(self, jobs: list[Job]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Mouth [n, 53] and motion [n, D] for each job, in one batched call."""
-        width = max(len(j.features) for j in jobs)
-        out_width = width - self.history - self.lookahead
-        silence = silence_frame()
-        features = np.stack([np.concatenate([np.repeat(silence[None], width - len(j.features), 0), j.features])
-                             for j in jobs]).astype(np.float32)
-        noise = np.stack([np.concatenate([np.zeros((out_width - len(j.noise), len(self.sampled)), np.float32),
-                                          j.noise]) for j in jobs]).astype(np.float32)
-        cond = np.stack([j.cond for j in jobs]).astype(np.float32)
-        guidance = np.full(len(jobs), self.guidance, np.float32)
-        with self._lock:
-            mouth, motion = self.session.run(None, {"features": features, "noise": noise, "cond": cond,
-                                                    "guidance": guidance})
-        return [(mouth[k, out_width - len(j.noise):], motion[k, out_width - len(j.noise):])
-                for k, j in enumerate(jobs)]
+    def _silence_state(self, width: int, state_frames: int) -> np.ndarray:
+        """The encoder state after nothing but silence (every session starts from it)."""
+        n = 2 * (self.history + self.lookahead)  # more than the receptive field: the zeros are flushed out
+        job = Job(np.repeat(silence_frame()[None], n, 0), np.zeros((n, len(self.sampled)), np.float32),
+                  np.zeros(2, np.float32), np.zeros((state_frames, width), np.float32))
+        return self.run([job])[0][2]
+
+    def run(self, jobs: list[Job]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(mouth [n, 53], motion [n, D], next state) for each job; one ONNX Runtime call per distinct n (in a
+        live batch every stream usually brings the same number of new frames)."""
+        results: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = [None] * len(jobs)
+        groups: dict[int, list[int]] = {}
+        for k, job in enumerate(jobs):
+            groups.setdefault(len(job.features), []).append(k)
+        for members in groups.values():
+            feeds = {"features": np.stack([jobs[k].features for k in members]).astype(np.float32, copy=False),
+                     "noise": np.stack([jobs[k].noise for k in members]).astype(np.float32, copy=False),
+                     "cond": np.stack([jobs[k].cond for k in members]).astype(np.float32, copy=False),
+                     "guidance": np.full(len(members), self.guidance, np.float32),
+                     "state": np.stack([jobs[k].state for k in members]).astype(np.float32, copy=False)}
+            with self._lock:
+                mouth, motion, state = self.session.run(None, feeds)
+            for i, k in enumerate(members):
+                results[k] = (mouth[i], motion[i], state[i])
+        return [r for r in results if r is not None]
 
 
 class NeuralSession(StreamingSession):
@@ -101,9 +115,10 @@ class NeuralSession(StreamingSession):
         self.model = model
         self._audio = np.zeros(0, np.float32)
         self._audio_start = 0  # absolute sample index of self._audio[0]
-        self._features = np.repeat(silence_frame()[None], model.history, 0)  # padded: feature t at t + history
-        self._features_start = 0  # padded index of self._features[0]
+        self._features = np.zeros((0, FEATURES), np.float32)  # feature frames not yet given to the model
         self._feature_frames = 0  # model frames of real audio turned into features
+        self._state = model.initial_state
+        self._warmup = model.lookahead  # the model's first outputs belong to frames before the audio
         self._outputs = np.zeros((0, NUM_CHANNELS + 3 + 1), np.float32)  # values, translation, closure
         self._outputs_start = 0  # model frame index of self._outputs[0]
         self._computed = 0  # model frames computed
@@ -125,17 +140,23 @@ class NeuralSession(StreamingSession):
             self._audio = np.concatenate([self._audio, pcm])
             self.samples_received += len(pcm)
         self._add_features(self.samples_received // FRAME_SAMPLES)
-        n = self._feature_frames - self.model.lookahead - self._computed
-        if n <= 0:
+        n = len(self._features)
+        if n == 0:
             return None
-        lo = self._computed - self._features_start  # padded window start (feature t sits at t + history)
-        window = self._features[lo:lo + n + self.model.history + self.model.lookahead]
-        return Job(window, self._draw_noise(n), self._condition())
+        warm = min(self._warmup, n)
+        noise = np.concatenate([np.zeros((warm, len(self.model.sampled)), np.float32), self._draw_noise(n - warm)])
+        job = Job(self._features, noise, self._condition(), self._state)
+        self._features = self._features[n:]
+        return job
 
-    def finish(self, result: tuple[np.ndarray, np.ndarray] | None) -> list[MotionFrame]:
+    def finish(self, result: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> list[MotionFrame]:
         """Store the model's output for the prepared job and emit the frames now determined."""
         if result is not None:
-            self._store(*result)
+            mouth, motion, self._state = result
+            warm = min(self._warmup, len(mouth))
+            self._warmup -= warm
+            if len(mouth) > warm:
+                self._store(mouth[warm:], motion[warm:])
         return self._emit()
 
     def push(self, pcm: np.ndarray) -> list[MotionFrame]:
@@ -198,7 +219,6 @@ class NeuralSession(StreamingSession):
             rows[:, column] = motion[:, k]
         self._outputs = np.concatenate([self._outputs, rows])
         self._computed += n
-        self._features_start_trim()
 
     def _smoothed(self, motion: np.ndarray) -> np.ndarray:
         heads = np.array([name.startswith(("Head", "Translation")) for name in self.model.sampled])
@@ -210,13 +230,6 @@ class NeuralSession(StreamingSession):
             out[k] = state
         self._smooth = state
         return out
-
-    def _features_start_trim(self) -> None:
-        keep_from = self._computed  # padded index of the next window's start
-        drop = keep_from - self._features_start
-        if drop > 0:
-            self._features = self._features[drop:]
-            self._features_start += drop
 
     def _emit(self) -> list[MotionFrame]:
         stop = self.total_frames

@@ -1,6 +1,7 @@
-"""Export a trained checkpoint to the runtime's files: ``neural.onnx`` (the :class:`~facecast.train.model.Sampler`
-graph, dynamic batch and length) and ``neural.json`` (what the runtime needs to drive it), then check that ONNX
-Runtime and PyTorch agree on it.
+"""Export a trained checkpoint to the runtime's files: ``neural.onnx`` (the
+:class:`~facecast.train.model.StreamSampler` graph, dynamic batch and length, the encoder state carried between
+calls) and ``neural.json`` (what the runtime needs to drive it), then check that ONNX Runtime, streaming in
+chunks, agrees with PyTorch computing the whole window at once.
 
     python -m facecast.train.export CHECKPOINT [--out core/facecast/models/neural]
 """
@@ -16,51 +17,70 @@ from typing import Any
 import numpy as np
 import torch
 
-from facecast.features import FEATURES
+from facecast.features import FEATURES, silence_frame
 from facecast.fileio import atomic_path, atomic_write_text
 from facecast.train.fit import load_model
-from facecast.train.model import Model, Sampler
+from facecast.train.model import Model, Sampler, StreamSampler
 
 GUIDANCE = 1.5
-INPUTS = ("features", "noise", "cond", "guidance")
-OUTPUTS = ("mouth", "motion")
+FORMAT_VERSION = 2  # 1: a windowed graph without state (recomputed R + L frames per new frame)
+INPUTS = ("features", "noise", "cond", "guidance", "state")
+OUTPUTS = ("mouth", "motion", "state_out")
 
 
-def example_inputs(model: Model, batch: int, frames: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
+def stream_inputs(model: Model, batch: int, frames: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
     cfg = model.cfg
     g = torch.Generator().manual_seed(seed)
-    out = frames - cfg.history - cfg.lookahead
-    return (torch.randn(batch, frames, FEATURES, generator=g), torch.randn(batch, out, cfg.motion_dims, generator=g),
-            torch.randn(batch, 2, generator=g), torch.full((batch,), GUIDANCE))
+    return (torch.randn(batch, frames, FEATURES, generator=g), torch.randn(batch, frames, cfg.motion_dims, generator=g),
+            torch.randn(batch, 2, generator=g), torch.full((batch,), GUIDANCE),
+            torch.randn(batch, model.encoder.state_frames, cfg.width, generator=g))
 
 
 def export(model: Model, out_dir: Path, info: dict[str, Any] | None = None) -> Path:
     """Write ``neural.onnx`` and ``neural.json`` into ``out_dir``; returns the ONNX path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "neural.onnx"
-    sampler = Sampler(model).eval()
-    axes = {"features": {0: "batch", 1: "frames"}, "noise": {0: "batch", 1: "out_frames"}, "cond": {0: "batch"},
-            "guidance": {0: "batch"}, "mouth": {0: "batch", 1: "out_frames"}, "motion": {0: "batch", 1: "out_frames"}}
+    sampler = StreamSampler(model).eval()
+    axes = {"features": {0: "batch", 1: "frames"}, "noise": {0: "batch", 1: "frames"}, "cond": {0: "batch"},
+            "guidance": {0: "batch"}, "state": {0: "batch"}, "mouth": {0: "batch", 1: "frames"},
+            "motion": {0: "batch", 1: "frames"}, "state_out": {0: "batch"}}
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(sampler, example_inputs(model, 2, model.cfg.history + model.cfg.lookahead + 40), tmp,
+        torch.onnx.export(sampler, stream_inputs(model, 2, 40), tmp,
                           input_names=list(INPUTS), output_names=list(OUTPUTS), dynamic_axes=axes,
                           opset_version=17, dynamo=False)
-    meta = {"format": "facecast.neural", "version": 1, "config": model.cfg.to_dict(), "guidance": GUIDANCE,
-            "frame_s": 0.02, **(info or {})}
+    meta = {"format": "facecast.neural", "version": FORMAT_VERSION, "config": model.cfg.to_dict(),
+            "state_frames": model.encoder.state_frames, "guidance": GUIDANCE, "frame_s": 0.02, **(info or {})}
     atomic_write_text(out_dir / "neural.json", json.dumps(meta, indent=1))
     return path
 
 
-def max_difference(model: Model, onnx_path: Path, batch: int = 3, frames: int = 200) -> float:
-    """Largest absolute difference between PyTorch and ONNX Runtime outputs on random inputs."""
-    from facecast.runtime import inference_session
+def max_difference(model: Model, onnx_path: Path, batch: int = 3, frames: int = 200, chunk: int = 7) -> float:
+    """Largest absolute difference between PyTorch's whole window (:class:`Sampler`) and ONNX Runtime streaming
+    the same frames in ``chunk``-frame calls from the silence state, on random features."""
+    from facecast.animators.neural import NeuralModel
 
-    inputs = example_inputs(model, batch, frames, seed=1)
+    cfg = model.cfg
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(batch, frames, FEATURES, generator=g)
+    noise = torch.randn(batch, frames, cfg.motion_dims, generator=g)
+    cond, guidance = torch.randn(batch, 2, generator=g), torch.full((batch,), GUIDANCE)
+    silence = torch.from_numpy(silence_frame())
+    window = torch.cat([silence.repeat(batch, cfg.history, 1), x, silence.repeat(batch, cfg.lookahead, 1)], 1)
     with torch.no_grad():
-        expected = Sampler(model).eval()(*inputs)
-    session = inference_session(onnx_path)
-    got = session.run(list(OUTPUTS), {name: t.numpy() for name, t in zip(INPUTS, inputs)})
+        expected = Sampler(model).eval()(window, noise, cond, guidance)
+    runtime = NeuralModel(onnx_path)
+    session = runtime.session
+    state = np.repeat(runtime.initial_state[None], batch, 0)
+    feed = torch.cat([x, silence.repeat(batch, cfg.lookahead, 1)], 1).numpy()
+    padded = torch.cat([torch.zeros(batch, cfg.lookahead, cfg.motion_dims), noise], 1).numpy()
+    mouth, motion = [], []
+    for a in range(0, feed.shape[1], chunk):
+        m, v, state = session.run(list(OUTPUTS), {"features": feed[:, a:a + chunk], "noise": padded[:, a:a + chunk],
+                                                  "cond": cond.numpy(), "guidance": guidance.numpy(), "state": state})
+        mouth.append(m)
+        motion.append(v)
+    got = (np.concatenate(mouth, 1)[:, cfg.lookahead:], np.concatenate(motion, 1)[:, cfg.lookahead:])
     return float(max(np.abs(e.numpy() - g).max() for e, g in zip(expected, got)))
 
 

@@ -8,6 +8,9 @@
 3. Loss = mouth regression (MSE on the blendshapes the mouth head owns) + (1 - Pearson r) of JawOpen per window
    + lip-closure cross-entropy where phone timings give closures + flow matching on the sampled channels, whose
    condition (the clip's head-motion level) is dropped ``COND_DROP`` of the time for classifier-free guidance.
+   With ``--teacher`` (``python -m facecast.train.teacher``), an auxiliary 1x1 head on the encoder states also
+   regresses the PCA-reduced Whisper encoder states of the same frames (``--teacher-weight``); the head is
+   training-only and is not exported.
 4. After each epoch: mean JawOpen r on the held-out clips; ``checkpoint.pt`` (resume with ``--resume``) and
    ``best.pt``. Runs on CPU or CUDA, alone or under ``torchrun`` (DDP: gloo on CPU, NCCL on GPUs).
 """
@@ -39,6 +42,7 @@ from facecast.train.options import add_arguments
 from facecast.train.speech_augment import change_rate, degrade
 
 COND_DROP = 0.2
+HELD_EVAL_CLIPS = 60  # clips of a held-out source scored after each epoch
 JAW = CHANNEL_INDEX["JawOpen"]
 BLINKS = (CHANNEL_INDEX["EyeBlinkLeft"], CHANNEL_INDEX["EyeBlinkRight"])
 # Mouth-head loss weight per blendshape: the sampled channels and blinks belong to other layers.
@@ -54,6 +58,7 @@ class Clip:
     audio: np.ndarray  # float32, 16 kHz
     targets: np.ndarray  # [T, 52 blendshapes + D sampled + 1 closure (NaN unknown)] at 50 frames/s
     level: float = 0.0  # log head-motion level relative to the training median
+    teacher: np.ndarray | None = None  # [T, dims] reduced Whisper states at 50 frames/s, or None
 
 
 def sampled_columns(values: np.ndarray, translation: np.ndarray) -> np.ndarray:
@@ -102,12 +107,16 @@ def head_levels(clips: list[Clip], reference: list[Clip]) -> None:
 class TrainingGraph(nn.Module):
     """What DDP wraps: one forward computes every loss term."""
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model, teacher_dims: int = 0, teacher_weight: float = 0.0) -> None:
         super().__init__()
         self.model = model
+        self.teacher_weight = teacher_weight
+        self.teacher_head = nn.Conv1d(model.cfg.width, teacher_dims, 1) if teacher_dims else None
 
     def forward(self, features: torch.Tensor, targets: torch.Tensor, cond: torch.Tensor,
-                weights: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+                weights: torch.Tensor, teacher: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, dict[str, float]]:
+        """``teacher`` [B, T', dims]: the reduced Whisper states (rows of NaN where a window has none)."""
         h, mouth = self.model(features)
         shapes = targets[:, :, :NUM_BLENDSHAPES].transpose(1, 2)
         motion = targets[:, :, NUM_BLENDSHAPES:-1].transpose(1, 2)
@@ -121,7 +130,19 @@ class TrainingGraph(nn.Module):
         flow = self.model.flow_loss(h, motion, cond)
         loss = mse + 0.5 * corr + 0.2 * close + flow
         parts = {"mse": mse, "corr": corr, "closure": close, "flow": flow}
+        if self.teacher_head is not None and teacher is not None:
+            aux = teacher_loss(self.teacher_head(h).transpose(1, 2), teacher)
+            loss = loss + self.teacher_weight * aux
+            parts["teacher"] = aux
         return loss, {k: float(v.detach()) for k, v in parts.items()}
+
+
+def teacher_loss(pred: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """MSE between predicted and teacher states [B, T, dims] over the frames whose teacher is known."""
+    known = torch.isfinite(teacher[..., 0])
+    if not bool(known.any()):
+        return pred.sum() * 0
+    return F.mse_loss(pred[known], teacher[known])
 
 
 def pearson(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -139,21 +160,99 @@ def clip_features(audio: np.ndarray, cfg: ModelConfig) -> np.ndarray:
     return np.concatenate([np.repeat(silence, cfg.history, 0), frames, np.repeat(silence, cfg.lookahead, 0)])
 
 
-def make_crops(clip: Clip, cfg: ModelConfig, crop: int, rng: np.random.Generator, augment: bool
-               ) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """(features [history + crop + lookahead, F], targets [crop, K], level) windows covering one clip."""
+Crop = tuple[np.ndarray, np.ndarray, float, np.ndarray | None]
+
+
+def make_crops(clip: Clip, cfg: ModelConfig, crop: int, rng: np.random.Generator, augment: bool,
+               room: bool = False) -> list[Crop]:
+    """(features [history + crop + lookahead, F], targets [crop, K], level, teacher [crop, dims] or None)
+    windows covering one clip; a rate change stretches the teacher states with the targets."""
     audio, targets = clip.audio, clip.targets
+    width = targets.shape[1]
+    if clip.teacher is not None:
+        n = min(len(targets), len(clip.teacher))
+        targets = np.concatenate([targets[:n], clip.teacher[:n]], 1)
     if augment:
         if rng.random() < 0.3:
             audio, targets = change_rate(audio, targets, float(rng.uniform(0.88, 1.12)))
-        audio = degrade(audio, rng)
+        audio = degrade(audio, rng, room=room)
+    teacher = targets[:, width:] if clip.teacher is not None else None
+    targets = targets[:, :width]
     features = clip_features(audio, cfg)
     frames = min(len(features) - cfg.history - cfg.lookahead, len(targets))
     if frames < crop:
         return []
     count = max(1, round(frames / crop))
     starts = rng.integers(0, frames - crop + 1, count) if augment else np.linspace(0, frames - crop, count).astype(int)
-    return [(features[s:s + crop + cfg.history + cfg.lookahead], targets[s:s + crop], clip.level) for s in starts]
+    return [(features[s:s + crop + cfg.history + cfg.lookahead], targets[s:s + crop], clip.level,
+             None if teacher is None else teacher[s:s + crop]) for s in starts]
+
+
+def source_shares(clips: list[Clip], power: float) -> dict[str, float]:
+    """Each source's share of an epoch's windows: proportional to its minutes to the power ``power``
+    (1: as the data has them, 0.5: square-root sampling, 0: every source alike)."""
+    minutes: dict[str, float] = {}
+    for c in clips:
+        minutes[c.source] = minutes.get(c.source, 0.0) + len(c.targets)
+    weights = {k: v ** power for k, v in minutes.items()}
+    total = sum(weights.values())
+    return {k: w / total for k, w in weights.items()}
+
+
+def epoch_crops(clips: list[Clip], cfg: ModelConfig, crop: int, rng: np.random.Generator,
+                power: float = 1.0, room: bool = False) -> list[Crop]:
+    """One epoch's augmented windows; with ``power`` < 1 small sources are re-augmented and repeated and large
+    ones subsampled to their :func:`source_shares`, keeping the number of windows (and steps) the same."""
+    if power == 1.0:
+        return [w for c in clips for w in make_crops(c, cfg, crop, rng, augment=True, room=room)]
+    by_source: dict[str, list[Clip]] = {}
+    for c in clips:
+        by_source.setdefault(c.source, []).append(c)
+    total = sum(max(1, len(c.targets) // crop) for c in clips)
+    chosen: list[Crop] = []
+    for source, share in source_shares(clips, power).items():
+        wanted = max(1, round(share * total))
+        pool: list[Crop] = []
+        for _ in range(64):  # bounded: each pass re-augments every clip of the source
+            pool += [w for c in by_source[source] for w in make_crops(c, cfg, crop, rng, augment=True, room=room)]
+            if len(pool) >= wanted or not pool:
+                break
+        chosen += [pool[i] for i in rng.permutation(len(pool))[:wanted]]
+    return chosen
+
+
+def teacher_batch(chosen: list[Crop], dims: int) -> np.ndarray:
+    """The windows' teacher states stacked [B, crop, dims], NaN for windows without any."""
+    crop = len(chosen[0][1])
+    return np.stack([c[3] if c[3] is not None else np.full((crop, dims), np.nan, np.float32) for c in chosen])
+
+
+def pause_frames(audio: np.ndarray, below_db: float) -> np.ndarray:
+    """Model frames [T] (bool) whose level is ``below_db`` or more under the clip's loud frames (95th percentile):
+    the pauses between phrases."""
+    frames = len(audio) // FRAME_SAMPLES
+    power = np.mean(audio[:frames * FRAME_SAMPLES].reshape(frames, FRAME_SAMPLES).astype(np.float64) ** 2, 1)
+    db = 10 * np.log10(power + 1e-12)
+    return db < (np.percentile(db, 95) if frames else 0.0) - below_db
+
+
+def attach_teacher(clips: list[Clip], path: Path, pause_db: float = 0.0) -> int:
+    """Give each clip its teacher states from a cache file (``python -m facecast.train.teacher``); the dims.
+    With ``pause_db`` > 0 the teacher is left out of pauses (:func:`pause_frames`)."""
+    from facecast.train.teacher import load_teacher
+
+    states = load_teacher(path)
+    dims = 0
+    for c in clips:
+        c.teacher = states.get(c.id)
+        if c.teacher is not None:
+            dims = c.teacher.shape[1]
+            if pause_db > 0:
+                quiet = pause_frames(c.audio, pause_db)[:len(c.teacher)]
+                c.teacher = np.where(np.pad(quiet, (0, len(c.teacher) - len(quiet)))[:, None], np.nan, c.teacher)
+    if not dims:
+        raise InvalidInput(f"{path} has teacher states for none of the training clips")
+    return dims
 
 
 def evaluate(model: Model, clips: list[Clip], device: torch.device) -> dict[str, float]:
@@ -214,6 +313,9 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
     if args.holdout_source:
         held = [c for c in clips if c.source == args.holdout_source]
         train = [c for c in clips if c.source != args.holdout_source]
+        if len(held) > HELD_EVAL_CLIPS:  # the per-epoch score only; a fold's own evaluation is the caller's
+            pick = np.random.default_rng(0).choice(len(held), HELD_EVAL_CLIPS, replace=False)
+            held = [held[i] for i in sorted(pick)]
     else:
         manifest = json.loads((args.data / "manifest.json").read_text())
         validation = {e["id"] for e in manifest["clips"] if e["split"] == "validation"}
@@ -236,16 +338,20 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
     mean, std = motion_stats(train)
     model.motion_mean.copy_(torch.from_numpy(mean))
     model.motion_std.copy_(torch.from_numpy(std))
-    graph: nn.Module = TrainingGraph(model)
+    teacher_dims = attach_teacher(train, args.teacher, args.teacher_pause_db) if args.teacher else 0
+    training = TrainingGraph(model, teacher_dims, args.teacher_weight).to(device)
+    graph: nn.Module = training
     if world > 1:
         graph = nn.parallel.DistributedDataParallel(graph)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    optimizer = torch.optim.AdamW(training.parameters(), lr=args.lr, weight_decay=0.01)
     args.out.mkdir(parents=True, exist_ok=True)
     start_epoch, step, history, best = 0, 0, [], -2.0
     checkpoint = args.out / "checkpoint.pt"
     if args.resume and checkpoint.is_file():
         state = torch.load(checkpoint, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
+        if training.teacher_head is not None and "teacher_head" in state:
+            training.teacher_head.load_state_dict(state["teacher_head"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, step, history, best = state["epoch"], state["step"], state["history"], state["best"]
     weights = torch.from_numpy(MOUTH_WEIGHTS).to(device)
@@ -254,7 +360,7 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
     total_steps = args.max_steps or steps_per_epoch * args.epochs
     started = time.time()
     for epoch in range(start_epoch, args.epochs):
-        crops = [w for c in mine for w in make_crops(c, cfg, args.crop, rng, augment=True)]
+        crops = epoch_crops(mine, cfg, args.crop, rng, args.source_power, args.room_tone)
         order = rng.permutation(len(crops))
         batches = len(order) // args.batch
         if world > 1:  # every rank must take the same number of steps
@@ -272,7 +378,8 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
             lr = args.lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(step / total_steps, 1.0)))
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            loss, parts = graph(features, targets, cond, weights)
+            teacher = (torch.from_numpy(teacher_batch(chosen, teacher_dims)).to(device) if teacher_dims else None)
+            loss, parts = graph(features, targets, cond, weights, teacher)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -294,6 +401,8 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
             state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
                      "step": step, "history": history, "best": best, "config": cfg.to_dict(),
                      "args": {k: str(v) for k, v in vars(args).items()}}
+            if training.teacher_head is not None:
+                state["teacher_head"] = training.teacher_head.state_dict()
             torch.save(state, checkpoint.with_suffix(".tmp"))
             os.replace(checkpoint.with_suffix(".tmp"), checkpoint)
             score = result["jaw_r"] if math.isfinite(result["jaw_r"]) else -1.0

@@ -57,6 +57,11 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--width", type=int, default=128)
     p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--teacher", type=Path, default=None, help="Whisper teacher states for every fold (see fit)")
+    p.add_argument("--teacher-weight", type=float, default=0.5)
+    p.add_argument("--teacher-pause-db", type=float, default=0.0)
+    p.add_argument("--room-tone", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     from facecast.animators import get_animator
     from facecast.animators.neural import NeuralAnimator
@@ -65,13 +70,18 @@ def main(argv: list[str] | None = None) -> dict:
 
     manifest = json.loads((args.data / "manifest.json").read_text())
     sources = args.sources.split(",") if args.sources else sorted({c["source"] for c in manifest["clips"]})
-    report: dict = {"folds": {}, "settings": vars(args) | {"data": str(args.data), "out": str(args.out)}}
+    report: dict = {"folds": {}, "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
     for source in sources:
         fold = args.out / source
         fit.main(["--data", str(args.data), "--out", str(fold), "--epochs", str(args.epochs),
                   "--holdout-source", source, "--max-clips-per-source", str(args.max_clips_per_source),
-                  "--threads", str(args.threads), "--width", str(args.width), "--batch", str(args.batch)])
-        export(fit.load_model(fold / "best.pt"), fold / "model")
+                  "--threads", str(args.threads), "--width", str(args.width), "--batch", str(args.batch),
+                  "--seed", str(args.seed)]
+                 + (["--teacher", str(args.teacher), "--teacher-weight", str(args.teacher_weight),
+                     "--teacher-pause-db", str(args.teacher_pause_db)] if args.teacher else [])
+                 + (["--room-tone"] if args.room_tone else []))
+        # the last epoch's weights: best.pt is chosen by the held-out source's r, which would tune on the fold
+        export(fit.load_model(fold / "checkpoint.pt"), fold / "model")
         animators = {"neural": NeuralAnimator(fold / "model" / "neural.onnx"),
                      "phonetic": get_animator("phonetic"), "energy": get_animator("energy")}
         clips = held_clips(args.data, source, args.eval_clips)

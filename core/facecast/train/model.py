@@ -10,7 +10,10 @@
 
 Everything is framewise after the encoder and the encoder has no normalisation across time, so output frame t
 depends only on input frames t - R .. t + L: a stream that keeps the last R + L frames computes exactly what a
-whole clip computes. ``Sampler`` is the exported graph: features, noise, condition, guidance -> both heads.
+whole clip computes. ``Sampler`` runs a whole window (training, evaluation); ``StreamSampler`` is the exported
+graph: the same arithmetic as matrix products on channels-last frames, carrying each block's last 2 x dilation
+input frames as a state, so a stream computes each frame once (a window would recompute R + L frames for every new
+one), with outputs L frames behind the input.
 """
 
 from __future__ import annotations
@@ -77,6 +80,11 @@ class Block(nn.Module):
         nn.init.zeros_(self.mix.bias)  # type: ignore[arg-type]
         self.left, self.right = 2 * dilation - right, right
 
+    @property
+    def span(self) -> int:
+        """Input frames before the newest that the kernel reads: the block's streaming state."""
+        return self.left + self.right
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.mix(F.gelu(self.conv(rms_norm(x, self.gain))))
         end = x.shape[2] - self.right
@@ -87,8 +95,9 @@ class Encoder(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.inp = nn.Conv1d(FEATURES, cfg.width, 1)
-        self.blocks = nn.ModuleList(Block(cfg.width, d, 1 if i in cfg.centred else 0)
-                                    for i, d in enumerate(cfg.dilations))
+        blocks = [Block(cfg.width, d, 1 if i in cfg.centred else 0) for i, d in enumerate(cfg.dilations)]
+        self.blocks = nn.ModuleList(blocks)
+        self.spans = [block.span for block in blocks]
         self.gain = nn.Parameter(torch.ones(cfg.width))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
@@ -97,6 +106,10 @@ class Encoder(nn.Module):
         for block in self.blocks:
             x = block(x)
         return rms_norm(x, self.gain)
+
+    @property
+    def state_frames(self) -> int:
+        return sum(self.spans)
 
 
 class FlowHead(nn.Module):
@@ -180,6 +193,69 @@ class Sampler(nn.Module):
         h, mouth = self.model(features)
         motion = self.model.sample(h, noise.transpose(1, 2), cond, guidance)
         return mouth.transpose(1, 2), motion.transpose(1, 2)
+
+
+def pointwise(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
+    """A 1x1 convolution applied to channels-last frames [B, n, C_in] -> [B, n, C_out], as one matrix product."""
+    return torch.matmul(x, conv.weight[:, :, 0].t()) + conv.bias  # type: ignore[operator]
+
+
+def rms_norm_last(x: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
+    """:func:`rms_norm` for channels-last frames [B, n, C]."""
+    return x * torch.rsqrt(x.pow(2).mean(dim=2, keepdim=True) + 1e-5) * gain
+
+
+class StreamSampler(nn.Module):
+    """The exported graph: :class:`Sampler`'s arithmetic on the newest frames only, with the encoder's state carried
+    between calls. features [B, n, 160], noise [B, n, D], cond [B, 2], guidance [B], state [B, S, C] (each block's
+    last 2 x dilation inputs, in block order) -> mouth [B, n, 53], motion [B, n, D], state; output k belongs to
+    input frame k - lookahead (a stream starts from the state of silence and discards its first ``lookahead``
+    outputs). Frames are channels-last and every layer is a matrix product, so many streams of a few frames each
+    make one product per layer rather than one small convolution per stream."""
+
+    def __init__(self, model: Model) -> None:
+        super().__init__()
+        self.model = model
+
+    def encode(self, features: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        encoder = self.model.encoder
+        x = pointwise(features, encoder.inp)
+        kept, at = [], 0
+        for block, span in zip(encoder.blocks, encoder.spans):
+            assert isinstance(block, Block)
+            joined = torch.cat([state[:, at:at + span], x], 1)
+            kept.append(joined[:, joined.shape[1] - span:])
+            n = x.shape[1]
+            normed = rms_norm_last(joined, block.gain)
+            d = int(block.conv.dilation[0])
+            bias = block.conv.bias
+            assert bias is not None
+            taps = [torch.matmul(normed[:, k * d:k * d + n], block.conv.weight[:, :, k].t()) for k in range(3)]
+            y = pointwise(F.gelu(taps[0] + taps[1] + taps[2] + bias), block.mix)
+            x = joined[:, block.left:block.left + n] + y
+            at += span
+        return rms_norm_last(x, encoder.gain), torch.cat(kept, 1)
+
+    def velocity(self, x: torch.Tensor, s: float, context: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        flow = self.model.flow
+        angles = s * flow.freqs
+        t_emb = flow.time(torch.cat([torch.sin(angles), torch.cos(angles)]))
+        y = F.gelu(pointwise(x, flow.inp) + context + (flow.cond(cond) + t_emb)[:, None, :])
+        return pointwise(F.gelu(pointwise(y, flow.hidden)), flow.out)
+
+    def forward(self, features: torch.Tensor, noise: torch.Tensor, cond: torch.Tensor, guidance: torch.Tensor,
+                state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        model = self.model
+        h, state = self.encode(features, state)
+        mouth = pointwise(h, model.mouth)
+        context = pointwise(h, model.flow.context)
+        x, uncond, steps = noise, torch.zeros_like(cond), model.cfg.flow_steps
+        w = guidance[:, None, None]
+        for k in range(steps):  # as Model.sample
+            v_c = self.velocity(x, k / steps, context, cond)
+            v_u = self.velocity(x, k / steps, context, uncond)
+            x = x + (v_u + w * (v_c - v_u)) / steps
+        return mouth, x * model.motion_std + model.motion_mean, state
 
 
 BLENDSHAPE_NAMES = BLENDSHAPES

@@ -25,4 +25,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="seed of the initial weights, the windows, their order and augmentation")
     p.add_argument("--threads", type=int, default=0, help="torch threads per process (0: cores / processes)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--teacher", type=Path, default=None,
+                   help="Whisper teacher states (python -m facecast.train.teacher) for an auxiliary target")
+    p.add_argument("--teacher-weight", type=float, default=0.5,
+                   help="loss weight of the auxiliary Whisper-state regression (default 0.5)")
+    p.add_argument("--teacher-pause-db", type=float, default=0.0,
+                   help="leave the teacher out of frames this many dB under the clip's loud frames (0: nowhere)")
+    p.add_argument("--room-tone", action="store_true",
+                   help="also add coloured room noise and mains hum under 40%% of the training clips")
+    p.add_argument("--source-power", type=float, default=1.0,
+                   help="sample each source's windows in proportion to its minutes to this power "
+                        "(1: as the data has them, 0.5: square-root balancing; default 1)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")

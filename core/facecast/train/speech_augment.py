@@ -40,8 +40,25 @@ def band_limit(x: np.ndarray, rng: np.random.Generator, rate: int = MODEL_RATE) 
     return np.fft.irfft(spectrum, len(x)).astype(np.float32)
 
 
-def degrade(x: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
-    """A randomly degraded copy of 16 kHz speech ``x``; ``strength`` scales how often each effect applies."""
+def room_tone(length: int, rng: np.random.Generator, rate: int = MODEL_RATE) -> np.ndarray:
+    """Unit-power background noise as rooms and cheap microphones have it: a spectral slope from white to
+    brown (0 to -6 dB per octave), sometimes with mains hum (50 or 60 Hz and its harmonics)."""
+    slope = float(rng.uniform(-6.0, 0.0))  # dB per octave
+    freqs = np.fft.rfftfreq(length, 1 / rate)
+    shape = (np.maximum(freqs, 40.0) / 1000.0) ** (slope / 6.02)
+    noise = np.fft.irfft((rng.normal(size=len(freqs)) + 1j * rng.normal(size=len(freqs))) * shape, length)
+    noise = noise / (np.std(noise) + 1e-12)
+    if rng.random() < 0.3:
+        t = np.arange(length) / rate
+        mains = 50.0 if rng.random() < 0.5 else 60.0
+        hum = sum(np.sin(2 * np.pi * mains * k * t + rng.uniform(0, 2 * np.pi)) / k for k in (1, 2, 3, 5))
+        noise = noise + float(rng.uniform(0.3, 2.0)) * hum
+    return (noise / (np.std(noise) + 1e-12)).astype(np.float32)
+
+
+def degrade(x: np.ndarray, rng: np.random.Generator, strength: float = 1.0, room: bool = False) -> np.ndarray:
+    """A randomly degraded copy of 16 kHz speech ``x``; ``strength`` scales how often each effect applies;
+    ``room`` adds :func:`room_tone` under 40 % of the clips (15-45 dB under the speech)."""
     if rng.random() < 0.15 * strength:
         snr_db = float(rng.uniform(3, 20))
         bed = music_bed(len(x), rng)
@@ -49,6 +66,9 @@ def degrade(x: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> n
         x = x + bed * np.sqrt(power / (float(np.mean(bed**2)) + 1e-10) / 10 ** (snr_db / 10))
     if rng.random() < 0.15 * strength:
         x = band_limit(x, rng)
+    if room and rng.random() < 0.4 * strength:
+        snr_db = float(rng.uniform(15, 45))
+        x = x + room_tone(len(x), rng) * np.sqrt((float(np.mean(x**2)) + 1e-10) / 10 ** (snr_db / 10))
     if rng.random() < 0.7 * strength:
         x, _ = augment(x, MODEL_RATE, rng)
     return x.astype(np.float32)
