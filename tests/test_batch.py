@@ -89,7 +89,10 @@ def test_killed_batch_leaves_no_partial_outputs_and_finishes_on_rerun(lines_fold
     out = tmp_path / "out"
     command = [sys.executable, "-m", "facecast", "batch", str(lines_folder), "-o", str(out), "--format", FORMATS,
                "--animator", "energy", "--jobs", "2", "--quiet"]
-    process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.DEVNULL)
+    # A shell's background job (CI runners, `make test &`) inherits SIGINT ignored, and Python then installs no
+    # Ctrl-C handler: the batch under test gets the default disposition back, as in a terminal.
+    process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.DEVNULL,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and len(list(out.glob("*.fcclip"))) < 10:  # glob of a missing folder is empty
         time.sleep(0.05)
