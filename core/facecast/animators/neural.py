@@ -38,7 +38,7 @@ from facecast.motion import CHANNEL_INDEX as C
 from facecast.motion import DEFAULT_FPS, NUM_BLENDSHAPES, NUM_CHANNELS, MotionFrame
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "neural"
-FORMAT_VERSION = 2  # = facecast.train.export.FORMAT_VERSION (the runtime does not import the training code)
+FORMAT_VERSION = 2  # of neural.json/neural.onnx; 1 was a windowed graph without state (R + L frames per new frame)
 NOISE_TIME_S = 0.2  # the motion noise is an AR(1) process with this time constant (head speed as captured)
 SMOOTH_S = {"head": 0.07, "face": 0.04}  # one-pole smoothing of the sampled channels
 MIN_HEAD_LEVEL = 0.25  # head-motion controls below this scale the sampled motion down instead

@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from facecast.animators.neural import FORMAT_VERSION, NeuralModel
 from facecast.features import FEATURES, silence_frame
 from facecast.fileio import atomic_path, atomic_write_text
 from facecast.train.fit import load_model
 from facecast.train.model import Model, Sampler, StreamSampler
 
 GUIDANCE = 1.5
-FORMAT_VERSION = 2  # 1: a windowed graph without state (recomputed R + L frames per new frame)
 INPUTS = ("features", "noise", "cond", "guidance", "state")
 OUTPUTS = ("mouth", "motion", "state_out")
 
@@ -58,8 +58,6 @@ def export(model: Model, out_dir: Path, info: dict[str, Any] | None = None) -> P
 def max_difference(model: Model, onnx_path: Path, batch: int = 3, frames: int = 200, chunk: int = 7) -> float:
     """Largest absolute difference between PyTorch's whole window (:class:`Sampler`) and ONNX Runtime streaming
     the same frames in ``chunk``-frame calls from the silence state, on random features."""
-    from facecast.animators.neural import NeuralModel
-
     cfg = model.cfg
     g = torch.Generator().manual_seed(1)
     x = torch.randn(batch, frames, FEATURES, generator=g)

@@ -37,6 +37,7 @@ from facecast.audio import MODEL_RATE
 from facecast.errors import InvalidInput
 from facecast.features import FRAME_S, FRAME_SAMPLES, model_frames, silence_frame
 from facecast.motion import BLENDSHAPES, CHANNEL_INDEX, NUM_BLENDSHAPES
+from facecast.train.dataset import loudness
 from facecast.train.model import SAMPLED, Model, ModelConfig
 from facecast.train.options import add_arguments
 from facecast.train.speech_augment import change_rate, degrade
@@ -231,8 +232,7 @@ def pause_frames(audio: np.ndarray, below_db: float) -> np.ndarray:
     """Model frames [T] (bool) whose level is ``below_db`` or more under the clip's loud frames (95th percentile):
     the pauses between phrases."""
     frames = len(audio) // FRAME_SAMPLES
-    power = np.mean(audio[:frames * FRAME_SAMPLES].reshape(frames, FRAME_SAMPLES).astype(np.float64) ** 2, 1)
-    db = 10 * np.log10(power + 1e-12)
+    db = loudness(audio, round(1 / FRAME_S), frames) * (20 / math.log(10))  # natural-log RMS in dB
     return db < (np.percentile(db, 95) if frames else 0.0) - below_db
 
 

@@ -56,19 +56,24 @@ def room_tone(length: int, rng: np.random.Generator, rate: int = MODEL_RATE) -> 
     return (noise / (np.std(noise) + 1e-12)).astype(np.float32)
 
 
+def under(x: np.ndarray, bed: np.ndarray, snr_db: float) -> np.ndarray:
+    """``bed`` mixed under ``x`` so that ``x``'s power is ``snr_db`` above the bed's."""
+    scale = np.sqrt((float(np.mean(x**2)) + 1e-10) / (float(np.mean(bed**2)) + 1e-10) / 10 ** (snr_db / 10))
+    return x + bed * scale
+
+
 def degrade(x: np.ndarray, rng: np.random.Generator, strength: float = 1.0, room: bool = False) -> np.ndarray:
     """A randomly degraded copy of 16 kHz speech ``x``; ``strength`` scales how often each effect applies;
     ``room`` adds :func:`room_tone` under 40 % of the clips (15-45 dB under the speech)."""
     if rng.random() < 0.15 * strength:
         snr_db = float(rng.uniform(3, 20))
         bed = music_bed(len(x), rng)
-        power = float(np.mean(x**2)) + 1e-10
-        x = x + bed * np.sqrt(power / (float(np.mean(bed**2)) + 1e-10) / 10 ** (snr_db / 10))
+        x = under(x, bed, snr_db)
     if rng.random() < 0.15 * strength:
         x = band_limit(x, rng)
     if room and rng.random() < 0.4 * strength:
         snr_db = float(rng.uniform(15, 45))
-        x = x + room_tone(len(x), rng) * np.sqrt((float(np.mean(x**2)) + 1e-10) / 10 ** (snr_db / 10))
+        x = under(x, room_tone(len(x), rng), snr_db)
     if rng.random() < 0.7 * strength:
         x, _ = augment(x, MODEL_RATE, rng)
     return x.astype(np.float32)
