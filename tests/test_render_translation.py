@@ -179,3 +179,32 @@ def test_capture_then_render_puts_the_head_where_the_video_had_it() -> None:
     print(f"head travel up to {travel:.1f} px; centroid error {errors}")
     assert travel > 8
     assert errors["translated"] < 0.35 * errors["in place"] and errors["translated"] < 2.0
+
+
+@pytest.mark.slow
+def test_daemon_texture_frames_show_the_animators_head_translation(daemon) -> None:
+    """Animate with the learned animator (which moves the head) and RGBA textures over real gRPC: each texture is
+    the portrait rendered with that frame's values and head translation."""
+    from facecast.client import Client, texture_options
+    from facecast.render.texture import decode_texture
+
+    with Client(daemon.address, timeout=120) as client:
+        avatar_id = client.create_avatar(ASSETS / "drawing_man.jpg").avatar_id
+        try:
+            responses = list(client.animate_responses(ASSETS / "speech_en.wav", animator="neural", texture=(
+                texture_options(avatar_id, "rgba", size=128))))
+        finally:
+            client.delete_avatar(avatar_id)
+    frames = [f for r in responses if r.WhichOneof("kind") == "frames" for f in r.frames.frames][:40]
+    textures = {r.texture.index: r.texture for r in responses if r.WhichOneof("kind") == "texture"}
+    values = np.array([f.values for f in frames], np.float32)
+    translation = np.array([f.head_translation for f in frames], np.float32)
+    assert np.abs(translation[:, :2]).max() > 0.002  # the animator moves the head by millimetres at least
+    local = Renderer(Avatar.from_image(load_image(ASSETS / "drawing_man.jpg")), 128)
+    still = list(local.frames(values))
+    for f, image in zip(frames, local.frames(values, translation), strict=True):
+        got = decode_texture(textures[f.index].data, "rgba", 128, 128)
+        assert np.array_equal(got, image)
+    moved = np.flatnonzero(np.abs(translation[:, :2]).max(axis=1) > 0.002)
+    assert any(not np.array_equal(decode_texture(textures[frames[i].index].data, "rgba", 128, 128), still[i])
+               for i in moved)
