@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -182,7 +183,7 @@ def test_capture_then_render_puts_the_head_where_the_video_had_it() -> None:
 
 
 @pytest.mark.slow
-def test_daemon_texture_frames_show_the_animators_head_translation(daemon) -> None:
+def test_daemon_texture_frames_show_the_animators_head_translation(daemon: Any) -> None:
     """Animate with the learned animator (which moves the head) and RGBA textures over real gRPC: each texture is
     the portrait rendered with that frame's values and head translation."""
     from facecast.client import Client, texture_options
