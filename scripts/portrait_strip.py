@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -43,7 +44,7 @@ VIDEOS = ["video/retalking_face_1.mp4", "video/liveportrait_d12.mp4", "train/sty
 TILE = 200
 # "before": the renderer of before the surface head, the smile shading, the lip-corner taper and head translation
 # (issue 16, item 3)
-STYLES: dict[str, dict[str, str | bool]] = {
+STYLES: dict[str, dict[str, Any]] = {
     "before": {"head": "flat", "cheeks": "plain", "lips": "rig", "translate": False}, "today": {}}
 
 

@@ -157,7 +157,6 @@ class Renderer:
             return [FramePose(*parts) for parts in zip(moved, carried, gaze, angles, smiles, strict=True)]
         # Everything that moves with the head moves with the shift; the irises' gaze offsets are relative.
         moved[..., :2] += shifts[:, None]
-        carried = carried.copy()
         carried[..., :2] += shifts[:, None]
         return [FramePose(*parts) for parts in zip(moved, carried, gaze, angles, smiles, shifts, strict=True)]
 
