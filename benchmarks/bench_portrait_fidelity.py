@@ -1,6 +1,10 @@
 """Portrait fidelity by self-reenactment: how close a rendered portrait comes to the real video it imitates.
 
     .venv/bin/python benchmarks/bench_portrait_fidelity.py [--seconds 8] [--videos PATH ...] [--json out.json]
+        [--renderers today new] [--frames DIR]
+
+(``--frames DIR``: per video a JSON of every renderer's per-frame face SSIM and the head's turn and translation
+since the first frame, for per-frame analysis.)
 
 (``FACECAST_SHARED_DATA`` points at the shared data when it is not ``../shared/data``.)
 
