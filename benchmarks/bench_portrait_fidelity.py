@@ -1,6 +1,10 @@
 """Portrait fidelity by self-reenactment: how close a rendered portrait comes to the real video it imitates.
 
     .venv/bin/python benchmarks/bench_portrait_fidelity.py [--seconds 8] [--videos PATH ...] [--json out.json]
+        [--renderers today new] [--frames DIR]
+
+(``--frames DIR``: per video a JSON of every renderer's per-frame face SSIM and the head's turn and translation
+since the first frame, for per-frame analysis.)
 
 (``FACECAST_SHARED_DATA`` points at the shared data when it is not ``../shared/data``.)
 
@@ -18,8 +22,9 @@ crops the portrait (so both show the same window at 512x512):
 
 Each renderer in ``RENDERERS`` (or those named by ``--renderers``) is run on the same capture in the same
 process: the first renderer's painted mouth and lids and 2-D head ("classic"), the default of before the
-surface head and the smile shading ("today": the 2-D head warp, plain cheeks, the rig's lower lip), and the
-default ("new").
+surface head and the smile shading ("today": the 2-D head warp, plain cheeks, the rig's lower lip, the head kept
+in place), the default without head translation ("still") and the default ("new", the head moved across the
+picture by the captured translation, minus its value at the first frame as the channels).
 Test set: ``../shared/data/video``; plus clips of ``../shared/data/train`` the mouth library does not use
 (see ``assets/mouths/README.md``).
 """
@@ -33,6 +38,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -52,8 +58,12 @@ TEST_VIDEOS = sorted((DATA / "video").glob("*.mp4"))
 HELD_OUT_TRAIN = [DATA / "train" / p for p in (
     "styletalk/andrew_clip_1.mp4", "voxceleb2_pcavs/Audio_Source_00015.mp4",
     "misc/aniportrait_pose_ref_video.mp4", "grid_other/brbk7n.mp4")]
-RENDERERS = {"classic": {"mouth": "painted", "eyelids": "painted", "head": "flat", "cheeks": "plain", "lips": "rig"},
-             "today": {"head": "flat", "cheeks": "plain", "lips": "rig"}, "new": {}}
+RENDERERS: dict[str, dict[str, Any]] = {
+    "classic": {"mouth": "painted", "eyelids": "painted", "head": "flat", "cheeks": "plain", "lips": "rig",
+                "translate": False},
+    "today": {"head": "flat", "cheeks": "plain", "lips": "rig", "translate": False},
+    "still": {"translate": False},  # the default without head translation
+    "new": {}}
 MOUTH_PATCH = (96, 72)  # width, height
 MOUTH_CORNERS_AT = ((16.0, 30.0), (80.0, 30.0))
 
@@ -101,7 +111,7 @@ def yardstick() -> object | None:
         return None
     sys.path.insert(0, str(tools))
     try:
-        from mouth_track import Tracker  # type: ignore[import-not-found]
+        from mouth_track import Tracker  # type: ignore[import-not-found, unused-ignore]
 
         return Tracker
     except Exception as e:  # a missing model file or runtime: report and go on without it
@@ -129,7 +139,8 @@ class Scores:
 
 
 def evaluate(path: Path, seconds: float, size: int, tracker_cls: object | None,
-             renderers: dict[str, dict[str, str]] = RENDERERS) -> dict[str, Scores]:
+             renderers: dict[str, dict[str, Any]] = RENDERERS,
+             frames_json: Path | None = None) -> dict[str, Scores]:
     cap = capture_video(path, progress=False)
     real = list(read_frames(path))
     n_video = min(len(real), len(cap.landmarks))
@@ -139,6 +150,7 @@ def evaluate(path: Path, seconds: float, size: int, tracker_cls: object | None,
     index = np.clip(np.searchsorted(cap.frame_times[:n_video], times - 0.5 / clip.fps), 0, n_video - 1)
     avatar = Avatar.from_image(real[0], source=path.name)
     results: dict[str, Scores] = {}
+    per_frame: dict[str, dict[str, float]] = {}
     real_crops: list[np.ndarray] | None = None
     real_points: list[np.ndarray] | None = None
     real_open: np.ndarray | None = None
@@ -155,14 +167,16 @@ def evaluate(path: Path, seconds: float, size: int, tracker_cls: object | None,
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, size), min(y1, size)
         # The portrait already shows the first frame's expression and pose: drive it by the motion since then.
         values = clip.values[:frames_wanted] - clip.values[:1]
+        translation = clip.head_translation[:frames_wanted] - clip.head_translation[:1]
         start = time.perf_counter()
-        rendered = list(renderer.frames(values))
+        rendered = list(renderer.frames(values, translation))
         fps = len(rendered) / (time.perf_counter() - start)
-        meshes = renderer.meshes(values)
-        m_p, m_s, f_p, f_s = [], [], [], []
-        for frame, mesh, truth, points in zip(rendered, meshes, real_crops, real_points, strict=True):
+        meshes = renderer.meshes(values, translation)
+        m_p, m_s, f_p, f_s, kept = [], [], [], [], []
+        for i, (frame, mesh, truth, points) in enumerate(zip(rendered, meshes, real_crops, real_points, strict=True)):
             if not np.isfinite(points).all():
                 continue
+            kept.append(i)
             a, b = mouth_patch(frame, mesh), mouth_patch(truth, points)
             m_p.append(psnr(a, b))
             m_s.append(ssim(grey(a), grey(b)))
@@ -178,6 +192,11 @@ def evaluate(path: Path, seconds: float, size: int, tracker_cls: object | None,
                 mae = float(np.abs(ours[ok] - real_open[ok]).mean())
         results[name] = Scores(float(np.mean(m_p)), float(np.mean(m_s)), float(np.mean(f_p)), float(np.mean(f_s)),
                                r, mae, fps)
+        per_frame[name] = dict(zip(map(str, kept), f_s, strict=True))
+    if frames_json is not None:  # per-frame face SSIM and the head's motion since the first frame, for analysis
+        pose = {"yaw_pitch_roll": (clip.values[:frames_wanted, 52:55] - clip.values[:1, 52:55]).tolist(),
+                "translation": (clip.head_translation[:frames_wanted] - clip.head_translation[:1]).tolist()}
+        frames_json.write_text(json.dumps({"face_ssim": per_frame, **pose}))
     return results
 
 
@@ -188,6 +207,7 @@ def main() -> None:
     parser.add_argument("--videos", nargs="*", type=Path, help="default: the test set and held-out train clips")
     parser.add_argument("--json", type=Path, help="also write the scores here")
     parser.add_argument("--renderers", nargs="*", choices=list(RENDERERS), help="default: all")
+    parser.add_argument("--frames", type=Path, help="write per-frame face SSIM per video into this folder")
     args = parser.parse_args()
     renderers = {name: RENDERERS[name] for name in (args.renderers or RENDERERS)}
     videos = args.videos or TEST_VIDEOS + [p for p in HELD_OUT_TRAIN if p.exists()]
@@ -198,7 +218,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     table = {}
     for path in videos:
-        scores = evaluate(path, args.seconds, args.size, tracker_cls, renderers)
+        per_frame = None if args.frames is None else args.frames / f"{path.stem}.json"
+        if args.frames is not None:
+            args.frames.mkdir(parents=True, exist_ok=True)
+        scores = evaluate(path, args.seconds, args.size, tracker_cls, renderers, per_frame)
         table[path.name] = {name: vars(s) for name, s in scores.items()}
         for name, s in scores.items():
             print(f"| {path.stem} | {name} | {s.mouth_psnr:.2f} | {s.mouth_ssim:.4f} | {s.face_psnr:.2f} | "

@@ -3,12 +3,14 @@
     .venv/bin/python benchmarks/bench_render.py [--size 512] [--seconds 10] [--portrait assets/mona_lisa.jpg]
 
 The motion is the energy animator on assets/speech_en.wav (looped to --seconds), so mouth, blinks, gaze and head
-sway all move. Prints per-avatar setup time, render fps (target >= 60 at 512x512), encode fps (target >= 40)
-and the ratio to the targets. One process, the machine's default thread settings. ``--compare`` also times, in
-the same run and alternating (so a loaded machine slows all alike), the renderer before the surface head and
+sway all move, plus a head translation (the energy animator writes none) of ±1.5 cm sideways and ±1 cm up and down,
+so the renderers that translate do. Prints per-avatar setup time, render fps (target >= 60 at 512x512) and CPU time
+per frame, encode fps (target >= 40) and the ratio to the targets. One process, the machine's default thread
+settings. ``--compare`` also times, in the same run and alternating (so a loaded machine slows all alike), the
+renderer before the surface head and
 smile shading ("before": ``Renderer(head="flat", cheeks="plain", lips="rig")``, also with H.264), the first
-renderer ("first": painted mouth and lids as well) and the default without the lip-corner taper ("rig lips":
-``Renderer(lips="rig")``).
+renderer ("first": painted mouth and lids as well) and the default without head translation ("still":
+``Renderer(translate=False)``); those three keep the head in place.
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ def speech_clip(seconds: float) -> tuple[MotionClip, Audio]:
     audio = load_audio(ROOT / "assets" / "speech_en.wav")
     repeats = int(np.ceil(seconds / audio.duration))
     audio = Audio(np.tile(audio.samples, repeats)[: int(seconds * audio.sample_rate)], audio.sample_rate)
-    return get_animator("energy").animate(audio, Controls(head_motion=1.0).validated(), 30), audio
+    clip = get_animator("energy").animate(audio, Controls(head_motion=1.0).validated(), 30)
+    t = np.arange(clip.num_frames) / clip.fps
+    clip.head_translation = np.stack([0.015 * np.sin(2 * np.pi * 0.3 * t), 0.01 * np.sin(2 * np.pi * 0.45 * t + 1.0),
+                                      np.zeros_like(t)], axis=1).astype(np.float32)
+    return clip, audio
 
 
 def main() -> None:
@@ -53,30 +59,35 @@ def main() -> None:
     setup = time.perf_counter() - start
     print(f"avatar setup (crop, triangulation, eye/mouth models): {setup * 1000:.0f} ms")
 
-    for _ in renderer.frames(clip.values[:10]):  # warm caches (rig basis, allocator)
+    for _ in renderer.frames(clip.values[:10], clip.head_translation[:10]):  # warm caches (rig basis, allocator)
         pass
-    start = time.perf_counter()
-    for _ in renderer.frames(clip.values):
+    start, cpu = time.perf_counter(), time.process_time()
+    for _ in renderer.frames(clip.values, clip.head_translation):
         pass
     render_fps = clip.num_frames / (time.perf_counter() - start)
+    cpu_frame = (time.process_time() - cpu) / clip.num_frames
+    print(f"CPU time per frame (this process, all its threads): {cpu_frame * 1000:.1f} ms")
     others: dict[str, Renderer] = {}
     if args.compare:
-        others = {"rig lips": Renderer(avatar, args.size, lips="rig"),
-                  "before": Renderer(avatar, args.size, head="flat", cheeks="plain", lips="rig"),
+        others = {"still": Renderer(avatar, args.size, translate=False),
+                  "before": Renderer(avatar, args.size, head="flat", cheeks="plain", lips="rig", translate=False),
                   "first": Renderer(avatar, args.size, mouth="painted", eyelids="painted", head="flat",
-                                    cheeks="plain", lips="rig")}
+                                    cheeks="plain", lips="rig", translate=False)}
         for each in others.values():
-            for _ in each.frames(clip.values[:10]):
+            for _ in each.frames(clip.values[:10], clip.head_translation[:10]):
                 pass
         rounds: dict[str, list[float]] = {"default": [], **{name: [] for name in others}}
+        cpu_ms: dict[str, list[float]] = {name: [] for name in rounds}
         for _ in range(3):
             for name, each in (("default", renderer), *others.items()):
-                start = time.perf_counter()
-                for _ in each.frames(clip.values):
+                start, cpu = time.perf_counter(), time.process_time()
+                for _ in each.frames(clip.values, clip.head_translation):
                     pass
                 rounds[name].append(clip.num_frames / (time.perf_counter() - start))
+                cpu_ms[name].append((time.process_time() - cpu) / clip.num_frames * 1000)
         for name, fps in rounds.items():
-            print(f"  {name}: {', '.join(f'{f:.0f}' for f in fps)} fps (3 alternating rounds)")
+            print(f"  {name}: {', '.join(f'{f:.0f}' for f in fps)} fps (3 alternating rounds); CPU "
+                  f"{', '.join(f'{c:.1f}' for c in cpu_ms[name])} ms per frame")
     print(f"render {args.size}x{args.size} from motion: {render_fps:.0f} fps over {clip.num_frames} frames "
           f"({render_fps / RENDER_TARGET_FPS:.2f}x the {RENDER_TARGET_FPS:.0f} fps target, "
           f"{render_fps / clip.fps:.1f}x real time at {clip.fps} fps)")

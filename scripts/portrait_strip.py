@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -41,8 +42,10 @@ POSES = {
 }
 VIDEOS = ["video/retalking_face_1.mp4", "video/liveportrait_d12.mp4", "train/styletalk/andrew_clip_1.mp4"]
 TILE = 200
-# "before": the renderer of before the surface head, the smile shading and the lip-corner taper (issue 16, item 3)
-STYLES = {"before": {"head": "flat", "cheeks": "plain", "lips": "rig"}, "today": {}}
+# "before": the renderer of before the surface head, the smile shading, the lip-corner taper and head translation
+# (issue 16, item 3)
+STYLES: dict[str, dict[str, Any]] = {
+    "before": {"head": "flat", "cheeks": "plain", "lips": "rig", "translate": False}, "today": {}}
 
 
 def label(image: np.ndarray, text: str) -> np.ndarray:
@@ -93,11 +96,12 @@ def reenactment_strip(times: tuple[float, ...] = (0.8, 1.6, 2.4, 3.2, 4.0)) -> n
         frames = [int(round(t * cap.clip.fps)) for t in times]
         index = [int(np.argmin(np.abs(cap.frame_times - t))) for t in times]
         values = cap.clip.values[frames] - cap.clip.values[:1]
+        translation = cap.clip.head_translation[frames] - cap.clip.head_translation[:1]
         for style, options in {"real": None, **STYLES}.items():
             renderer = Renderer(avatar, 512, **(options or {}))
             window = face_window(renderer)
             shown = [renderer.crop.image(real[j]) for j in index] if options is None else [
-                renderer.render(v) for v in values]
+                renderer.render(v, t) for v, t in zip(values, translation, strict=True)]
             tiles = [label(tile(f, window), f"{path.stem[:16]} {style}" if k == 0 else f"t={t:.1f}s")
                      for k, (f, t) in enumerate(zip(shown, times, strict=True))]
             rows.append(np.concatenate(tiles, 1))

@@ -92,21 +92,27 @@ class HeadSurface:
         turned = (face_points - HEAD_PIVOT) @ turn.T + HEAD_PIVOT
         return self.frame.to_image(turned)[:, :2]
 
-    def anchor_motion(self, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Displacement [A, 2] of every anchor for head angles (yaw, pitch, roll), scaled by its follow share, and
-        its depth [A] once turned (image z, towards the camera: what is drawn over what)."""
+    def anchor_motion(self, angles: np.ndarray, shift: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Displacement [A, 2] of every anchor for head angles (yaw, pitch, roll) and the head's ``shift`` across
+        the picture [2] (output pixels), scaled by its follow share, and its depth [A] once turned (image z,
+        towards the camera: what is drawn over what)."""
         turn = rotation(*(np.float64(a) for a in angles))
         turned = self.frame.to_image((self._anchors - HEAD_PIVOT) @ turn.T + HEAD_PIVOT)
         rest = self.frame.to_image(self._anchors)
-        shift = (turned[:, :2] - rest[:, :2]) * self.follow[:, None]
-        return shift.astype(np.float32), turned[:, 2].astype(np.float32)
+        motion = turned[:, :2] - rest[:, :2]
+        if shift is not None:
+            motion = motion + np.asarray(shift, np.float64)
+        return (motion * self.follow[:, None]).astype(np.float32), turned[:, 2].astype(np.float32)
 
-    def ring_moved(self, angles: np.ndarray) -> np.ndarray:
-        """Where the band's outer ring [36, 2] goes for head angles (yaw, pitch, roll)."""
-        shift = self._turn(self._ring, angles) - self.frame.to_image(self._ring)[:, :2]
-        return self.ring + shift * self._ring_follow[:, None]
+    def ring_moved(self, angles: np.ndarray, shift: np.ndarray | None = None) -> np.ndarray:
+        """Where the band's outer ring [36, 2] goes for head angles (yaw, pitch, roll) and ``shift`` [2]."""
+        motion = self._turn(self._ring, angles) - self.frame.to_image(self._ring)[:, :2]
+        if shift is not None:
+            motion = motion + np.asarray(shift, np.float64)
+        return self.ring + motion * self._ring_follow[:, None]
 
-    def band(self, moved: np.ndarray, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def band(self, moved: np.ndarray, angles: np.ndarray,
+             shift: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Triangles covering the band from a contour just inside the moved face oval out to the head outline, a
         regular strip of quads (the warp's Delaunay triangles there are long slivers that kink a cheek edge
         crossing them): output corners [K, 3, 2], the portrait pixels they show [K, 3, 2] (both in output
@@ -120,7 +126,7 @@ class HeadSurface:
         The first :data:`EDGE_TRIANGLES` triangles are the face's own edge band, the rest the gap."""
         mesh = np.asarray(moved, np.float64)[:, :2]
         oval = mesh[FACE_OVAL]
-        outer = self.ring_moved(angles)
+        outer = self.ring_moved(angles, shift)
         # Widening across the band (along the rest's outward direction); sliding along it is shear, not a gap.
         extra = np.clip(((outer - oval) * self.outward).sum(axis=1) - self.width, 0.0, MAX_MIRROR * self.width)
         extra[extra < MIN_WIDENING] = 0.0

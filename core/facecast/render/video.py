@@ -55,7 +55,7 @@ def _encode(tmp: str, clip: MotionClip, renderer: Renderer, audio: Audio | None,
     samples = audio.samples if audio is not None else None
     rate = audio.sample_rate if audio is not None else 0
     with H264Writer(tmp, clip.fps, samples, rate, "mp4") as video:
-        for i, frame in enumerate(renderer.frames(clip.values)):
+        for i, frame in enumerate(renderer.frames(clip.values, clip.head_translation)):
             video.add(frame)
             if progress:
                 progress((i + 1) / clip.fps, clip.duration)

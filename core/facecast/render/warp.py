@@ -87,11 +87,13 @@ class WarpField:
             anchor_shift = (anchors_moved - self._anchors) * self._anchor_follow[:, None]
         return np.concatenate([moved[:, :2] - self.rest, anchor_shift]).astype(np.float32)
 
-    def backward_map(self, moved: np.ndarray, angles: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    def backward_map(self, moved: np.ndarray, angles: np.ndarray | None = None,
+                     shift: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
         """Maps (x, y) float32 [size, size] for ``cv2.remap``, or None when nothing moves. ``angles``: the head's
-        (yaw, pitch, roll) of this frame, for a surface warp."""
+        (yaw, pitch, roll) of this frame, for a surface warp; ``shift``: its translation in the picture [2]
+        (output pixels, already in ``moved``)."""
         if self.surface is not None:
-            source = self._surface_source(moved, angles)
+            source = self._surface_source(moved, angles, shift)
             return None if source is None else (source[..., 0], source[..., 1])
         shift = self.displacements(moved, angles)
         largest = float(np.abs(shift).max())
@@ -111,24 +113,25 @@ class WarpField:
         backward = cv2.resize(backward, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
         return self._pixels[0] + backward[..., 0], self._pixels[1] + backward[..., 1]
 
-    def _surface_field(self, moved: np.ndarray, angles: np.ndarray) -> np.ndarray | None:
+    def _surface_field(self, moved: np.ndarray, angles: np.ndarray, shift: np.ndarray | None) -> np.ndarray | None:
         """Backward displacement [F, F, 2] of the surface warp: every moved triangle is drawn with the affine map
         back onto its rest triangle, the band round the face first (it lies at the head's outline, behind the
         face), then the mesh far triangles first (so the nose covers the cheek it turns over), then the gap a turn
-        uncovers; None when nothing moves."""
+        uncovers; None when nothing moves. ``shift``: the head's translation in the picture [2], which the anchors
+        follow by their share."""
         assert self.surface is not None and self._simplices is not None
-        anchor_shift, anchor_depth = self.surface.anchor_motion(angles)
-        shift = np.concatenate([moved[:, :2] - self.rest, anchor_shift])
-        if float(np.abs(shift).max()) < 1e-3:
+        anchor_shift, anchor_depth = self.surface.anchor_motion(angles, shift)
+        displacement = np.concatenate([moved[:, :2] - self.rest, anchor_shift])
+        if float(np.abs(displacement).max()) < 1e-3:
             return None
         depth = np.concatenate([moved[:, 2], anchor_depth])
         order = np.argsort(depth[self._simplices].mean(axis=1), kind="stable")
         simplices = self._simplices[order]
-        band_out, band_src, over = self.surface.band(moved, angles)
+        band_out, band_src, over = self.surface.band(moved, angles, shift)
         # The face's own edge band lies under the mesh (on the far side the cheek turns over it) and, as a turn
         # widens it, comes to lie over the mesh's outer strip (faded in, so nothing pops); the gap goes last.
         edge = EDGE_TRIANGLES
-        out = np.concatenate([band_out[:edge], (self._points + shift)[simplices]])
+        out = np.concatenate([band_out[:edge], (self._points + displacement)[simplices]])
         src = np.concatenate([band_src[:edge], self._points[simplices]])
         field = np.zeros((self.flow_size, self.flow_size, 2), np.float32)
         _paint_triangles(field, self._grid, 1.0 / self._step, out, src, skip_still=True)
@@ -142,18 +145,23 @@ class WarpField:
                          mirrored=True)
         return field
 
-    def _surface_source(self, moved: np.ndarray, angles: np.ndarray | None) -> np.ndarray | None:
+    def _surface_source(self, moved: np.ndarray, angles: np.ndarray | None,
+                        shift: np.ndarray | None = None) -> np.ndarray | None:
         """The surface warp's source pixel of every output pixel, float32 [size, size, 2], or None."""
-        backward = self._surface_field(moved, np.zeros(3) if angles is None else np.asarray(angles, np.float64))
+        backward = self._surface_field(moved, np.zeros(3) if angles is None else np.asarray(angles, np.float64),
+                                       shift)
         if backward is None:
             return None
         backward = cv2.resize(backward, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
         return np.add(backward, self._pixel_grid, dtype=np.float32)
 
-    def warp(self, image: np.ndarray, moved: np.ndarray, angles: np.ndarray | None = None) -> np.ndarray:
-        """The picture with its face moved to ``moved`` landmarks (and its head turned by ``angles``)."""
+    def warp(self, image: np.ndarray, moved: np.ndarray, angles: np.ndarray | None = None,
+             shift: np.ndarray | None = None) -> np.ndarray:
+        """The picture with its face moved to ``moved`` landmarks (and its head turned by ``angles`` and moved
+        across the picture by ``shift`` [2], output pixels, already in ``moved``: the 2-D warp reads it from there,
+        the surface warp's anchors follow it by their share)."""
         if self.surface is not None:
-            source = self._surface_source(moved, angles)
+            source = self._surface_source(moved, angles, shift)
             if source is None:
                 return image.copy()
             return cv2.remap(image, source, None, cv2.INTER_LINEAR,  # type: ignore[call-overload]

@@ -181,11 +181,12 @@ class TextureStream:
         from facecast.render.texture import encode_texture
 
         values = np.stack([f.values for f in frames])
+        translation = np.stack([f.head_translation for f in frames])
         size = self.renderer.size
         return [pb.MotionResponse(texture=pb.TextureFrame(
             index=f.index, time_code=f.time, encoding=self.encoding, width=size, height=size,
             data=encode_texture(image, ENCODINGS[self.encoding], self.quality)))
-            for f, image in zip(frames, self.renderer.frames(values), strict=True)]
+            for f, image in zip(frames, self.renderer.frames(values, translation), strict=True)]
 
     @staticmethod
     def frame_bytes(options: pb.TextureOptions) -> int:
