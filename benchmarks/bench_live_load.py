@@ -16,6 +16,7 @@ Clients run on the same machine as the daemon; figures from a shared box are low
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import tempfile
@@ -35,7 +36,7 @@ from facecast.proto import facecast_pb2 as pb  # noqa: E402
 from facecast.proto import facecast_pb2_grpc  # noqa: E402
 
 from daemon import Daemon  # noqa: E402
-from loadgen import run_load  # noqa: E402
+from loadgen import rss_kb, run_load  # noqa: E402
 
 
 def long_clip(seconds: int = 64) -> pb.AnimateRequest:
@@ -87,6 +88,12 @@ def within(before: dict[str, float], after: dict[str, float], bound: str) -> str
     return f"{inside / total:.1%} of {total:.0f} chunks' frames within {float(bound) * 1000:.0f} ms" if total else "-"
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a process has used so far, from ``/proc/PID/stat``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--streams", type=int, default=64)
@@ -96,22 +103,29 @@ def main() -> None:
     parser.add_argument("--nginx", action="store_true", help="with --replicas 2: also behind nginx")
     parser.add_argument("--animator", default="energy", help="the live streams' animator (energy, neural)")
     parser.add_argument("--load-only", action="store_true", help="only the baseline and the load, no health checks")
+    parser.add_argument("--serve-arg", action="append", default=[], metavar="ARG",
+                        help="an extra `facecast serve` argument (repeat it), e.g. --serve-arg=--live-target-cores=1")
     args = parser.parse_args()
     if args.replicas > 1:
         replicas(args.streams, args.seconds, args.replicas, args.nginx)
         if args.ray:
             ray_serve(args.streams, args.seconds, args.replicas)
         return
-    daemon = Daemon("--metrics-port", "0")
+    daemon = Daemon("--metrics-port", "0", *args.serve_arg)
     try:
         assert daemon.metrics_url
         start = server_lateness(daemon.metrics_url)
         baseline = run_load(daemon.address, 4, args.seconds, processes=2, animator=args.animator)
         middle = server_lateness(daemon.metrics_url)
         print(f"baseline: {baseline.summary()}; in the daemon: {within(start, middle, '0.033')}")
+        cpu = process_cpu_s(daemon.process.pid)
         load = run_load(daemon.address, args.streams, args.seconds, animator=args.animator)
+        used = process_cpu_s(daemon.process.pid) - cpu
         end = server_lateness(daemon.metrics_url)
         print(f"load ({args.animator}): {load.summary()}; in the daemon: {within(middle, end, '0.033')}")
+        served = sum(load.frames) / 30  # stream-seconds of 30 fps frames the admitted streams got
+        print(f"daemon process CPU: {used:.1f} s for {served:.0f} stream-seconds = {used / max(served, 1e-9):.3f} "
+              f"cores per stream (opening and flushing included); RSS {rss_kb(daemon.process.pid) / 1024:.0f} MB")
         print(f"p99 lateness, load / baseline: {load.p99_ms / baseline.p99_ms:.2f}")
         if args.load_only:
             return
