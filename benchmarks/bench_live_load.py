@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import sys
 import tempfile
 import time
@@ -94,6 +95,12 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children_cpu_s() -> float:
+    """CPU seconds of this process's ended and waited-for children (the load's client processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--streams", type=int, default=64)
@@ -118,14 +125,15 @@ def main() -> None:
         baseline = run_load(daemon.address, 4, args.seconds, processes=2, animator=args.animator)
         middle = server_lateness(daemon.metrics_url)
         print(f"baseline: {baseline.summary()}; in the daemon: {within(start, middle, '0.033')}")
-        cpu = process_cpu_s(daemon.process.pid)
+        cpu, clients = process_cpu_s(daemon.process.pid), children_cpu_s()
         load = run_load(daemon.address, args.streams, args.seconds, animator=args.animator)
-        used = process_cpu_s(daemon.process.pid) - cpu
+        used, clients = process_cpu_s(daemon.process.pid) - cpu, children_cpu_s() - clients
         end = server_lateness(daemon.metrics_url)
         print(f"load ({args.animator}): {load.summary()}; in the daemon: {within(middle, end, '0.033')}")
         served = sum(load.frames) / 30  # stream-seconds of 30 fps frames the admitted streams got
         print(f"daemon process CPU: {used:.1f} s for {served:.0f} stream-seconds = {used / max(served, 1e-9):.3f} "
-              f"cores per stream (opening and flushing included); RSS {rss_kb(daemon.process.pid) / 1024:.0f} MB")
+              f"cores per stream (opening and flushing included); RSS {rss_kb(daemon.process.pid) / 1024:.0f} MB; "
+              f"the client processes used {clients:.1f} s")
         print(f"p99 lateness, load / baseline: {load.p99_ms / baseline.p99_ms:.2f}")
         if args.load_only:
             return

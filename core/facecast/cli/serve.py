@@ -58,6 +58,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-live-streams", type=int, default=defaults.max_live_streams,
                    help="live streams admitted at most; below this the daemon admits what it measures it can "
                         "serve on time (default %(default)s)")
+    p.add_argument("--live-target-cores", type=float, default=defaults.live_target_cores,
+                   help="cores the live path may use; the measured capacity admits the streams that fit "
+                        "(default %(default)s)")
     p.add_argument("--config-timeout", type=float, default=defaults.config_timeout_seconds,
                    help="close a Stream that sends no config within this many seconds (default %(default)s)")
     p.add_argument("--idle-timeout", type=float, default=defaults.idle_timeout_seconds,
@@ -113,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
         metrics_port=args.metrics_port, avatar_dir=args.avatar_dir, clip_workers=args.clip_workers,
         max_clip_wait_seconds=args.max_clip_wait,
         idle_timeout_seconds=args.idle_timeout,
-        max_live_streams=args.max_live_streams, live_lanes=args.live_lanes, config_timeout_seconds=args.config_timeout,
+        max_live_streams=args.max_live_streams, live_lanes=args.live_lanes,
+        live_target_cores=args.live_target_cores, config_timeout_seconds=args.config_timeout,
         grace_seconds=args.grace_seconds)
     run_server(config)
     return 0

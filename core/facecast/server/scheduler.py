@@ -7,6 +7,11 @@ in order) and new sessions go to the lane with the fewest. A lane takes everythi
 compute, animators that release the GIL (ONNX Runtime) use as many cores as there are lanes, and a batched model
 (the neural animator) can evaluate many streams in one call. Animators without batching just loop.
 
+Live streams send their chunks at the same rate but not in step, so a lane that ran whatever was queued would
+mostly run batches of one. For an animator with a ``batch_wait_ms`` (the neural one, whose model call costs
+about as much for 16 streams as for one) a lane holds its oldest item up to that long, or until every session on
+the lane has brought a chunk (a session has at most one item in flight), and runs them all together.
+
 Only live streams use the schedulers: whole clips run in worker processes (:mod:`.clipwork`), so a stream's
 chunk never waits behind a clip. The flush of an animator named in ``process_flush`` (the phonetic one, whose
 flush aligns a whole utterance with its transcript in C code that holds the GIL) runs in a forked process on a
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import warnings
 import weakref
 from collections.abc import Awaitable, Callable
@@ -36,6 +42,7 @@ class Work:
     session: StreamingSession
     pcm: np.ndarray | None  # None: flush
     done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    queued_at: float = field(default_factory=time.monotonic)
 
 
 class _Lane:
@@ -44,6 +51,28 @@ class _Lane:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"facecast-{animator.name}-{index}")
         self.worker: asyncio.Task | None = None
         self.sessions = 0
+        self.gathering: asyncio.Future | None = None  # while the worker waits for more items: set when they came
+        self.wanted = 0  # items queued that end the wait
+
+    def added(self) -> None:
+        """An item was queued: end a gathering wait once enough are there."""
+        if self.gathering and not self.gathering.done() and self.queue.qsize() >= self.wanted:
+            self.gathering.set_result(None)
+
+    async def gather(self, first: Work, most: int, wait_s: float) -> None:
+        """Wait until ``most`` items (``first``, already taken, and the queued ones) are there or ``first`` has
+        waited ``wait_s`` since it was queued."""
+        left = first.queued_at + wait_s - time.monotonic()
+        if left <= 0 or self.queue.qsize() + 1 >= most:
+            return
+        loop = asyncio.get_running_loop()
+        self.gathering, self.wanted = loop.create_future(), most - 1
+        timer = loop.call_later(left, _resolve, self.gathering)
+        try:
+            await self.gathering
+        finally:
+            timer.cancel()
+            self.gathering = None
 
 
 ProcessCall = Callable[..., Awaitable[Any]]  # (fn, *args) -> fn(*args) run in a worker process
@@ -98,7 +127,8 @@ class ModelScheduler:
         if lane.worker is None:
             lane.worker = asyncio.get_running_loop().create_task(self._serve(lane))
         work = Work(session, pcm)
-        await lane.queue.put(work)
+        lane.queue.put_nowait(work)  # unbounded: never waits
+        lane.added()
         return await work.done
 
     async def _flush_in_process(self, session: StreamingSession) -> list[MotionFrame]:
@@ -112,8 +142,11 @@ class ModelScheduler:
 
     async def _serve(self, lane: _Lane) -> None:
         loop = asyncio.get_running_loop()
+        wait_s = self.animator.batch_wait_ms / 1000
         while True:
             batch = [await lane.queue.get()]
+            if wait_s > 0 and lane.sessions > 1:
+                await lane.gather(batch[0], min(self.max_batch, lane.sessions), wait_s)
             while len(batch) < self.max_batch and not lane.queue.empty():
                 batch.append(lane.queue.get_nowait())
             live = [w for w in batch if not w.done.cancelled()]  # a client that left ends its work here
@@ -138,6 +171,11 @@ class ModelScheduler:
                 with contextlib.suppress(asyncio.CancelledError):
                     await lane.worker
             lane.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _leave(lane: _Lane) -> None:
