@@ -83,6 +83,16 @@ def server_lateness(url: str) -> dict[str, float]:
             for m in re.finditer(r'facecast_frame_lateness_seconds_bucket\{le="([^"]+)"\} (\S+)', text)}
 
 
+def capacity(url: str) -> str:
+    """The daemon's live admission limit now and the CPU it measured in its last window."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    gauges = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(facecast_live_\w+) (\S+)$", text, re.M)}
+    return (f"limit {gauges.get('facecast_live_capacity', float('nan')):.0f} live streams, last window "
+            f"{gauges.get('facecast_live_cpu_cores', float('nan')):.2f} cores "
+            f"({gauges.get('facecast_live_python_cores', float('nan')):.2f} in Python threads)")
+
+
 def within(before: dict[str, float], after: dict[str, float], bound: str) -> str:
     total = after["+Inf"] - before.get("+Inf", 0.0)
     inside = after[bound] - before.get(bound, 0.0)
@@ -124,7 +134,8 @@ def main() -> None:
         start = server_lateness(daemon.metrics_url)
         baseline = run_load(daemon.address, 4, args.seconds, processes=2, animator=args.animator)
         middle = server_lateness(daemon.metrics_url)
-        print(f"baseline: {baseline.summary()}; in the daemon: {within(start, middle, '0.033')}")
+        print(f"baseline: {baseline.summary()}; in the daemon: {within(start, middle, '0.033')}; then "
+              f"{capacity(daemon.metrics_url)}")
         cpu, clients = process_cpu_s(daemon.process.pid), children_cpu_s()
         load = run_load(daemon.address, args.streams, args.seconds, animator=args.animator)
         used, clients = process_cpu_s(daemon.process.pid) - cpu, children_cpu_s() - clients

@@ -58,9 +58,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-live-streams", type=int, default=defaults.max_live_streams,
                    help="live streams admitted at most; below this the daemon admits what it measures it can "
                         "serve on time (default %(default)s)")
-    p.add_argument("--live-target-cores", type=float, default=defaults.live_target_cores,
-                   help="cores the live path may use; the measured capacity admits the streams that fit "
-                        "(default %(default)s)")
+    p.add_argument("--live-target-cores", type=float, default=defaults.live_target_cores, metavar="CORES",
+                   help="cores live streams may use: the daemon admits the streams that fit, as it measures them "
+                        "(default: 0.75 of the cores it may run on; its Python threads stay under 0.8 of a core "
+                        "either way)")
     p.add_argument("--config-timeout", type=float, default=defaults.config_timeout_seconds,
                    help="close a Stream that sends no config within this many seconds (default %(default)s)")
     p.add_argument("--idle-timeout", type=float, default=defaults.idle_timeout_seconds,
@@ -96,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         fail("--tls-client-ca needs --tls-cert and --tls-key")
     if args.rate_limit < 0 or args.rate_burst < 1:
         fail("--rate-limit must be >= 0 and --rate-burst >= 1")
+    if args.live_target_cores is not None and not args.live_target_cores > 0:
+        fail(f"--live-target-cores must be more than 0, not {args.live_target_cores:g}")
     if not args.max_clip_wait > 0:
         fail(f"--max-clip-wait must be more than 0 seconds, not {args.max_clip_wait:g}")
     if args.token:

@@ -3,7 +3,11 @@
 Every ``window`` seconds :meth:`LiveCapacity.sample` reads the process's CPU time (the event loop and the
 scheduler threads; whole clips run in worker processes and do not count), the live frames sent in that window
 and their lateness. The frames sent say how many 30 fps streams were served on average; the estimate is the
-number of streams that would use ``target_cores`` at the measured CPU per stream. While frames are on time the
+number of streams that would use ``target_cores`` at the measured CPU per stream (by default
+:data:`CORE_SHARE` of the cores the process may run on), and no more than would keep the threads that run
+Python (the event loop and the scheduler lanes, read by ``python_cpu``) under ``python_cores``: they share one
+interpreter lock, so however many cores the machine has, their Python code runs on one at a time; only what
+they do outside it (ONNX Runtime, gRPC's own threads) uses the others. While frames are on time the
 limit grows towards it: 1.5x per window while the machine has idle CPU (``min_idle`` of its cores, read from
 ``/proc/stat``: other replicas, clients and other jobs on the machine count), else by two streams. A window
 whose p99 lateness exceeded one frame stops admissions until the streams are on time again; an idle window
@@ -13,22 +17,46 @@ and a message saying why, so admitted streams stay on time instead of all becomi
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 FRAME_SECONDS = 1 / 30  # the lateness budget: one frame at 30 fps
+CORE_SHARE = 0.75  # of the cores the daemon may run on: what live streams may use by default (the rest: headroom)
+PYTHON_CORES = 0.8  # what the threads running Python may use together (one interpreter lock: under one core)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. ``taskset`` or a container's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_target_cores() -> float:
+    """The live path's default CPU target: :data:`CORE_SHARE` of :func:`usable_cores`."""
+    return CORE_SHARE * usable_cores()
 
 
 class LiveCapacity:
-    def __init__(self, initial: int = 16, target_cores: float = 0.8, window: float = 2.0,
-                 ceiling: int = 1024, budget_seconds: float = FRAME_SECONDS, min_idle: float = 0.15) -> None:
+    def __init__(self, initial: int = 16, target_cores: float | None = None, window: float = 2.0,
+                 ceiling: int = 1024, budget_seconds: float = FRAME_SECONDS, min_idle: float = 0.15,
+                 python_cpu: Callable[[], float] | None = None, python_cores: float = PYTHON_CORES) -> None:
+        """``target_cores``: None for :func:`default_target_cores`. ``python_cpu``: the CPU seconds so far of the
+        threads that run Python (called in the thread that calls :meth:`sample`); None: not bounded apart."""
         self.limit = self.initial = initial
         self.min_idle = min_idle
         self._machine = machine_cpu()
         self.machine_idle = 1.0
-        self.target_cores, self.window, self.ceiling, self.budget = target_cores, window, ceiling, budget_seconds
+        self.target_cores = default_target_cores() if target_cores is None else target_cores
+        self.window, self.ceiling, self.budget = window, ceiling, budget_seconds
+        self.python_cpu, self.python_cores = python_cpu, python_cores
+        self._python: float | None = None  # python_cpu() at the last sample (read first in the sampling thread)
+        self.last_python = 0.0
         self._cpu, self._wall = time.process_time(), time.monotonic()
         self._lateness: list[float] = []
         self._frames = 0
@@ -49,6 +77,10 @@ class LiveCapacity:
         elapsed = max(wall - self._wall, 1e-6)
         used = (cpu - self._cpu) / elapsed  # cores busy in this process
         self._cpu, self._wall = cpu, wall
+        python = self.python_cpu() if self.python_cpu else None
+        python_used = None if python is None or self._python is None else (python - self._python) / elapsed
+        self._python = python
+        self.last_python = python_used or 0.0
         with self._lock:
             late, self._lateness = self._lateness, []
             frames, self._frames = self._frames, 0
@@ -68,6 +100,8 @@ class LiveCapacity:
         elif used > 0.02:
             self.measured = True
             estimate = served * self.target_cores / used
+            if python_used is not None and python_used > 0.02:
+                estimate = min(estimate, served * self.python_cores / python_used)
             # on time: grow 1.5x per window while the machine has CPU to spare, else by two streams (the CPU per
             # stream changes with how many share a batch, and other processes take the machine's CPU)
             base = max(self.limit, active_live)
@@ -79,7 +113,8 @@ class LiveCapacity:
         if active_live < self.limit:
             return None
         why = (f"live frames ran late (p99 {self.last_p99 * 1000:.0f} ms)" if self.overloaded
-               else f"{self.last_cpu:.2f} cores busy, machine {self.machine_idle:.0%} idle" if self.measured
+               else f"{self.last_cpu:.2f} cores busy ({self.last_python:.2f} in Python threads) of a target of "
+                    f"{self.target_cores:.2f}, machine {self.machine_idle:.0%} idle" if self.measured
             else "not measured yet")
         return (f"the daemon serves {active_live} live streams, its measured capacity ({why}); "
                 "try again later or another replica")
