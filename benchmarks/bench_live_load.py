@@ -96,7 +96,11 @@ def capacity(url: str) -> str:
 def within(before: dict[str, float], after: dict[str, float], bound: str) -> str:
     total = after["+Inf"] - before.get("+Inf", 0.0)
     inside = after[bound] - before.get(bound, 0.0)
-    return f"{inside / total:.1%} of {total:.0f} chunks' frames within {float(bound) * 1000:.0f} ms" if total else "-"
+    if not total:
+        return "-"
+    shares = ", ".join(f"{(after[b] - before.get(b, 0.0)) / total:.0%} within {float(b) * 1000:.0f} ms"
+                       for b in ("0.01", "0.02"))
+    return f"{inside / total:.1%} of {total:.0f} chunks' frames within {float(bound) * 1000:.0f} ms ({shares})"
 
 
 def process_cpu_s(pid: int) -> float:

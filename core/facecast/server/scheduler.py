@@ -10,7 +10,10 @@ compute, animators that release the GIL (ONNX Runtime) use as many cores as ther
 Live streams send their chunks at the same rate but not in step, so a lane that ran whatever was queued would
 mostly run batches of one. For an animator with a ``batch_wait_ms`` (the neural one, whose model call costs
 about as much for 16 streams as for one) a lane holds its oldest item up to that long, or until every session on
-the lane has brought a chunk (a session has at most one item in flight), and runs them all together.
+the lane has brought a chunk (a session has at most one item in flight), and runs them all together. Such an
+animator gets one lane whatever ``lanes`` says: its batch of every stream is one model call per 20 ms, and more
+lanes would only split it into smaller ones that cost nearly as much each (the Python around the model holds
+the GIL in any lane).
 
 Only live streams use the schedulers: whole clips run in worker processes (:mod:`.clipwork`), so a stream's
 chunk never waits behind a clip. The flush of an animator named in ``process_flush`` (the phonetic one, whose
@@ -102,7 +105,7 @@ class ModelScheduler:
         self.animator = animator
         self.max_batch = max_batch
         self.process_call = process_call
-        self._lanes = [_Lane(animator, i) for i in range(max(1, lanes))]
+        self._lanes = [_Lane(animator, i) for i in range(1 if animator.batch_wait_ms > 0 else max(1, lanes))]
         self._lane_of: weakref.WeakKeyDictionary[StreamingSession, _Lane] = weakref.WeakKeyDictionary()
         self.batches = 0
         self.items = 0
