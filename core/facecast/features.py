@@ -23,6 +23,7 @@ FRAME_S = HOP * STACK / MODEL_RATE  # 20 ms
 FRAME_SAMPLES = HOP * STACK
 FEATURES = N_MELS * STACK
 LOG_FLOOR = 1e-5
+MATMUL_ROWS = 32  # windows per matrix product (see windows_log_mel)
 # Fixed normalisation of log-mel (natural log of power): roughly centres speech at 0 with unit spread.
 LOG_MEAN, LOG_STD = -6.0, 3.0
 
@@ -78,7 +79,10 @@ def windows_log_mel(windows: np.ndarray) -> np.ndarray:
         return np.zeros((0, N_MELS), np.float32)
     spectrum = np.fft.rfft(windows * _window(), axis=1)
     power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
-    mel = power @ mel_filters().T
+    filters = mel_filters().T
+    # in blocks: OpenBLAS runs a larger product on several threads, whose workers then spin between calls (a
+    # live daemon doing this every 20 ms for 32 streams lost a whole core to it), and is no faster here
+    mel = np.concatenate([power[k:k + MATMUL_ROWS] @ filters for k in range(0, len(power), MATMUL_ROWS)])
     return ((np.log(mel + LOG_FLOOR) - LOG_MEAN) / LOG_STD).astype(np.float32)
 
 

@@ -132,9 +132,14 @@ def machine_cpu() -> tuple[float, float] | None:
     """(busy, total) CPU time of the whole machine so far, in clock ticks, from ``/proc/stat``; None elsewhere."""
     try:
         with open("/proc/stat") as stat:
-            fields = [float(v) for v in stat.readline().split()[1:9]]  # to steal; guest time is in user
-    except (OSError, ValueError):
+            return busy_and_total(stat.readline())
+    except (OSError, ValueError, IndexError):
         return None
-    # idle + iowait, and the time of niced processes (training, batch jobs): they yield the CPU to the daemon
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0) + fields[1]
+
+
+def busy_and_total(line: str) -> tuple[float, float]:
+    """(busy, total) clock ticks of a ``/proc/stat`` "cpu" line: idle and iowait are not busy, and neither is the
+    time of niced processes (training, batch jobs): they yield the CPU to the daemon. Guest time is in user."""
+    fields = [float(v) for v in line.split()[1:9]]  # user nice system idle iowait irq softirq steal
+    idle = fields[1] + fields[3] + (fields[4] if len(fields) > 4 else 0.0)
     return sum(fields) - idle, sum(fields)
