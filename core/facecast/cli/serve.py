@@ -60,7 +60,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "serve on time (default %(default)s)")
     p.add_argument("--live-initial-streams", type=int, default=defaults.live_capacity_initial, metavar="N",
                    help="live streams admitted before the daemon has measured what they cost, and the least it "
-                        "admits while they use little of its target (default %(default)s)")
+                        "admits while they use little of its target (default: 16 per core it may run on)")
     p.add_argument("--live-target-cores", type=float, default=defaults.live_target_cores, metavar="CORES",
                    help="cores live streams may use: the daemon admits the streams that fit, as it measures them "
                         "(default: 0.75 of the cores it may run on; its Python threads stay under 0.8 of a core "
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         fail("--tls-client-ca needs --tls-cert and --tls-key")
     if args.rate_limit < 0 or args.rate_burst < 1:
         fail("--rate-limit must be >= 0 and --rate-burst >= 1")
-    if args.live_initial_streams < 1:
+    if args.live_initial_streams is not None and args.live_initial_streams < 1:
         fail(f"--live-initial-streams must be at least 1, not {args.live_initial_streams}")
     if args.live_target_cores is not None and not args.live_target_cores > 0:
         fail(f"--live-target-cores must be more than 0, not {args.live_target_cores:g}")

@@ -30,6 +30,8 @@ FRAME_SECONDS = 1 / 30  # the lateness budget: one frame at 30 fps
 CORE_SHARE = 0.75  # of the cores the daemon may run on: what live streams may use by default (the rest: headroom)
 PYTHON_CORES = 0.8  # what the threads running Python may use together (one interpreter lock: under one core)
 LOW_UTILISATION = 0.25  # a window that used less than this share of the targets says little about the limit
+INITIAL_PER_CORE = 16  # live streams admitted per usable core before any measurement (measured on 2 cores: 32
+# neural or energy streams use 0.7-0.8 of the daemon's cores, docs/BENCHMARKS.md)
 
 
 def usable_cores() -> int:
@@ -43,6 +45,11 @@ def usable_cores() -> int:
 def default_target_cores() -> float:
     """The live path's default CPU target: :data:`CORE_SHARE` of :func:`usable_cores`."""
     return CORE_SHARE * usable_cores()
+
+
+def default_initial_streams() -> int:
+    """Live streams admitted before the first measurement: :data:`INITIAL_PER_CORE` per usable core."""
+    return INITIAL_PER_CORE * usable_cores()
 
 
 class LiveCapacity:

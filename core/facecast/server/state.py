@@ -21,7 +21,7 @@ from facecast.errors import InvalidInput
 from facecast.server import metrics
 from facecast.server.avatars import AvatarStore
 from facecast.server.calls import ModelUnavailable, RequestReader, ShuttingDown, Watchdog
-from facecast.server.capacity import LiveCapacity
+from facecast.server.capacity import LiveCapacity, default_initial_streams
 from facecast.server.clipwork import ClipWorkers
 from facecast.server.config import ServerConfig
 from facecast.server.scheduler import Schedulers
@@ -38,7 +38,8 @@ class DaemonState:
         self.schedulers = Schedulers(config.max_batch, config.live_lanes, self.clips.call,
                                      frozenset(config.process_flush_animators))
         self.avatars = AvatarStore(config.max_avatars, config.avatar_dir)
-        self.capacity = LiveCapacity(min(config.live_capacity_initial, config.max_live_streams),
+        initial = config.live_capacity_initial or default_initial_streams()
+        self.capacity = LiveCapacity(min(initial, config.max_live_streams),
                                      config.live_target_cores, ceiling=config.max_live_streams,
                                      python_cpu=self._python_cpu)
         # live texture frames and whole-clip texture frames render in pools of their own
