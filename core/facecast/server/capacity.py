@@ -9,8 +9,8 @@ Python (the event loop and the scheduler lanes, read by ``python_cpu``) under ``
 interpreter lock, so however many cores the machine has, their Python code runs on one at a time; only what
 they do outside it (ONNX Runtime, gRPC's own threads) uses the others. While frames are on time the
 limit grows towards it: 1.5x per window while the machine has idle CPU (``min_idle`` of its cores, read from
-``/proc/stat``: other replicas, clients and other jobs on the machine count, niced ones do not: they yield), else
-by two streams. A window that used under :data:`LOW_UTILISATION` of the targets does not take the limit below
+``/proc/stat``: other replicas, clients and other jobs on the machine count, niced ones too), else by two
+streams. A window that used under :data:`LOW_UTILISATION` of the targets does not take the limit below
 its initial value (its extrapolation is long and pessimistic). A window
 whose p99 lateness exceeded one frame stops admissions until the streams are on time again; an idle window
 returns the limit to its initial value. New live streams past the limit are refused with RESOURCE_EXHAUSTED
@@ -145,8 +145,9 @@ def machine_cpu() -> tuple[float, float] | None:
 
 
 def busy_and_total(line: str) -> tuple[float, float]:
-    """(busy, total) clock ticks of a ``/proc/stat`` "cpu" line: idle and iowait are not busy, and neither is the
-    time of niced processes (training, batch jobs): they yield the CPU to the daemon. Guest time is in user."""
+    """(busy, total) clock ticks of a ``/proc/stat`` "cpu" line: idle and iowait are not busy. Niced processes
+    count as busy: they yield to the daemon, but not all of their CPU (a nice-5 job keeps a quarter of a core it
+    shares), and the load's clients may need it. Guest time is in user."""
     fields = [float(v) for v in line.split()[1:9]]  # user nice system idle iowait irq softirq steal
-    idle = fields[1] + fields[3] + (fields[4] if len(fields) > 4 else 0.0)
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
     return sum(fields) - idle, sum(fields)
