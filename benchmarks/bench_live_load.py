@@ -87,10 +87,12 @@ def capacity(url: str) -> str:
     """The daemon's live admission limit now and the CPU it measured in its last window."""
     with urllib.request.urlopen(url, timeout=10) as response:
         text = response.read().decode()
-    gauges = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(facecast_live_\w+) (\S+)$", text, re.M)}
+    gauges = {m.group(1): float(m.group(2))
+              for m in re.finditer(r"^(facecast_(?:live|machine)_\w+) (\S+)$", text, re.M)}
     return (f"limit {gauges.get('facecast_live_capacity', float('nan')):.0f} live streams, last window "
             f"{gauges.get('facecast_live_cpu_cores', float('nan')):.2f} cores "
-            f"({gauges.get('facecast_live_python_cores', float('nan')):.2f} in Python threads)")
+            f"({gauges.get('facecast_live_python_cores', float('nan')):.2f} in Python threads), machine "
+            f"{gauges.get('facecast_machine_idle', float('nan')):.0%} idle")
 
 
 def within(before: dict[str, float], after: dict[str, float], bound: str) -> str:

@@ -86,20 +86,25 @@ def test_python_threads_bound_the_capacity_apart_from_the_process_cpu() -> None:
 
 
 def test_a_window_that_used_little_of_the_targets_keeps_the_initial_limit() -> None:
-    # 3 streams using 0.18 of a core of Python: extrapolated, 13 streams, though a stream shares model calls and
-    # gRPC wake-ups with more streams; the initial limit stands
+    # 3 streams using 0.3 of a core of Python: extrapolated, 8 streams, though a stream shares model calls and
+    # gRPC wake-ups with more streams; on a machine with CPU to spare the initial limit stands
     python = Counter()
     quiet = LiveCapacity(initial=16, target_cores=8.0, window=1.0, min_idle=0.0, python_cpu=python)
     _window(quiet, python, 3, 3, python_cores=0.1)
-    _window(quiet, python, 3, 3, python_cores=0.18)
-    assert 0.18 / live_capacity.PYTHON_CORES < live_capacity.LOW_UTILISATION
-    assert 3 * live_capacity.PYTHON_CORES / 0.18 < 16
+    _window(quiet, python, 3, 3, python_cores=0.3)
+    assert 0.3 / live_capacity.PYTHON_CORES < live_capacity.LOW_UTILISATION
+    assert 3 * live_capacity.PYTHON_CORES / 0.3 < 16
     assert quiet.measured and quiet.limit == 16
-    # the same 3 streams using 0.6 of a core: that measurement is trusted
+    # the same on a machine without idle CPU: the measurement is all there is
+    saturated = LiveCapacity(initial=16, target_cores=8.0, window=1.0, min_idle=1.01, python_cpu=python)
+    _window(saturated, python, 3, 3, python_cores=0.1)
+    _window(saturated, python, 3, 3, python_cores=0.3)
+    assert saturated.limit == int(3 * live_capacity.PYTHON_CORES / 0.3)
+    # the same 3 streams using 0.7 of a core: that measurement is trusted
     busy = LiveCapacity(initial=16, target_cores=8.0, window=1.0, min_idle=0.0, python_cpu=python)
     _window(busy, python, 3, 3, python_cores=0.1)
-    _window(busy, python, 3, 3, python_cores=0.6)
-    assert busy.limit == int(3 * live_capacity.PYTHON_CORES / 0.6)
+    _window(busy, python, 3, 3, python_cores=0.7)
+    assert busy.limit == int(3 * live_capacity.PYTHON_CORES / 0.7)
 
 
 def test_machine_cpu_counts_niced_processes_as_busy_and_iowait_as_idle() -> None:

@@ -10,10 +10,10 @@ interpreter lock, so however many cores the machine has, their Python code runs 
 they do outside it (ONNX Runtime, gRPC's own threads) uses the others. While frames are on time the
 limit grows towards it: 1.5x per window while the machine has idle CPU (``min_idle`` of its cores, read from
 ``/proc/stat``: other replicas, clients and other jobs on the machine count, niced ones too), else by two
-streams. A window that used under :data:`LOW_UTILISATION` of the targets does not take the limit below
-its initial value (its extrapolation is long and pessimistic). A window
-whose p99 lateness exceeded one frame stops admissions until the streams are on time again; an idle window
-returns the limit to its initial value. New live streams past the limit are refused with RESOURCE_EXHAUSTED
+streams. A window that used under :data:`LOW_UTILISATION` of the targets, on a machine with idle CPU, does not
+take the limit below its initial value (its extrapolation is long and pessimistic). A window whose p99
+lateness exceeded one frame stops admissions until the streams are on time again; an idle window returns the
+limit to its initial value. New live streams past the limit are refused with RESOURCE_EXHAUSTED
 and a message saying why, so admitted streams stay on time instead of all becoming late together.
 """
 
@@ -29,7 +29,7 @@ import numpy as np
 FRAME_SECONDS = 1 / 30  # the lateness budget: one frame at 30 fps
 CORE_SHARE = 0.75  # of the cores the daemon may run on: what live streams may use by default (the rest: headroom)
 PYTHON_CORES = 0.8  # what the threads running Python may use together (one interpreter lock: under one core)
-LOW_UTILISATION = 0.25  # a window that used less than this share of the targets says little about the limit
+LOW_UTILISATION = 0.5  # a window that used less than this share of the targets says little about the limit
 INITIAL_PER_CORE = 16  # live streams admitted per usable core before any measurement (measured on 2 cores: 32
 # neural or energy streams use 0.7-0.8 of the daemon's cores, docs/BENCHMARKS.md)
 
@@ -117,10 +117,11 @@ class LiveCapacity:
             base = max(self.limit, active_live)
             grown = 1.5 * base if self.machine_idle >= self.min_idle else base + 2
             # A window that used little of the targets extrapolates far, and too low: the CPU per stream falls as
-            # streams share model calls and gRPC wake-ups (neural, 4 -> 32 streams: 0.055 -> 0.017 Python cores
-            # each). Such an estimate does not take the limit below the initial one.
+            # streams share model calls and gRPC wake-ups (neural, 4 -> 32 streams: 0.058 -> 0.018 Python cores
+            # each). On a machine with CPU to spare, such an estimate does not take the limit below the initial one.
             python_share = (python_used or 0.0) / self.python_cores
-            floor = self.initial if max(used / self.target_cores, python_share) < LOW_UTILISATION else 1
+            little = max(used / self.target_cores, python_share) < LOW_UTILISATION
+            floor = self.initial if little and self.machine_idle >= self.min_idle else 1
             self.limit = int(min(self.ceiling, max(floor, min(estimate, grown))))
 
     def refusal(self, active_live: int) -> str | None:

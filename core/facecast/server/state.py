@@ -65,6 +65,8 @@ class DaemonState:
                 lambda: float(self.capacity.limit))
         m.gauge("facecast_live_cpu_cores", "Cores the daemon process used in the last window.",
                 lambda: self.capacity.last_cpu)
+        m.gauge("facecast_machine_idle", "Share of the machine's CPU idle in the last window (niced jobs count busy).",
+                lambda: self.capacity.machine_idle)
         m.gauge("facecast_live_python_cores", "Cores the event loop and scheduler threads used in the last window.",
                 lambda: self.capacity.last_python)
         m.gauge("facecast_scheduler_queue_depth", "Live work items waiting, by animator.",
