@@ -161,8 +161,8 @@ class NeuralSession(StreamingSession):
         if self._ended or frames <= self._feature_frames:
             return NO_WINDOWS
         self._taken = frames
-        return features.mel_windows(self._audio, self._feature_frames * STACK, (frames - self._feature_frames) * STACK,
-                           offset=self._audio_start)
+        first, count = self._feature_frames * STACK, (frames - self._feature_frames) * STACK
+        return features.mel_windows(self._audio, first, count, offset=self._audio_start)
 
     def prepare_features(self, mel: np.ndarray) -> Job | None:
         """Add the log-mel [m, N_MELS] of :meth:`take`'s windows; return the model work now possible, if any."""
@@ -328,7 +328,7 @@ def compose(sessions: list[NeuralSession], times: list[np.ndarray], rows: np.nda
     counts = [len(t) for t in times]
     every = np.concatenate(times)
     values = rows[:, :NUM_CHANNELS].copy()
-    closure = rows[:, -1]
+    closure = rows[:, -1].copy()
     at = 0
     for session, count in zip(sessions, counts):
         for start, end in session._closures:
@@ -364,7 +364,7 @@ class NeuralAnimator(Animator):
                    "brows, lids (flow-matching samples, seeded); ONNX Runtime")
     lookahead_ms = 100.0
     accepts_text = True
-    batch_wait_ms = 8.0  # one model call for 16 streams costs about 2.5 of one stream's (benchmarks/neural_speed.py)
+    batch_wait_ms = 8.0  # a model call: 0.47 ms for 1 stream, 1.15 ms for 16 (docs/BENCHMARKS.md, fourth stop)
 
     def __init__(self, model_path: Path | None = None, threads: int = 1) -> None:
         self.model = NeuralModel(model_path, threads)
