@@ -114,8 +114,8 @@ def test_a_window_that_used_little_of_the_targets_keeps_the_initial_limit() -> N
 
 def test_machine_cpu_counts_niced_processes_as_busy_and_iowait_as_idle() -> None:
     # user nice system idle iowait irq softirq steal: a trainer at nice 10 takes 600 ticks, idle 100
-    busy, total = live_capacity.busy_and_total("cpu  200 600 50 100 50 0 0 0 0 0")
-    assert total == 1000 and busy == 850
+    busy, total, niced = live_capacity.busy_and_total("cpu  200 600 50 100 50 0 0 0 0 0")
+    assert total == 1000 and busy == 850 and niced == 600
 
 
 def _alone(animator: NeuralAnimator, speech: np.ndarray, seed: int, offset: int) -> list[MotionFrame]:

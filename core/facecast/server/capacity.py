@@ -10,10 +10,10 @@ interpreter lock, so however many cores the machine has, their Python code runs 
 they do outside it (ONNX Runtime, gRPC's own threads) uses the others. While frames are on time the
 limit grows towards it: 1.5x per window while the machine has idle CPU (``min_idle`` of its cores, read from
 ``/proc/stat``: other replicas, clients and other jobs on the machine count, niced ones too), else by two
-streams. A window that used under :data:`LOW_UTILISATION` of the targets, on a machine with idle CPU, does not
-take the limit below its initial value (its extrapolation is long and pessimistic). A window whose p99
-lateness exceeded one frame stops admissions until the streams are on time again; an idle window returns the
-limit to its initial value. New live streams past the limit are refused with RESOURCE_EXHAUSTED
+streams. A window that used under :data:`LOW_UTILISATION` of the targets, on a machine with CPU to spare (idle
+or niced), does not take the limit below its initial value (its extrapolation is long and pessimistic). A
+window whose p99 lateness exceeded one frame stops admissions until the streams are on time again; an idle
+window returns the limit to its initial value. New live streams past the limit are refused with RESOURCE_EXHAUSTED
 and a message saying why, so admitted streams stay on time instead of all becoming late together.
 """
 
@@ -62,6 +62,7 @@ class LiveCapacity:
         self.min_idle = min_idle
         self._machine = machine_cpu()
         self.machine_idle = 1.0
+        self.machine_spare = 1.0  # idle, or taken by niced jobs (they yield to the daemon)
         self.target_cores = default_target_cores() if target_cores is None else target_cores
         self.window, self.ceiling, self.budget = window, ceiling, budget_seconds
         self.python_cpu, self.python_cores = python_cpu, python_cores
@@ -97,8 +98,9 @@ class LiveCapacity:
         served = frames / (elapsed / FRAME_SECONDS)  # 30 fps streams served on average in the window
         machine = machine_cpu()
         if machine and self._machine:
-            busy, total = machine[0] - self._machine[0], machine[1] - self._machine[1]
+            busy, total, niced = (now - then for now, then in zip(machine, self._machine))
             self.machine_idle = 1.0 - busy / total if total > 0 else 1.0
+            self.machine_spare = 1.0 - (busy - niced) / total if total > 0 else 1.0
         self._machine = machine
         self.last_cpu = used
         self.last_p99 = float(np.percentile(late, 99)) if late else 0.0
@@ -118,10 +120,11 @@ class LiveCapacity:
             grown = 1.5 * base if self.machine_idle >= self.min_idle else base + 2
             # A window that used little of the targets extrapolates far, and too low: the CPU per stream falls as
             # streams share model calls and gRPC wake-ups (neural, 4 -> 32 streams: 0.058 -> 0.018 Python cores
-            # each). On a machine with CPU to spare, such an estimate does not take the limit below the initial one.
+            # each). On a machine with CPU to spare (idle, or taken by niced jobs: they yield), such an estimate
+            # does not take the limit below the initial one.
             python_share = (python_used or 0.0) / self.python_cores
             little = max(used / self.target_cores, python_share) < LOW_UTILISATION
-            floor = self.initial if little and self.machine_idle >= self.min_idle else 1
+            floor = self.initial if little and self.machine_spare >= self.min_idle else 1
             self.limit = int(min(self.ceiling, max(floor, min(estimate, grown))))
 
     def refusal(self, active_live: int) -> str | None:
@@ -136,8 +139,9 @@ class LiveCapacity:
                 "try again later or another replica")
 
 
-def machine_cpu() -> tuple[float, float] | None:
-    """(busy, total) CPU time of the whole machine so far, in clock ticks, from ``/proc/stat``; None elsewhere."""
+def machine_cpu() -> tuple[float, float, float] | None:
+    """(busy, total, niced) CPU time of the whole machine so far, in clock ticks, from ``/proc/stat``; None
+    elsewhere."""
     try:
         with open("/proc/stat") as stat:
             return busy_and_total(stat.readline())
@@ -145,10 +149,10 @@ def machine_cpu() -> tuple[float, float] | None:
         return None
 
 
-def busy_and_total(line: str) -> tuple[float, float]:
-    """(busy, total) clock ticks of a ``/proc/stat`` "cpu" line: idle and iowait are not busy. Niced processes
-    count as busy: they yield to the daemon, but not all of their CPU (a nice-5 job keeps a quarter of a core it
-    shares), and the load's clients may need it. Guest time is in user."""
+def busy_and_total(line: str) -> tuple[float, float, float]:
+    """(busy, total, niced) clock ticks of a ``/proc/stat`` "cpu" line: idle and iowait are not busy; niced
+    processes are, counted apart too: they yield to the daemon, but not all of their CPU (a nice-5 job keeps a
+    quarter of a core it shares). Guest time is in user."""
     fields = [float(v) for v in line.split()[1:9]]  # user nice system idle iowait irq softirq steal
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
-    return sum(fields) - idle, sum(fields)
+    return sum(fields) - idle, sum(fields), fields[1]
