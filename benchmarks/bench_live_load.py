@@ -16,7 +16,9 @@ Clients run on the same machine as the daemon; figures from a shared box are low
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import resource
 import sys
 import tempfile
 import time
@@ -35,7 +37,7 @@ from facecast.proto import facecast_pb2 as pb  # noqa: E402
 from facecast.proto import facecast_pb2_grpc  # noqa: E402
 
 from daemon import Daemon  # noqa: E402
-from loadgen import run_load  # noqa: E402
+from loadgen import rss_kb, run_load  # noqa: E402
 
 
 def long_clip(seconds: int = 64) -> pb.AnimateRequest:
@@ -81,10 +83,38 @@ def server_lateness(url: str) -> dict[str, float]:
             for m in re.finditer(r'facecast_frame_lateness_seconds_bucket\{le="([^"]+)"\} (\S+)', text)}
 
 
+def capacity(url: str) -> str:
+    """The daemon's live admission limit now and the CPU it measured in its last window."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    gauges = {m.group(1): float(m.group(2))
+              for m in re.finditer(r"^(facecast_(?:live|machine)_\w+) (\S+)$", text, re.M)}
+    return (f"limit {gauges.get('facecast_live_capacity', float('nan')):.0f} live streams, last window "
+            f"{gauges.get('facecast_live_cpu_cores', float('nan')):.2f} cores "
+            f"({gauges.get('facecast_live_python_cores', float('nan')):.2f} in Python threads), machine "
+            f"{gauges.get('facecast_machine_idle', float('nan')):.0%} idle")
+
+
 def within(before: dict[str, float], after: dict[str, float], bound: str) -> str:
     total = after["+Inf"] - before.get("+Inf", 0.0)
     inside = after[bound] - before.get(bound, 0.0)
-    return f"{inside / total:.1%} of {total:.0f} chunks' frames within {float(bound) * 1000:.0f} ms" if total else "-"
+    if not total:
+        return "-"
+    shares = ", ".join(f"{(after[b] - before.get(b, 0.0)) / total:.0%} within {float(b) * 1000:.0f} ms"
+                       for b in ("0.01", "0.02"))
+    return f"{inside / total:.1%} of {total:.0f} chunks' frames within {float(bound) * 1000:.0f} ms ({shares})"
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a process has used so far, from ``/proc/PID/stat``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_s() -> float:
+    """CPU seconds of this process's ended and waited-for children (the load's client processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -96,22 +126,31 @@ def main() -> None:
     parser.add_argument("--nginx", action="store_true", help="with --replicas 2: also behind nginx")
     parser.add_argument("--animator", default="energy", help="the live streams' animator (energy, neural)")
     parser.add_argument("--load-only", action="store_true", help="only the baseline and the load, no health checks")
+    parser.add_argument("--serve-arg", action="append", default=[], metavar="ARG",
+                        help="an extra `facecast serve` argument (repeat it), e.g. --serve-arg=--live-target-cores=1")
     args = parser.parse_args()
     if args.replicas > 1:
         replicas(args.streams, args.seconds, args.replicas, args.nginx)
         if args.ray:
             ray_serve(args.streams, args.seconds, args.replicas)
         return
-    daemon = Daemon("--metrics-port", "0")
+    daemon = Daemon("--metrics-port", "0", *args.serve_arg)
     try:
         assert daemon.metrics_url
         start = server_lateness(daemon.metrics_url)
         baseline = run_load(daemon.address, 4, args.seconds, processes=2, animator=args.animator)
         middle = server_lateness(daemon.metrics_url)
-        print(f"baseline: {baseline.summary()}; in the daemon: {within(start, middle, '0.033')}")
+        print(f"baseline: {baseline.summary()}; in the daemon: {within(start, middle, '0.033')}; then "
+              f"{capacity(daemon.metrics_url)}")
+        cpu, clients = process_cpu_s(daemon.process.pid), children_cpu_s()
         load = run_load(daemon.address, args.streams, args.seconds, animator=args.animator)
+        used, clients = process_cpu_s(daemon.process.pid) - cpu, children_cpu_s() - clients
         end = server_lateness(daemon.metrics_url)
         print(f"load ({args.animator}): {load.summary()}; in the daemon: {within(middle, end, '0.033')}")
+        served = sum(load.frames) / 30  # stream-seconds of 30 fps frames the admitted streams got
+        print(f"daemon process CPU: {used:.1f} s for {served:.0f} stream-seconds = {used / max(served, 1e-9):.3f} "
+              f"cores per stream (opening and flushing included); RSS {rss_kb(daemon.process.pid) / 1024:.0f} MB; "
+              f"the client processes used {clients:.1f} s")
         print(f"p99 lateness, load / baseline: {load.p99_ms / baseline.p99_ms:.2f}")
         if args.load_only:
             return

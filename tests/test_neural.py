@@ -160,9 +160,15 @@ def test_run_batch_gives_each_stream_what_it_gets_alone(neural, speech):
 def test_run_batch_hands_a_failing_session_its_error(neural, speech):
     good = neural.stream(Controls())
     bad = neural.stream(Controls())
-    bad.prepare = None  # type: ignore[assignment, method-assign]
-    results = neural.run_batch([(good, speech.samples[:8000]), (bad, speech.samples[:8000])])
+    results = neural.run_batch([(good, speech.samples[:8000]), (bad, np.array(["not audio"]))])
+    assert isinstance(results[1], Exception) and not isinstance(results[0], Exception) and results[0]
+    # a session that fails later, while the batch's frames are composed together
+    alone = neural.stream(Controls()).push(speech.samples[:16000])
+    good, bad = neural.stream(Controls()), neural.stream(Controls())
+    bad._idle = None
+    results = neural.run_batch([(good, speech.samples[:16000]), (bad, speech.samples[:16000])])
     assert isinstance(results[1], Exception) and not isinstance(results[0], Exception)
+    np.testing.assert_array_equal(np.stack([f.values for f in results[0]]), np.stack([f.values for f in alone]))
 
 
 @pytest.mark.slow

@@ -23,6 +23,7 @@ FRAME_S = HOP * STACK / MODEL_RATE  # 20 ms
 FRAME_SAMPLES = HOP * STACK
 FEATURES = N_MELS * STACK
 LOG_FLOOR = 1e-5
+MATMUL_ROWS = 32  # windows per matrix product (see windows_log_mel)
 # Fixed normalisation of log-mel (natural log of power): roughly centres speech at 0 with unit spread.
 LOG_MEAN, LOG_STD = -6.0, 3.0
 
@@ -53,18 +54,35 @@ def log_mel(samples: np.ndarray, start_frame: int, frames: int, offset: int = 0)
     """Normalised log-mel [frames, N_MELS] of mel frames ``start_frame ..`` of a signal of which ``samples``
     holds the part beginning at absolute sample ``offset`` (earlier samples must not be needed unless they are
     before 0, which count as zeros)."""
+    return windows_log_mel(mel_windows(samples, start_frame, frames, offset))
+
+
+def mel_windows(samples: np.ndarray, start_frame: int, frames: int, offset: int = 0) -> np.ndarray:
+    """The ``N_FFT``-sample windows [frames, N_FFT] of the mel frames :func:`log_mel` computes (a view where
+    it can be); :func:`windows_log_mel` of many signals' windows stacked is their log-mel in one call."""
     if frames <= 0:
-        return np.zeros((0, N_MELS), np.float32)
+        return np.zeros((0, N_FFT), np.float32)
     first = (start_frame + 1) * HOP - N_FFT  # absolute first sample of the first window
     last = (start_frame + frames) * HOP  # absolute end of the last window
     lo = max(first, 0)
     if lo - offset < 0 or last - offset > len(samples):
         raise ValueError("log_mel: the samples do not cover the requested frames")
-    segment = np.concatenate([np.zeros(lo - first, np.float32), samples[lo - offset:last - offset]])
-    windows = np.lib.stride_tricks.sliding_window_view(segment.astype(np.float32, copy=False), N_FFT)[::HOP]
+    segment = samples[lo - offset:last - offset]
+    if lo > first:
+        segment = np.concatenate([np.zeros(lo - first, np.float32), segment])
+    return np.lib.stride_tricks.sliding_window_view(segment.astype(np.float32, copy=False), N_FFT)[::HOP]
+
+
+def windows_log_mel(windows: np.ndarray) -> np.ndarray:
+    """Normalised log-mel [M, N_MELS] of ``M`` windows [M, N_FFT] (from :func:`mel_windows`)."""
+    if len(windows) == 0:
+        return np.zeros((0, N_MELS), np.float32)
     spectrum = np.fft.rfft(windows * _window(), axis=1)
     power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
-    mel = power @ mel_filters().T
+    filters = mel_filters().T
+    # in blocks: OpenBLAS runs a larger product on several threads, whose workers then spin between calls (a
+    # live daemon doing this every 20 ms for 32 streams lost a whole core to it), and is no faster here
+    mel = np.concatenate([power[k:k + MATMUL_ROWS] @ filters for k in range(0, len(power), MATMUL_ROWS)])
     return ((np.log(mel + LOG_FLOOR) - LOG_MEAN) / LOG_STD).astype(np.float32)
 
 

@@ -111,9 +111,11 @@ def header(animator: NamedAnimator, fps: int, session_id: str, total_frames: int
 
 
 def frame_batch(frames: list[MotionFrame]) -> pb.MotionResponse:
+    """One ``FrameBatch`` response. The values go in as Python lists: protobuf copies a list of floats about
+    three times as fast as it reads a numpy array element by element, and the message is the same."""
     return pb.MotionResponse(frames=pb.FrameBatch(frames=[
-        pb.Frame(index=f.index, time_code=f.time, values=f.values, head_translation=f.head_translation)
-        for f in frames]))
+        pb.Frame(index=f.index, time_code=f.time, values=f.values.tolist(),
+                 head_translation=f.head_translation.tolist()) for f in frames]))
 
 
 def pcm16_bytes(samples: np.ndarray) -> bytes:

@@ -59,6 +59,9 @@ class Animator(ABC):
     description: str = ""
     lookahead_ms: float = 0.0
     accepts_text: bool = False
+    # how long the daemon's scheduler may hold a live chunk to gather other streams' chunks into one run_batch
+    # call (0: run what is queued at once); worth it where a batch costs much less than its items one by one
+    batch_wait_ms: float = 0.0
 
     @abstractmethod
     def stream(self, controls: Controls | None = None, fps: int = DEFAULT_FPS, **options: Any) -> StreamingSession:

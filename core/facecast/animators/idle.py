@@ -34,6 +34,7 @@ class EventTrack:
         self.starts: list[float] = []
         self.payloads: list[np.ndarray] = []
         self._next = 0.0
+        self._arrays: tuple[np.ndarray, np.ndarray] | None = None
 
     def until(self, t_end: float, scale: float) -> None:
         while self._next <= t_end:
@@ -44,6 +45,14 @@ class EventTrack:
             self._next += gap * scale
             self.starts.append(self._next)
             self.payloads.append(payload)
+            self._arrays = None
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, payloads) as arrays, made again only when the track grew (a live stream asks every chunk,
+        and an hour of it holds thousands of events)."""
+        if self._arrays is None:
+            self._arrays = (np.asarray(self.starts), np.asarray(self.payloads))
+        return self._arrays
 
 
 class IdleMotion:
@@ -77,13 +86,11 @@ class IdleMotion:
         if rate_per_min <= 0:
             return np.zeros_like(times, dtype=np.float32)
         self._blinks.until(float(times[-1]) + 1.0, 60.0 / rate_per_min)
-        starts = np.asarray(self._blinks.starts)
-        return blink_shape(times, starts)
+        return blink_shape(times, self._blinks.arrays()[0])
 
     def gaze(self, times: np.ndarray, controls: Controls) -> tuple[np.ndarray, np.ndarray]:
         self._saccades.until(float(times[-1]) + 1.0, 1.0)
-        starts = np.asarray(self._saccades.starts)
-        offsets = np.asarray(self._saccades.payloads)
+        starts, offsets = self._saccades.arrays()
         idx = np.searchsorted(starts, times, side="right") - 1
         offset = np.where(idx[:, None] >= 0, offsets[np.maximum(idx, 0)], 0.0)
         base_yaw, base_pitch = controls.gaze or (0.0, 0.0)

@@ -27,13 +27,14 @@ from typing import Any
 
 import numpy as np
 
+from facecast import features
 from facecast.animators.base import Animator, StreamingSession
 from facecast.animators.expression import emotion_offset
 from facecast.animators.idle import IdleMotion, set_eye_rotation
 from facecast.audio import Audio
 from facecast.controls import Controls
 from facecast.errors import FacecastError
-from facecast.features import FEATURES, FRAME_S, FRAME_SAMPLES, HOP, N_FFT, STACK, log_mel, silence_frame
+from facecast.features import FEATURES, FRAME_S, FRAME_SAMPLES, HOP, N_FFT, STACK, silence_frame
 from facecast.motion import CHANNEL_INDEX as C
 from facecast.motion import DEFAULT_FPS, NUM_BLENDSHAPES, NUM_CHANNELS, MotionFrame
 
@@ -45,6 +46,10 @@ MIN_HEAD_LEVEL = 0.25  # head-motion controls below this scale the sampled motio
 CLOSURE_THRESHOLD = 0.5
 BILABIALS = ("P", "B", "M")
 MODEL_FRAMES_PER_S = round(1 / FRAME_S)
+LIPS = [C[n] for n in ("MouthLowerDownLeft", "MouthLowerDownRight", "MouthUpperUpLeft", "MouthUpperUpRight")]
+HEAD = [C["HeadYaw"], C["HeadPitch"], C["HeadRoll"]]
+BLINKS = [C["EyeBlinkLeft"], C["EyeBlinkRight"]]
+NO_WINDOWS = np.zeros((0, N_FFT), np.float32)
 
 
 @dataclass
@@ -77,6 +82,12 @@ class NeuralModel:
         self.history, self.lookahead = int(config["history"]), int(config["lookahead"])
         self.sampled: list[str] = list(config["sampled"])
         self.guidance = float(self.meta.get("guidance", 1.5))
+        # where each sampled channel goes in a session's output rows, and its one-pole smoothing factor
+        self.columns = np.array([NUM_CHANNELS + "XYZ".index(name[-1]) if name.startswith("Translation") else C[name]
+                                 for name in self.sampled])
+        heads = np.array([name.startswith(("Head", "Translation")) for name in self.sampled])
+        self.alpha = np.where(heads, 1 - math.exp(-FRAME_S / SMOOTH_S["head"]),
+                              1 - math.exp(-FRAME_S / SMOOTH_S["face"]))
         self.session = inference_session(path, threads)
         self._lock = threading.Lock()
         self.initial_state = self._silence_state(int(config["width"]), int(self.meta["state_frames"]))
@@ -123,6 +134,8 @@ class NeuralSession(StreamingSession):
         self._outputs_start = 0  # model frame index of self._outputs[0]
         self._computed = 0  # model frames computed
         self._ended = False
+        self._ending = False  # the end of audio was taken, its features not yet added
+        self._taken = 0  # model frames whose mel windows take() returned
         self._closures = closures or []
         root = np.random.SeedSequence(self.controls.seed)
         self._noise_rng = np.random.default_rng(root.spawn(1)[0])
@@ -130,34 +143,73 @@ class NeuralSession(StreamingSession):
         self._smooth: np.ndarray | None = None
         self._idle = IdleMotion(self.controls.seed)
 
-    # -- the model step, split so that run_batch can gather many sessions' steps into one call
-    def prepare(self, pcm: np.ndarray | None) -> Job | None:
-        """Take in audio (``None``: the end); return the model work it makes possible, if any."""
+    # -- the model step, in phases so that run_batch does each phase for all its sessions in one call
+    def take(self, pcm: np.ndarray | None) -> np.ndarray:
+        """Take in audio (``None``: the end); return the mel windows [m, N_FFT] of the feature frames it
+        completes (their log-mel goes to :meth:`prepare_features`)."""
         if pcm is None:
-            self._end_audio()
+            partial = (-self.samples_received) % FRAME_SAMPLES  # the end pads the audio to whole model frames
+            frames = (self.samples_received + partial) // FRAME_SAMPLES
+            if not self._ended:
+                self._audio = np.concatenate([self._audio, np.zeros(partial, np.float32)])
+                self._ending = True
         else:
             pcm = np.asarray(pcm, np.float32).reshape(-1)
             self._audio = np.concatenate([self._audio, pcm])
             self.samples_received += len(pcm)
-        self._add_features(self.samples_received // FRAME_SAMPLES)
+            frames = self.samples_received // FRAME_SAMPLES
+        if self._ended or frames <= self._feature_frames:
+            return NO_WINDOWS
+        self._taken = frames
+        first, count = self._feature_frames * STACK, (frames - self._feature_frames) * STACK
+        return features.mel_windows(self._audio, first, count, offset=self._audio_start)
+
+    def prepare_features(self, mel: np.ndarray) -> Job | None:
+        """Add the log-mel [m, N_MELS] of :meth:`take`'s windows; return the model work now possible, if any."""
+        if len(mel):
+            frames = self._taken
+            self._features = np.concatenate([self._features, mel.reshape(-1, FEATURES)])
+            self._feature_frames = frames
+            keep_from = (frames * STACK + 1) * HOP - N_FFT  # the next mel window's first sample
+            drop = min(max(keep_from - self._audio_start, 0), len(self._audio))
+            self._audio = self._audio[drop:]
+            self._audio_start += drop
+        if self._ending:  # the silence the lookahead needs after the last audio
+            pad = np.repeat(silence_frame()[None], self.model.lookahead, 0)
+            self._features = np.concatenate([self._features, pad])
+            self._feature_frames += self.model.lookahead
+            self._ended, self._ending = True, False
         n = len(self._features)
         if n == 0:
             return None
         warm = min(self._warmup, n)
-        noise = np.concatenate([np.zeros((warm, len(self.model.sampled)), np.float32), self._draw_noise(n - warm)])
+        noise = self._draw_noise(n - warm)
+        if warm:
+            noise = np.concatenate([np.zeros((warm, len(self.model.sampled)), np.float32), noise])
         job = Job(self._features, noise, self._condition(), self._state)
         self._features = self._features[n:]
         return job
 
-    def finish(self, result: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> list[MotionFrame]:
-        """Store the model's output for the prepared job and emit the frames now determined."""
+    def prepare(self, pcm: np.ndarray | None) -> Job | None:
+        """Take in audio (``None``: the end); return the model work it makes possible, if any."""
+        return self.prepare_features(features.windows_log_mel(self.take(pcm)))
+
+    def store(self, result: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> None:
+        """Keep the model's output for the prepared job (None: there was none)."""
         if result is not None:
             mouth, motion, self._state = result
             warm = min(self._warmup, len(mouth))
             self._warmup -= warm
             if len(mouth) > warm:
                 self._store(mouth[warm:], motion[warm:])
-        return self._emit()
+
+    def finish(self, result: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> list[MotionFrame]:
+        """Store the model's output for the prepared job and emit the frames now determined."""
+        self.store(result)
+        frames = emit([self])[0]
+        if isinstance(frames, Exception):
+            raise frames
+        return frames
 
     def push(self, pcm: np.ndarray) -> list[MotionFrame]:
         job = self.prepare(pcm)
@@ -166,32 +218,6 @@ class NeuralSession(StreamingSession):
     def flush(self) -> list[MotionFrame]:
         job = self.prepare(None)
         return self.finish(self.model.run([job])[0] if job else None)
-
-    # -- features
-    def _end_audio(self) -> None:
-        """Pad the audio to whole model frames and append the silence the lookahead needs."""
-        if self._ended:
-            return
-        partial = (-self.samples_received) % FRAME_SAMPLES
-        whole = (self.samples_received + partial) // FRAME_SAMPLES
-        self._audio = np.concatenate([self._audio, np.zeros(partial, np.float32)])
-        self._add_features(whole)
-        pad = np.repeat(silence_frame()[None], self.model.lookahead, 0)
-        self._features = np.concatenate([self._features, pad])
-        self._feature_frames += self.model.lookahead
-        self._ended = True
-
-    def _add_features(self, frames: int) -> None:
-        if self._ended or frames <= self._feature_frames:
-            return
-        first = self._feature_frames * STACK
-        mel = log_mel(self._audio, first, (frames - self._feature_frames) * STACK, offset=self._audio_start)
-        self._features = np.concatenate([self._features, mel.reshape(-1, STACK * mel.shape[1])])
-        self._feature_frames = frames
-        keep_from = (frames * STACK + 1) * HOP - N_FFT  # the next mel window's first sample
-        drop = min(max(keep_from - self._audio_start, 0), len(self._audio))
-        self._audio = self._audio[drop:]
-        self._audio_start += drop
 
     def _draw_noise(self, n: int) -> np.ndarray:
         """The next ``n`` frames of the seeded AR(1) noise (unit variance), drawn in order."""
@@ -213,16 +239,12 @@ class NeuralSession(StreamingSession):
         rows = np.zeros((n, NUM_CHANNELS + 3 + 1), np.float32)
         rows[:, :NUM_BLENDSHAPES] = mouth[:, :NUM_BLENDSHAPES]
         rows[:, -1] = 1.0 / (1.0 + np.exp(-mouth[:, NUM_BLENDSHAPES]))
-        motion = self._smoothed(motion)
-        for k, name in enumerate(self.model.sampled):
-            column = NUM_CHANNELS + "XYZ".index(name[-1]) if name.startswith("Translation") else C[name]
-            rows[:, column] = motion[:, k]
-        self._outputs = np.concatenate([self._outputs, rows])
+        rows[:, self.model.columns] = self._smoothed(motion)
+        self._outputs = np.concatenate([self._outputs, rows]) if len(self._outputs) else rows
         self._computed += n
 
     def _smoothed(self, motion: np.ndarray) -> np.ndarray:
-        heads = np.array([name.startswith(("Head", "Translation")) for name in self.model.sampled])
-        alpha = np.where(heads, 1 - math.exp(-FRAME_S / SMOOTH_S["head"]), 1 - math.exp(-FRAME_S / SMOOTH_S["face"]))
+        alpha = self.model.alpha
         out = np.empty_like(motion)
         state = motion[0].copy() if self._smooth is None else self._smooth
         for k in range(len(motion)):
@@ -231,13 +253,15 @@ class NeuralSession(StreamingSession):
         self._smooth = state
         return out
 
-    def _emit(self) -> list[MotionFrame]:
+    def due(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The frames now determined: (indices [T], times [T], model rows interpolated to them [T, 65]), counted
+        as emitted; :func:`emit` composes them."""
         stop = self.total_frames
         if not self._ended:  # frame i needs model frames floor(u) and floor(u) + 1, u = i / fps / FRAME_S
             stop = min(stop, -(-(self._computed - 1) * self.fps // MODEL_FRAMES_PER_S))
         indices = np.arange(self.frames_emitted, stop)
         if len(indices) == 0:
-            return []
+            return indices, np.zeros(0), np.zeros((0, NUM_CHANNELS + 3 + 1), np.float32)
         times = indices / self.fps
         u = times / FRAME_S - self._outputs_start
         last = len(self._outputs) - 1
@@ -245,41 +269,93 @@ class NeuralSession(StreamingSession):
         k1 = np.clip(k0 + 1, 0, last)
         w = np.clip(u - np.floor(u), 0, 1)[:, None]
         rows = self._outputs[k0] * (1 - w) + self._outputs[k1] * w
-        values = self._compose(rows, times)
-        translation = rows[:, NUM_CHANNELS:NUM_CHANNELS + 3] * min(self.controls.head_motion / MIN_HEAD_LEVEL, 1.0)
         self.frames_emitted = stop
         keep = max(int(np.floor(stop / self.fps / FRAME_S)) - self._outputs_start - 1, 0)
         self._outputs = self._outputs[keep:]
         self._outputs_start += keep
-        return [MotionFrame(int(i), float(t), v, tr.astype(np.float32))
-                for i, t, v, tr in zip(indices, times, values, translation)]
+        return indices, times, rows
 
-    def _compose(self, rows: np.ndarray, times: np.ndarray) -> np.ndarray:
-        """The 61 channels from interpolated model rows plus the control layers."""
-        controls = self.controls
-        values = rows[:, :NUM_CHANNELS].copy()
-        closure = rows[:, -1]
-        if self._closures:
-            for start, end in self._closures:
-                closure = np.where((times >= start) & (times < end), 1.0, closure)
-        shut = np.clip((closure - CLOSURE_THRESHOLD) / (1 - CLOSURE_THRESHOLD), 0, 1)
-        lips = [C[n] for n in ("MouthLowerDownLeft", "MouthLowerDownRight", "MouthUpperUpLeft", "MouthUpperUpRight")]
-        values[:, lips] *= (1 - shut)[:, None]
-        values[:, C["MouthClose"]] = np.maximum(values[:, C["MouthClose"]], shut * values[:, C["JawOpen"]])
-        values[:, C["JawOpen"]] *= 1 - 0.5 * shut
-        values[:, :NUM_BLENDSHAPES] = np.clip(values[:, :NUM_BLENDSHAPES], 0, 1) * controls.intensity
-        head = [C["HeadYaw"], C["HeadPitch"], C["HeadRoll"]]
-        values[:, head] *= min(controls.head_motion / MIN_HEAD_LEVEL, 1.0)
-        blinks = [C["EyeBlinkLeft"], C["EyeBlinkRight"]]
-        values[:, blinks] = self._idle.blink(times, controls.blink_rate)[:, None]
-        gaze = np.zeros_like(values)
-        yaw, pitch = self._idle.gaze(times, controls)
-        set_eye_rotation(gaze, yaw, pitch)
-        values[:, NUM_BLENDSHAPES + 3:] = gaze[:, NUM_BLENDSHAPES + 3:]
-        values[:, :NUM_BLENDSHAPES] += gaze[:, :NUM_BLENDSHAPES]
-        values += emotion_offset(controls)
-        np.clip(values[:, :NUM_BLENDSHAPES], 0.0, 1.0, out=values[:, :NUM_BLENDSHAPES])
-        return values
+
+Due = tuple[int, "NeuralSession", tuple[np.ndarray, np.ndarray, np.ndarray]]  # (place, session, its due frames)
+
+
+def emit(sessions: list[NeuralSession]) -> list[list[MotionFrame] | Exception]:
+    """Each session's frames now determined (:meth:`NeuralSession.due`), composed for all the sessions together
+    (:func:`compose`); where that fails, each alone, so that only a failing session gets its error."""
+    results: list[list[MotionFrame] | Exception] = [[] for _ in sessions]
+    due: list[Due] = []
+    for k, session in enumerate(sessions):
+        try:
+            frames = session.due()
+        except Exception as e:  # handed back to that session's caller
+            results[k] = e
+            continue
+        if len(frames[0]):
+            due.append((k, session, frames))
+    try:
+        _frames_into(results, due)
+    except Exception:
+        for one in due:
+            try:
+                _frames_into(results, [one])
+            except Exception as e:  # handed back to that session's caller
+                results[one[0]] = e
+    return results
+
+
+def _frames_into(results: list[list[MotionFrame] | Exception], due: list[Due]) -> None:
+    if not due:
+        return
+    values = compose([s for _, s, _ in due], [d[1] for _, _, d in due], np.concatenate([d[2] for _, _, d in due]))
+    at = 0
+    for k, session, (indices, times, rows) in due:
+        part = values[at:at + len(indices)]
+        at += len(indices)
+        translation = (rows[:, NUM_CHANNELS:NUM_CHANNELS + 3] * head_scale(session.controls)).astype(np.float32)
+        results[k] = [MotionFrame(i, t, v, tr) for i, t, v, tr in
+                      zip(indices.tolist(), times.tolist(), part, translation)]
+
+
+def head_scale(controls: Controls) -> float:
+    """Head-motion controls below :data:`MIN_HEAD_LEVEL` scale the head's rotation and translation down."""
+    return min(controls.head_motion / MIN_HEAD_LEVEL, 1.0)
+
+
+def compose(sessions: list[NeuralSession], times: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """The 61 channels from interpolated model rows plus each session's control layers: ``rows`` [T, 65] holds
+    the sessions' frames one after the other, ``times[k]`` the times of session ``k``'s. Every step is per frame,
+    so composing many sessions at once gives each what it gets alone."""
+    counts = [len(t) for t in times]
+    every = np.concatenate(times)
+    values = rows[:, :NUM_CHANNELS].copy()
+    closure = rows[:, -1].copy()
+    at = 0
+    for session, count in zip(sessions, counts):
+        for start, end in session._closures:
+            t = every[at:at + count]
+            closure[at:at + count] = np.where((t >= start) & (t < end), 1.0, closure[at:at + count])
+        at += count
+
+    def per_frame(value: list[float]) -> np.ndarray:
+        return np.repeat(np.array(value, np.float32), counts)[:, None]
+
+    shut = np.clip((closure - CLOSURE_THRESHOLD) / (1 - CLOSURE_THRESHOLD), 0, 1)
+    values[:, LIPS] *= (1 - shut)[:, None]
+    values[:, C["MouthClose"]] = np.maximum(values[:, C["MouthClose"]], shut * values[:, C["JawOpen"]])
+    values[:, C["JawOpen"]] *= 1 - 0.5 * shut
+    values[:, :NUM_BLENDSHAPES] = (np.clip(values[:, :NUM_BLENDSHAPES], 0, 1)
+                                   * per_frame([s.controls.intensity for s in sessions]))
+    values[:, HEAD] *= per_frame([head_scale(s.controls) for s in sessions])
+    values[:, BLINKS] = np.concatenate([s._idle.blink(t, s.controls.blink_rate) for s, t in zip(sessions, times)
+                                        ])[:, None]
+    gazes = [s._idle.gaze(t, s.controls) for s, t in zip(sessions, times)]
+    gaze = np.zeros_like(values)
+    set_eye_rotation(gaze, np.concatenate([g[0] for g in gazes]), np.concatenate([g[1] for g in gazes]))
+    values[:, NUM_BLENDSHAPES + 3:] = gaze[:, NUM_BLENDSHAPES + 3:]
+    values[:, :NUM_BLENDSHAPES] += gaze[:, :NUM_BLENDSHAPES]
+    values += np.repeat(np.stack([emotion_offset(s.controls) for s in sessions]), counts, axis=0)
+    np.clip(values[:, :NUM_BLENDSHAPES], 0.0, 1.0, out=values[:, :NUM_BLENDSHAPES])
+    return values
 
 
 class NeuralAnimator(Animator):
@@ -288,6 +364,7 @@ class NeuralAnimator(Animator):
                    "brows, lids (flow-matching samples, seeded); ONNX Runtime")
     lookahead_ms = 100.0
     accepts_text = True
+    batch_wait_ms = 8.0  # a model call: 0.47 ms for 1 stream, 1.15 ms for 16 (docs/BENCHMARKS.md, fourth stop)
 
     def __init__(self, model_path: Path | None = None, threads: int = 1) -> None:
         self.model = NeuralModel(model_path, threads)
@@ -311,25 +388,38 @@ class NeuralAnimator(Animator):
         return session
 
     def run_batch(self, work: list[tuple[StreamingSession, np.ndarray | None]]) -> list[list[MotionFrame] | Exception]:
-        """One ONNX Runtime call for every session of the batch that has model work."""
+        """Each phase of the step once for the whole batch: one log-mel of every session's new audio, one ONNX
+        Runtime call, one composition of every session's new frames. A session whose step fails gets its error;
+        the others carry on."""
         results: list[list[MotionFrame] | Exception] = [[] for _ in work]
-        jobs: list[tuple[int, Job | None]] = []
+        taken: list[tuple[int, NeuralSession, np.ndarray]] = []
         for k, (session, pcm) in enumerate(work):
             try:
                 if not isinstance(session, NeuralSession):
                     raise TypeError("run_batch got a session of another animator")
-                jobs.append((k, session.prepare(pcm)))
+                taken.append((k, session, session.take(pcm)))
             except Exception as e:  # handed back to that session's caller
                 results[k] = e
-        ready = [(k, job) for k, job in jobs if job is not None]
+        mel = features.windows_log_mel(np.concatenate([w for _, _, w in taken])) if taken else NO_WINDOWS
+        jobs: list[tuple[int, NeuralSession, Job | None]] = []
+        at = 0
+        for k, session, windows in taken:
+            part, at = mel[at:at + len(windows)], at + len(windows)
+            try:
+                jobs.append((k, session, session.prepare_features(part)))
+            except Exception as e:
+                results[k] = e
+        ready = [(k, job) for k, _, job in jobs if job is not None]
         outputs = self.model.run([job for _, job in ready]) if ready else []
         by_index = {k: out for (k, _), out in zip(ready, outputs)}
-        for k, _ in jobs:
-            session = work[k][0]
-            assert isinstance(session, NeuralSession)
+        stored: list[tuple[int, NeuralSession]] = []
+        for k, session, _ in jobs:
             try:
-                results[k] = session.finish(by_index.get(k))
-            except Exception as e:  # handed back to that session's caller
+                session.store(by_index.get(k))
+                stored.append((k, session))
+            except Exception as e:
                 results[k] = e
+        frames = emit([session for _, session in stored])
+        for (k, _), result in zip(stored, frames):
+            results[k] = result
         return results
-

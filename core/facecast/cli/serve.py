@@ -58,6 +58,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-live-streams", type=int, default=defaults.max_live_streams,
                    help="live streams admitted at most; below this the daemon admits what it measures it can "
                         "serve on time (default %(default)s)")
+    p.add_argument("--live-initial-streams", type=int, default=defaults.live_capacity_initial, metavar="N",
+                   help="live streams admitted before the daemon has measured what they cost, and the least it "
+                        "admits while they use little of its target (default: 16 per core it may run on)")
+    p.add_argument("--live-target-cores", type=float, default=defaults.live_target_cores, metavar="CORES",
+                   help="cores live streams may use: the daemon admits the streams that fit, as it measures them "
+                        "(default: 0.75 of the cores it may run on; its Python threads stay under 0.8 of a core "
+                        "either way)")
     p.add_argument("--config-timeout", type=float, default=defaults.config_timeout_seconds,
                    help="close a Stream that sends no config within this many seconds (default %(default)s)")
     p.add_argument("--idle-timeout", type=float, default=defaults.idle_timeout_seconds,
@@ -93,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
         fail("--tls-client-ca needs --tls-cert and --tls-key")
     if args.rate_limit < 0 or args.rate_burst < 1:
         fail("--rate-limit must be >= 0 and --rate-burst >= 1")
+    if args.live_initial_streams is not None and args.live_initial_streams < 1:
+        fail(f"--live-initial-streams must be at least 1, not {args.live_initial_streams}")
+    if args.live_target_cores is not None and not args.live_target_cores > 0:
+        fail(f"--live-target-cores must be more than 0, not {args.live_target_cores:g}")
     if not args.max_clip_wait > 0:
         fail(f"--max-clip-wait must be more than 0 seconds, not {args.max_clip_wait:g}")
     if args.token:
@@ -113,7 +124,9 @@ def run(args: argparse.Namespace) -> int:
         metrics_port=args.metrics_port, avatar_dir=args.avatar_dir, clip_workers=args.clip_workers,
         max_clip_wait_seconds=args.max_clip_wait,
         idle_timeout_seconds=args.idle_timeout,
-        max_live_streams=args.max_live_streams, live_lanes=args.live_lanes, config_timeout_seconds=args.config_timeout,
+        max_live_streams=args.max_live_streams, live_lanes=args.live_lanes,
+        live_target_cores=args.live_target_cores, live_capacity_initial=args.live_initial_streams,
+        config_timeout_seconds=args.config_timeout,
         grace_seconds=args.grace_seconds)
     run_server(config)
     return 0

@@ -3,32 +3,71 @@
 Every ``window`` seconds :meth:`LiveCapacity.sample` reads the process's CPU time (the event loop and the
 scheduler threads; whole clips run in worker processes and do not count), the live frames sent in that window
 and their lateness. The frames sent say how many 30 fps streams were served on average; the estimate is the
-number of streams that would use ``target_cores`` at the measured CPU per stream. While frames are on time the
+number of streams that would use ``target_cores`` at the measured CPU per stream (by default
+:data:`CORE_SHARE` of the cores the process may run on), and no more than would keep the threads that run
+Python (the event loop and the scheduler lanes, read by ``python_cpu``) under ``python_cores``: they share one
+interpreter lock, so however many cores the machine has, their Python code runs on one at a time; only what
+they do outside it (ONNX Runtime, gRPC's own threads) uses the others. While frames are on time the
 limit grows towards it: 1.5x per window while the machine has idle CPU (``min_idle`` of its cores, read from
-``/proc/stat``: other replicas, clients and other jobs on the machine count), else by two streams. A window
-whose p99 lateness exceeded one frame stops admissions until the streams are on time again; an idle window
-returns the limit to its initial value. New live streams past the limit are refused with RESOURCE_EXHAUSTED
+``/proc/stat``: other replicas, clients and other jobs on the machine count, niced ones too), else by two
+streams. A window that used under :data:`LOW_UTILISATION` of the targets, on a machine with CPU to spare (idle
+or niced), does not take the limit below its initial value (its extrapolation is long and pessimistic). A
+window whose p99 lateness exceeded one frame stops admissions until the streams are on time again; an idle
+window returns the limit to its initial value. New live streams past the limit are refused with RESOURCE_EXHAUSTED
 and a message saying why, so admitted streams stay on time instead of all becoming late together.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 FRAME_SECONDS = 1 / 30  # the lateness budget: one frame at 30 fps
+CORE_SHARE = 0.75  # of the cores the daemon may run on: what live streams may use by default (the rest: headroom)
+PYTHON_CORES = 0.8  # what the threads running Python may use together (one interpreter lock: under one core)
+LOW_UTILISATION = 0.5  # a window that used less than this share of the targets says little about the limit
+INITIAL_PER_CORE = 16  # live streams admitted per usable core before any measurement (measured on 2 cores: 32
+# neural or energy streams use 0.7-0.8 of the daemon's cores, docs/BENCHMARKS.md)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. ``taskset`` or a container's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_target_cores() -> float:
+    """The live path's default CPU target: :data:`CORE_SHARE` of :func:`usable_cores`."""
+    return CORE_SHARE * usable_cores()
+
+
+def default_initial_streams() -> int:
+    """Live streams admitted before the first measurement: :data:`INITIAL_PER_CORE` per usable core."""
+    return INITIAL_PER_CORE * usable_cores()
 
 
 class LiveCapacity:
-    def __init__(self, initial: int = 16, target_cores: float = 0.8, window: float = 2.0,
-                 ceiling: int = 1024, budget_seconds: float = FRAME_SECONDS, min_idle: float = 0.15) -> None:
+    def __init__(self, initial: int = 16, target_cores: float | None = None, window: float = 2.0,
+                 ceiling: int = 1024, budget_seconds: float = FRAME_SECONDS, min_idle: float = 0.15,
+                 python_cpu: Callable[[], float] | None = None, python_cores: float = PYTHON_CORES) -> None:
+        """``target_cores``: None for :func:`default_target_cores`. ``python_cpu``: the CPU seconds so far of the
+        threads that run Python (called in the thread that calls :meth:`sample`); None: not bounded apart."""
         self.limit = self.initial = initial
         self.min_idle = min_idle
         self._machine = machine_cpu()
         self.machine_idle = 1.0
-        self.target_cores, self.window, self.ceiling, self.budget = target_cores, window, ceiling, budget_seconds
+        self.machine_spare = 1.0  # idle, or taken by niced jobs (they yield to the daemon)
+        self.target_cores = default_target_cores() if target_cores is None else target_cores
+        self.window, self.ceiling, self.budget = window, ceiling, budget_seconds
+        self.python_cpu, self.python_cores = python_cpu, python_cores
+        self._python: float | None = None  # python_cpu() at the last sample (read first in the sampling thread)
+        self.last_python = 0.0
         self._cpu, self._wall = time.process_time(), time.monotonic()
         self._lateness: list[float] = []
         self._frames = 0
@@ -49,14 +88,19 @@ class LiveCapacity:
         elapsed = max(wall - self._wall, 1e-6)
         used = (cpu - self._cpu) / elapsed  # cores busy in this process
         self._cpu, self._wall = cpu, wall
+        python = self.python_cpu() if self.python_cpu else None
+        python_used = None if python is None or self._python is None else (python - self._python) / elapsed
+        self._python = python
+        self.last_python = python_used or 0.0
         with self._lock:
             late, self._lateness = self._lateness, []
             frames, self._frames = self._frames, 0
         served = frames / (elapsed / FRAME_SECONDS)  # 30 fps streams served on average in the window
         machine = machine_cpu()
         if machine and self._machine:
-            busy, total = machine[0] - self._machine[0], machine[1] - self._machine[1]
+            busy, total, niced = (now - then for now, then in zip(machine, self._machine))
             self.machine_idle = 1.0 - busy / total if total > 0 else 1.0
+            self.machine_spare = 1.0 - (busy - niced) / total if total > 0 else 1.0
         self._machine = machine
         self.last_cpu = used
         self.last_p99 = float(np.percentile(late, 99)) if late else 0.0
@@ -68,29 +112,47 @@ class LiveCapacity:
         elif used > 0.02:
             self.measured = True
             estimate = served * self.target_cores / used
+            if python_used is not None and python_used > 0.02:
+                estimate = min(estimate, served * self.python_cores / python_used)
             # on time: grow 1.5x per window while the machine has CPU to spare, else by two streams (the CPU per
             # stream changes with how many share a batch, and other processes take the machine's CPU)
             base = max(self.limit, active_live)
             grown = 1.5 * base if self.machine_idle >= self.min_idle else base + 2
-            self.limit = int(min(self.ceiling, max(1, min(estimate, grown))))
+            # A window that used little of the targets extrapolates far, and too low: the CPU per stream falls as
+            # streams share model calls and gRPC wake-ups (neural, 4 -> 32 streams: 0.058 -> 0.018 Python cores
+            # each). On a machine with CPU to spare (idle, or taken by niced jobs: they yield), such an estimate
+            # does not take the limit below the initial one.
+            python_share = (python_used or 0.0) / self.python_cores
+            little = max(used / self.target_cores, python_share) < LOW_UTILISATION
+            floor = self.initial if little and self.machine_spare >= self.min_idle else 1
+            self.limit = int(min(self.ceiling, max(floor, min(estimate, grown))))
 
     def refusal(self, active_live: int) -> str | None:
         """Why a new live stream is refused now, or None to admit it."""
         if active_live < self.limit:
             return None
         why = (f"live frames ran late (p99 {self.last_p99 * 1000:.0f} ms)" if self.overloaded
-               else f"{self.last_cpu:.2f} cores busy, machine {self.machine_idle:.0%} idle" if self.measured
+               else f"{self.last_cpu:.2f} cores busy ({self.last_python:.2f} in Python threads) of a target of "
+                    f"{self.target_cores:.2f}, machine {self.machine_idle:.0%} idle" if self.measured
             else "not measured yet")
         return (f"the daemon serves {active_live} live streams, its measured capacity ({why}); "
                 "try again later or another replica")
 
 
-def machine_cpu() -> tuple[float, float] | None:
-    """(busy, total) CPU time of the whole machine so far, in clock ticks, from ``/proc/stat``; None elsewhere."""
+def machine_cpu() -> tuple[float, float, float] | None:
+    """(busy, total, niced) CPU time of the whole machine so far, in clock ticks, from ``/proc/stat``; None
+    elsewhere."""
     try:
         with open("/proc/stat") as stat:
-            fields = [float(v) for v in stat.readline().split()[1:9]]  # to steal; guest time is in user
-    except (OSError, ValueError):
+            return busy_and_total(stat.readline())
+    except (OSError, ValueError, IndexError):
         return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
-    return sum(fields) - idle, sum(fields)
+
+
+def busy_and_total(line: str) -> tuple[float, float, float]:
+    """(busy, total, niced) clock ticks of a ``/proc/stat`` "cpu" line: idle and iowait are not busy; niced
+    processes are, counted apart too: they yield to the daemon, but not all of their CPU (a nice-5 job keeps a
+    quarter of a core it shares). Guest time is in user."""
+    fields = [float(v) for v in line.split()[1:9]]  # user nice system idle iowait irq softirq steal
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
+    return sum(fields) - idle, sum(fields), fields[1]

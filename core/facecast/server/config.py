@@ -40,8 +40,12 @@ class ServerConfig:
     max_live_streams: int = 1024  # a hard ceiling on the measured live capacity
     # live sessions whose flush holds the GIL for long (alignment of a transcript): flushed in a worker process
     process_flush_animators: tuple[str, ...] = ("phonetic",)
-    live_capacity_initial: int = 16  # live streams admitted before the first measurement window
-    live_target_cores: float = 0.8  # the CPU the live path may use (GIL-bound Python: under one core)
+    # live streams admitted before the first measurement window (and while they use little of the targets);
+    # None: capacity.INITIAL_PER_CORE (16) per core the daemon may run on
+    live_capacity_initial: int | None = None
+    # the CPU the live path may use; None: capacity.CORE_SHARE (0.75) of the cores the daemon may run on. Its
+    # Python threads together stay under capacity.PYTHON_CORES (0.8) whatever this says (one interpreter lock)
+    live_target_cores: float | None = None
     config_timeout_seconds: float = 10.0  # a Stream must send its config within this
     idle_timeout_seconds: float = 30.0  # a Stream that sends nothing for this long is closed
     keepalive_seconds: float = 20.0  # HTTP/2 pings on idle connections, to find vanished clients

@@ -50,7 +50,7 @@ class LiveSession:
 
     def __init__(self, session: StreamingSession, scheduler: ModelScheduler, rate: int, max_chunk_seconds: float,
                  max_seconds: float, textures: TextureStream | None = None, capacity: LiveCapacity | None = None,
-                 kind: str = "stream") -> None:
+                 kind: str = "stream", echo: bool = True) -> None:
         self.session, self.scheduler, self.rate = session, scheduler, rate
         self.max_chunk_seconds, self.max_seconds = max_chunk_seconds, max_seconds
         self.textures, self.capacity, self.kind = textures, capacity, kind
@@ -58,21 +58,23 @@ class LiveSession:
         self.samples_received = 0
         self.model_samples_pushed = 0
         self.echo = EchoBuffer()
+        self.keeps_echo = echo  # False: the call echoes no audio, so none is kept
 
     @property
     def seconds_received(self) -> float:
         return self.samples_received / self.rate
 
     def accept(self, samples: np.ndarray, pcm16: bytes | None = None) -> np.ndarray:
-        """Check one chunk of client-rate audio against the limits, keep it for the echo (``pcm16``: the bytes
-        the client sent, when they are PCM16) and return it at the model rate."""
+        """Check one chunk of client-rate audio against the limits, keep it for the echo if the call has one
+        (``pcm16``: the bytes the client sent, when they are PCM16) and return it at the model rate."""
         if len(samples) > self.max_chunk_seconds * self.rate:
             raise AudioError(f"audio chunks may hold at most {self.max_chunk_seconds:g} s; this one holds "
                              f"{len(samples) / self.rate:.1f} s")
         if (self.samples_received + len(samples)) / self.rate > self.max_seconds:
             raise AudioError(f"the stream is longer than the limit of {self.max_seconds:g} s")
         self.samples_received += len(samples)
-        self.echo.add(wire.pcm16_bytes(samples) if pcm16 is None else pcm16)
+        if self.keeps_echo:
+            self.echo.add(wire.pcm16_bytes(samples) if pcm16 is None else pcm16)
         return self.resampler(samples)
 
     async def run(self, pcm: np.ndarray) -> list[MotionFrame]:

@@ -7,6 +7,14 @@ in order) and new sessions go to the lane with the fewest. A lane takes everythi
 compute, animators that release the GIL (ONNX Runtime) use as many cores as there are lanes, and a batched model
 (the neural animator) can evaluate many streams in one call. Animators without batching just loop.
 
+Live streams send their chunks at the same rate but not in step, so a lane that ran whatever was queued would
+mostly run batches of one. For an animator with a ``batch_wait_ms`` (the neural one, whose model call costs
+about as much for 16 streams as for one) a lane holds its oldest item up to that long, or until every session on
+the lane has brought a chunk (a session has at most one item in flight), and runs them all together. Such an
+animator gets one lane whatever ``lanes`` says: its batch of every stream is one model call per 20 ms, and more
+lanes would only split it into smaller ones that cost nearly as much each (the Python around the model holds
+the GIL in any lane).
+
 Only live streams use the schedulers: whole clips run in worker processes (:mod:`.clipwork`), so a stream's
 chunk never waits behind a clip. The flush of an animator named in ``process_flush`` (the phonetic one, whose
 flush aligns a whole utterance with its transcript in C code that holds the GIL) runs in a forked process on a
@@ -18,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import warnings
 import weakref
 from collections.abc import Awaitable, Callable
@@ -36,6 +45,7 @@ class Work:
     session: StreamingSession
     pcm: np.ndarray | None  # None: flush
     done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    queued_at: float = field(default_factory=time.monotonic)
 
 
 class _Lane:
@@ -44,6 +54,29 @@ class _Lane:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"facecast-{animator.name}-{index}")
         self.worker: asyncio.Task | None = None
         self.sessions = 0
+        self.cpu_seconds = 0.0  # thread CPU time of the run_batch calls (Python and what runs outside the GIL)
+        self.gathering: asyncio.Future | None = None  # while the worker waits for more items: set when they came
+        self.wanted = 0  # items queued that end the wait
+
+    def added(self) -> None:
+        """An item was queued: end a gathering wait once enough are there."""
+        if self.gathering and not self.gathering.done() and self.queue.qsize() >= self.wanted:
+            self.gathering.set_result(None)
+
+    async def gather(self, first: Work, most: int, wait_s: float) -> None:
+        """Wait until ``most`` items (``first``, already taken, and the queued ones) are there or ``first`` has
+        waited ``wait_s`` since it was queued."""
+        left = first.queued_at + wait_s - time.monotonic()
+        if left <= 0 or self.queue.qsize() + 1 >= most:
+            return
+        loop = asyncio.get_running_loop()
+        self.gathering, self.wanted = loop.create_future(), most - 1
+        timer = loop.call_later(left, _resolve, self.gathering)
+        try:
+            await self.gathering
+        finally:
+            timer.cancel()
+            self.gathering = None
 
 
 ProcessCall = Callable[..., Awaitable[Any]]  # (fn, *args) -> fn(*args) run in a worker process
@@ -72,7 +105,7 @@ class ModelScheduler:
         self.animator = animator
         self.max_batch = max_batch
         self.process_call = process_call
-        self._lanes = [_Lane(animator, i) for i in range(max(1, lanes))]
+        self._lanes = [_Lane(animator, i) for i in range(1 if animator.batch_wait_ms > 0 else max(1, lanes))]
         self._lane_of: weakref.WeakKeyDictionary[StreamingSession, _Lane] = weakref.WeakKeyDictionary()
         self.batches = 0
         self.items = 0
@@ -98,7 +131,8 @@ class ModelScheduler:
         if lane.worker is None:
             lane.worker = asyncio.get_running_loop().create_task(self._serve(lane))
         work = Work(session, pcm)
-        await lane.queue.put(work)
+        lane.queue.put_nowait(work)  # unbounded: never waits
+        lane.added()
         return await work.done
 
     async def _flush_in_process(self, session: StreamingSession) -> list[MotionFrame]:
@@ -112,15 +146,17 @@ class ModelScheduler:
 
     async def _serve(self, lane: _Lane) -> None:
         loop = asyncio.get_running_loop()
+        wait_s = self.animator.batch_wait_ms / 1000
         while True:
             batch = [await lane.queue.get()]
+            if wait_s > 0 and lane.sessions > 1:
+                await lane.gather(batch[0], min(self.max_batch, lane.sessions), wait_s)
             while len(batch) < self.max_batch and not lane.queue.empty():
                 batch.append(lane.queue.get_nowait())
             live = [w for w in batch if not w.done.cancelled()]  # a client that left ends its work here
             if not live:
                 continue
-            results = await loop.run_in_executor(
-                lane.executor, self.animator.run_batch, [(w.session, w.pcm) for w in live])
+            results = await loop.run_in_executor(lane.executor, self._run, lane, [(w.session, w.pcm) for w in live])
             self.batches += 1
             self.items += len(live)
             for work, result in zip(live, results):
@@ -131,6 +167,18 @@ class ModelScheduler:
                 else:
                     work.done.set_result(result)
 
+    def _run(self, lane: _Lane, work: list[tuple[StreamingSession, np.ndarray | None]]) -> list[Any]:
+        """In the lane's thread: the batch, with the thread's CPU time counted."""
+        start = time.thread_time()
+        try:
+            return self.animator.run_batch(work)
+        finally:
+            lane.cpu_seconds += time.thread_time() - start
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(lane.cpu_seconds for lane in self._lanes)
+
     async def close(self) -> None:
         for lane in self._lanes:
             if lane.worker:
@@ -138,6 +186,11 @@ class ModelScheduler:
                 with contextlib.suppress(asyncio.CancelledError):
                     await lane.worker
             lane.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _leave(lane: _Lane) -> None:
@@ -159,6 +212,11 @@ class Schedulers:
             call = self.process_call if animator.name in self.process_flush else None
             self._by_name[animator.name] = ModelScheduler(animator, self.max_batch, self.lanes, call)
         return self._by_name[animator.name]
+
+    @property
+    def cpu_seconds(self) -> float:
+        """Thread CPU time the lanes of every scheduler have spent in ``run_batch``."""
+        return sum(s.cpu_seconds for s in self._by_name.values())
 
     @property
     def queued(self) -> dict[tuple[tuple[str, str], ...], float]:

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +21,7 @@ from facecast.errors import InvalidInput
 from facecast.server import metrics
 from facecast.server.avatars import AvatarStore
 from facecast.server.calls import ModelUnavailable, RequestReader, ShuttingDown, Watchdog
-from facecast.server.capacity import LiveCapacity
+from facecast.server.capacity import LiveCapacity, default_initial_streams
 from facecast.server.clipwork import ClipWorkers
 from facecast.server.config import ServerConfig
 from facecast.server.scheduler import Schedulers
@@ -37,8 +38,10 @@ class DaemonState:
         self.schedulers = Schedulers(config.max_batch, config.live_lanes, self.clips.call,
                                      frozenset(config.process_flush_animators))
         self.avatars = AvatarStore(config.max_avatars, config.avatar_dir)
-        self.capacity = LiveCapacity(min(config.live_capacity_initial, config.max_live_streams),
-                                     config.live_target_cores, ceiling=config.max_live_streams)
+        initial = config.live_capacity_initial or default_initial_streams()
+        self.capacity = LiveCapacity(min(initial, config.max_live_streams),
+                                     config.live_target_cores, ceiling=config.max_live_streams,
+                                     python_cpu=self._python_cpu)
         # live texture frames and whole-clip texture frames render in pools of their own
         self.live_render = ThreadPoolExecutor(max_workers=2, thread_name_prefix="facecast-live-render")
         self.clip_render = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facecast-clip-render")
@@ -49,6 +52,11 @@ class DaemonState:
         self._monitor: asyncio.Task | None = None
         self._register_gauges()
 
+    def _python_cpu(self) -> float:
+        """CPU seconds of the threads that run the live path's Python: this one (the event loop: the capacity
+        samples in it) and the schedulers' lanes."""
+        return time.thread_time() + self.schedulers.cpu_seconds
+
     def _register_gauges(self) -> None:
         m = metrics.DAEMON
         m.gauge("facecast_sessions", "Sessions held, by kind (live streams count from their first byte).",
@@ -57,6 +65,10 @@ class DaemonState:
                 lambda: float(self.capacity.limit))
         m.gauge("facecast_live_cpu_cores", "Cores the daemon process used in the last window.",
                 lambda: self.capacity.last_cpu)
+        m.gauge("facecast_machine_idle", "Share of the machine's CPU idle in the last window (niced jobs count busy).",
+                lambda: self.capacity.machine_idle)
+        m.gauge("facecast_live_python_cores", "Cores the event loop and scheduler threads used in the last window.",
+                lambda: self.capacity.last_python)
         m.gauge("facecast_scheduler_queue_depth", "Live work items waiting, by animator.",
                 lambda: self.schedulers.queued or {(): 0.0})
         m.gauge("facecast_clip_workers_busy", "Animate calls running in worker processes.",

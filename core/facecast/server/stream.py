@@ -59,7 +59,7 @@ async def _open(state: DaemonState, config: pb.StreamConfig) -> tuple[LiveSessio
     textures = await TextureStream.open(config.texture, state.avatars, state.live_render)
     session = await asyncio.to_thread(animator.stream, controls, fps, **options)
     live = LiveSession(session, state.schedulers.for_animator(animator), rate, MAX_STREAM_CHUNK_SECONDS,
-                       state.config.max_stream_seconds, textures, state.capacity)
+                       state.config.max_stream_seconds, textures, state.capacity, echo=config.echo_audio)
     metrics.DAEMON.calls.inc(method="Stream", animator=animator.name)
     return live, animator
 
