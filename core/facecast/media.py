@@ -130,6 +130,8 @@ class H264Writer:
         """Encode the next frame (RGB uint8 [H, W, 3]) and the audio up to the end of its time."""
         import cv2
 
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:  # a ValueError, as PyAV's own check gave
+            raise ValueError(f"expected an RGB uint8 frame [H, W, 3], not {rgb.dtype} {list(rgb.shape)}")
         if self._frames == 0:
             self.size = (rgb.shape[1] - rgb.shape[1] % 2, rgb.shape[0] - rgb.shape[0] % 2)
             self._video.width, self._video.height = self.size
