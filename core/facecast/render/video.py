@@ -6,8 +6,8 @@ the whole clip; a failed render leaves no file behind. Every file carries C2PA c
 
 Rendering and encoding overlap: frames go through a short queue to an encoder thread
 (:class:`facecast.background.BackgroundConsumer`; libx264 and the muxer work outside the GIL). libx264 runs at
-preset ``veryfast``, crf 21: the luma PSNR of preset ``medium`` at crf 23 (its defaults) for about a third of
-its CPU time, at a file about 5 % bigger (docs/BENCHMARKS.md, "H.264 path speed, fourth stop").
+preset ``veryfast``, crf 21: the luma PSNR of preset ``medium`` at crf 23 (its defaults) for about 40 % of
+its CPU time, at files 5-7 % bigger on average (docs/BENCHMARKS.md, "H.264 path speed, fourth stop").
 """
 
 from __future__ import annotations
