@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import pytest
 
 from facecast.audio import Audio
 from facecast.background import BackgroundConsumer
+from facecast.errors import InvalidInput
 from facecast.face import Avatar, load_image
 from facecast.media import H264Writer
 from facecast.motion import CHANNEL_INDEX, NUM_CHANNELS, MotionClip
@@ -65,6 +66,10 @@ class WrongFrameRenderer(Renderer):
             yield frame.astype(np.float32) if i == self.bad else frame
 
 
+def recorder(calls: list[tuple[float, float]]) -> Callable[[float, float], None]:
+    return lambda done, total: calls.append((done, total))
+
+
 def encoder_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "facecast-h264"]
 
@@ -74,8 +79,7 @@ def test_encoder_thread_writes_the_frames_timestamps_and_sound_of_the_rendering_
     clip, audio = speaking_clip(40), tone(40 / 30)
     seen: dict[str, list[tuple[float, float]]] = {"overlap": [], "sequential": []}
     for name, encoding in (("overlap", DEFAULT_ENCODING), ("sequential", IN_RENDERING_THREAD)):
-        write_video(tmp_path / f"{name}.mp4", clip, renderer, audio, encoding=encoding,
-                    progress=lambda done, total, name=name: seen[name].append((done, total)))
+        write_video(tmp_path / f"{name}.mp4", clip, renderer, audio, encoding=encoding, progress=recorder(seen[name]))
     (video_a, sound_a), (video_b, sound_b) = decoded(tmp_path / "overlap.mp4"), decoded(tmp_path / "sequential.mp4")
     assert [t for t, _ in video_a] == [t for t, _ in video_b] == [Fraction(i, 30) for i in range(40)]  # i / fps
     for (_, a), (_, b) in zip(video_a, video_b, strict=True):
@@ -119,11 +123,22 @@ def test_watermark_verifies_on_our_mp4_at_the_new_and_the_old_settings(tmp_path:
     assert scores["new"] > scores["old"] - 2  # about as strong as at libx264's defaults (measured: above it)
 
 
+@pytest.mark.parametrize("encoding", [Encoding(preset="turbo"), Encoding(crf=60)], ids=["preset", "crf"])
+def test_unknown_preset_or_crf_is_a_clear_error(renderer: Renderer, tmp_path: Path, encoding: Encoding) -> None:
+    with pytest.raises(InvalidInput, match="libx264 takes a preset of ultrafast, .* and a crf from 0 to 51"):
+        write_video(tmp_path / "talk.mp4", speaking_clip(3), renderer, encoding=encoding)
+    assert os.listdir(tmp_path) == []
+
+
 def test_consumer_gets_every_item_in_order_on_its_own_thread() -> None:
     got: list[tuple[int, str]] = []
-    with BackgroundConsumer(lambda item: got.append((item, threading.current_thread().name)), 3, "test-worker") as w:
+
+    def consume(item: int) -> None:
+        got.append((item, threading.current_thread().name))
+
+    with BackgroundConsumer(consume, 3, "test-worker") as worker:
         for i in range(50):
-            w.put(i)
+            worker.put(i)
     assert [item for item, _ in got] == list(range(50))
     assert {name for _, name in got} == {"test-worker"}
 

@@ -30,6 +30,7 @@ from facecast.render.provenance import sign_mp4
 from facecast.render.renderer import DEFAULT_SIZE, Renderer
 
 QUEUE_FRAMES = 4  # rendered frames waiting for the encoder (0.8 MB each at 512x512)
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,9 @@ def write_video(
     if audio is not None and audio.sample_rate not in AAC_RATES:
         raise InvalidInput(f"audio at {audio.sample_rate} Hz cannot be stored as AAC; use one of "
                            f"{', '.join(map(str, AAC_RATES))} Hz")
+    if encoding.preset not in X264_PRESETS or not 0 <= encoding.crf <= 51:
+        raise InvalidInput(f"libx264 takes a preset of {', '.join(X264_PRESETS)} and a crf from 0 to 51, not "
+                           f"{encoding.preset!r} and {encoding.crf}")
     renderer = avatar if isinstance(avatar, Renderer) else Renderer(avatar, size)
     if renderer.size % 2:
         raise InvalidInput(f"video size must be even (H.264 stores colour at half resolution), not {renderer.size}")
