@@ -12,37 +12,21 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from test_render_video import ASSETS, SIZE, speaking_clip, tone
 
-from facecast.audio import Audio
 from facecast.background import BackgroundConsumer
 from facecast.errors import InvalidInput
 from facecast.face import Avatar, load_image
 from facecast.media import H264Writer
-from facecast.motion import CHANNEL_INDEX, NUM_CHANNELS, MotionClip
 from facecast.render import Renderer, verify_file, write_video
 from facecast.render.video import DEFAULT_ENCODING, LIBX264_DEFAULTS, Encoding
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
-SIZE = 256
 IN_RENDERING_THREAD = Encoding(DEFAULT_ENCODING.preset, DEFAULT_ENCODING.crf, overlap=False)
 
 
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
     return Renderer(Avatar.from_image(load_image(ASSETS / "mona_lisa.jpg")), SIZE)
-
-
-def speaking_clip(frames: int, fps: int = 30) -> MotionClip:
-    values = np.zeros((frames, NUM_CHANNELS), np.float32)
-    t = np.arange(frames) / fps
-    values[:, CHANNEL_INDEX["JawOpen"]] = 0.3 * (1 - np.cos(2 * np.pi * 2 * t))
-    values[:, CHANNEL_INDEX["HeadYaw"]] = 0.04 * np.sin(2 * np.pi * 0.5 * t)
-    return MotionClip(fps, values)
-
-
-def tone(seconds: float, rate: int = 16_000) -> Audio:
-    t = np.arange(int(seconds * rate)) / rate
-    return Audio((0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), rate)
 
 
 def decoded(path: Path) -> tuple[list[tuple[Fraction, np.ndarray]], list[tuple[Fraction, np.ndarray]]]:
