@@ -10,7 +10,10 @@ settings. ``--compare`` also times, in the same run and alternating (so a loaded
 renderer before the surface head and
 smile shading ("before": ``Renderer(head="flat", cheeks="plain", lips="rig")``, also with H.264), the first
 renderer ("first": painted mouth and lids as well) and the default without head translation ("still":
-``Renderer(translate=False)``); those three keep the head in place.
+``Renderer(translate=False)``); those three keep the head in place. With ``--compare`` the mp4 path is also
+timed as it was before the fourth stop (``--h264-before``, default: libx264 ``medium`` at crf 23, encoding in
+the rendering thread) and with the new preset but no encoder thread, alternating with the default encoding.
+``--h264-preset``/``--h264-crf``/``--no-overlap`` change the default encoding's settings.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from facecast.controls import Controls
 from facecast.face import Avatar, load_image
 from facecast.motion import MotionClip
 from facecast.render import Renderer, write_video
+from facecast.render.video import DEFAULT_ENCODING, LIBX264_DEFAULTS, Encoding
 
 ROOT = Path(__file__).resolve().parents[1]
 RENDER_TARGET_FPS, ENCODE_TARGET_FPS = 60.0, 40.0
@@ -50,6 +54,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--portrait", default=str(ROOT / "assets" / "mona_lisa.jpg"))
     parser.add_argument("--compare", action="store_true", help="also time the first renderer's painted paths")
+    parser.add_argument("--h264-preset", default=DEFAULT_ENCODING.preset, help="libx264 preset of the mp4 path")
+    parser.add_argument("--h264-crf", type=int, default=DEFAULT_ENCODING.crf, help="libx264 crf of the mp4 path")
+    parser.add_argument("--no-overlap", action="store_true", help="encode in the rendering thread")
+    parser.add_argument("--h264-before", default=f"{LIBX264_DEFAULTS.preset}:{LIBX264_DEFAULTS.crf}",
+                        help="PRESET:CRF of the 'before' mp4 path compared (one thread)")
     args = parser.parse_args()
 
     clip, audio = speech_clip(args.seconds)
@@ -92,22 +101,34 @@ def main() -> None:
           f"({render_fps / RENDER_TARGET_FPS:.2f}x the {RENDER_TARGET_FPS:.0f} fps target, "
           f"{render_fps / clip.fps:.1f}x real time at {clip.fps} fps)")
 
+    encoding = Encoding(args.h264_preset, args.h264_crf, not args.no_overlap)
+    before_preset, _, before_crf = args.h264_before.partition(":")
+    before = Encoding(before_preset, int(before_crf or LIBX264_DEFAULTS.crf), overlap=False)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.mp4"
-        encoders = [("default", renderer)] + ([("before", others["before"])] if others else [])
-        encode: dict[str, list[float]] = {name: [] for name, _ in encoders}
-        for _ in range(2 if others else 1):
-            for name, each in encoders:
-                start = time.perf_counter()
-                write_video(path, clip, each, audio)
+        encoders = [("default", renderer, encoding)]
+        if others:
+            encoders += [(f"default, {before.preset} crf {before.crf}, one thread (before)", renderer, before),
+                         (f"default, {encoding.preset} crf {encoding.crf}, one thread", renderer,
+                          Encoding(encoding.preset, encoding.crf, overlap=False)),
+                         ("before renderer", others["before"], encoding)]
+        encode: dict[str, list[float]] = {name: [] for name, _, _ in encoders}
+        encode_cpu: dict[str, list[float]] = {name: [] for name in encode}
+        sizes: dict[str, float] = {}
+        for _ in range(3 if others else 1):
+            for name, each, how in encoders:
+                start, cpu = time.perf_counter(), time.process_time()
+                write_video(path, clip, each, audio, encoding=how)
                 encode[name].append(clip.num_frames / (time.perf_counter() - start))
-        size_kb = path.stat().st_size / 1024
+                encode_cpu[name].append((time.process_time() - cpu) / clip.num_frames * 1000)
+                sizes[name] = path.stat().st_size / 1024 / args.seconds
     encode_fps = max(encode["default"])
-    print(f"render + H.264/AAC mp4: {encode_fps:.0f} fps ({encode_fps / ENCODE_TARGET_FPS:.2f}x the "
-          f"{ENCODE_TARGET_FPS:.0f} fps target), {size_kb / args.seconds:.0f} KiB per second of video")
+    print(f"render + H.264/AAC mp4 ({encoding}): {encode_fps:.0f} fps ({encode_fps / ENCODE_TARGET_FPS:.2f}x the "
+          f"{ENCODE_TARGET_FPS:.0f} fps target), {sizes['default']:.0f} KiB per second of video")
     if others:
         for name, fps in encode.items():
-            print(f"  {name} + H.264/AAC: {', '.join(f'{f:.0f}' for f in fps)} fps (2 alternating rounds)")
+            print(f"  {name} + H.264/AAC: {', '.join(f'{f:.0f}' for f in fps)} fps (3 alternating rounds); CPU "
+                  f"{', '.join(f'{c:.1f}' for c in encode_cpu[name])} ms per frame; {sizes[name]:.0f} KiB/s")
 
 if __name__ == "__main__":
     main()

@@ -6,6 +6,7 @@
 - :func:`write_wav`: 16-bit mono wav to a path (atomically) or a binary file object.
 - :func:`encode_jpeg`: JPEG bytes of an RGB uint8 frame.
 - :class:`H264Writer`: RGB frames as H.264 (yuv420p) with optional mono audio as AAC, in mp4 or mov.
+  RGB -> YUV 4:2:0 is OpenCV's (BT.601, limited range, as swscale's default; about a quarter of its time).
 
 numpy is the only import at module level (the Blender add-on's client uses the PCM16 helpers); OpenCV and PyAV
 are imported where they are used.
@@ -79,14 +80,15 @@ class H264Writer:
     Use it as a context manager and :meth:`add` each frame; leaving the block without an error flushes both
     encoders. The frame size comes from the first frame (an odd width or height loses its last pixel row or
     column: H.264 stores colour at half resolution). Write to a temporary path (:func:`facecast.fileio.atomic_path`)
-    for an all-or-nothing file. ``preset`` is libx264's speed preset (None: its default, ``medium``).
+    for an all-or-nothing file. ``preset`` is libx264's speed preset (None: its default, ``medium``) and ``crf``
+    its constant-quality setting (lower is better and bigger).
     ``timecode`` (``HH:MM:SS:FF`` at ``fps``) makes the mov muxer add a QuickTime timecode track (``tmcd``)
     starting there.
     """
 
     def __init__(self, path: str | os.PathLike[str], fps: int, audio: np.ndarray | None = None,
                  sample_rate: int = 0, container_format: str = "mp4", preset: str | None = None,
-                 timecode: str | None = None) -> None:
+                 timecode: str | None = None, crf: int = CRF) -> None:
         import av
 
         if audio is not None and len(audio) and sample_rate not in AAC_RATES:
@@ -95,7 +97,7 @@ class H264Writer:
         self._av = av
         self._fps = fps
         self._container = av.open(os.fspath(path), "w", format=container_format)
-        options = {"crf": str(CRF), **({"preset": preset} if preset else {})}
+        options = {"crf": str(int(crf)), **({"preset": preset} if preset else {})}
         self._video: Any = cast(Any, self._container.add_stream(VIDEO_CODEC, rate=fps, options=options))  # VideoStream
         self._video.pix_fmt = "yuv420p"
         if timecode is not None:
@@ -126,11 +128,16 @@ class H264Writer:
 
     def add(self, rgb: np.ndarray) -> None:
         """Encode the next frame (RGB uint8 [H, W, 3]) and the audio up to the end of its time."""
+        import cv2
+
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:  # a ValueError, as PyAV's own check gave
+            raise ValueError(f"expected an RGB uint8 frame [H, W, 3], not {rgb.dtype} {list(rgb.shape)}")
         if self._frames == 0:
             self.size = (rgb.shape[1] - rgb.shape[1] % 2, rgb.shape[0] - rgb.shape[0] % 2)
             self._video.width, self._video.height = self.size
         width, height = self.size
-        picture = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[:height, :width]), format="rgb24")
+        planes = cv2.cvtColor(np.ascontiguousarray(rgb[:height, :width]), cv2.COLOR_RGB2YUV_I420)  # Y, U, V rows
+        picture = self._av.VideoFrame.from_ndarray(np.asarray(planes, np.uint8), format="yuv420p")
         picture.pts = self._frames
         self._container.mux(self._video.encode(picture))
         self._frames += 1
