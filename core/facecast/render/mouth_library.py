@@ -31,7 +31,12 @@ GRID = (64, 40)  # columns (x), rows (t) of a stored interior
 DESCRIPTOR_X = (-0.6, -0.3, 0.0, 0.3, 0.6)  # columns whose lip gap indexes the library
 DESCRIPTOR_WEIGHTS = np.array([0.7, 1.0, 1.4, 1.0, 0.7, 0.6, 0.6], np.float32)
 NEIGHBOURS = 2
-OWN_PREFERENCE = 0.4  # the portrait's own interior counts as this much nearer than it is
+OWN_PREFERENCE = 0.4  # the portrait's own interior counts as this much nearer than it is...
+# ...while the mouth is within this distance (descriptor units) of its shape; further away the discount stays
+# what it is there, so a mouth opened far beyond the portrait's own opening takes a real exemplar rather than
+# the portrait's few rows of teeth (or a drawing's lip-coloured gap) stretched over the whole opening.
+OWN_REACH = 0.3
+MAX_BRIGHTEN = 1.2  # recolouring makes an exemplar at most this much brighter (a cavity stays dark under pale lips)
 UPPER = np.array(T.LIPS_INNER_UPPER)  # corner (78) to corner (308)
 LOWER = np.array(T.LIPS_INNER_LOWER)
 INNER = np.concatenate([UPPER, LOWER[::-1][1:-1]])
@@ -136,7 +141,7 @@ class MouthLibrary:
         (summing to 1; an exemplar's weight falls to zero as it enters or leaves the neighbourhood)."""
         d = np.sqrt((((self.descriptors - shape) * DESCRIPTOR_WEIGHTS) ** 2).sum(axis=1))
         if self.preference is not None:
-            d = d * self.preference
+            d = d - (1 - self.preference) * np.minimum(d, OWN_REACH)
         if len(d) == 1:
             return np.zeros(1, int), np.ones(1)
         k = min(NEIGHBOURS, len(d) - 1)
@@ -172,7 +177,7 @@ def _recolour(source_lip: np.ndarray, target_lip: np.ndarray) -> np.ndarray:
     with very red or brown lips)."""
     source = np.maximum(source_lip, 8.0)
     target = np.maximum(target_lip, 8.0)
-    brightness = float(np.sqrt(target.mean() / source.mean()))
+    brightness = min(float(np.sqrt(target.mean() / source.mean())), MAX_BRIGHTEN)
     hue = (target / target.mean()) / (source / source.mean())
     return np.clip(brightness * np.sqrt(hue), 0.3, 2.5).astype(np.float32)
 
