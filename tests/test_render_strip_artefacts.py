@@ -13,8 +13,8 @@ import pytest
 from facecast.face import Avatar, load_image
 from facecast.motion import CHANNEL_INDEX, NUM_CHANNELS
 from facecast.render import Renderer
-from facecast.render.regions import FACE_OVAL, INNER_LIP, OUTER_LIP
 from facecast.render.mouth_library import descriptor
+from facecast.render.regions import FACE_OVAL, INNER_LIP, OUTER_LIP
 from facecast.render.smile import cheek_relief
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
