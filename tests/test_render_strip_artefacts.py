@@ -13,7 +13,8 @@ import pytest
 from facecast.face import Avatar, load_image
 from facecast.motion import CHANNEL_INDEX, NUM_CHANNELS
 from facecast.render import Renderer
-from facecast.render.mouth_library import descriptor
+from facecast.render.mouth import MIN_GAP
+from facecast.render.mouth_library import cut_interior, load_library, shows_interior
 from facecast.render.regions import FACE_OVAL, INNER_LIP, OUTER_LIP
 from facecast.render.smile import cheek_relief
 
@@ -65,19 +66,17 @@ def test_wide_open_mouth_is_a_dark_cavity_with_teeth_and_tongue_in_it(renderer: 
     assert edges.mean() > 1.2
 
 
-def test_portraits_own_interior_is_not_stretched_over_a_mouth_opened_far_beyond_it() -> None:
-    # drawing.jpg's fitted inner lips lie apart over its flat skin: its "own interior" is skin colour, and it must
-    # not stand in for a real mouth once the jaw drops far (it did, stretched into a pale smear).
+def test_a_drawn_gap_between_the_lips_is_not_taken_for_the_portraits_own_mouth() -> None:
+    # drawing.jpg's fitted inner lips lie apart over its flat skin: that skin-coloured "own interior", favoured as
+    # the portrait's own teeth, was stretched over the wide-open mouth as a pale smear.
     renderer = Renderer(Avatar.from_image(load_image(ASSETS / "drawing.jpg")), 512)
-    library = renderer.mouth_library
-    assert library is not None and library.preference is not None
-    moved = renderer.poses(pose(**WIDE_OPEN)[None])[0].moved
-    indices, weights = library.neighbours(descriptor(moved))
-    own = len(library.descriptors) - 1
-    assert own not in indices[weights > 0]
-    # Near its own shape it is still the one shown.
-    indices, weights = library.neighbours(descriptor(renderer.rest))
-    assert indices[np.argmax(weights)] == own
+    assert renderer.mouth.rest_gap > MIN_GAP
+    assert not shows_interior(cut_interior(renderer.base, renderer.rest))
+    assert renderer.mouth_library is load_library()  # no own exemplar added
+    # A real interior (the painting's, as the renderer opens it) is one.
+    painting = Renderer(Avatar.from_image(load_image(ASSETS / "mona_lisa.jpg")), 512)
+    values = pose(JawOpen=0.55)
+    assert shows_interior(cut_interior(painting.render(values), painting.poses(values[None])[0].moved))
 
 
 def test_smile_leaves_a_flat_drawn_cheek_unshaded_and_a_modelled_one_shaded() -> None:
