@@ -25,6 +25,9 @@ LID_OVERSHOOT = 0.2  # a shut lid comes this share of the opening past the mesh'
 MARGIN_SEARCH = 0.15  # eye widths above the mesh's upper lid searched for the white of the eye
 MARGIN_CONTRAST = 40.0  # RGB distance from the white of the eye within which a pixel is still the white
 LASH_LENGTH = 0.12  # in eye widths
+# Over this share of the eye's width from each corner the slid lid tapers back to the lid at rest, so the columns
+# beside the corners (which do not slide) meet it without a seam (a stamped-on patch).
+CORNER_TAPER = 0.12
 
 
 @dataclass
@@ -173,8 +176,11 @@ def _slide_lid(region: np.ndarray, base: np.ndarray, origin: np.ndarray, now: np
     # margin, and once shut comes a share of the opening past the mesh's lower contour (which also sits inside
     # the visible margin).
     lid_was = lid_mesh - eye.upper_margin
-    drop = drop + closure * (eye.upper_margin + LID_OVERSHOOT * opening)
-    band, lashes = LID_BAND * eye.width, LASH_LENGTH * eye.width * closure
+    corners = was[[0, upper - 1], 0]
+    from_corner = np.minimum(xs - corners.min(), corners.max() - xs) / max(CORNER_TAPER * eye.width, 1.0)
+    taper = np.clip(from_corner, 0, 1) ** 2 * (3 - 2 * np.clip(from_corner, 0, 1))
+    drop = (drop + closure * (eye.upper_margin + LID_OVERSHOOT * opening)) * taper
+    band, lashes = LID_BAND * eye.width, LASH_LENGTH * eye.width * closure * taper
     top = np.nan_to_num(lid_was) - band
     edge = top + band + drop  # where the lid margin now is
     # Above the margin: the lid skin from the top of the band down to the lash roots, stretched. Below it: the
@@ -201,7 +207,6 @@ def _slide_lid(region: np.ndarray, base: np.ndarray, origin: np.ndarray, now: np
     slid *= (1 - LID_SHADE * closure * near_lashes)[..., None]
     # Blend it in over the eye's width (fading over a pixel or two at the corners, which stay put), from a
     # little below the lid's top (where the map is still the identity) to just under the lower lid.
-    corners = was[[0, upper - 1], 0]
     across = np.clip(np.minimum(xs - corners.min(), corners.max() - xs) / 2, 0, 1)
     bottom = np.maximum(np.nan_to_num(lower, nan=-1e4), edge) + 2 + lashes
     down = np.clip((ys - top) / (0.3 * band), 0, 1) * np.clip((bottom - ys) / 2, 0, 1)

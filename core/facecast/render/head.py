@@ -39,6 +39,32 @@ BAND_INNER = 0.9  # and the contour inside the oval it starts from: the oval's o
 # angle in a frontal portrait, would be magnified severalfold as a turn brings it towards the camera
 EDGE_TRIANGLES = 2 * len(FACE_OVAL)
 MAX_MIRROR = 1.5  # the mirrored strip is at most this many rest band widths wide
+# The ring lies at least this much (share of the oval's radius there) beyond every face landmark in its direction:
+# in a three-quarter view the hidden cheek's fitted oval lies inside the cheek points nearer the camera, and a ring
+# through the face would carry part of it with the head's outline while the rest turns with the face (a drawn
+# outline split in two, a white gap between).
+RING_CLEARANCE = 0.1
+
+
+def ring_scales(rest: np.ndarray) -> np.ndarray:
+    """Per face-oval point [36], the head outline ring's distance from the oval's centre as a multiple of the
+    oval's: :data:`BAND_RING`, or further out where face landmarks (``rest`` [468, 2+]) lie beyond
+    ``BAND_RING - RING_CLEARANCE`` times the oval in that direction (each counted at its own and both
+    neighbouring contour points)."""
+    points = np.asarray(rest, np.float64)[:, :2]
+    oval = points[FACE_OVAL]
+    centre = oval.mean(axis=0)
+    oval_angle = np.arctan2(*(oval - centre).T[::-1])
+    oval_radius = np.linalg.norm(oval - centre, axis=1)
+    angle = np.arctan2(*(points - centre).T[::-1])
+    order = np.argsort(oval_angle)
+    reach = np.linalg.norm(points - centre, axis=1) / np.maximum(
+        np.interp(angle, oval_angle[order], oval_radius[order], period=2 * np.pi), 1e-6)
+    nearest = np.argmin(np.abs(np.angle(np.exp(1j * (angle[:, None] - oval_angle[None])))), axis=1)
+    need = np.zeros(len(FACE_OVAL))
+    np.maximum.at(need, nearest, reach + RING_CLEARANCE)
+    need = np.maximum(need, np.maximum(np.roll(need, 1), np.roll(need, -1)))
+    return np.maximum(need, BAND_RING)
 
 
 class HeadSurface:
@@ -46,7 +72,7 @@ class HeadSurface:
 
     ``rest``: landmarks [468, 3] in output pixels (z towards the camera, same scale as x); ``anchors`` [A, 2]:
     the warp's anchor points; ``follow`` [A]: the share of the head's motion each follows; ``ring_follow`` [36]:
-    the same for the ring at :data:`BAND_RING` times the face oval (one point per oval point)."""
+    the same for the ring at :func:`ring_scales` times the face oval (one point per oval point)."""
 
     def __init__(self, rest: np.ndarray, anchors: np.ndarray, follow: np.ndarray, ring_follow: np.ndarray) -> None:
         rest = np.asarray(rest, np.float64)
@@ -57,7 +83,7 @@ class HeadSurface:
         self.oval = oval
         self._anchors = self._lift(np.asarray(anchors, np.float64))
         centre = oval.mean(axis=0)
-        self.ring = centre + (oval - centre) * BAND_RING
+        self.ring = centre + (oval - centre) * ring_scales(rest)[:, None]
         self._ring = self._lift(self.ring)
         self._ring_follow = np.asarray(ring_follow, np.float64)
         self.inner = centre + (oval - centre) * BAND_INNER

@@ -32,6 +32,10 @@ DESCRIPTOR_X = (-0.6, -0.3, 0.0, 0.3, 0.6)  # columns whose lip gap indexes the 
 DESCRIPTOR_WEIGHTS = np.array([0.7, 1.0, 1.4, 1.0, 0.7, 0.6, 0.6], np.float32)
 NEIGHBOURS = 2
 OWN_PREFERENCE = 0.4  # the portrait's own interior counts as this much nearer than it is
+# A portrait's "own interior" whose luminance spreads less than this (10th to 90th percentile, levels) is a flat
+# fill, not a mouth: a drawing whose fitted inner lips lie apart over its skin. The shipped exemplars spread 16 or more.
+FLAT_INTERIOR = 8.0
+MAX_BRIGHTEN = 1.2  # recolouring makes an exemplar at most this much brighter (a cavity stays dark under pale lips)
 UPPER = np.array(T.LIPS_INNER_UPPER)  # corner (78) to corner (308)
 LOWER = np.array(T.LIPS_INNER_LOWER)
 INNER = np.concatenate([UPPER, LOWER[::-1][1:-1]])
@@ -101,6 +105,13 @@ def cut_interior(image: np.ndarray, points: np.ndarray) -> np.ndarray:
                      borderMode=cv2.BORDER_REPLICATE)
 
 
+def shows_interior(interior: np.ndarray) -> bool:
+    """Whether a cut interior (RGB, any size) shows a mouth (teeth, tongue, dark) rather than one flat fill."""
+    luma = np.asarray(interior, np.float32).reshape(-1, 3) @ np.array([0.299, 0.587, 0.114], np.float32)
+    low, high = np.percentile(luma, [10, 90])
+    return float(high - low) >= FLAT_INTERIOR
+
+
 def lip_colour(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Median RGB of the lips (between the outer and inner contours)."""
     from facecast.render.regions import INNER_LIP, OUTER_LIP
@@ -123,8 +134,12 @@ class MouthLibrary:
 
     def with_own(self, image: np.ndarray, points: np.ndarray, lip: np.ndarray) -> MouthLibrary:
         """This library plus the portrait's own interior (``image`` with landmarks ``points``, for a portrait
-        whose mouth is open), favoured near its own shape: close to the portrait's opening its own teeth show."""
+        whose mouth is open), favoured near its own shape: close to the portrait's opening its own teeth show.
+        Unchanged when what lies between its lips is a flat fill (:func:`shows_interior`): stretched over a wide
+        opening, a drawing's skin-coloured gap was a pale smear where the cavity should be."""
         own = cut_interior(image, points)[None]
+        if not shows_interior(own[0]):
+            return self
         preference = np.ones(len(self.descriptors) + 1, np.float32)
         preference[-1] = OWN_PREFERENCE
         return MouthLibrary(np.concatenate([self.interiors, own]),
@@ -172,7 +187,7 @@ def _recolour(source_lip: np.ndarray, target_lip: np.ndarray) -> np.ndarray:
     with very red or brown lips)."""
     source = np.maximum(source_lip, 8.0)
     target = np.maximum(target_lip, 8.0)
-    brightness = float(np.sqrt(target.mean() / source.mean()))
+    brightness = min(float(np.sqrt(target.mean() / source.mean())), MAX_BRIGHTEN)
     hue = (target / target.mean()) / (source / source.mean())
     return np.clip(brightness * np.sqrt(hue), 0.3, 2.5).astype(np.float32)
 

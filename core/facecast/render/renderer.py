@@ -23,7 +23,7 @@ from facecast.render.lips import taper_opening
 from facecast.render.mouth import MIN_GAP, MouthPalette, draw_exemplar_mouth, draw_mouth
 from facecast.render.mouth_library import load_library
 from facecast.render.regions import RIGID_HEAD
-from facecast.render.smile import draw_smile, smile_strength
+from facecast.render.smile import cheek_relief, draw_smile, smile_strength
 from facecast.render.translate import HeadShift, check_translation
 from facecast.render.warp import WarpField
 from facecast.render.watermark import Watermarker
@@ -98,6 +98,7 @@ class Renderer:
         radius = self.rig.iris_radius(self.rest)
         self.eyes = [EyeModel.from_portrait(self.base, self.rest, side, radius) for side in SIDES]
         self.mouth = MouthPalette.from_portrait(self.base, self.rest)
+        self.cheek_relief = cheek_relief(self.base, self.rest)
         self.mouth_library = load_library() if mouth == "exemplar" else None
         if self.mouth_library is not None and self.mouth.rest_gap > MIN_GAP:
             self.mouth_library = self.mouth_library.with_own(self.base, self.rest, self.mouth.lip)
@@ -164,7 +165,7 @@ class Renderer:
         """One RGB uint8 frame [size, size, 3] for one :class:`FramePose`."""
         frame = self.warp.warp(self.base, pose.moved, pose.angles, pose.shift)
         if pose.smile is not None:
-            draw_smile(frame, pose.moved, pose.smile)
+            draw_smile(frame, pose.moved, pose.smile, self.cheek_relief)
         for eye, offset in zip(self.eyes, pose.gaze, strict=True):
             draw_eye(frame, pose.moved, pose.carried, offset, eye, self.base if self.eyelid_style == "warp" else None)
         if self.mouth_library is not None:

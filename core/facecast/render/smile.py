@@ -13,10 +13,15 @@ colour, texture and style (photo, painting, drawing alike):
 - crow's feet: three short soft creases fan out from the outer eye corner, away from the eye.
 
 All positions come from the moved mesh, in units of the moved eye's width, so they follow the head.
+
+The shades are scaled by the portrait's own cheek relief (:func:`cheek_relief`): a photo or painting models its
+cheeks with light and shadow, and a smile's shading belongs there; a flat drawn cheek (one fill colour) has none,
+and a shade on it reads as a grey smudge rather than as a raised cheek, so a flat cheek gets none.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from facecast.face import topology as T
@@ -30,6 +35,10 @@ CROW_SHADE = 0.2  # how much a crow's-foot crease darkens at its middle
 # eye widths beyond the outer corner, crease half-width in eye widths.
 CROW_ANGLES = (-0.45, 0.0, 0.45)
 CROW_START, CROW_LENGTH, CROW_WIDTH = 0.08, 0.32, 0.035
+# Cheek relief: the interquartile range of the (lightly smoothed) luminance over a disk of this many eye widths
+# around the cheek apple; at RELIEF_FULL levels or more the smile gets its full shading, at RELIEF_FLAT (a flat
+# fill and its compression noise) or less none.
+RELIEF_RADIUS, RELIEF_FLAT, RELIEF_FULL, RELIEF_SMOOTH = 0.5, 1.0, 6.0, 1.0
 SIDES = {"Left": (T.LEFT_EYE_OUTER, T.LEFT_EYE_INNER, T.LEFT_CHEEK, T.LEFT_NOSE_WING, T.MOUTH_CORNER_LEFT),
          "Right": (T.RIGHT_EYE_OUTER, T.RIGHT_EYE_INNER, T.RIGHT_CHEEK, T.RIGHT_NOSE_WING, T.MOUTH_CORNER_RIGHT)}
 
@@ -44,10 +53,34 @@ def smile_strength(values: np.ndarray) -> dict[str, float]:
     return strength
 
 
-def draw_smile(frame: np.ndarray, moved: np.ndarray, strength: dict[str, float]) -> None:
+def cheek_relief(image: np.ndarray, rest: np.ndarray) -> float:
+    """How much light and shadow the portrait ``image`` (RGB uint8) models its cheeks with, 0 (a flat fill, as in
+    a cartoon) to 1 (a photo's or a painting's shading), for its landmarks ``rest`` [468, 2+]: the interquartile
+    range of the luminance around the cheek apples between ``RELIEF_FLAT`` and ``RELIEF_FULL``, the better-modelled
+    cheek counting."""
+    grey = cv2.GaussianBlur(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32), (0, 0), RELIEF_SMOOTH)
+    h, w = grey.shape
+    spreads = [0.0]
+    for outer_i, inner_i, cheek_i, _, _ in SIDES.values():
+        outer, inner, cheek = (rest[i, :2].astype(np.float64) for i in (outer_i, inner_i, cheek_i))
+        radius = RELIEF_RADIUS * float(np.linalg.norm(outer - inner))
+        apple = 0.45 * (outer + inner) / 2 + 0.55 * cheek
+        x0, y0 = np.clip(np.floor(apple - radius).astype(int), 0, [w, h])
+        x1, y1 = np.clip(np.ceil(apple + radius).astype(int) + 1, 0, [w, h])
+        gy, gx = np.mgrid[y0:y1, x0:x1]
+        inside = (gx - apple[0]) ** 2 + (gy - apple[1]) ** 2 <= radius**2
+        if inside.sum() >= 8:
+            q25, q75 = np.percentile(grey[y0:y1, x0:x1][inside], [25, 75])
+            spreads.append(float(q75 - q25))
+    return float(np.clip((max(spreads) - RELIEF_FLAT) / (RELIEF_FULL - RELIEF_FLAT), 0.0, 1.0))
+
+
+def draw_smile(frame: np.ndarray, moved: np.ndarray, strength: dict[str, float], relief: float = 1.0) -> None:
     """Shade cheek raise, nasolabial fold and crow's feet into ``frame`` (RGB uint8, in place) for the moved
-    landmarks ``moved`` [468, 2+] and per-side strengths from :func:`smile_strength`."""
-    for side, amount in strength.items():
+    landmarks ``moved`` [468, 2+] and per-side strengths from :func:`smile_strength`, scaled by the portrait's
+    :func:`cheek_relief` ``relief``."""
+    for side, raw in strength.items():
+        amount = raw * relief
         if amount >= MIN_STRENGTH:
             _shade_side(frame, moved[:, :2].astype(np.float64), SIDES[side], amount)
 

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse
 from scipy.spatial import Delaunay
 
-from facecast.render.head import BAND_RING, EDGE_TRIANGLES, HeadSurface
+from facecast.render.head import BAND_RING, EDGE_TRIANGLES, HeadSurface, ring_scales
 from facecast.render.regions import CHIN, FACE_OVAL, RIGID_HEAD
 
 FLOW_DOWNSCALE = 2  # the flow is computed at size / FLOW_DOWNSCALE and upsampled; the picture is warped at size
@@ -25,7 +25,8 @@ SURFACE_SMOOTHING = 1.0  # flow-grid pixels: Gaussian sigma over the surface war
 STILL_PIXELS = 0.25  # output pixels: a triangle whose corners all move less than this is not drawn (on zero)
 MIN_TRIANGLE_AREA = 0.25  # flow-grid pixels²: a triangle squashed flatter than this (a shut lid's) is not drawn
 # (radius as a multiple of the face-oval radius, share of the head's motion it follows)
-HEAD_RINGS = ((BAND_RING, 1.0), (1.6, 0.45))  # the first ring is the head's outline
+HEAD_RINGS = ((BAND_RING, 1.0), (1.6, 0.45))  # the first ring is the head's outline (further out where the face
+# reaches beyond it: :func:`facecast.render.head.ring_scales`; the rings beyond keep their distance from it)
 BORDER_POINTS_PER_SIDE = 8
 NECK_FOLLOW = 0.35  # share of the head's motion the neck below the chin follows
 
@@ -184,8 +185,9 @@ def _anchor_rings(rest: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]
     radius = np.linalg.norm(oval - centre, axis=1).mean()
     chin_y = rest[CHIN, 1]
     points, follow = [], []
+    outline = ring_scales(rest)
     for ring_scale, share in HEAD_RINGS:
-        ring = centre + (oval - centre) * ring_scale
+        ring = centre + (oval - centre) * (outline + ring_scale - BAND_RING)[:, None]
         # Below the chin is the neck, which turns much less than the head.
         below = np.clip((ring[:, 1] - chin_y) / (0.5 * radius), 0, 1)
         points.append(ring)
