@@ -333,7 +333,7 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
     if not train:
         raise InvalidInput("no training clips left after the hold-out")
     head_levels(clips, train)
-    cfg = ModelConfig(width=args.width)
+    cfg = ModelConfig(width=args.width, lifter=args.lifter)
     model = Model(cfg).to(device)
     mean, std = motion_stats(train)
     model.motion_mean.copy_(torch.from_numpy(mean))
@@ -423,7 +423,7 @@ def load_model(path: Path) -> Model:
     raw = state["config"]
     cfg = ModelConfig(width=raw["width"], dilations=tuple(raw["dilations"]), centred=tuple(raw["centred"]),
                       flow_width=raw["flow_width"], flow_steps=raw["flow_steps"], motion_dims=raw["motion_dims"],
-                      sampled=tuple(raw["sampled"]))
+                      sampled=tuple(raw["sampled"]), lifter=int(raw.get("lifter", 0)))
     model = Model(cfg)
     model.load_state_dict(state["model"])
     model.eval()

@@ -18,6 +18,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=2e-3,
                    help="peak AdamW learning rate, warmed up over 100 steps then cosine-decayed (default 2e-3)")
     p.add_argument("--width", type=int, default=128, help="channels of the audio encoder (default 128)")
+    p.add_argument("--lifter", type=int, default=0,
+                   help="keep this many cepstral coefficients of each log-mel frame: the spectral envelope "
+                        "without the pitch harmonics (0: the whole log-mel; default 0)")
     p.add_argument("--holdout-source", default="", help="leave this source out (evaluate on it)")
     p.add_argument("--max-clips-per-source", type=int, default=0,
                    help="train on at most this many clips of each source (0: all), for quick folds")
