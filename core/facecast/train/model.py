@@ -247,7 +247,7 @@ class StreamSampler(nn.Module):
 
     def encode(self, features: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         encoder = self.model.encoder
-        x = torch.matmul(features, encoder.input_weight().t()) + encoder.inp.bias
+        x = torch.matmul(features, encoder.input_weight().t()) + encoder.inp.bias  # type: ignore[operator]
         kept, at = [], 0
         for block, span in zip(encoder.blocks, encoder.spans):
             assert isinstance(block, Block)
