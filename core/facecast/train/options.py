@@ -36,6 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="leave the teacher out of frames this many dB under the clip's loud frames (0: nowhere)")
     p.add_argument("--room-tone", action="store_true",
                    help="also add coloured room noise and mains hum under 40%% of the training clips")
+    p.add_argument("--vtlp", type=float, default=0.0,
+                   help="vocal-tract length perturbation: warp each window's frequency axis by exp(U(-x, x)) "
+                        "(0.1: about +-10%%; 0: off, the default)")
     p.add_argument("--source-power", type=float, default=1.0,
                    help="sample each source's windows in proportion to its minutes to this power "
                         "(1: as the data has them, 0.5: square-root balancing; default 1)")
