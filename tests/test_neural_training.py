@@ -89,13 +89,14 @@ def test_speakers_group_clips_of_one_person():
     assert speaker_of("grid_other", "a") != speaker_of("grid_other", "b")
 
 
-def test_streamed_onnx_export_agrees_with_pytorch_window_at_any_chunk_size(tmp_path):
+@pytest.mark.parametrize("lifter", [0, 12])
+def test_streamed_onnx_export_agrees_with_pytorch_window_at_any_chunk_size(tmp_path, lifter):
     from facecast.runtime import inference_session
     from facecast.train.export import export, max_difference, stream_inputs
     from facecast.train.model import Model, ModelConfig, StreamSampler
 
     torch.manual_seed(0)
-    model = Model(ModelConfig(width=32, flow_width=32)).eval()
+    model = Model(ModelConfig(width=32, flow_width=32, lifter=lifter)).eval()
     for p in model.parameters():  # the zero-initialised residual branches would hide a wrong export
         torch.nn.init.normal_(p, std=0.1)
     path = export(model, tmp_path)
@@ -111,6 +112,33 @@ def test_streamed_onnx_export_agrees_with_pytorch_window_at_any_chunk_size(tmp_p
         assert got[0].shape[1] == frames and got[2].shape == (2, model.encoder.state_frames, 32)
         assert max(np.abs(e.numpy() - g).max() for e, g in zip(expected, got)) < 1e-4
 
+
+def test_lifter_keeps_the_spectral_envelope_and_drops_the_pitch_harmonics():
+    from facecast.features import N_MELS, model_frames
+    from facecast.train.model import lifter_matrix
+
+    def vowel(pitch: float, formants: tuple[float, float]) -> np.ndarray:
+        """Frames of one second of harmonics of ``pitch`` under a two-formant envelope, each frame's level removed."""
+        t = np.arange(16000) / 16000
+        f = np.arange(1, int(7800 / pitch)) * pitch
+        envelope = np.exp(-((f - formants[0]) / 250) ** 2) + 0.6 * np.exp(-((f - formants[1]) / 300) ** 2) + 0.02
+        audio = (np.sin(2 * np.pi * f[:, None] * t[None]) * envelope[:, None]).sum(0) / 50
+        frames = model_frames(audio.astype(np.float32))[10:40]
+        return frames
+
+    lift = lifter_matrix(12).numpy()
+
+    def gap(a: np.ndarray, b: np.ndarray, matrix: np.ndarray) -> float:
+        a, b = a @ matrix.T, b @ matrix.T
+        return float(np.abs((a - a.mean(1, keepdims=True)) - (b - b.mean(1, keepdims=True))).mean())
+
+    ah_low, ah_high, ee_low = vowel(110, (700, 1200)), vowel(220, (700, 1200)), vowel(110, (300, 2300))
+    identity = np.eye(2 * N_MELS)
+    assert gap(ah_low, ah_high, lift) < 0.75 * gap(ah_low, ah_high, identity)  # one vowel, two voices: closer
+    assert gap(ah_low, ee_low, lift) > 0.95 * gap(ah_low, ee_low, identity)  # two vowels: as far apart as before
+    assert gap(ah_low, ee_low, lift) > 2.5 * gap(ah_low, ah_high, lift)
+    np.testing.assert_array_equal(lifter_matrix(0).numpy(), identity)
+    np.testing.assert_allclose(lift @ lift, lift, atol=1e-5)  # a projection: applying it twice changes nothing
 
 
 @pytest.mark.slow

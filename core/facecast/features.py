@@ -28,17 +28,27 @@ MATMUL_ROWS = 32  # windows per matrix product (see windows_log_mel)
 LOG_MEAN, LOG_STD = -6.0, 3.0
 
 
-@cache
-def mel_filters() -> np.ndarray:
-    """Slaney-style triangular mel filters [N_MELS, N_FFT // 2 + 1] from 0 to 8 kHz."""
+def _mel_edges() -> np.ndarray:
+    """The N_MELS + 2 filter edges (Hz), equally spaced on the mel scale from 20 Hz to 8 kHz."""
     def hz_to_mel(f: np.ndarray) -> np.ndarray:
         return 2595.0 * np.log10(1.0 + f / 700.0)
 
     def mel_to_hz(m: np.ndarray) -> np.ndarray:
         return 700.0 * (10 ** (m / 2595.0) - 1.0)
 
+    return mel_to_hz(np.linspace(hz_to_mel(np.array(20.0)), hz_to_mel(np.array(MODEL_RATE / 2)), N_MELS + 2))
+
+
+def mel_centres() -> np.ndarray:
+    """Centre frequency (Hz) of each mel band [N_MELS]."""
+    return _mel_edges()[1:-1]
+
+
+@cache
+def mel_filters() -> np.ndarray:
+    """Slaney-style triangular mel filters [N_MELS, N_FFT // 2 + 1] from 0 to 8 kHz."""
     freqs = np.linspace(0, MODEL_RATE / 2, N_FFT // 2 + 1)
-    edges = mel_to_hz(np.linspace(hz_to_mel(np.array(20.0)), hz_to_mel(np.array(MODEL_RATE / 2)), N_MELS + 2))
+    edges = _mel_edges()
     lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     filters = np.maximum(0.0, np.minimum((freqs - lower) / (centre - lower), (upper - freqs) / (upper - centre)))
     filters *= (2.0 / (upper - lower))  # equal area

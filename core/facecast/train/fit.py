@@ -40,7 +40,7 @@ from facecast.motion import BLENDSHAPES, CHANNEL_INDEX, NUM_BLENDSHAPES
 from facecast.train.dataset import loudness
 from facecast.train.model import SAMPLED, Model, ModelConfig
 from facecast.train.options import add_arguments
-from facecast.train.speech_augment import change_rate, degrade
+from facecast.train.speech_augment import change_rate, degrade, warp_vocal_tract
 
 COND_DROP = 0.2
 HELD_EVAL_CLIPS = 60  # clips of a held-out source scored after each epoch
@@ -165,7 +165,7 @@ Crop = tuple[np.ndarray, np.ndarray, float, np.ndarray | None]
 
 
 def make_crops(clip: Clip, cfg: ModelConfig, crop: int, rng: np.random.Generator, augment: bool,
-               room: bool = False) -> list[Crop]:
+               room: bool = False, vtlp: float = 0.0) -> list[Crop]:
     """(features [history + crop + lookahead, F], targets [crop, K], level, teacher [crop, dims] or None)
     windows covering one clip; a rate change stretches the teacher states with the targets."""
     audio, targets = clip.audio, clip.targets
@@ -180,6 +180,8 @@ def make_crops(clip: Clip, cfg: ModelConfig, crop: int, rng: np.random.Generator
     teacher = targets[:, width:] if clip.teacher is not None else None
     targets = targets[:, :width]
     features = clip_features(audio, cfg)
+    if augment and vtlp > 0:
+        features = warp_vocal_tract(features, float(np.exp(rng.uniform(-vtlp, vtlp))))
     frames = min(len(features) - cfg.history - cfg.lookahead, len(targets))
     if frames < crop:
         return []
@@ -201,11 +203,11 @@ def source_shares(clips: list[Clip], power: float) -> dict[str, float]:
 
 
 def epoch_crops(clips: list[Clip], cfg: ModelConfig, crop: int, rng: np.random.Generator,
-                power: float = 1.0, room: bool = False) -> list[Crop]:
+                power: float = 1.0, room: bool = False, vtlp: float = 0.0) -> list[Crop]:
     """One epoch's augmented windows; with ``power`` < 1 small sources are re-augmented and repeated and large
     ones subsampled to their :func:`source_shares`, keeping the number of windows (and steps) the same."""
     if power == 1.0:
-        return [w for c in clips for w in make_crops(c, cfg, crop, rng, augment=True, room=room)]
+        return [w for c in clips for w in make_crops(c, cfg, crop, rng, augment=True, room=room, vtlp=vtlp)]
     by_source: dict[str, list[Clip]] = {}
     for c in clips:
         by_source.setdefault(c.source, []).append(c)
@@ -215,7 +217,8 @@ def epoch_crops(clips: list[Clip], cfg: ModelConfig, crop: int, rng: np.random.G
         wanted = max(1, round(share * total))
         pool: list[Crop] = []
         for _ in range(64):  # bounded: each pass re-augments every clip of the source
-            pool += [w for c in by_source[source] for w in make_crops(c, cfg, crop, rng, augment=True, room=room)]
+            pool += [w for c in by_source[source]
+                     for w in make_crops(c, cfg, crop, rng, augment=True, room=room, vtlp=vtlp)]
             if len(pool) >= wanted or not pool:
                 break
         chosen += [pool[i] for i in rng.permutation(len(pool))[:wanted]]
@@ -333,7 +336,7 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
     if not train:
         raise InvalidInput("no training clips left after the hold-out")
     head_levels(clips, train)
-    cfg = ModelConfig(width=args.width)
+    cfg = ModelConfig(width=args.width, lifter=args.lifter)
     model = Model(cfg).to(device)
     mean, std = motion_stats(train)
     model.motion_mean.copy_(torch.from_numpy(mean))
@@ -360,7 +363,7 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
     total_steps = args.max_steps or steps_per_epoch * args.epochs
     started = time.time()
     for epoch in range(start_epoch, args.epochs):
-        crops = epoch_crops(mine, cfg, args.crop, rng, args.source_power, args.room_tone)
+        crops = epoch_crops(mine, cfg, args.crop, rng, args.source_power, args.room_tone, args.vtlp)
         order = rng.permutation(len(crops))
         batches = len(order) // args.batch
         if world > 1:  # every rank must take the same number of steps
@@ -423,7 +426,7 @@ def load_model(path: Path) -> Model:
     raw = state["config"]
     cfg = ModelConfig(width=raw["width"], dilations=tuple(raw["dilations"]), centred=tuple(raw["centred"]),
                       flow_width=raw["flow_width"], flow_steps=raw["flow_steps"], motion_dims=raw["motion_dims"],
-                      sampled=tuple(raw["sampled"]))
+                      sampled=tuple(raw["sampled"]), lifter=int(raw.get("lifter", 0)))
     model = Model(cfg)
     model.load_state_dict(state["model"])
     model.eval()

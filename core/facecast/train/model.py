@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facecast.features import FEATURES
+from facecast.features import FEATURES, STACK
 from facecast.motion import BLENDSHAPES, NUM_BLENDSHAPES
 
 # Channels the motion head samples (the rest of the 61 come from the mouth head or the procedural layers).
@@ -47,6 +47,7 @@ class ModelConfig:
     flow_steps: int = 4
     motion_dims: int = len(SAMPLED)
     sampled: tuple[str, ...] = field(default=SAMPLED)
+    lifter: int = 0  # cepstral coefficients of each log-mel frame the encoder sees (0: the whole log-mel)
 
     @property
     def lookahead(self) -> int:
@@ -60,6 +61,24 @@ class ModelConfig:
 
     def to_dict(self) -> dict:
         return {**asdict(self), "lookahead": self.lookahead, "history": self.history}
+
+
+def lifter_matrix(keep: int) -> torch.Tensor:
+    """The fixed linear map [FEATURES, FEATURES] that keeps the ``keep`` lowest cepstral coefficients (DCT-II over
+    the mel bands) of each stacked log-mel frame: the spectral envelope without the pitch harmonics.
+
+    Why: a log-mel frame is the vocal tract's envelope plus the voice's harmonics. The mouth shapes the envelope;
+    the harmonics follow pitch. With one dominant speaker in the data an encoder learns that speaker's harmonics
+    as cues, and a higher voice, or singing, then reads as the wrong mouth. ``keep`` = 0 is the identity."""
+    if keep <= 0:
+        return torch.eye(FEATURES)
+    bands = FEATURES // STACK
+    n = torch.arange(bands, dtype=torch.float64)
+    dct = torch.cos(math.pi / bands * (n[None, :] + 0.5) * n[:, None]) * math.sqrt(2.0 / bands)
+    dct[0] /= math.sqrt(2.0)  # orthonormal DCT-II: rows are coefficients, columns bands
+    low = dct[:keep]
+    block = low.t() @ low  # project onto the low coefficients and back to bands
+    return torch.block_diag(*[block] * STACK).float()
 
 
 def rms_norm(x: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
@@ -95,6 +114,9 @@ class Encoder(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.inp = nn.Conv1d(FEATURES, cfg.width, 1)
+        self.lift: torch.Tensor
+        self.register_buffer("lift", lifter_matrix(cfg.lifter), persistent=False)
+        self.lifted = cfg.lifter > 0
         blocks = [Block(cfg.width, d, 1 if i in cfg.centred else 0) for i, d in enumerate(cfg.dilations)]
         self.blocks = nn.ModuleList(blocks)
         self.spans = [block.span for block in blocks]
@@ -102,10 +124,16 @@ class Encoder(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """[B, T, FEATURES] -> [B, C, T - history - lookahead]."""
-        x = self.inp(features.transpose(1, 2))
+        x = F.conv1d(features.transpose(1, 2), self.input_weight()[:, :, None], self.inp.bias)
         for block in self.blocks:
             x = block(x)
         return rms_norm(x, self.gain)
+
+    def input_weight(self) -> torch.Tensor:
+        """The input layer's weight [C, FEATURES], with the fixed lifter folded in (the ONNX graph holds the
+        product as one constant, so the lifter costs nothing at run time)."""
+        weight = self.inp.weight[:, :, 0]
+        return weight @ self.lift if self.lifted else weight
 
     @property
     def state_frames(self) -> int:
@@ -219,7 +247,7 @@ class StreamSampler(nn.Module):
 
     def encode(self, features: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         encoder = self.model.encoder
-        x = pointwise(features, encoder.inp)
+        x = torch.matmul(features, encoder.input_weight().t()) + encoder.inp.bias  # type: ignore[operator]
         kept, at = [], 0
         for block, span in zip(encoder.blocks, encoder.spans):
             assert isinstance(block, Block)

@@ -18,6 +18,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=2e-3,
                    help="peak AdamW learning rate, warmed up over 100 steps then cosine-decayed (default 2e-3)")
     p.add_argument("--width", type=int, default=128, help="channels of the audio encoder (default 128)")
+    p.add_argument("--lifter", type=int, default=0,
+                   help="keep this many cepstral coefficients of each log-mel frame: the spectral envelope "
+                        "without the pitch harmonics (0: the whole log-mel; default 0)")
     p.add_argument("--holdout-source", default="", help="leave this source out (evaluate on it)")
     p.add_argument("--max-clips-per-source", type=int, default=0,
                    help="train on at most this many clips of each source (0: all), for quick folds")
@@ -33,6 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="leave the teacher out of frames this many dB under the clip's loud frames (0: nowhere)")
     p.add_argument("--room-tone", action="store_true",
                    help="also add coloured room noise and mains hum under 40%% of the training clips")
+    p.add_argument("--vtlp", type=float, default=0.0,
+                   help="vocal-tract length perturbation: warp each window's frequency axis by exp(U(-x, x)) "
+                        "(0.1: about +-10%%; 0: off, the default)")
     p.add_argument("--source-power", type=float, default=1.0,
                    help="sample each source's windows in proportion to its minutes to this power "
                         "(1: as the data has them, 0.5: square-root balancing; default 1)")

@@ -87,3 +87,23 @@ def change_rate(audio: np.ndarray, curves: np.ndarray, factor: float) -> tuple[n
     src = np.linspace(0, len(curves) - 1, frames)
     stretched = np.stack([np.interp(src, np.arange(len(curves)), curves[:, c]) for c in range(curves.shape[1])], 1)
     return out.astype(np.float32), stretched.astype(np.float32)
+
+
+def warp_vocal_tract(features: np.ndarray, factor: float) -> np.ndarray:
+    """Model features [T, FEATURES] as a vocal tract ``factor`` times shorter would give them: every stacked log-mel
+    frame's frequency axis scaled by ``factor`` (a formant at f moves to factor x f), by linear interpolation
+    between the bands (vocal-tract length perturbation, Jaitly & Hinton 2013).
+
+    Why: the mouth shapes the formants, whose frequencies scale with the length of the speaker's vocal tract. With
+    one dominant speaker in the data, the model would otherwise learn that speaker's formant positions."""
+    from facecast.features import N_MELS, STACK, mel_centres
+
+    centres = mel_centres()
+    # band k of the output shows what the input had at centres[k] / factor (clamped at the first and last band)
+    position = np.interp(centres / factor, centres, np.arange(N_MELS))
+    low = np.floor(position).astype(int)
+    high = np.minimum(low + 1, N_MELS - 1)
+    weight = (position - low).astype(np.float32)
+    frames = features.reshape(len(features), STACK, N_MELS)
+    warped = frames[..., low] * (1 - weight) + frames[..., high] * weight
+    return warped.reshape(features.shape).astype(np.float32)
