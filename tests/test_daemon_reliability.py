@@ -26,7 +26,7 @@ from facecast.proto import facecast_pb2_grpc
 from facecast.proto.a2f.nvidia_ace import audio_pb2, status_pb2
 from facecast.proto.a2f.nvidia_audio2face_3d import audio2face_pb2_grpc
 from facecast.proto.a2f.nvidia_audio2face_3d import messages_pb2 as a2f
-from facecast.server.capacity import LiveCapacity
+from facecast.server.capacity import LiveCapacity, default_initial_streams, default_ungathered_streams, usable_cores
 
 from conftest import ASSETS
 from daemon import Daemon
@@ -175,6 +175,33 @@ def test_streams_past_the_live_ceiling_are_refused_with_resource_exhausted():
             with pytest.raises(ServerError, match="2 live streams") as refused:
                 list(third.responses())
             assert refused.value.code == "RESOURCE_EXHAUSTED"
+            for live in held:
+                live.end()
+                assert list(live.responses())[-1].status.code == pb.Status.OK
+    finally:
+        d.stop()
+
+
+def test_streams_of_an_animator_that_runs_each_stream_apart_are_admitted_up_to_their_share():
+    share, initial = default_ungathered_streams(), default_initial_streams()
+    if share >= initial:
+        pytest.skip(f"on {usable_cores()} cores both initial limits are {initial}")
+    d = Daemon()
+    try:
+        with Client(d.address, timeout=30) as client:
+            held = [client.stream(sample_rate=16_000, animator="energy") for _ in range(share)]
+            for live in held:
+                live.send(np.zeros(320, "<i2").tobytes())
+            assert wait_until(lambda: client.info()["active_sessions"] == share)
+            one_more = client.stream(sample_rate=16_000, animator="energy")
+            one_more.end()
+            with pytest.raises(ServerError, match="runs each stream apart") as refused:
+                list(one_more.responses())
+            assert refused.value.code == "RESOURCE_EXHAUSTED"
+            gathering = client.stream(sample_rate=16_000, animator="neural")  # batched: within the initial limit
+            gathering.send(np.zeros(3200, "<i2").tobytes())
+            gathering.end()
+            assert list(gathering.responses())[-1].status.code == pb.Status.OK
             for live in held:
                 live.end()
                 assert list(live.responses())[-1].status.code == pb.Status.OK

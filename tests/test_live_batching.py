@@ -112,6 +112,28 @@ def test_a_window_that_used_little_of_the_targets_keeps_the_initial_limit() -> N
     assert near(busy.limit, 3 * live_capacity.PYTHON_CORES / 0.7)
 
 
+def test_streams_of_an_animator_that_does_not_gather_get_only_their_share_until_measured() -> None:
+    python = Counter()
+    capacity = LiveCapacity(initial=32, target_cores=8.0, window=1.0, min_idle=0.0, python_cpu=python)
+    share = capacity.ungathered
+    assert share == min(32, live_capacity.default_ungathered_streams()) and share < 32
+    # before any measurement: a gathering animator's streams up to the initial limit, the others up to their share
+    assert capacity.refusal_for_animator(32, gathers=True) is None
+    assert capacity.refusal_for_animator(share, gathers=False) is None
+    message = capacity.refusal_for_animator(share + 1, gathers=False)
+    assert message and "runs each stream apart" in message and f"({share} until" in message
+    # a light window keeps the general limit at its initial value (the floor), but not the others' share
+    _window(capacity, python, 3, 3, python_cores=0.1)
+    _window(capacity, python, 3, 3, python_cores=0.3)
+    assert capacity.limit == 32 and capacity.refusal_for_animator(share + 1, gathers=False)
+    # a window whose measurement says more streams fit raises the share, never past the general limit
+    _window(capacity, python, 20, 20, python_cores=0.4)
+    assert capacity.estimate is not None and capacity.estimate > share
+    allowed = min(capacity.limit, int(capacity.estimate))
+    assert capacity.refusal_for_animator(allowed, gathers=False) is None
+    assert capacity.refusal_for_animator(capacity.limit + 1, gathers=False)
+
+
 def test_machine_cpu_counts_niced_processes_as_busy_and_iowait_as_idle() -> None:
     # user nice system idle iowait irq softirq steal: a trainer at nice 10 takes 600 ticks, idle 100
     busy, total, niced = live_capacity.busy_and_total("cpu  200 600 50 100 50 0 0 0 0 0")

@@ -196,6 +196,7 @@ class A2FController(audio2face_pb2_grpc.A2FControllerServiceServicer):
         header = first.audio_stream_header
         settings = stream_settings(header)
         animator = self.state.animator(None, live=True)
+        self.state.admit_animator(animator)
         session = await asyncio.to_thread(animator.stream, settings.controls, settings.fps)
         live = LiveSession(session, self.state.schedulers.for_animator(animator), settings.sample_rate,
                            MAX_CHUNK_SECONDS, MAX_CLIP_SECONDS, capacity=self.state.capacity, kind="a2f")

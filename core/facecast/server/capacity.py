@@ -31,7 +31,10 @@ CORE_SHARE = 0.75  # of the cores the daemon may run on: what live streams may u
 PYTHON_CORES = 0.8  # what the threads running Python may use together (one interpreter lock: under one core)
 LOW_UTILISATION = 0.5  # a window that used less than this share of the targets says little about the limit
 INITIAL_PER_CORE = 16  # live streams admitted per usable core before any measurement (measured on 2 cores: 32
-# neural or energy streams use 0.7-0.8 of the daemon's cores, docs/BENCHMARKS.md)
+# neural streams use 0.7-0.8 of the daemon's cores, docs/BENCHMARKS.md)
+UNGATHERED_PER_CORE = 8  # the same for streams of an animator that does not gather its streams' chunks into one
+# call (``Animator.batch_wait_ms`` 0: each chunk costs its own Python time under the one interpreter lock; 32
+# `energy` streams ran 1-10 frames late on the quiet 2-core box, 22-23 were on time, docs/BENCHMARKS.md)
 
 
 def usable_cores() -> int:
@@ -47,6 +50,12 @@ def default_target_cores() -> float:
     return CORE_SHARE * usable_cores()
 
 
+def default_ungathered_streams() -> int:
+    """Live streams of an animator that does not gather admitted before a measurement says more:
+    :data:`UNGATHERED_PER_CORE` per usable core."""
+    return UNGATHERED_PER_CORE * usable_cores()
+
+
 def default_initial_streams() -> int:
     """Live streams admitted before the first measurement: :data:`INITIAL_PER_CORE` per usable core."""
     return INITIAL_PER_CORE * usable_cores()
@@ -59,6 +68,8 @@ class LiveCapacity:
         """``target_cores``: None for :func:`default_target_cores`. ``python_cpu``: the CPU seconds so far of the
         threads that run Python (called in the thread that calls :meth:`sample`); None: not bounded apart."""
         self.limit = self.initial = initial
+        self.ungathered = min(initial, default_ungathered_streams())
+        self.estimate: float | None = None  # streams the last measured window's CPU says fit (None: not measured)
         self.min_idle = min_idle
         self._machine = machine_cpu()
         self.machine_idle = 1.0
@@ -109,11 +120,13 @@ class LiveCapacity:
             self.limit = max(1, min(self.limit, active_live))
         elif served < 2:  # (nearly) idle: nothing to measure, back to the prior
             self.limit = max(self.limit, min(self.initial, self.ceiling))
+            self.estimate = None
         elif used > 0.02:
             self.measured = True
             estimate = served * self.target_cores / used
             if python_used is not None and python_used > 0.02:
                 estimate = min(estimate, served * self.python_cores / python_used)
+            self.estimate = estimate
             # on time: grow 1.5x per window while the machine has CPU to spare, else by two streams (the CPU per
             # stream changes with how many share a batch, and other processes take the machine's CPU)
             base = max(self.limit, active_live)
@@ -126,6 +139,19 @@ class LiveCapacity:
             little = max(used / self.target_cores, python_share) < LOW_UTILISATION
             floor = self.initial if little and self.machine_spare >= self.min_idle else 1
             self.limit = int(min(self.ceiling, max(floor, min(estimate, grown))))
+
+    def refusal_for_animator(self, active_live: int, gathers: bool) -> str | None:
+        """Once a stream's config names its animator (``active_live`` counts this stream): why a stream of an
+        animator that does not gather its chunks (``gathers`` False) is refused, or None. Such streams get the
+        initial limit's share for them (:data:`UNGATHERED_PER_CORE`) until a measured window's estimate says
+        more; the low-utilisation floor of :meth:`sample`, which is right for gathering animators, is not theirs."""
+        if gathers:
+            return None
+        cap = min(self.limit, max(self.ungathered, int(self.estimate or 0)))
+        if active_live <= cap:
+            return None
+        return (f"the daemon serves {active_live - 1} live streams, its measured capacity for an animator that "
+                f"runs each stream apart ({cap} until a measurement says more); try again later or another replica")
 
     def refusal(self, active_live: int) -> str | None:
         """Why a new live stream is refused now, or None to admit it."""

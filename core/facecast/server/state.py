@@ -25,7 +25,7 @@ from facecast.server.capacity import LiveCapacity, default_initial_streams
 from facecast.server.clipwork import ClipWorkers
 from facecast.server.config import ServerConfig
 from facecast.server.scheduler import Schedulers
-from facecast.server.sessions import SessionRegistry
+from facecast.server.sessions import SessionLimitReached, SessionRegistry
 
 log = logging.getLogger("facecast.server")
 
@@ -118,6 +118,13 @@ class DaemonState:
             raise ShuttingDown("the daemon is shutting down; connect to another replica")
         with self.sessions.open(kind, self.capacity.refusal if kind == "live" else None) as session_id:
             yield session_id
+
+    def admit_animator(self, animator: Animator) -> None:
+        """A live stream's second admission, once its config names the animator (see
+        :meth:`LiveCapacity.refusal_for_animator`); raises :class:`SessionLimitReached` to refuse it."""
+        reason = self.capacity.refusal_for_animator(self.sessions.count("live"), animator.batch_wait_ms > 0)
+        if reason:
+            raise SessionLimitReached(reason)
 
     @property
     def stall_seconds(self) -> float:

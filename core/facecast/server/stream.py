@@ -51,6 +51,7 @@ async def stream(state: DaemonState, requests: AsyncIterator[pb.StreamRequest]) 
 
 async def _open(state: DaemonState, config: pb.StreamConfig) -> tuple[LiveSession, Animator]:
     animator = state.animator(config.animator, live=True)
+    state.admit_animator(animator)
     fps, options = animation_options(animator, config.fps, config.text, config.language, state.config)
     controls = wire.controls_from_proto(config.controls)
     rate = config.sample_rate or MODEL_RATE
