@@ -9,9 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from test_render_smile import luma, pose
 
 from facecast.face import Avatar, load_image
-from facecast.motion import CHANNEL_INDEX, NUM_CHANNELS
 from facecast.render import Renderer
 from facecast.render.mouth import MIN_GAP
 from facecast.render.mouth_library import cut_interior, load_library, shows_interior
@@ -23,17 +23,6 @@ PORTRAITS = ["mona_lisa.jpg", "drawing.jpg", "drawing_man.jpg"]
 WIDE_OPEN = {"JawOpen": 0.8}  # the strip's "wide open"
 SMILE = {"MouthSmileLeft": 0.8, "MouthSmileRight": 0.8, "CheekSquintLeft": 0.5, "CheekSquintRight": 0.5,
          "JawOpen": 0.15}  # the strip's "smile"
-
-
-def pose(**channels: float) -> np.ndarray:
-    values = np.zeros(NUM_CHANNELS, np.float32)
-    for name, value in channels.items():
-        values[CHANNEL_INDEX[name]] = value
-    return values
-
-
-def luma(image: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
 
 
 def polygon_mask(size: int, points: np.ndarray) -> np.ndarray:
