@@ -86,8 +86,9 @@ def test_python_threads_bound_the_capacity_apart_from_the_process_cpu() -> None:
     assert message and "measured capacity" in message and "in Python threads" in message
     _window(capacity, python, 10, 10, python_cores=1.0)  # busier Python threads: the limit comes down
     assert near(capacity.limit, 10 * live_capacity.PYTHON_CORES / 1.0)
+    before = capacity.limit  # 7 or 8: the window's clock makes the estimate a hair over or under 8
     _window(capacity, python, 8, 8, python_cores=0.2, lateness=0.5)  # late frames: no new streams at all
-    assert capacity.overloaded and capacity.limit == 8 and "ran late" in (capacity.refusal(8) or "")
+    assert capacity.overloaded and capacity.limit == min(before, 8) and "ran late" in (capacity.refusal(8) or "")
 
 
 def test_a_window_that_used_little_of_the_targets_keeps_the_initial_limit() -> None:
