@@ -182,7 +182,8 @@ def spread(q: np.ndarray, handles: list[int] | np.ndarray, moves: np.ndarray, ra
     return field
 
 
-def _smoothstep(x: np.ndarray) -> np.ndarray:
+def smoothstep(x: np.ndarray) -> np.ndarray:
+    """0 below 0, 1 above 1, and the cubic 3x² − 2x³ between (flat at both ends)."""
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3 - 2 * x)
 
@@ -233,7 +234,7 @@ class _Face:
         """How much each point follows the jaw: 1 below the mouth, 0 above; a ramp on the cheeks beside it."""
         beside = np.clip((np.abs(q[:, 0] - self.mouth_u) - self.half_width) / 0.2, 0, 1)
         under = (q[:, 1] > self.mouth_v).astype(float)
-        ramp = _smoothstep((q[:, 1] - (self.mouth_v - 0.15)) / 0.4)
+        ramp = smoothstep((q[:, 1] - (self.mouth_v - 0.15)) / 0.4)
         weight = (1 - beside) * under + beside * ramp
         weight[upper] = 0.0
         weight[lower] = 1.0

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from facecast.face.portrait_rig import smoothstep
 from facecast.motion import CHANNEL_INDEX as C
 from facecast.render.regions import EYE_UPPER, eye_contour
 
@@ -177,8 +178,8 @@ def _slide_lid(region: np.ndarray, base: np.ndarray, origin: np.ndarray, now: np
     # the visible margin).
     lid_was = lid_mesh - eye.upper_margin
     corners = was[[0, upper - 1], 0]
-    from_corner = np.minimum(xs - corners.min(), corners.max() - xs) / max(CORNER_TAPER * eye.width, 1.0)
-    taper = np.clip(from_corner, 0, 1) ** 2 * (3 - 2 * np.clip(from_corner, 0, 1))
+    inward = np.minimum(xs - corners.min(), corners.max() - xs)  # pixels from the nearer eye corner
+    taper = smoothstep(inward / max(CORNER_TAPER * eye.width, 1.0))
     drop = (drop + closure * (eye.upper_margin + LID_OVERSHOOT * opening)) * taper
     band, lashes = LID_BAND * eye.width, LASH_LENGTH * eye.width * closure * taper
     top = np.nan_to_num(lid_was) - band
@@ -207,7 +208,7 @@ def _slide_lid(region: np.ndarray, base: np.ndarray, origin: np.ndarray, now: np
     slid *= (1 - LID_SHADE * closure * near_lashes)[..., None]
     # Blend it in over the eye's width (fading over a pixel or two at the corners, which stay put), from a
     # little below the lid's top (where the map is still the identity) to just under the lower lid.
-    across = np.clip(np.minimum(xs - corners.min(), corners.max() - xs) / 2, 0, 1)
+    across = np.clip(inward / 2, 0, 1)
     bottom = np.maximum(np.nan_to_num(lower, nan=-1e4), edge) + 2 + lashes
     down = np.clip((ys - top) / (0.3 * band), 0, 1) * np.clip((bottom - ys) / 2, 0, 1)
     alpha = (across * down)[..., None]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import Delaunay
 
-from facecast.face.portrait_rig import HEAD_PIVOT, face_frame, rotation
+from facecast.face.portrait_rig import HEAD_PIVOT, face_frame, rotation, smoothstep
 from facecast.render.regions import FACE_OVAL
 
 OUTLINE_DEPTH = 0.2  # face units in front of the pivot: the head's outline (the oval's sides lie at about 0.45)
@@ -98,7 +98,7 @@ class HeadSurface:
         self._inner_weights = np.concatenate([bary, 1 - bary.sum(axis=1, keepdims=True)], axis=1)
         # Only beside the cheeks and temples does a frontal portrait show the face at a grazing angle (the oval
         # lies deep there); at the jaw, chin and forehead the band never reaches in over the mesh.
-        self._grazing = _smoothstep((GRAZING_DEPTH[0] - self._oval_depth) / (GRAZING_DEPTH[0] - GRAZING_DEPTH[1]))
+        self._grazing = smoothstep((GRAZING_DEPTH[0] - self._oval_depth) / (GRAZING_DEPTH[0] - GRAZING_DEPTH[1]))
         self.width = np.linalg.norm(self.ring - oval, axis=1)
         self.outward = (self.ring - oval) / self.width[:, None]
 
@@ -157,7 +157,7 @@ class HeadSurface:
         extra = np.clip(((outer - oval) * self.outward).sum(axis=1) - self.width, 0.0, MAX_MIRROR * self.width)
         extra[extra < MIN_WIDENING] = 0.0
         # As it widens, the band reaches in over the mesh's outer strip (to the inner contour when fully lifted).
-        lift = _smoothstep(extra / OVER_RAMP) * self._grazing
+        lift = smoothstep(extra / OVER_RAMP) * self._grazing
         reach = lift[:, None]
         inner_moved = (mesh[self._inner_vertices] * self._inner_weights[..., None]).sum(axis=1)
         inner = oval + (inner_moved - oval) * reach
@@ -168,7 +168,7 @@ class HeadSurface:
         # Only beside the cheeks and temples is the gap the side of the face coming into view; under the jaw and
         # chin and above the forehead it is neck, hair or background that the head uncovers as it moves over
         # them, and stretching the band there (as the 2-D warp does) matches real frames better than a mirror.
-        fill = _smoothstep((extra - GAP_RAMP[0]) / (GAP_RAMP[1] - GAP_RAMP[0])) * self._grazing
+        fill = smoothstep((extra - GAP_RAMP[0]) / (GAP_RAMP[1] - GAP_RAMP[0])) * self._grazing
         share = (np.clip(across - width, 0.0, None) * fill / np.maximum(across, 1e-6))[:, None]
         gap = (share[:, 0] * across)[:, None]
         # Four rows of vertices per contour point: the inner contour, the band's own outer edge, the mirror's
@@ -187,8 +187,3 @@ class HeadSurface:
 
         over = 0.5 * (lift + np.roll(lift, -1))
         return strip(out_rows), strip(src_rows), np.tile(over, 6)
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3 - 2 * x)
