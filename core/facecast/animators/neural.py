@@ -400,7 +400,7 @@ class NeuralAnimator(Animator):
                 taken.append((k, session, session.take(pcm)))
             except Exception as e:  # handed back to that session's caller
                 results[k] = e
-        mel = features.windows_log_mel(np.concatenate([w for _, _, w in taken])) if taken else NO_WINDOWS
+        mel = features.windows_log_mel(np.concatenate([NO_WINDOWS, *(w for _, _, w in taken)]))
         jobs: list[tuple[int, NeuralSession, Job | None]] = []
         at = 0
         for k, session, windows in taken:

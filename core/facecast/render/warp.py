@@ -96,12 +96,12 @@ class WarpField:
         if self.surface is not None:
             source = self._surface_source(moved, angles, shift)
             return None if source is None else (source[..., 0], source[..., 1])
-        shift = self.displacements(moved, angles)
-        largest = float(np.abs(shift).max())
+        displacement = self.displacements(moved, angles)  # the 2-D warp reads the shift from ``moved``
+        largest = float(np.abs(displacement).max())
         if largest < 1e-3:
             return None
         f = self.flow_size
-        forward = (self._weights @ shift).reshape(f, f, 2).astype(np.float32)
+        forward = (self._weights @ displacement).reshape(f, f, 2).astype(np.float32)
         forward = cv2.GaussianBlur(forward, (0, 0), self._smooth_sigma)
         # Invert the forward displacement D: the source of output pixel p is s with s + D(s) = p.
         source = self._grid.copy()

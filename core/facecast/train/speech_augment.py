@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from facecast.audio import MODEL_RATE, resample
+from facecast.features import N_MELS, STACK, mel_centres
 from facecast.train.augment import augment
 
 
@@ -96,8 +97,6 @@ def warp_vocal_tract(features: np.ndarray, factor: float) -> np.ndarray:
 
     Why: the mouth shapes the formants, whose frequencies scale with the length of the speaker's vocal tract. With
     one dominant speaker in the data, the model would otherwise learn that speaker's formant positions."""
-    from facecast.features import N_MELS, STACK, mel_centres
-
     centres = mel_centres()
     # band k of the output shows what the input had at centres[k] / factor (clamped at the first and last band)
     position = np.interp(centres / factor, centres, np.arange(N_MELS))
