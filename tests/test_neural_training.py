@@ -196,3 +196,64 @@ def test_dataset_command_names_a_missing_folder_on_a_terminal(tmp_path):
     assert run.status == 1
     assert_one_line_error(run, "is not a folder")
     assert not (tmp_path / "ds").exists()
+
+
+@pytest.fixture(scope="module")
+def small_corpus(tmp_path_factory):
+    from facecast.train.corpus import build_corpus
+
+    out = tmp_path_factory.mktemp("corpus")
+    build_corpus(out, 1.5 / 60, seed=3, jobs=2)
+    return out
+
+
+def test_corpus_clips_carry_the_teacher_jaw_exact_closures_and_nothing_else(small_corpus):
+    from facecast.motion import CHANNEL_INDEX
+    from facecast.train.corpus import load_manifest
+    from facecast.train.fit import corpus_clips
+
+    clips = corpus_clips(small_corpus)
+    manifest = load_manifest(small_corpus)
+    heldout = set(manifest["heldout_voices"])
+    assert clips and all(c.source == "corpus" for c in clips)
+    assert not any(v in heldout for c in clips for v in c.speaker.split("+"))  # held-out voices stay out
+    for c in clips:
+        assert len(c.targets) == len(c.audio) // 320
+        others = np.delete(c.targets[:, :-1], CHANNEL_INDEX["JawOpen"], axis=1)
+        assert np.isnan(others).all()  # the teacher's other shapes and any head motion are left out
+        assert np.isfinite(c.targets[:, CHANNEL_INDEX["JawOpen"]]).all()
+        assert set(np.unique(c.targets[:, -1])) <= {0.0, 1.0}
+    closures = np.concatenate([c.targets[:, -1] for c in clips])
+    jaw = np.concatenate([c.targets[:, CHANNEL_INDEX["JawOpen"]] for c in clips])
+    assert 0.01 < closures.mean() < 0.3  # /p b m/ are a few percent of speech
+    assert jaw[closures == 1].mean() < jaw[closures == 0].mean()  # the teacher shuts the jaw for them
+
+
+def test_training_with_the_corpus_takes_its_share_of_windows_and_learns(tmp_path, small_corpus):
+    from facecast.train import fit
+    from facecast.train.model import ModelConfig
+
+    clips = fit.corpus_clips(small_corpus)
+    cfg = ModelConfig(width=32)
+    rng = np.random.default_rng(0)
+    windows = fit.corpus_crops(clips, 30, 0.25, cfg, 64, rng)
+    assert len(windows) == 10  # a quarter of 40
+    assert all(np.isnan(w[1][:, 52:-1]).all() for w in windows)
+    assert fit.corpus_crops(clips, 30, 0.0, cfg, 64, rng) == []
+    data = tiny_dataset(tmp_path / "data")
+    result = fit.main(["--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "4", "--batch", "4",
+                       "--crop", "64", "--width", "32", "--threads", "1", "--holdout-source", "none", "--lr", "3e-3",
+                       "--corpus", str(small_corpus), "--corpus-share", "0.5"])
+    history = result["history"]
+    assert all(np.isfinite(h["flow"]) and np.isfinite(h["mse"]) for h in history)
+    assert history[-1]["mse"] < history[0]["mse"]
+
+
+def test_corpus_share_out_of_range_is_a_clear_error(tmp_path, small_corpus):
+    from facecast.errors import InvalidInput
+    from facecast.train import fit
+
+    data = tiny_dataset(tmp_path / "data")
+    with pytest.raises(InvalidInput, match="--corpus-share"):
+        fit.main(["--data", str(data), "--out", str(tmp_path / "run"), "--corpus", str(small_corpus),
+                  "--corpus-share", "1"])

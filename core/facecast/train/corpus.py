@@ -110,15 +110,28 @@ def write_shard(path: Path, items: list[CorpusItem]) -> None:
 
 def load_item(corpus_dir: str | os.PathLike[str], entry: dict[str, Any]) -> CorpusItem:
     """Read one manifest entry's audio, phones and teacher motion back."""
-    with np.load(Path(corpus_dir) / entry["shard"]) as shard:
-        k = entry["index"]
-        a0, a1 = shard["audio_offsets"][k:k + 2]
-        p0, p1 = shard["phone_offsets"][k:k + 2]
-        m0, m1 = shard["motion_offsets"][k:k + 2]
-        phones = [Phone(PHONES[i], float(s), float(e))
-                  for i, (s, e) in zip(shard["phone_ids"][p0:p1], shard["phone_times"][p0:p1])]
-        return CorpusItem(shard["audio"][a0:a1].astype(np.float32) / 32767, phones,
-                          shard["motion"][m0:m1].astype(np.float32), entry)
+    return load_items(corpus_dir, [entry])[0]
+
+
+def load_items(corpus_dir: str | os.PathLike[str], entries: list[dict[str, Any]]) -> list[CorpusItem]:
+    """Read many manifest entries back, in their order, opening each shard once."""
+    items: list[CorpusItem | None] = [None] * len(entries)
+    by_shard: dict[str, list[int]] = {}
+    for n, entry in enumerate(entries):
+        by_shard.setdefault(entry["shard"], []).append(n)
+    for name, wanted in by_shard.items():
+        with np.load(Path(corpus_dir) / name) as loaded:
+            shard = {key: loaded[key] for key in loaded.files}
+        for n in wanted:
+            k = entries[n]["index"]
+            a0, a1 = shard["audio_offsets"][k:k + 2]
+            p0, p1 = shard["phone_offsets"][k:k + 2]
+            m0, m1 = shard["motion_offsets"][k:k + 2]
+            phones = [Phone(PHONES[i], float(s), float(e))
+                      for i, (s, e) in zip(shard["phone_ids"][p0:p1], shard["phone_times"][p0:p1])]
+            items[n] = CorpusItem(shard["audio"][a0:a1].astype(np.float32) / 32767, phones,
+                                  shard["motion"][m0:m1].astype(np.float32), entries[n])
+    return [item for item in items if item is not None]
 
 
 def concatenate_items(items: list[CorpusItem]) -> CorpusItem:

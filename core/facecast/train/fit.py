@@ -2,7 +2,10 @@
 
 1. Load the dataset (``facecast dataset build``): every used clip's 16 kHz audio and captured curves, resampled to
    the model's 50 frames per second. Clips of the ``--holdout-source`` (leave-one-source-out) or, without one, of
-   the manifest's validation speakers are kept for evaluation.
+   the manifest's validation speakers are kept for evaluation. With ``--corpus`` (``facecast corpus build``), the
+   synthetic corpus's training voices join them: many TTS voices and languages with exact phone timings, whose
+   targets are the phonetic teacher's JawOpen and exact /p b m/ closures (no other shapes, no head motion: those
+   losses skip them); ``--corpus-share`` sets their share of each epoch's windows.
 2. Each epoch, every training clip is augmented afresh (noise, reverberation, codecs, music bed, rate), turned into
    features, padded with silence for the model's context, and cut into ``--crop`` frame windows.
 3. Loss = mouth regression (MSE on the blendshapes the mouth head owns) + (1 - Pearson r) of JawOpen per window
@@ -95,6 +98,39 @@ def load_clips(data_dir: Path) -> tuple[list[Clip], dict[str, Any]]:
     return clips, manifest
 
 
+def corpus_clips(corpus_dir: Path) -> list[Clip]:
+    """The corpus's training-voice items as clips (pairs of items back to back, so most fill a window): the
+    teacher's JawOpen, closures from the exact phones; the other shapes and head motion unknown (NaN)."""
+    from facecast.phonemes.inventory import BILABIALS
+    from facecast.train.corpus import concatenate_items, load_items, load_manifest
+
+    manifest = load_manifest(corpus_dir)
+    entries = [e for e in manifest["items"] if e["split"] == "train"]
+    fps = float(manifest["fps"])
+    loaded = load_items(corpus_dir, entries)
+    clips = []
+    for k in range(0, len(entries) - 1, 2):
+        item = concatenate_items(loaded[k:k + 2])
+        frames = len(item.audio) // FRAME_SAMPLES
+        src = np.arange(len(item.motion)) / fps
+        dst = np.minimum(np.arange(frames) * FRAME_S, src[-1])
+        # Only the jaw: the teacher's other shapes are procedural (many never move, left and right are the same),
+        # and training on them made the learned face stiffer (38 of 52 shapes moving instead of 50).
+        shapes = np.full((frames, NUM_BLENDSHAPES), np.nan, np.float32)
+        shapes[:, JAW] = np.interp(dst, src, item.motion[:, JAW])
+        closure = np.zeros(frames, np.float32)
+        for phone in item.phones:
+            if phone.symbol in BILABIALS:
+                closure[int(np.floor(phone.start / FRAME_S)):int(np.ceil(phone.end / FRAME_S))] = 1.0
+        targets = np.concatenate([shapes, np.full((frames, len(SAMPLED)), np.nan), closure[:, None]], 1)
+        voices = "+".join(sorted({e["voice"] for e in entries[k:k + 2]}))
+        clips.append(Clip(f"corpus/{entries[k]['id']}", "corpus", voices, item.audio.astype(np.float32),
+                          targets.astype(np.float32)))
+    if not clips:
+        raise InvalidInput(f"{corpus_dir} has fewer than two items from training voices; build a larger corpus")
+    return clips
+
+
 def head_levels(clips: list[Clip], reference: list[Clip]) -> None:
     """Set each clip's head-motion level: log of its head-rotation spread over the reference clips' median."""
     def spread(c: Clip) -> float:
@@ -123,12 +159,15 @@ class TrainingGraph(nn.Module):
         motion = targets[:, :, NUM_BLENDSHAPES:-1].transpose(1, 2)
         closure = targets[:, :, -1]
         pred = mouth[:, :NUM_BLENDSHAPES]
-        mse = ((pred - shapes) ** 2 * weights[None, :, None]).mean() * 10
+        error = torch.where(torch.isfinite(shapes), pred - shapes, 0.0)  # a corpus window knows only the jaw
+        mse = (error ** 2 * weights[None, :, None]).mean() * 10
         corr = 1 - pearson(pred[:, JAW], shapes[:, JAW])
         known = torch.isfinite(closure)
         close = (F.binary_cross_entropy_with_logits(mouth[:, -1][known], closure[known])
                  if bool(known.any()) else mouth.sum() * 0)
-        flow = self.model.flow_loss(h, motion, cond)
+        known_motion = torch.isfinite(motion[:, 0, 0])  # corpus windows have no head motion
+        flow = (self.model.flow_loss(h[known_motion], motion[known_motion], cond[known_motion])
+                if bool(known_motion.any()) else h.sum() * 0)
         loss = mse + 0.5 * corr + 0.2 * close + flow
         parts = {"mse": mse, "corr": corr, "closure": close, "flow": flow}
         if self.teacher_head is not None and teacher is not None:
@@ -223,6 +262,21 @@ def epoch_crops(clips: list[Clip], cfg: ModelConfig, crop: int, rng: np.random.G
                 break
         chosen += [pool[i] for i in rng.permutation(len(pool))[:wanted]]
     return chosen
+
+
+def corpus_crops(corpus: list[Clip], real: int, share: float, cfg: ModelConfig, crop: int,
+                 rng: np.random.Generator, vtlp: float = 0.0) -> list[Crop]:
+    """Windows of randomly drawn corpus clips, as many as make them ``share`` of the epoch's windows
+    (``real`` windows come from the captured videos); each drawn clip is augmented afresh."""
+    if not corpus or share <= 0:
+        return []
+    wanted = round(real * share / (1 - share))
+    chosen: list[Crop] = []
+    for _ in range(4 * wanted):  # bounded: a clip shorter than a window gives none
+        if len(chosen) >= wanted:
+            break
+        chosen += make_crops(corpus[rng.integers(len(corpus))], cfg, crop, rng, augment=True, vtlp=vtlp)
+    return chosen[:wanted]
 
 
 def teacher_batch(chosen: list[Crop], dims: int) -> np.ndarray:
@@ -336,6 +390,9 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
     if not train:
         raise InvalidInput("no training clips left after the hold-out")
     head_levels(clips, train)
+    if args.corpus and not 0 <= args.corpus_share < 1:
+        raise InvalidInput(f"--corpus-share must be at least 0 and below 1, not {args.corpus_share}")
+    corpus = corpus_clips(args.corpus) if args.corpus else []
     cfg = ModelConfig(width=args.width, lifter=args.lifter)
     model = Model(cfg).to(device)
     mean, std = motion_stats(train)
@@ -359,11 +416,16 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
         start_epoch, step, history, best = state["epoch"], state["step"], state["history"], state["best"]
     weights = torch.from_numpy(MOUTH_WEIGHTS).to(device)
     mine = train[rank::world]
-    steps_per_epoch = max(1, sum(max(1, len(c.targets) // args.crop) for c in mine) // args.batch)
+    my_corpus = corpus[rank::world]
+    windows = sum(max(1, len(c.targets) // args.crop) for c in mine)  # from the videos
+    if my_corpus:
+        windows = round(windows / (1 - args.corpus_share))  # with the corpus's share added
+    steps_per_epoch = max(1, windows // args.batch)
     total_steps = args.max_steps or steps_per_epoch * args.epochs
     started = time.time()
     for epoch in range(start_epoch, args.epochs):
         crops = epoch_crops(mine, cfg, args.crop, rng, args.source_power, args.room_tone, args.vtlp)
+        crops += corpus_crops(my_corpus, len(crops), args.corpus_share, cfg, args.crop, rng, args.vtlp)
         order = rng.permutation(len(crops))
         batches = len(order) // args.batch
         if world > 1:  # every rank must take the same number of steps

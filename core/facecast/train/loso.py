@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--teacher-weight", type=float, default=0.5)
     p.add_argument("--teacher-pause-db", type=float, default=0.0)
     p.add_argument("--room-tone", action="store_true")
+    p.add_argument("--corpus", type=Path, default=None, help="synthetic corpus for every fold (see fit --corpus)")
+    p.add_argument("--corpus-share", type=float, default=0.25)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     from facecast.animators import get_animator
@@ -82,7 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
                   "--seed", str(args.seed)]
                  + (["--teacher", str(args.teacher), "--teacher-weight", str(args.teacher_weight),
                      "--teacher-pause-db", str(args.teacher_pause_db)] if args.teacher else [])
-                 + (["--room-tone"] if args.room_tone else []))
+                 + (["--room-tone"] if args.room_tone else [])
+                 + (["--corpus", str(args.corpus), "--corpus-share", str(args.corpus_share)] if args.corpus else []))
         # the last epoch's weights: best.pt is chosen by the held-out source's r, which would tune on the fold
         export(fit.load_model(fold / "checkpoint.pt"), fold / "model")
         animators = {"neural": NeuralAnimator(fold / "model" / "neural.onnx"),

@@ -42,4 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source-power", type=float, default=1.0,
                    help="sample each source's windows in proportion to its minutes to this power "
                         "(1: as the data has them, 0.5: square-root balancing; default 1)")
+    p.add_argument("--corpus", type=Path, default=None,
+                   help="synthetic speech corpus (facecast corpus build) whose training voices join the videos")
+    p.add_argument("--corpus-share", type=float, default=0.25,
+                   help="share of each epoch's windows taken from the corpus (default 0.25; needs --corpus)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
