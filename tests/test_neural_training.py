@@ -257,3 +257,12 @@ def test_corpus_share_out_of_range_is_a_clear_error(tmp_path, small_corpus):
     with pytest.raises(InvalidInput, match="--corpus-share"):
         fit.main(["--data", str(data), "--out", str(tmp_path / "run"), "--corpus", str(small_corpus),
                   "--corpus-share", "1"])
+
+
+def test_train_command_names_a_missing_corpus_on_a_terminal(tmp_path):
+    data = tiny_dataset(tmp_path / "data")
+    run = run_in_terminal("train", "--data", str(data), "--out", str(tmp_path / "run"), "--corpus",
+                          str(tmp_path / "nope"))
+    assert run.status == 1
+    assert_one_line_error(run, "is not a readable corpus manifest")
+    assert not (tmp_path / "run").exists()

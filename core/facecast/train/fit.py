@@ -362,6 +362,9 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
     if not (args.data / "manifest.json").is_file() or not (args.data / "examples.npz").is_file():
         raise InvalidInput(f"{args.data} is not a dataset folder (no manifest.json and examples.npz); "
                            "build one with `facecast dataset build`")
+    if args.corpus and not 0 <= args.corpus_share < 1:
+        raise InvalidInput(f"--corpus-share must be at least 0 and below 1, not {args.corpus_share}")
+    corpus = corpus_clips(args.corpus) if args.corpus else []  # a bad corpus fails before the slow steps
     rank, world, device = setup_distributed(args.device)
     torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) // world))
     torch.manual_seed(args.seed)
@@ -390,9 +393,6 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
     if not train:
         raise InvalidInput("no training clips left after the hold-out")
     head_levels(clips, train)
-    if args.corpus and not 0 <= args.corpus_share < 1:
-        raise InvalidInput(f"--corpus-share must be at least 0 and below 1, not {args.corpus_share}")
-    corpus = corpus_clips(args.corpus) if args.corpus else []
     cfg = ModelConfig(width=args.width, lifter=args.lifter)
     model = Model(cfg).to(device)
     mean, std = motion_stats(train)
