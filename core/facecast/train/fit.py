@@ -76,6 +76,14 @@ def sampled_columns(values: np.ndarray, translation: np.ndarray) -> np.ndarray:
     return np.stack(columns, 1)
 
 
+def at_model_frames(curves: np.ndarray, fps: float, frames: int) -> np.ndarray:
+    """Curves [T, K] at ``fps`` resampled to ``frames`` model frames (50 per second), linearly, the last value
+    held past their end."""
+    src = np.arange(len(curves)) / fps
+    dst = np.minimum(np.arange(frames) * FRAME_S, src[-1])
+    return np.stack([np.interp(dst, src, curves[:, c]) for c in range(curves.shape[1])], 1)
+
+
 def load_clips(data_dir: Path) -> tuple[list[Clip], dict[str, Any]]:
     """Every used clip of a dataset folder with targets at 50 frames per second."""
     manifest = json.loads((data_dir / "manifest.json").read_text())
@@ -86,13 +94,10 @@ def load_clips(data_dir: Path) -> tuple[list[Clip], dict[str, Any]]:
         translation_all, closure_all = data["translation"], data["closure"]
         for clip_id, (a0, an, v0, vn, fps) in zip(data["ids"], data["index"]):
             audio = audio_all[a0:a0 + an].astype(np.float32) / 32767.0
-            frames = len(audio) // FRAME_SAMPLES
-            src = np.arange(vn) / fps
-            dst = np.minimum(np.arange(frames) * FRAME_S, src[-1])
             curves = np.concatenate([values_all[v0:v0 + vn, :NUM_BLENDSHAPES],
                                      sampled_columns(values_all[v0:v0 + vn], translation_all[v0:v0 + vn]),
                                      closure_all[v0:v0 + vn, None]], 1)
-            targets = np.stack([np.interp(dst, src, curves[:, c]) for c in range(curves.shape[1])], 1)
+            targets = at_model_frames(curves, float(fps), len(audio) // FRAME_SAMPLES)
             entry = entries[str(clip_id)]
             clips.append(Clip(str(clip_id), entry["source"], entry["speaker"], audio, targets.astype(np.float32)))
     return clips, manifest
@@ -112,12 +117,10 @@ def corpus_clips(corpus_dir: Path) -> list[Clip]:
     for k in range(0, len(entries) - 1, 2):
         item = concatenate_items(loaded[k:k + 2])
         frames = len(item.audio) // FRAME_SAMPLES
-        src = np.arange(len(item.motion)) / fps
-        dst = np.minimum(np.arange(frames) * FRAME_S, src[-1])
         # Only the jaw: the teacher's other shapes are procedural (many never move, left and right are the same),
         # and training on them made the learned face stiffer (38 of 52 shapes moving instead of 50).
         shapes = np.full((frames, NUM_BLENDSHAPES), np.nan, np.float32)
-        shapes[:, JAW] = np.interp(dst, src, item.motion[:, JAW])
+        shapes[:, JAW] = at_model_frames(item.motion[:, JAW:JAW + 1], fps, frames)[:, 0]
         closure = np.zeros(frames, np.float32)
         for phone in item.phones:
             if phone.symbol in BILABIALS:
