@@ -137,6 +137,10 @@ def test_streams_that_run_apart_alone_are_admitted_up_to_the_limit_over_their_pr
     message = capacity.refusal_for_animator({APART: share}, APART)
     assert message and "costs 2.0 stream units (before a measurement of both kinds)" in message
     assert capacity.refusal({APART: share}) is not None  # full: refused when opened already
+    # --max-live-streams counts streams, whatever they cost
+    few = LiveCapacity(initial=32, ceiling=2)
+    assert few.refusal({APART: 1}) is None and few.refusal_for_animator({APART: 1}, APART) is None
+    assert "serves 2 live streams, its ceiling" in (few.refusal({APART: 2}) or "")
 
 
 def test_windows_that_served_one_class_each_measure_the_cost_of_a_stream_that_runs_apart() -> None:

@@ -96,9 +96,9 @@ class LiveCapacity:
     def __init__(self, initial: int = 16, target_cores: float | None = None, window: float = 2.0,
                  ceiling: int = 1024, budget_seconds: float = FRAME_SECONDS, min_idle: float = 0.15,
                  python_cpu: Callable[[], float] | None = None, python_cores: float = PYTHON_CORES) -> None:
-        """``initial`` and ``ceiling``: in stream units. ``target_cores``: None for :func:`default_target_cores`.
-        ``python_cpu``: the CPU seconds so far of the threads that run Python (called in the thread that calls
-        :meth:`sample`); None: not bounded apart."""
+        """``initial``: in stream units. ``ceiling``: the most live streams held at once, whatever they cost.
+        ``target_cores``: None for :func:`default_target_cores`. ``python_cpu``: the CPU seconds so far of the
+        threads that run Python (called in the thread that calls :meth:`sample`); None: not bounded apart."""
         self.limit: float = initial
         self.initial = initial
         self.estimate: float | None = None  # units the last measured window's CPU says fit (None: not measured)
@@ -166,7 +166,7 @@ class LiveCapacity:
         if self.overloaded:  # no new streams until the admitted ones are on time again
             self.limit = max(1.0, min(self.limit, load))
         elif units < 2:  # (nearly) idle: nothing to measure, back to the prior
-            self.limit = max(self.limit, min(self.initial, self.ceiling))
+            self.limit = max(self.limit, min(self.initial, self._cap()))
             self.estimate = None
         elif used > 0.02:
             self.measured = True
@@ -184,7 +184,11 @@ class LiveCapacity:
             # does not take the limit below the initial one.
             little = share < LOW_UTILISATION
             floor = self.initial if little and self.machine_spare >= self.min_idle else 1
-            self.limit = int(min(self.ceiling, max(floor, min(estimate, grown))))
+            self.limit = int(min(self._cap(), max(floor, min(estimate, grown))))
+
+    def _cap(self) -> float:
+        """The most units the limit may reach: ``ceiling`` streams of the costliest class."""
+        return self.ceiling * max(self.weights.values())
 
     def _measured_cost(self, cost: str, per_stream: float) -> None:
         """A window served only class ``cost``, each stream using ``per_stream`` of the binding budget: smooth
@@ -198,14 +202,16 @@ class LiveCapacity:
     def refusal(self, streams: Streams) -> str | None:
         """Why a new live stream, charged as a gathered one until its animator is known, is refused now
         (``streams``: those held without it), or None to admit it."""
-        load = self.load(streams)
+        load, held = self.load(streams), sum(streams.values())
+        if held >= self.ceiling:
+            return f"the daemon serves {held} live streams, its ceiling; try again later or another replica"
         if load + self.weights[GATHERED] <= self.limit:
             return None
         why = (f"live frames ran late (p99 {self.last_p99 * 1000:.0f} ms)" if self.overloaded
                else f"{self.last_cpu:.2f} cores busy ({self.last_python:.2f} in Python threads) of a target of "
                     f"{self.target_cores:.2f}, machine {self.machine_idle:.0%} idle" if self.measured
             else "not measured yet")
-        return (f"the daemon serves {sum(streams.values())} live streams ({load:.0f} of its {self.limit:.0f} "
+        return (f"the daemon serves {held} live streams ({load:.0f} of its {self.limit:.0f} "
                 f"stream units), its measured capacity ({why}); try again later or another replica")
 
     def refusal_for_animator(self, others: Streams, cost: str) -> str | None:

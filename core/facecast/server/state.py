@@ -39,8 +39,7 @@ class DaemonState:
                                      frozenset(config.process_flush_animators))
         self.avatars = AvatarStore(config.max_avatars, config.avatar_dir)
         initial = config.live_capacity_initial or default_initial_streams()
-        self.capacity = LiveCapacity(min(initial, config.max_live_streams),
-                                     config.live_target_cores, ceiling=config.max_live_streams,
+        self.capacity = LiveCapacity(initial, config.live_target_cores, ceiling=config.max_live_streams,
                                      python_cpu=self._python_cpu)
         # live texture frames and whole-clip texture frames render in pools of their own
         self.live_render = ThreadPoolExecutor(max_workers=2, thread_name_prefix="facecast-live-render")
