@@ -156,13 +156,13 @@ class LiveCapacity:
         self.last_cpu = used
         self.last_p99 = float(np.percentile(late, 99)) if late else 0.0
         self.overloaded = self.last_p99 > self.budget
-        load = self.load(streams)
         # the share of the binding budget the window used: process CPU of the target, or Python CPU of its own
         share = max(used / self.target_cores, (python_used or 0.0) / self.python_cores)
         if not self.overloaded and len(served) == 1 and share >= LOW_UTILISATION:
             (cost, streams_served), = served.items()
             self._measured_cost(cost, share / streams_served)
         units = self.load(served)  # stream units served on average in the window, at the current weights
+        load = self.load(streams)
         if self.overloaded:  # no new streams until the admitted ones are on time again
             self.limit = max(1.0, min(self.limit, load))
         elif units < 2:  # (nearly) idle: nothing to measure, back to the prior
