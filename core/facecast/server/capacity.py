@@ -8,7 +8,8 @@ figures measured on the 2-core box (:data:`INITIAL_PER_CORE` gathered streams pe
 :data:`UNGATHERED_PER_CORE` apart ones do). The *load* is the sum of the admitted live streams' costs; a new
 stream is admitted while load + its cost <= the limit, which is in units too. A stream is opened before its
 config names its animator: it is charged as a gathered stream (:meth:`LiveCapacity.refusal`), and re-checked
-at its real cost once the animator is known (:meth:`LiveCapacity.refusal_for_animator`).
+at its real cost once the animator is known (:meth:`LiveCapacity.refusal_for_animator`). ``ceiling``
+(``--max-live-streams``) caps the streams held, whatever they cost.
 
 Every ``window`` seconds :meth:`LiveCapacity.sample` reads the process's CPU time (the event loop and the
 scheduler threads; whole clips run in worker processes and do not count), the live frames sent in that window
