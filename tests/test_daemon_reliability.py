@@ -26,7 +26,13 @@ from facecast.proto import facecast_pb2_grpc
 from facecast.proto.a2f.nvidia_ace import audio_pb2, status_pb2
 from facecast.proto.a2f.nvidia_audio2face_3d import audio2face_pb2_grpc
 from facecast.proto.a2f.nvidia_audio2face_3d import messages_pb2 as a2f
-from facecast.server.capacity import LiveCapacity, default_initial_streams, default_ungathered_streams, usable_cores
+from facecast.server.capacity import (
+    GATHERED,
+    LiveCapacity,
+    default_initial_streams,
+    default_ungathered_streams,
+    usable_cores,
+)
 
 from conftest import ASSETS
 from daemon import Daemon
@@ -186,19 +192,21 @@ def test_streams_of_an_animator_that_runs_each_stream_apart_are_admitted_up_to_t
     share, initial = default_ungathered_streams(), default_initial_streams()
     if share >= initial:
         pytest.skip(f"on {usable_cores()} cores both initial limits are {initial}")
-    d = Daemon()
+    d = Daemon("--metrics-port", "0")
     try:
         with Client(d.address, timeout=30) as client:
-            held = [client.stream(sample_rate=16_000, animator="energy") for _ in range(share)]
+            # share - 1 energy streams (2 units each) and a neural one (1): one unit of the initial limit is left
+            held = [client.stream(sample_rate=16_000, animator="energy") for _ in range(share - 1)]
+            held.append(client.stream(sample_rate=16_000, animator="neural"))
             for live in held:
                 live.send(np.zeros(320, "<i2").tobytes())
-            assert wait_until(lambda: client.info()["active_sessions"] == share)
-            one_more = client.stream(sample_rate=16_000, animator="energy")
+            assert wait_until(lambda: metric(metrics_text(d), "facecast_live_load") == initial - 1, 30)
+            one_more = client.stream(sample_rate=16_000, animator="energy")  # opened as 1 unit, then costs 2
             one_more.end()
             with pytest.raises(ServerError, match="runs each stream apart") as refused:
                 list(one_more.responses())
             assert refused.value.code == "RESOURCE_EXHAUSTED"
-            gathering = client.stream(sample_rate=16_000, animator="neural")  # batched: within the initial limit
+            gathering = client.stream(sample_rate=16_000, animator="neural")  # batched: the last unit
             gathering.send(np.zeros(3200, "<i2").tobytes())
             gathering.end()
             assert list(gathering.responses())[-1].status.code == pb.Status.OK
@@ -370,21 +378,21 @@ def test_a_daemon_started_by_the_console_script_leaves_no_process_behind():
 def _measured_window(capacity: LiveCapacity, active_live: int, lateness: float, frames: int) -> None:
     """One closed one-second window in which ``frames`` live frames went out ``lateness`` s late and this
     process burned 0.2 s of CPU."""
-    capacity.observe(lateness, frames)
+    capacity.observe(lateness, frames, GATHERED)
     end = time.process_time() + 0.2
     while time.process_time() < end:
         pass
     capacity._wall = time.monotonic() - 1.0
-    capacity.sample(active_live)
+    capacity.sample({GATHERED: active_live})
 
 
 def test_capacity_follows_measured_cpu_and_stops_admitting_when_frames_run_late():
     capacity = LiveCapacity(initial=4, target_cores=0.8, window=1.0, min_idle=0.0)  # grows on a busy box too
-    assert capacity.refusal(3) is None and "not measured yet" in capacity.refusal(4)
+    assert capacity.refusal({GATHERED: 3}) is None and "not measured yet" in capacity.refusal({GATHERED: 4})
     _measured_window(capacity, 10, 0.010, frames=300)  # ten streams' worth of frames, on time
     assert capacity.measured and capacity.limit > 10  # grows, at most 1.5x per window
     _measured_window(capacity, 12, 0.5, frames=30)
-    assert capacity.overloaded and capacity.limit == 12 and "ran late" in capacity.refusal(12)
+    assert capacity.overloaded and capacity.limit == 12 and "ran late" in capacity.refusal({GATHERED: 12})
     _measured_window(capacity, 0, 0.0, frames=0)  # idle: back to the initial limit, not stuck at 12
     assert capacity.limit >= 4 and not capacity.overloaded
     busy_machine = LiveCapacity(initial=4, window=1.0, min_idle=1.01)  # the machine never has CPU to spare

@@ -6,6 +6,7 @@ the live admission target is a share of the machine with a separate bound on the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 
@@ -21,10 +22,12 @@ from facecast.controls import Controls
 from facecast.motion import MotionFrame
 from facecast.proto import facecast_pb2 as pb
 from facecast.server import capacity as live_capacity
-from facecast.server.capacity import LiveCapacity
+from facecast.server.capacity import APART, GATHERED, LiveCapacity
 from facecast.server.config import ServerConfig
 from facecast.server.live import LiveSession
 from facecast.server.scheduler import ModelScheduler
+from facecast.server.sessions import SessionLimitReached
+from facecast.server.state import DaemonState
 
 from conftest import ASSETS
 
@@ -47,17 +50,17 @@ class Counter:
 
 
 def _window(capacity: LiveCapacity, python: Counter | None, active_live: int, streams: float,
-            python_cores: float = 0.0, lateness: float = 0.005) -> None:
-    """One closed one-second window: ``streams`` streams' worth of frames, ``lateness`` s late; this process
-    burned 0.2 s of CPU, its Python threads ``python_cores``."""
-    capacity.observe(lateness, int(streams * 30))
+            python_cores: float = 0.0, lateness: float = 0.005, cost: str = GATHERED) -> None:
+    """One closed one-second window: ``active_live`` streams of class ``cost`` held, ``streams`` streams' worth
+    of their frames, ``lateness`` s late; this process burned 0.2 s of CPU, its Python threads ``python_cores``."""
+    capacity.observe(lateness, int(streams * 30), cost)
     end = time.process_time() + 0.2
     while time.process_time() < end:
         pass
     if python is not None:
         python.seconds += python_cores
     capacity._wall = time.monotonic() - 1.0
-    capacity.sample(active_live)
+    capacity.sample({cost: active_live})
 
 
 def near(limit: int, estimate: float) -> bool:
@@ -82,13 +85,14 @@ def test_python_threads_bound_the_capacity_apart_from_the_process_cpu() -> None:
     _window(capacity, python, 10, 10, python_cores=0.5)
     assert near(capacity.limit, 10 * live_capacity.PYTHON_CORES / 0.5)
     assert capacity.last_python == pytest.approx(0.5, abs=0.05)
-    message = capacity.refusal(capacity.limit)
+    message = capacity.refusal({GATHERED: int(capacity.limit)})
     assert message and "measured capacity" in message and "in Python threads" in message
     _window(capacity, python, 10, 10, python_cores=1.0)  # busier Python threads: the limit comes down
     assert near(capacity.limit, 10 * live_capacity.PYTHON_CORES / 1.0)
     before = capacity.limit  # 7 or 8: the window's clock makes the estimate a hair over or under 8
     _window(capacity, python, 8, 8, python_cores=0.2, lateness=0.5)  # late frames: no new streams at all
-    assert capacity.overloaded and capacity.limit == min(before, 8) and "ran late" in (capacity.refusal(8) or "")
+    assert capacity.overloaded and capacity.limit == min(before, 8)
+    assert "ran late" in (capacity.refusal({GATHERED: 8}) or "")
 
 
 def test_a_window_that_used_little_of_the_targets_keeps_the_initial_limit() -> None:
@@ -113,26 +117,86 @@ def test_a_window_that_used_little_of_the_targets_keeps_the_initial_limit() -> N
     assert near(busy.limit, 3 * live_capacity.PYTHON_CORES / 0.7)
 
 
-def test_streams_of_an_animator_that_does_not_gather_get_only_their_share_until_measured() -> None:
+def test_a_stream_that_runs_apart_is_admitted_next_to_gathered_streams_while_units_allow() -> None:
+    capacity = LiveCapacity(initial=32, target_cores=8.0, window=1.0, min_idle=0.0)
+    held = {GATHERED: 20}  # 20 units of 32: an energy stream (2 units) still fits, wherever the others come from
+    assert capacity.refusal(held) is None  # opened as a gathered stream
+    assert capacity.refusal_for_animator(held, APART) is None
+    assert capacity.refusal_for_animator({GATHERED: 20, APART: 5}, APART) is None  # 30 + 2 units
+    message = capacity.refusal_for_animator({GATHERED: 21, APART: 5}, APART)  # 31 + 2 units
+    assert message and "runs each stream apart" in message and "costs 2.0 stream units" in message
+    assert "31 of its measured capacity of 32 units" in message
+    assert capacity.refusal_for_animator({GATHERED: 31}, GATHERED) is None  # charged as such already
+
+
+def test_streams_that_run_apart_alone_are_admitted_up_to_the_limit_over_their_prior_cost() -> None:
+    capacity = LiveCapacity(initial=live_capacity.default_initial_streams(), target_cores=8.0, min_idle=0.0)
+    share = live_capacity.default_ungathered_streams()  # what the measured figures say fit per core
+    assert capacity.weights[APART] == live_capacity.APART_PRIOR == 2.0
+    assert capacity.refusal_for_animator({APART: share - 1}, APART) is None
+    message = capacity.refusal_for_animator({APART: share}, APART)
+    assert message and "costs 2.0 stream units (before a measurement of both kinds)" in message
+    assert capacity.refusal({APART: share}) is not None  # full: refused when opened already
+    # --max-live-streams counts streams, whatever they cost
+    few = LiveCapacity(initial=32, ceiling=2)
+    assert few.refusal({APART: 1}) is None and few.refusal_for_animator({APART: 1}, APART) is None
+    assert "serves 2 live streams, its ceiling" in (few.refusal({APART: 2}) or "")
+
+
+def test_windows_that_served_one_class_each_measure_the_cost_of_a_stream_that_runs_apart() -> None:
     python = Counter()
     capacity = LiveCapacity(initial=32, target_cores=8.0, window=1.0, min_idle=0.0, python_cpu=python)
-    share = capacity.ungathered
-    assert share == min(32, live_capacity.default_ungathered_streams()) and share < 32
-    # before any measurement: a gathering animator's streams up to the initial limit, the others up to their share
-    assert capacity.refusal_for_animator(32, gathers=True) is None
-    assert capacity.refusal_for_animator(share, gathers=False) is None
-    message = capacity.refusal_for_animator(share + 1, gathers=False)
-    assert message and "runs each stream apart" in message and f"({share} until" in message
-    # a light window keeps the general limit at its initial value (the floor), but not the others' share
-    _window(capacity, python, 3, 3, python_cores=0.1)
-    _window(capacity, python, 3, 3, python_cores=0.3)
-    assert capacity.limit == 32 and capacity.refusal_for_animator(share + 1, gathers=False)
-    # a window whose measurement says more streams fit raises the share, never past the general limit
-    _window(capacity, python, 20, 20, python_cores=0.4)
-    assert capacity.estimate is not None and capacity.estimate > share
-    allowed = min(capacity.limit, int(capacity.estimate))
-    assert capacity.refusal_for_animator(allowed, gathers=False) is None
-    assert capacity.refusal_for_animator(capacity.limit + 1, gathers=False)
+    _window(capacity, python, 12, 12, python_cores=0.1)  # only reads the Python threads' clock
+    # 12 gathered streams use 0.48 Python cores: 0.6 of that budget, 0.05 each; 5 apart ones use 0.6: 0.15 each
+    _window(capacity, python, 12, 12, python_cores=0.48)
+    assert capacity.weights[APART] == live_capacity.APART_PRIOR  # one class measured: the prior stands
+    _window(capacity, python, 5, 5, python_cores=0.6, cost=APART)
+    assert capacity.weights[APART] == pytest.approx(3.0, rel=0.05)
+    # the limit: 15 units served on 0.6 of 0.8 Python cores, 20 units; 6 apart streams (18 units) do not fit
+    assert near(capacity.limit, 20)
+    assert capacity.refusal_for_animator({APART: 5}, APART) is None
+    assert "costs 3.0 stream units (measured)" in (capacity.refusal_for_animator({APART: 6}, APART) or "")
+    # a window with both classes says nothing of either's cost; one light window neither
+    capacity.observe(0.005, 5 * 30, APART)
+    _window(capacity, python, 10, 10, python_cores=0.7)
+    _window(capacity, python, 3, 3, python_cores=0.1, cost=APART)
+    assert capacity.weights[APART] == pytest.approx(3.0, rel=0.05)
+    # a window in which one apart stream took all of the Python budget: smoothed, then clamped
+    _window(capacity, python, 1, 1, python_cores=0.8, cost=APART)
+    assert capacity.weights[APART] == live_capacity.WEIGHT_RANGE[1]
+
+
+def test_a_refused_or_closed_live_stream_frees_its_stream_units() -> None:
+    state = DaemonState(ServerConfig(live_capacity_initial=8))
+    energy = get_animator("energy", live=True)
+    assert energy.batch_wait_ms == 0
+
+    def load() -> float:
+        return state.capacity.load(state.sessions.costs("live"))
+
+    try:
+        with contextlib.ExitStack() as held:
+            ids = [held.enter_context(state.session("live")) for _ in range(4)]
+            assert load() == 4  # opened: a unit each until their configs name the animator
+            for session_id in ids[:3]:
+                assert state.admit_animator(session_id, energy) == APART
+            assert load() == 7
+            # its unit fits (8 of 8), its two do not
+            with pytest.raises(SessionLimitReached, match="runs each stream apart"), state.session("live") as refused:
+                state.admit_animator(refused, energy)
+            assert load() == 7  # the refused stream's unit went with it
+            with state.session("live"):  # that unit: a stream opens
+                assert load() == 8
+                full = r"serves 5 live streams \(8 of its 8 stream units\)"
+                with pytest.raises(SessionLimitReached, match=full), state.session("live"):
+                    pass
+            assert load() == 7
+        assert load() == 0 and not state.sessions.costs("live")  # closed: every charge released
+        with state.session("live") as session_id:  # all of it free again
+            state.admit_animator(session_id, energy)
+            assert load() == 2
+    finally:
+        asyncio.run(state.close())
 
 
 def test_machine_cpu_counts_niced_processes_as_busy_and_iowait_as_idle() -> None:

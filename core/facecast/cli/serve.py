@@ -59,8 +59,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="live streams admitted at most; below this the daemon admits what it measures it can "
                         "serve on time (default %(default)s)")
     p.add_argument("--live-initial-streams", type=int, default=defaults.live_capacity_initial, metavar="N",
-                   help="live streams admitted before the daemon has measured what they cost, and the least it "
-                        "admits while they use little of its target (default: 16 per core it may run on)")
+                   help="live stream units admitted before the daemon has measured what they cost, and the least "
+                        "it admits while they use little of its target; a stream of an animator that gathers its "
+                        "streams costs 1, one that runs each stream apart 2 until measured (default: 16 per core "
+                        "it may run on)")
     p.add_argument("--live-target-cores", type=float, default=defaults.live_target_cores, metavar="CORES",
                    help="cores live streams may use: the daemon admits the streams that fit, as it measures them "
                         "(default: 0.75 of the cores it may run on; its Python threads stay under 0.8 of a core "

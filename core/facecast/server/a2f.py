@@ -182,11 +182,12 @@ class A2FController(audio2face_pb2_grpc.A2FControllerServiceServicer):
 
     async def _converse(self, reader: RequestReader) -> AsyncIterator[a2f.A2F3DAnimationDataStream]:
         config = self.state.config
-        with self.state.session("live"):
-            async for response in self._process(reader, config.config_timeout_seconds, config.idle_timeout_seconds):
+        with self.state.session("live") as session_id:
+            async for response in self._process(session_id, reader, config.config_timeout_seconds,
+                                                config.idle_timeout_seconds):
                 yield response
 
-    async def _process(self, reader: RequestReader, config_timeout: float,
+    async def _process(self, session_id: str, reader: RequestReader, config_timeout: float,
                        idle_timeout: float) -> AsyncIterator[a2f.A2F3DAnimationDataStream]:
         requests = reader.requests
         first = await reader.next(config_timeout, "audio_stream_header")
@@ -196,10 +197,10 @@ class A2FController(audio2face_pb2_grpc.A2FControllerServiceServicer):
         header = first.audio_stream_header
         settings = stream_settings(header)
         animator = self.state.animator(None, live=True)
-        self.state.admit_animator(animator)
+        cost = self.state.admit_animator(session_id, animator)
         session = await asyncio.to_thread(animator.stream, settings.controls, settings.fps)
         live = LiveSession(session, self.state.schedulers.for_animator(animator), settings.sample_rate,
-                           MAX_CHUNK_SECONDS, MAX_CLIP_SECONDS, capacity=self.state.capacity, kind="a2f")
+                           MAX_CHUNK_SECONDS, MAX_CLIP_SECONDS, capacity=self.state.capacity, kind="a2f", cost=cost)
         stream = A2FStream(settings, live, animator.lookahead_ms / 1000)
         metrics.DAEMON.calls.inc(method="ProcessAudioStream", animator=animator.name)
         yield a2f.A2F3DAnimationDataStream(animation_data_stream_header=a2f.A2F3DAnimationDataStreamHeader(

@@ -1,20 +1,39 @@
 """How many live streams this process can serve on time, measured while it serves them.
 
+Streams are counted in *stream units*: what one stream of an animator that gathers its streams' chunks into one
+model call (``Animator.batch_wait_ms`` > 0, cost class :data:`GATHERED`) costs. A stream of an animator that runs
+each stream apart (:data:`APART`: each chunk costs its own Python time under the one interpreter lock) costs
+:attr:`LiveCapacity.weights` units: :data:`APART_PRIOR` (2) before a measurement says otherwise, from the
+figures measured on the 2-core box (:data:`INITIAL_PER_CORE` gathered streams per core fit where
+:data:`UNGATHERED_PER_CORE` apart ones do). The *load* is the sum of the admitted live streams' costs; a new
+stream is admitted while load + its cost <= the limit, which is in units too. A stream is opened before its
+config names its animator: it is charged as a gathered stream (:meth:`LiveCapacity.refusal`), and re-checked
+at its real cost once the animator is known (:meth:`LiveCapacity.refusal_for_animator`). ``ceiling``
+(``--max-live-streams``) caps the streams held, whatever they cost.
+
 Every ``window`` seconds :meth:`LiveCapacity.sample` reads the process's CPU time (the event loop and the
 scheduler threads; whole clips run in worker processes and do not count), the live frames sent in that window
-and their lateness. The frames sent say how many 30 fps streams were served on average; the estimate is the
-number of streams that would use ``target_cores`` at the measured CPU per stream (by default
-:data:`CORE_SHARE` of the cores the process may run on), and no more than would keep the threads that run
-Python (the event loop and the scheduler lanes, read by ``python_cpu``) under ``python_cores``: they share one
-interpreter lock, so however many cores the machine has, their Python code runs on one at a time; only what
-they do outside it (ONNX Runtime, gRPC's own threads) uses the others. While frames are on time the
-limit grows towards it: 1.5x per window while the machine has idle CPU (``min_idle`` of its cores, read from
-``/proc/stat``: other replicas, clients and other jobs on the machine count, niced ones too), else by two
-streams. A window that used under :data:`LOW_UTILISATION` of the targets, on a machine with CPU to spare (idle
-or niced), does not take the limit below its initial value (its extrapolation is long and pessimistic). A
-window whose p99 lateness exceeded one frame stops admissions until the streams are on time again; an idle
-window returns the limit to its initial value. New live streams past the limit are refused with RESOURCE_EXHAUSTED
-and a message saying why, so admitted streams stay on time instead of all becoming late together.
+by cost class and their lateness. The frames sent say how many stream units were served on average (30 fps
+streams times their weights); the estimate is the units that would use ``target_cores`` at the measured CPU
+per unit (by default :data:`CORE_SHARE` of the cores the process may run on), and no more than would keep the
+threads that run Python (the event loop and the scheduler lanes, read by ``python_cpu``) under
+``python_cores``: they share one interpreter lock, so however many cores the machine has, their Python code
+runs on one at a time; only what they do outside it (ONNX Runtime, gRPC's own threads) uses the others. While
+frames are on time the limit grows towards it: 1.5x per window while the machine has idle CPU (``min_idle`` of
+its cores, read from ``/proc/stat``: other replicas, clients and other jobs on the machine count, niced ones
+too), else by two units. A window that used under :data:`LOW_UTILISATION` of the targets, on a machine with CPU
+to spare (idle or niced), does not take the limit below its initial value (its extrapolation is long and
+pessimistic). A window whose p99 lateness exceeded one frame stops admissions until the streams are on time
+again; an idle window returns the limit to its initial value.
+
+The weights are measured too: an on-time window in which only one class was served, using at least
+:data:`LOW_UTILISATION` of the targets (a light window's cost per stream is too high, and by how much depends
+on the class), gives that class's cost per stream: the larger of its share of ``target_cores`` and its share
+of ``python_cores`` (the budget that binds), per stream. Each class's cost is smoothed over such windows (the
+mean of the last value and the new one); once both are measured, the apart weight is their ratio, clamped to
+:data:`WEIGHT_RANGE`. A window with both classes counts its frames at the current weights. New live streams
+past the limit are refused with RESOURCE_EXHAUSTED and a message saying why, so admitted streams stay on time
+instead of all becoming late together.
 """
 
 from __future__ import annotations
@@ -22,7 +41,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -30,11 +50,23 @@ FRAME_SECONDS = 1 / 30  # the lateness budget: one frame at 30 fps
 CORE_SHARE = 0.75  # of the cores the daemon may run on: what live streams may use by default (the rest: headroom)
 PYTHON_CORES = 0.8  # what the threads running Python may use together (one interpreter lock: under one core)
 LOW_UTILISATION = 0.5  # a window that used less than this share of the targets says little about the limit
-INITIAL_PER_CORE = 16  # live streams admitted per usable core before any measurement (measured on 2 cores: 32
+INITIAL_PER_CORE = 16  # stream units admitted per usable core before any measurement (measured on 2 cores: 32
 # neural streams use 0.7-0.8 of the daemon's cores, docs/BENCHMARKS.md)
-UNGATHERED_PER_CORE = 8  # the same for streams of an animator that does not gather its streams' chunks into one
+UNGATHERED_PER_CORE = 8  # the same in streams of an animator that does not gather its streams' chunks into one
 # call (``Animator.batch_wait_ms`` 0: each chunk costs its own Python time under the one interpreter lock; 32
 # `energy` streams ran 1-10 frames late on the quiet 2-core box, 22-23 were on time, docs/BENCHMARKS.md)
+
+GATHERED = "gathered"  # cost class: an animator that gathers its streams' chunks into one call (1 unit a stream)
+APART = "apart"  # cost class: an animator that runs each stream apart
+APART_PRIOR = INITIAL_PER_CORE / UNGATHERED_PER_CORE  # units an apart stream costs before a measurement (2)
+WEIGHT_RANGE = (0.5, 8.0)  # a measured apart weight is kept within this (one odd window cannot run away with it)
+
+Streams = Mapping[str, int]  # live streams held, by cost class
+
+
+def cost_class(gathers: bool) -> str:
+    """The cost class of an animator's streams (``gathers``: its ``batch_wait_ms`` > 0)."""
+    return GATHERED if gathers else APART
 
 
 def usable_cores() -> int:
@@ -51,13 +83,13 @@ def default_target_cores() -> float:
 
 
 def default_ungathered_streams() -> int:
-    """Live streams of an animator that does not gather admitted before a measurement says more:
-    :data:`UNGATHERED_PER_CORE` per usable core."""
+    """Streams of an animator that does not gather admitted (alone) before a measurement says more:
+    :data:`UNGATHERED_PER_CORE` per usable core, the default initial units at :data:`APART_PRIOR` each."""
     return UNGATHERED_PER_CORE * usable_cores()
 
 
 def default_initial_streams() -> int:
-    """Live streams admitted before the first measurement: :data:`INITIAL_PER_CORE` per usable core."""
+    """Stream units admitted before the first measurement: :data:`INITIAL_PER_CORE` per usable core."""
     return INITIAL_PER_CORE * usable_cores()
 
 
@@ -65,11 +97,14 @@ class LiveCapacity:
     def __init__(self, initial: int = 16, target_cores: float | None = None, window: float = 2.0,
                  ceiling: int = 1024, budget_seconds: float = FRAME_SECONDS, min_idle: float = 0.15,
                  python_cpu: Callable[[], float] | None = None, python_cores: float = PYTHON_CORES) -> None:
-        """``target_cores``: None for :func:`default_target_cores`. ``python_cpu``: the CPU seconds so far of the
+        """``initial``: in stream units. ``ceiling``: the most live streams held at once, whatever they cost.
+        ``target_cores``: None for :func:`default_target_cores`. ``python_cpu``: the CPU seconds so far of the
         threads that run Python (called in the thread that calls :meth:`sample`); None: not bounded apart."""
-        self.limit = self.initial = initial
-        self.ungathered = min(initial, default_ungathered_streams())
-        self.estimate: float | None = None  # streams the last measured window's CPU says fit (None: not measured)
+        self.limit: float = initial
+        self.initial = initial
+        self.estimate: float | None = None  # units the last measured window's CPU says fit (None: not measured)
+        self.weights = {GATHERED: 1.0, APART: APART_PRIOR}  # stream units a stream of each class costs
+        self.costs: dict[str, float] = {}  # measured share of the budgets one stream of a class uses
         self.min_idle = min_idle
         self._machine = machine_cpu()
         self.machine_idle = 1.0
@@ -81,20 +116,26 @@ class LiveCapacity:
         self.last_python = 0.0
         self._cpu, self._wall = time.process_time(), time.monotonic()
         self._lateness: list[float] = []
-        self._frames = 0
+        self._frames: Counter[str] = Counter()  # frames sent in this window, by cost class
         self.measured = False
         self._lock = threading.Lock()
         self.last_p99 = 0.0
         self.last_cpu = 0.0
         self.overloaded = False
 
-    def observe(self, lateness_seconds: float, frames: int) -> None:
+    def load(self, streams: Mapping[str, float]) -> float:
+        """The stream units ``streams`` (held, or served on average) cost at the current weights."""
+        return sum(self.weights[cost] * n for cost, n in streams.items())
+
+    def observe(self, lateness_seconds: float, frames: int, cost: str) -> None:
+        """``frames`` of a stream of class ``cost`` went out ``lateness_seconds`` after their audio arrived."""
         with self._lock:
             self._lateness.append(lateness_seconds)
-            self._frames += frames
+            self._frames[cost] += frames
 
-    def sample(self, active_live: int) -> None:
-        """Close a measurement window: update the CPU per stream, lateness and the limit."""
+    def sample(self, streams: Streams) -> None:
+        """Close a measurement window (``streams``: the live streams held now): update the cost per class,
+        lateness and the limit."""
         cpu, wall = time.process_time(), time.monotonic()
         elapsed = max(wall - self._wall, 1e-6)
         used = (cpu - self._cpu) / elapsed  # cores busy in this process
@@ -105,8 +146,8 @@ class LiveCapacity:
         self.last_python = python_used or 0.0
         with self._lock:
             late, self._lateness = self._lateness, []
-            frames, self._frames = self._frames, 0
-        served = frames / (elapsed / FRAME_SECONDS)  # 30 fps streams served on average in the window
+            frames, self._frames = self._frames, Counter()
+        served = {cost: n / (elapsed / FRAME_SECONDS) for cost, n in frames.items() if n}  # 30 fps streams
         machine = machine_cpu()
         if machine and self._machine:
             busy, total, niced = (now - then for now, then in zip(machine, self._machine))
@@ -116,53 +157,75 @@ class LiveCapacity:
         self.last_cpu = used
         self.last_p99 = float(np.percentile(late, 99)) if late else 0.0
         self.overloaded = self.last_p99 > self.budget
+        # the share of the binding budget the window used: process CPU of the target, or Python CPU of its own
+        share = max(used / self.target_cores, (python_used or 0.0) / self.python_cores)
+        if not self.overloaded and len(served) == 1 and share >= LOW_UTILISATION:
+            (cost, streams_served), = served.items()
+            self._measured_cost(cost, share / streams_served)
+        units = self.load(served)  # stream units served on average in the window, at the current weights
+        load = self.load(streams)
         if self.overloaded:  # no new streams until the admitted ones are on time again
-            self.limit = max(1, min(self.limit, active_live))
-        elif served < 2:  # (nearly) idle: nothing to measure, back to the prior
-            self.limit = max(self.limit, min(self.initial, self.ceiling))
+            self.limit = max(1.0, min(self.limit, load))
+        elif units < 2:  # (nearly) idle: nothing to measure, back to the prior
+            self.limit = max(self.limit, min(self.initial, self._cap()))
             self.estimate = None
         elif used > 0.02:
             self.measured = True
-            estimate = served * self.target_cores / used
+            estimate = units * self.target_cores / used
             if python_used is not None and python_used > 0.02:
-                estimate = min(estimate, served * self.python_cores / python_used)
+                estimate = min(estimate, units * self.python_cores / python_used)
             self.estimate = estimate
-            # on time: grow 1.5x per window while the machine has CPU to spare, else by two streams (the CPU per
+            # on time: grow 1.5x per window while the machine has CPU to spare, else by two units (the CPU per
             # stream changes with how many share a batch, and other processes take the machine's CPU)
-            base = max(self.limit, active_live)
+            base = max(self.limit, load)
             grown = 1.5 * base if self.machine_idle >= self.min_idle else base + 2
             # A window that used little of the targets extrapolates far, and too low: the CPU per stream falls as
             # streams share model calls and gRPC wake-ups (neural, 4 -> 32 streams: 0.058 -> 0.018 Python cores
             # each). On a machine with CPU to spare (idle, or taken by niced jobs: they yield), such an estimate
             # does not take the limit below the initial one.
-            python_share = (python_used or 0.0) / self.python_cores
-            little = max(used / self.target_cores, python_share) < LOW_UTILISATION
+            little = share < LOW_UTILISATION
             floor = self.initial if little and self.machine_spare >= self.min_idle else 1
-            self.limit = int(min(self.ceiling, max(floor, min(estimate, grown))))
+            self.limit = int(min(self._cap(), max(floor, min(estimate, grown))))
 
-    def refusal_for_animator(self, active_live: int, gathers: bool) -> str | None:
-        """Once a stream's config names its animator (``active_live`` counts this stream): why a stream of an
-        animator that does not gather its chunks (``gathers`` False) is refused, or None. Such streams get the
-        initial limit's share for them (:data:`UNGATHERED_PER_CORE`) until a measured window's estimate says
-        more; the low-utilisation floor of :meth:`sample`, which is right for gathering animators, is not theirs."""
-        if gathers:
-            return None
-        cap = min(self.limit, max(self.ungathered, int(self.estimate or 0)))
-        if active_live <= cap:
-            return None
-        return (f"the daemon serves {active_live - 1} live streams, its measured capacity for an animator that "
-                f"runs each stream apart ({cap} until a measurement says more); try again later or another replica")
+    def _cap(self) -> float:
+        """The most units the limit may reach: ``ceiling`` streams of the costliest class."""
+        return self.ceiling * max(self.weights.values())
 
-    def refusal(self, active_live: int) -> str | None:
-        """Why a new live stream is refused now, or None to admit it."""
-        if active_live < self.limit:
+    def _measured_cost(self, cost: str, per_stream: float) -> None:
+        """A window served only class ``cost``, each stream using ``per_stream`` of the binding budget: smooth
+        it into that class's cost and, once both classes are measured, set the apart weight to their ratio."""
+        before = self.costs.get(cost)
+        self.costs[cost] = per_stream if before is None else (before + per_stream) / 2
+        if GATHERED in self.costs and APART in self.costs:
+            low, high = WEIGHT_RANGE
+            self.weights[APART] = min(high, max(low, self.costs[APART] / self.costs[GATHERED]))
+
+    def refusal(self, streams: Streams) -> str | None:
+        """Why a new live stream, charged as a gathered one until its animator is known, is refused now
+        (``streams``: those held without it), or None to admit it."""
+        load, held = self.load(streams), sum(streams.values())
+        if held >= self.ceiling:
+            return f"the daemon serves {held} live streams, its ceiling; try again later or another replica"
+        if load + self.weights[GATHERED] <= self.limit:
             return None
         why = (f"live frames ran late (p99 {self.last_p99 * 1000:.0f} ms)" if self.overloaded
                else f"{self.last_cpu:.2f} cores busy ({self.last_python:.2f} in Python threads) of a target of "
                     f"{self.target_cores:.2f}, machine {self.machine_idle:.0%} idle" if self.measured
             else "not measured yet")
-        return (f"the daemon serves {active_live} live streams, its measured capacity ({why}); "
-                "try again later or another replica")
+        return (f"the daemon serves {held} live streams ({load:.0f} of its {self.limit:.0f} "
+                f"stream units), its measured capacity ({why}); try again later or another replica")
+
+    def refusal_for_animator(self, others: Streams, cost: str) -> str | None:
+        """Once a stream's config names its animator: why the stream, charged as gathered so far, is refused at
+        the cost of its class ``cost`` (``others``: the live streams held without it), or None."""
+        weight = self.weights[cost]
+        load = self.load(others)
+        if weight <= self.weights[GATHERED] or load + weight <= self.limit:
+            return None
+        how = "measured" if APART in self.costs and GATHERED in self.costs else "before a measurement of both kinds"
+        return (f"this animator runs each stream apart: a stream of it costs {weight:.1f} stream units ({how}), "
+                f"and the daemon's live streams hold {load:.0f} of its measured capacity of {self.limit:.0f} "
+                "units; try again later or another replica")
 
 
 def machine_cpu() -> tuple[float, float, float] | None:

@@ -37,11 +37,11 @@ class ServerConfig:
     max_clip_wait_seconds: float = 60.0  # refuse an Animate that would wait longer for a worker (measured)
     # scheduler threads per animator for live streams (in parallel where the animator releases the GIL)
     live_lanes: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
-    max_live_streams: int = 1024  # a hard ceiling on the measured live capacity
+    max_live_streams: int = 1024  # a hard ceiling on the live streams held at once, whatever they cost
     # live sessions whose flush holds the GIL for long (alignment of a transcript): flushed in a worker process
     process_flush_animators: tuple[str, ...] = ("phonetic",)
-    # live streams admitted before the first measurement window (and while they use little of the targets);
-    # None: capacity.INITIAL_PER_CORE (16) per core the daemon may run on
+    # live stream units admitted before the first measurement window (and while they use little of the targets;
+    # a gathered stream costs one, see capacity); None: capacity.INITIAL_PER_CORE (16) per core the daemon may run on
     live_capacity_initial: int | None = None
     # the CPU the live path may use; None: capacity.CORE_SHARE (0.75) of the cores the daemon may run on. Its
     # Python threads together stay under capacity.PYTHON_CORES (0.8) whatever this says (one interpreter lock)

@@ -19,7 +19,7 @@ from facecast.motion import MotionFrame
 from facecast.proto import facecast_pb2 as pb
 from facecast.server import metrics
 from facecast.server.avatars import TextureStream
-from facecast.server.capacity import LiveCapacity
+from facecast.server.capacity import GATHERED, LiveCapacity
 from facecast.server.scheduler import ModelScheduler
 
 
@@ -50,10 +50,11 @@ class LiveSession:
 
     def __init__(self, session: StreamingSession, scheduler: ModelScheduler, rate: int, max_chunk_seconds: float,
                  max_seconds: float, textures: TextureStream | None = None, capacity: LiveCapacity | None = None,
-                 kind: str = "stream", echo: bool = True) -> None:
+                 kind: str = "stream", echo: bool = True, cost: str = GATHERED) -> None:
+        """``cost``: the stream's cost class for ``capacity`` (what :meth:`DaemonState.admit_animator` returned)."""
         self.session, self.scheduler, self.rate = session, scheduler, rate
         self.max_chunk_seconds, self.max_seconds = max_chunk_seconds, max_seconds
-        self.textures, self.capacity, self.kind = textures, capacity, kind
+        self.textures, self.capacity, self.kind, self.cost = textures, capacity, kind, cost
         self.resampler = StreamResampler(rate)
         self.samples_received = 0
         self.model_samples_pushed = 0
@@ -120,4 +121,4 @@ class LiveSession:
         metrics.DAEMON.frames.inc(frames, kind=self.kind)
         metrics.DAEMON.lateness.observe(lateness)
         if self.capacity:
-            self.capacity.observe(lateness, frames)
+            self.capacity.observe(lateness, frames, self.cost)

@@ -21,11 +21,11 @@ from facecast.errors import InvalidInput
 from facecast.server import metrics
 from facecast.server.avatars import AvatarStore
 from facecast.server.calls import ModelUnavailable, RequestReader, ShuttingDown, Watchdog
-from facecast.server.capacity import LiveCapacity, default_initial_streams
+from facecast.server.capacity import GATHERED, LiveCapacity, cost_class, default_initial_streams
 from facecast.server.clipwork import ClipWorkers
 from facecast.server.config import ServerConfig
 from facecast.server.scheduler import Schedulers
-from facecast.server.sessions import SessionLimitReached, SessionRegistry
+from facecast.server.sessions import SessionRegistry
 
 log = logging.getLogger("facecast.server")
 
@@ -39,8 +39,7 @@ class DaemonState:
                                      frozenset(config.process_flush_animators))
         self.avatars = AvatarStore(config.max_avatars, config.avatar_dir)
         initial = config.live_capacity_initial or default_initial_streams()
-        self.capacity = LiveCapacity(min(initial, config.max_live_streams),
-                                     config.live_target_cores, ceiling=config.max_live_streams,
+        self.capacity = LiveCapacity(initial, config.live_target_cores, ceiling=config.max_live_streams,
                                      python_cpu=self._python_cpu)
         # live texture frames and whole-clip texture frames render in pools of their own
         self.live_render = ThreadPoolExecutor(max_workers=2, thread_name_prefix="facecast-live-render")
@@ -61,8 +60,12 @@ class DaemonState:
         m = metrics.DAEMON
         m.gauge("facecast_sessions", "Sessions held, by kind (live streams count from their first byte).",
                 lambda: {(("kind", k),): float(n) for k, n in self.sessions.by_kind().items()} or {(): 0.0})
-        m.gauge("facecast_live_capacity", "Live streams the daemon admits now (measured).",
+        m.gauge("facecast_live_capacity", "Live stream units the daemon admits now (measured; a gathered stream: 1).",
                 lambda: float(self.capacity.limit))
+        m.gauge("facecast_live_load", "Live stream units the live streams held now cost.",
+                lambda: self.capacity.load(self.sessions.costs("live")))
+        m.gauge("facecast_live_stream_units", "Stream units one live stream costs, by cost class.",
+                lambda: {(("class", c),): w for c, w in self.capacity.weights.items()})
         m.gauge("facecast_live_cpu_cores", "Cores the daemon process used in the last window.",
                 lambda: self.capacity.last_cpu)
         m.gauge("facecast_machine_idle", "Share of the machine's CPU idle in the last window (niced jobs count busy).",
@@ -116,15 +119,17 @@ class DaemonState:
         draining."""
         if self.draining:
             raise ShuttingDown("the daemon is shutting down; connect to another replica")
-        with self.sessions.open(kind, self.capacity.refusal if kind == "live" else None) as session_id:
+        live = kind == "live"  # charged as a gathered stream until its config names the animator
+        with self.sessions.open(kind, self.capacity.refusal if live else None, GATHERED if live else "") as session_id:
             yield session_id
 
-    def admit_animator(self, animator: Animator) -> None:
-        """A live stream's second admission, once its config names the animator (see
-        :meth:`LiveCapacity.refusal_for_animator`); raises :class:`SessionLimitReached` to refuse it."""
-        reason = self.capacity.refusal_for_animator(self.sessions.count("live"), animator.batch_wait_ms > 0)
-        if reason:
-            raise SessionLimitReached(reason)
+    def admit_animator(self, session_id: str, animator: Animator) -> str:
+        """A live stream's second admission, once its config names the animator: charge it at the cost of the
+        animator's class (see :meth:`LiveCapacity.refusal_for_animator`) and return that class, or raise
+        :class:`SessionLimitReached` to refuse it."""
+        cost = cost_class(animator.batch_wait_ms > 0)
+        self.sessions.recharge(session_id, cost, lambda others: self.capacity.refusal_for_animator(others, cost))
+        return cost
 
     @property
     def stall_seconds(self) -> float:
@@ -159,7 +164,7 @@ class DaemonState:
     async def _measure(self) -> None:
         while True:
             await asyncio.sleep(self.capacity.window)
-            self.capacity.sample(self.sessions.count("live"))
+            self.capacity.sample(self.sessions.costs("live"))
 
     async def close(self) -> None:
         if self._monitor:

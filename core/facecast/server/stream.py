@@ -39,7 +39,7 @@ async def stream(state: DaemonState, requests: AsyncIterator[pb.StreamRequest]) 
             first = await reader.next(config.config_timeout_seconds, "config")
             if first is None or first.WhichOneof("kind") != "config":
                 raise InvalidInput("the first Stream message must be a config")
-            live, animator = await _open(state, first.config)
+            live, animator = await _open(state, session_id, first.config)
             yield wire.header(animator, live.session.fps, session_id)
             sample_format = wire.sample_format(first.config.format)
             async for response in _pump(state, live, reader, sample_format, first.config.echo_audio):
@@ -49,9 +49,9 @@ async def stream(state: DaemonState, requests: AsyncIterator[pb.StreamRequest]) 
             state.release(reader)
 
 
-async def _open(state: DaemonState, config: pb.StreamConfig) -> tuple[LiveSession, Animator]:
+async def _open(state: DaemonState, session_id: str, config: pb.StreamConfig) -> tuple[LiveSession, Animator]:
     animator = state.animator(config.animator, live=True)
-    state.admit_animator(animator)
+    cost = state.admit_animator(session_id, animator)
     fps, options = animation_options(animator, config.fps, config.text, config.language, state.config)
     controls = wire.controls_from_proto(config.controls)
     rate = config.sample_rate or MODEL_RATE
@@ -60,7 +60,7 @@ async def _open(state: DaemonState, config: pb.StreamConfig) -> tuple[LiveSessio
     textures = await TextureStream.open(config.texture, state.avatars, state.live_render)
     session = await asyncio.to_thread(animator.stream, controls, fps, **options)
     live = LiveSession(session, state.schedulers.for_animator(animator), rate, MAX_STREAM_CHUNK_SECONDS,
-                       state.config.max_stream_seconds, textures, state.capacity, echo=config.echo_audio)
+                       state.config.max_stream_seconds, textures, state.capacity, echo=config.echo_audio, cost=cost)
     metrics.DAEMON.calls.inc(method="Stream", animator=animator.name)
     return live, animator
 
