@@ -8,7 +8,9 @@ itself, what ``../shared/tools/lipsync_check.py`` measures on the yardstick vide
 
     python -m facecast.train.loso --data DIR --out DIR [--epochs 6 --max-clips-per-source 150 --eval-clips 40]
 
-Each fold's model is trained from scratch with the fold recipe (fewer clips and steps than the shipped weights).
+Each fold's model is trained from scratch with the fold recipe (fewer clips and steps than the shipped weights);
+``--rescore`` scores fold models already trained. ``neural`` is what whole clips get (the model's JawOpen fused with
+``phonetic``'s), ``neural-live`` what streams get (the model alone).
 """
 
 from __future__ import annotations
@@ -58,6 +60,24 @@ def jaw_r(animator: object, audio: Audio, truth: dict[str, np.ndarray], fps: int
     return out
 
 
+def train_fold(args: argparse.Namespace, source: str, fold: Path) -> None:
+    """Train the fold that leaves ``source`` out with the fold recipe and export its last epoch's weights to
+    ``fold/model`` (best.pt is chosen by the held-out source's r, which would tune on the fold)."""
+    from facecast.train import fit
+    from facecast.train.export import export
+
+    fit.main(["--data", str(args.data), "--out", str(fold), "--epochs", str(args.epochs),
+              "--holdout-source", source, "--max-clips-per-source", str(args.max_clips_per_source),
+              "--threads", str(args.threads), "--width", str(args.width), "--batch", str(args.batch),
+              "--lifter", str(args.lifter), "--vtlp", str(args.vtlp), "--seed", str(args.seed),
+              "--r-target", args.r_target]
+             + (["--teacher", str(args.teacher), "--teacher-weight", str(args.teacher_weight),
+                 "--teacher-pause-db", str(args.teacher_pause_db)] if args.teacher else [])
+             + (["--room-tone"] if args.room_tone else [])
+             + (["--corpus", str(args.corpus), "--corpus-share", str(args.corpus_share)] if args.corpus else []))
+    export(fit.load_model(fold / "checkpoint.pt"), fold / "model")
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(prog="python -m facecast.train.loso", description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, required=True)
@@ -79,29 +99,24 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--corpus-share", type=float, default=0.25)
     p.add_argument("--r-target", choices=TRUTHS, default="jawopen", help="what the r loss follows (see fit)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rescore", action="store_true",
+                   help="score the fold models already in OUT (OUT/SOURCE/model) instead of training them")
     args = p.parse_args(argv)
     from facecast.animators import get_animator
     from facecast.animators.neural import NeuralAnimator
-    from facecast.train import fit
-    from facecast.train.export import export
 
     manifest = json.loads((args.data / "manifest.json").read_text())
     sources = args.sources.split(",") if args.sources else sorted({c["source"] for c in manifest["clips"]})
     report: dict = {"folds": {}, "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
     for source in sources:
         fold = args.out / source
-        fit.main(["--data", str(args.data), "--out", str(fold), "--epochs", str(args.epochs),
-                  "--holdout-source", source, "--max-clips-per-source", str(args.max_clips_per_source),
-                  "--threads", str(args.threads), "--width", str(args.width), "--batch", str(args.batch),
-                  "--lifter", str(args.lifter), "--vtlp", str(args.vtlp),
-                  "--seed", str(args.seed), "--r-target", args.r_target]
-                 + (["--teacher", str(args.teacher), "--teacher-weight", str(args.teacher_weight),
-                     "--teacher-pause-db", str(args.teacher_pause_db)] if args.teacher else [])
-                 + (["--room-tone"] if args.room_tone else [])
-                 + (["--corpus", str(args.corpus), "--corpus-share", str(args.corpus_share)] if args.corpus else []))
-        # the last epoch's weights: best.pt is chosen by the held-out source's r, which would tune on the fold
-        export(fit.load_model(fold / "checkpoint.pt"), fold / "model")
-        animators = {"neural": NeuralAnimator(fold / "model" / "neural.onnx"),
+        model = fold / "model" / "neural.onnx"
+        if not args.rescore:
+            train_fold(args, source, fold)
+        elif not model.is_file():
+            raise SystemExit(f"error: --rescore: no fold model at {model}")
+        # clips get the model fused with phonetic (the default), streams the model alone
+        animators = {"neural": NeuralAnimator(model), "neural-live": NeuralAnimator(model, fuse_phonetic=False),
                      "phonetic": get_animator("phonetic"), "energy": get_animator("energy")}
         clips = held_clips(args.data, source, args.eval_clips)
         scores = {name: [jaw_r(a, audio, truth, fps) for _, audio, truth, fps in clips]
@@ -110,7 +125,7 @@ def main(argv: list[str] | None = None) -> dict:
             truth: {name: float(np.mean([s[truth] for s in rs])) for name, rs in scores.items()} for truth in TRUTHS}}
         print(json.dumps({source: report["folds"][source]}), flush=True)
         (args.out / "loso.json").write_text(json.dumps(report, indent=1))
-    names = ("neural", "phonetic", "energy")
+    names = ("neural", "neural-live", "phonetic", "energy")
     report["mean"] = {truth: {k: float(np.mean([f[truth][k] for f in report["folds"].values()])) for k in names}
                       for truth in TRUTHS}
     (args.out / "loso.json").write_text(json.dumps(report, indent=1))
