@@ -361,6 +361,20 @@ def compose(sessions: list[NeuralSession], times: list[np.ndarray], rows: np.nda
     return values
 
 
+def phonetic_runs_here() -> bool:
+    """Whether the phonetic animator's modules (its recogniser, pocketsphinx) import in this Python."""
+    import importlib
+
+    from facecast.animators import animator_module
+
+    try:
+        importlib.import_module(animator_module("phonetic"))
+        importlib.import_module("facecast.phonemes.sources")
+    except ImportError:
+        return False
+    return True
+
+
 class NeuralAnimator(Animator):
     name = "neural"
     description = ("learned from captured real faces: causal audio encoder -> mouth (deterministic) and head, "
@@ -369,10 +383,12 @@ class NeuralAnimator(Animator):
     accepts_text = True
     batch_wait_ms = 8.0  # a model call: 0.47 ms for 1 stream, 1.15 ms for 16 (docs/BENCHMARKS.md, fourth stop)
 
-    def __init__(self, model_path: Path | None = None, threads: int = 1, fuse_phonetic: bool = True) -> None:
-        """``fuse_phonetic``: fuse whole clips' JawOpen with the phonetic animator's (see the module docstring)."""
+    def __init__(self, model_path: Path | None = None, threads: int = 1, fuse_phonetic: bool | None = None) -> None:
+        """``fuse_phonetic``: fuse whole clips' JawOpen with the phonetic animator's (see the module docstring);
+        None: where the phonetic animator can run (an install without its recogniser, such as the Blender
+        extension's bundle, animates clips with the model alone)."""
         self.model = NeuralModel(model_path, threads)
-        self.fuse_phonetic = fuse_phonetic
+        self.fuse_phonetic = phonetic_runs_here() if fuse_phonetic is None else fuse_phonetic
         config = self.model.meta["config"]
         self.lookahead_ms = (int(config["lookahead"]) + 2) * FRAME_S * 1000
 
