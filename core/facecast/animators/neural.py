@@ -405,7 +405,8 @@ class NeuralAnimator(Animator):
         from facecast.phonemes.sources import phones_for
 
         phones, source = phones_for(audio.samples, str(text) if given else None, options.get("language") or "en")
-        closures = [(p.start, p.end) for p in phones if p.symbol in BILABIALS] if given else []
+        # a transcript that did not fit the audio falls back to recognition: animated as without one
+        closures = [(p.start, p.end) for p in phones if p.symbol in BILABIALS] if source == "alignment" else []
         session = NeuralSession(self.model, controls, fps, closures=closures)
         metadata: dict[str, Any] = {"phone_source": source, "closures": len(closures)}
         if not self.fuse_phonetic:
