@@ -23,7 +23,7 @@ def test_fusing_two_noisy_predictions_follows_the_truth_better_than_either():
 
     assert r(fused) > max(r(model), r(phone)) + 0.03
     assert abs(fused.mean() - model.mean()) < 0.02 and abs(fused.std() - model.std()) < 0.2 * model.std()
-    assert fused.dtype == np.float32 and 0 <= fused.min() and fused.max() <= 1
+    assert fused.dtype == np.float32 and fused.min() >= 0 and fused.max() <= 1
 
 
 def test_a_flat_or_missing_prediction_leaves_the_models_jaw_as_it_is():

@@ -211,8 +211,8 @@ def small_corpus(tmp_path_factory):
 
 def test_corpus_clips_carry_the_teacher_jaw_exact_closures_and_nothing_else(small_corpus):
     from facecast.motion import CHANNEL_INDEX
-    from facecast.train.corpus import load_manifest
     from facecast.train import fit
+    from facecast.train.corpus import load_manifest
 
     clips = fit.corpus_clips(small_corpus)
     manifest = load_manifest(small_corpus)
