@@ -32,6 +32,12 @@ def neural() -> NeuralAnimator:
 
 
 @pytest.fixture(scope="module")
+def plain(neural) -> NeuralAnimator:
+    """The same weights, whole clips not fused with phonetic: exactly what a stream gives."""
+    return NeuralAnimator(neural.model.path, fuse_phonetic=False)
+
+
+@pytest.fixture(scope="module")
 def speech() -> Audio:
     return load_audio(ASSETS / "speech_en.wav")
 
@@ -51,10 +57,11 @@ def test_neural_is_registered_beside_the_defaults():
     assert get_animator("neural").describe()["lookahead_ms"] <= 100
 
 
-def test_jaw_follows_speech_and_rests_in_silence(neural, speech):
+@pytest.mark.parametrize("which", ["plain", "neural"])  # the model alone, and fused with phonetic (clips)
+def test_jaw_follows_speech_and_rests_in_silence(request, which, speech):
     pause = np.zeros(MODEL_RATE, np.float32)
     audio = Audio(np.concatenate([pause, speech.samples, pause]), MODEL_RATE)
-    clip = neural.animate(audio, Controls())
+    clip = request.getfixturevalue(which).animate(audio, Controls())
     jaw = clip.curve("JawOpen")
     fps = clip.fps
     silent = np.concatenate([jaw[5:fps - 5], jaw[-fps + 5:-5]])
@@ -68,29 +75,55 @@ def test_jaw_follows_speech_and_rests_in_silence(neural, speech):
 
 
 @pytest.mark.parametrize("level_db", [-70.0, -55.0])
-def test_lips_rest_in_a_pause_filled_with_room_noise(neural, speech, level_db):
+@pytest.mark.parametrize("which", ["plain", "neural"])
+def test_lips_rest_in_a_pause_filled_with_room_noise(request, which, speech, level_db):
     # A phrase, 1.5 s of a room's low rumble (brown noise; speech peaks near -20 dBFS), the rest of the phrase.
     rng = np.random.default_rng(3)
     rumble = np.cumsum(rng.normal(size=int(1.5 * MODEL_RATE)))
     rumble = (rumble - np.convolve(rumble, np.ones(801) / 801, mode="same")).astype(np.float32)
     rumble *= 10 ** (level_db / 20) / rumble.std()
     cut = 4 * MODEL_RATE
-    clip = neural.animate(Audio(np.concatenate([speech.samples[:cut], rumble, speech.samples[cut:]]), MODEL_RATE),
-                          Controls(), fps=25)
+    audio = Audio(np.concatenate([speech.samples[:cut], rumble, speech.samples[cut:]]), MODEL_RATE)
+    clip = request.getfixturevalue(which).animate(audio, Controls(), fps=25)
     jaw = clip.curve("JawOpen")
     pause = jaw[int(4.3 * 25):int(5.3 * 25)]  # after the last syllable has closed, before the next one
     talking = np.concatenate([jaw[:100], jaw[int(5.6 * 25):]])
     assert pause.mean() < 0.25 * talking.mean(), (pause.mean(), talking.mean())
 
 
-def test_offline_equals_streaming_for_any_chunk_size(neural, speech):
+def test_offline_equals_streaming_for_any_chunk_size(plain, speech):
     controls = Controls(seed=4)
-    offline = neural.animate(speech, controls).values
+    offline = plain.animate(speech, controls).values
     for chunk in (333, 4096, MODEL_RATE * 3):
-        np.testing.assert_allclose(streamed(neural, speech, controls, chunk), offline, atol=2e-5)
+        np.testing.assert_allclose(streamed(plain, speech, controls, chunk), offline, atol=2e-5)
     short = Audio(speech.samples[:MODEL_RATE], MODEL_RATE)  # 20 ms chunks, as live streams send them
-    np.testing.assert_allclose(streamed(neural, short, controls, 320), neural.animate(short, controls).values,
+    np.testing.assert_allclose(streamed(plain, short, controls, 320), plain.animate(short, controls).values,
                                atol=2e-5)
+
+
+def test_whole_clips_fuse_the_models_jaw_with_phonetic_and_keep_the_rest_of_its_face(neural, plain, speech):
+    controls = Controls(seed=4)
+    fused, alone = neural.animate(speech, controls), plain.animate(speech, controls)
+    heard = get_animator("phonetic").animate(speech, controls).curve("JawOpen")
+    assert fused.metadata["jaw"] == "fused with phonetic" and fused.metadata["phone_source"] == "recognition"
+    assert fused.num_frames == alone.num_frames
+    others = [c for c in range(fused.values.shape[1]) if c != JAW]
+    np.testing.assert_allclose(fused.values[:, others], alone.values[:, others], atol=2e-5)  # the model's face
+    jaw, model_jaw = fused.curve("JawOpen"), alone.curve("JawOpen")
+    n = min(len(jaw), len(heard))
+    assert np.corrcoef(jaw[:n], heard[:n])[0, 1] > np.corrcoef(model_jaw[:n], heard[:n])[0, 1] + 0.05
+    assert np.corrcoef(jaw, model_jaw)[0, 1] > 0.6
+    assert abs(jaw.mean() - model_jaw.mean()) < 0.2 * model_jaw.mean() + 0.01  # on the model's scale
+    # the daemon's Animate pushes the clip in chunks: the replayed take comes out whole, in order, once
+    session = neural.clip_session(speech, controls, 30)
+    frames = []
+    for start in range(0, len(speech.samples), 4000):
+        got = session.push(speech.samples[start:start + 4000])
+        assert all(f.time <= (start + 4000) / MODEL_RATE for f in got)  # never ahead of the audio
+        frames += got
+    frames += session.flush()
+    assert [f.index for f in frames] == list(range(fused.num_frames))
+    np.testing.assert_allclose(np.stack([f.values for f in frames]), fused.values, atol=2e-5)
 
 
 def test_values_are_finite_and_in_range_and_lookahead_is_bounded(neural, speech):
@@ -101,10 +134,10 @@ def test_values_are_finite_and_in_range_and_lookahead_is_bounded(neural, speech)
     assert neural.lookahead_ms <= 100
 
 
-def test_same_seed_same_motion_other_seed_other_head_same_mouth(neural, speech):
-    a = neural.animate(speech, Controls(seed=1)).values
-    b = neural.animate(speech, Controls(seed=1)).values
-    c = neural.animate(speech, Controls(seed=2)).values
+def test_same_seed_same_motion_other_seed_other_head_same_mouth(plain, speech):
+    a = plain.animate(speech, Controls(seed=1)).values
+    b = plain.animate(speech, Controls(seed=1)).values
+    c = plain.animate(speech, Controls(seed=2)).values
     np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(a[:, MOUTH], c[:, MOUTH], atol=1e-6)
     head_a, head_c = a[:, HEAD], c[:, HEAD]
@@ -133,10 +166,10 @@ def test_many_channels_move_and_left_right_differ(neural, speech):
     assert differ >= len(pairs) // 2
 
 
-def test_run_batch_gives_each_stream_what_it_gets_alone(neural, speech):
+def test_run_batch_gives_each_stream_what_it_gets_alone(neural, plain, speech):
     audio = Audio(speech.samples[:3 * MODEL_RATE], MODEL_RATE)
     controls = [Controls(seed=s) for s in (0, 5, 9)]
-    alone = [neural.animate(audio, c).values for c in controls]
+    alone = [plain.animate(audio, c).values for c in controls]
     sessions = [neural.stream(c) for c in controls]
     offsets = (0, 160, 4000)  # streams that started at different moments
     got: list[list] = [[] for _ in sessions]

@@ -30,9 +30,10 @@ torch = pytest.importorskip("torch", reason="training tests need the train extra
 
 
 def tiny_dataset(folder: Path) -> Path:
-    """A dataset folder with two real speech clips whose targets are the energy animator's curves."""
+    """A dataset folder with two real speech clips whose targets are the energy animator's curves (the lip gap:
+    the phonetic animator's JawOpen, another curve of the same speech)."""
     folder.mkdir(parents=True, exist_ok=True)
-    audio, values, translation, closure, index, ids, clips = [], [], [], [], [], [], []
+    audio, values, translation, closure, opening, index, ids, clips = [], [], [], [], [], [], [], []
     a_at = v_at = 0
     for k, name in enumerate(("speech_en.wav", "speech_de.wav")):
         sound = load_audio(ASSETS / name)
@@ -42,13 +43,14 @@ def tiny_dataset(folder: Path) -> Path:
         values.append(clip.values)
         translation.append(clip.head_translation)
         closure.append(np.full(clip.num_frames, np.nan, np.float32))
+        opening.append(get_animator("phonetic").animate(sound, Controls(), fps=25).curve("JawOpen")[:clip.num_frames])
         index.append((a_at, len(pcm), v_at, clip.num_frames, 25))
         a_at, v_at = a_at + len(pcm), v_at + clip.num_frames
         ids.append(f"assets/{name}")
         clips.append({"id": ids[-1], "source": "assets", "speaker": f"assets:{k}", "split": "train"})
     np.savez(folder / "examples.npz", audio=np.concatenate(audio), values=np.concatenate(values),
              translation=np.concatenate(translation), closure=np.concatenate(closure),
-             index=np.array(index, np.int64), ids=np.array(ids))
+             opening=np.concatenate(opening).astype(np.float32), index=np.array(index, np.int64), ids=np.array(ids))
     (folder / "manifest.json").write_text(json.dumps({"clips": clips}))
     return folder
 
@@ -209,21 +211,22 @@ def small_corpus(tmp_path_factory):
 
 def test_corpus_clips_carry_the_teacher_jaw_exact_closures_and_nothing_else(small_corpus):
     from facecast.motion import CHANNEL_INDEX
+    from facecast.train import fit
     from facecast.train.corpus import load_manifest
-    from facecast.train.fit import corpus_clips
 
-    clips = corpus_clips(small_corpus)
+    clips = fit.corpus_clips(small_corpus)
     manifest = load_manifest(small_corpus)
     heldout = set(manifest["heldout_voices"])
     assert clips and all(c.source == "corpus" for c in clips)
     assert not any(v in heldout for c in clips for v in c.speaker.split("+"))  # held-out voices stay out
     for c in clips:
         assert len(c.targets) == len(c.audio) // 320
-        others = np.delete(c.targets[:, :-1], CHANNEL_INDEX["JawOpen"], axis=1)
+        others = np.delete(c.targets[:, :fit.OPENING], CHANNEL_INDEX["JawOpen"], axis=1)
         assert np.isnan(others).all()  # the teacher's other shapes and any head motion are left out
         assert np.isfinite(c.targets[:, CHANNEL_INDEX["JawOpen"]]).all()
-        assert set(np.unique(c.targets[:, -1])) <= {0.0, 1.0}
-    closures = np.concatenate([c.targets[:, -1] for c in clips])
+        assert np.array_equal(c.targets[:, fit.OPENING], c.targets[:, CHANNEL_INDEX["JawOpen"]])  # its "lip gap"
+        assert set(np.unique(c.targets[:, fit.CLOSURE])) <= {0.0, 1.0}
+    closures = np.concatenate([c.targets[:, fit.CLOSURE] for c in clips])
     jaw = np.concatenate([c.targets[:, CHANNEL_INDEX["JawOpen"]] for c in clips])
     assert 0.01 < closures.mean() < 0.3  # /p b m/ are a few percent of speech
     assert jaw[closures == 1].mean() < jaw[closures == 0].mean()  # the teacher shuts the jaw for them
@@ -238,7 +241,7 @@ def test_training_with_the_corpus_takes_its_share_of_windows_and_learns(tmp_path
     rng = np.random.default_rng(0)
     windows = fit.corpus_crops(clips, 30, 0.25, cfg, 64, rng)
     assert len(windows) == 10  # a quarter of 40
-    assert all(np.isnan(w[1][:, 52:-1]).all() for w in windows)
+    assert all(np.isnan(w[1][:, fit.MOTION]).all() for w in windows)
     assert fit.corpus_crops(clips, 30, 0.0, cfg, 64, rng) == []
     data = tiny_dataset(tmp_path / "data")
     result = fit.main(["--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "4", "--batch", "4",
@@ -266,3 +269,47 @@ def test_train_command_names_a_missing_corpus_on_a_terminal(tmp_path):
     assert run.status == 1
     assert_one_line_error(run, "is not a readable corpus manifest")
     assert not (tmp_path / "run").exists()
+
+
+def test_the_lip_gap_fills_frames_without_a_face_from_their_neighbours():
+    from facecast.train.dataset import fill_gaps
+
+    gap = np.array([np.nan, 0.2, np.nan, np.nan, 0.5, np.nan], np.float32)
+    assert np.allclose(fill_gaps(gap), [0.2, 0.2, 0.3, 0.4, 0.5, 0.5])
+    assert np.array_equal(fill_gaps(np.full(3, np.nan, np.float32)), np.zeros(3, np.float32))
+
+
+@pytest.mark.parametrize("r_target", ["jawopen", "opening"])
+def test_the_r_loss_follows_the_chosen_truth(tmp_path, r_target):
+    from facecast.train import fit
+    from facecast.train.model import Model, ModelConfig
+
+    clips, _ = fit.load_clips(tiny_dataset(tmp_path / "data"))
+    assert all(np.isfinite(c.targets[:, fit.OPENING]).all() for c in clips)
+    jaw_r = np.corrcoef(clips[0].targets[:, fit.JAW], clips[0].targets[:, fit.OPENING])[0, 1]
+    assert jaw_r < 0.9  # two different curves, so the choice matters
+    cfg = ModelConfig(width=16)
+    fit.head_levels(clips, clips)
+    crops = fit.make_crops(clips[0], cfg, 64, np.random.default_rng(0), augment=False)
+    features = torch.from_numpy(np.stack([c[0] for c in crops]))
+    targets = torch.from_numpy(np.stack([c[1] for c in crops]))
+    graph = fit.TrainingGraph(Model(cfg), r_target=r_target)
+    _, parts = graph(features, targets, torch.zeros(len(crops), 2), torch.from_numpy(fit.MOUTH_WEIGHTS))
+    with torch.no_grad():
+        jaw = graph.model(features)[1][:, fit.JAW]
+    column = fit.OPENING if r_target == "opening" else fit.JAW
+    for truth, expected in ((column, True), (fit.OPENING + fit.JAW - column, False)):
+        r = float(fit.pearson(jaw, targets[:, :, truth]))
+        assert np.isclose(parts["corr"], 1 - r, atol=1e-5) == expected
+
+
+def test_leave_one_source_out_scores_both_truths(tmp_path):
+    from facecast.train.loso import TRUTHS, held_clips, jaw_r
+
+    data = tiny_dataset(tmp_path / "data")
+    clips = held_clips(data, "assets", 5)
+    assert len(clips) == 2 and all(set(truth) == set(TRUTHS) for _, _, truth, _ in clips)
+    _, audio, truth, fps = clips[0]
+    scores = jaw_r(get_animator("phonetic"), audio, truth, fps)
+    assert scores["opening"] > 0.99  # the tiny dataset's lip gap is phonetic's own JawOpen
+    assert scores["jawopen"] < scores["opening"]

@@ -12,8 +12,11 @@ feeds each new feature frame, and emits the fps frames whose two neighbouring mo
 outputs trail its input by ``lookahead`` frames, plus 2 for interpolating to the output fps: 100 ms.
 ``run_batch`` gathers the work of many streams into one ONNX Runtime call per distinct number of new frames.
 
-A transcript (``text=``, clip animation) is aligned with pocketsphinx and its /p b m/ make the lips close, fused
-with the model's own closure estimate.
+Whole clips (``animate``, the daemon's Animate) are known in advance, so they get more than a stream can: the
+model's take is computed first and its JawOpen fused with the ``phonetic`` animator's (pocketsphinx hears the
+phones, or aligns the transcript when one is given; :func:`facecast.animators.fusion.fuse_jaw`), then replayed
+as the audio arrives. A transcript's aligned /p b m/ also make the lips close, fused with the model's own
+closure estimate. ``NeuralAnimator(fuse_phonetic=False)`` gives clips exactly what a stream gives.
 """
 
 from __future__ import annotations
@@ -28,10 +31,10 @@ from typing import Any
 import numpy as np
 
 from facecast import features
-from facecast.animators.base import Animator, StreamingSession
+from facecast.animators.base import OFFLINE_CHUNK_SECONDS, Animator, StreamingSession
 from facecast.animators.expression import emotion_offset
 from facecast.animators.idle import IdleMotion, set_eye_rotation
-from facecast.audio import Audio
+from facecast.audio import MODEL_RATE, Audio
 from facecast.controls import Controls
 from facecast.errors import FacecastError
 from facecast.features import FEATURES, FRAME_S, FRAME_SAMPLES, HOP, N_FFT, STACK, silence_frame
@@ -358,6 +361,20 @@ def compose(sessions: list[NeuralSession], times: list[np.ndarray], rows: np.nda
     return values
 
 
+def phonetic_runs_here() -> bool:
+    """Whether the phonetic animator's modules (its recogniser, pocketsphinx) import in this Python."""
+    import importlib
+
+    from facecast.animators import animator_module
+
+    try:
+        importlib.import_module(animator_module("phonetic"))
+        importlib.import_module("facecast.phonemes.sources")
+    except ImportError:
+        return False
+    return True
+
+
 class NeuralAnimator(Animator):
     name = "neural"
     description = ("learned from captured real faces: causal audio encoder -> mouth (deterministic) and head, "
@@ -366,8 +383,12 @@ class NeuralAnimator(Animator):
     accepts_text = True
     batch_wait_ms = 8.0  # a model call: 0.47 ms for 1 stream, 1.15 ms for 16 (docs/BENCHMARKS.md, fourth stop)
 
-    def __init__(self, model_path: Path | None = None, threads: int = 1) -> None:
+    def __init__(self, model_path: Path | None = None, threads: int = 1, fuse_phonetic: bool | None = None) -> None:
+        """``fuse_phonetic``: fuse whole clips' JawOpen with the phonetic animator's (see the module docstring);
+        None: where the phonetic animator can run (an install without its recogniser, such as the Blender
+        extension's bundle, animates clips with the model alone)."""
         self.model = NeuralModel(model_path, threads)
+        self.fuse_phonetic = phonetic_runs_here() if fuse_phonetic is None else fuse_phonetic
         config = self.model.meta["config"]
         self.lookahead_ms = (int(config["lookahead"]) + 2) * FRAME_S * 1000
 
@@ -375,17 +396,36 @@ class NeuralAnimator(Animator):
         return NeuralSession(self.model, controls or Controls(), fps)
 
     def clip_session(self, audio: Audio, controls: Controls, fps: int, **options: Any) -> StreamingSession:
-        """With a transcript, its aligned /p b m/ close the lips; without one this is a plain stream."""
+        """The model's take with its JawOpen fused with the phonetic animator's, replayed as the audio arrives;
+        with a transcript, its aligned /p b m/ close the lips too. Without fusion and transcript: a plain stream."""
         text = options.get("text")
-        if not (text and str(text).strip()):
+        given = bool(text and str(text).strip())
+        if not (given or self.fuse_phonetic):
             return self.stream(controls, fps)
         from facecast.phonemes.sources import phones_for
 
-        phones, source = phones_for(audio.samples, str(text), options.get("language") or "en")
-        closures = [(p.start, p.end) for p in phones if p.symbol in BILABIALS]
+        phones, source = phones_for(audio.samples, str(text) if given else None, options.get("language") or "en")
+        # a transcript that did not fit the audio falls back to recognition: animated as without one
+        closures = [(p.start, p.end) for p in phones if p.symbol in BILABIALS] if source == "alignment" else []
         session = NeuralSession(self.model, controls, fps, closures=closures)
-        session.metadata = {"phone_source": source, "closures": len(closures)}
-        return session
+        metadata: dict[str, Any] = {"phone_source": source, "closures": len(closures)}
+        if not self.fuse_phonetic:
+            session.metadata = metadata
+            return session
+        from facecast.animators import get_animator
+        from facecast.animators.fusion import ReplaySession, fuse_jaw
+
+        step = int(OFFLINE_CHUNK_SECONDS * MODEL_RATE)
+        frames = [f for start in range(0, len(audio.samples), step)
+                  for f in session.push(audio.samples[start:start + step])] + session.flush()
+        heard = get_animator("phonetic").animate(audio, controls, fps, phones=phones).curve("JawOpen")
+        jaw = fuse_jaw(np.array([f.values[C["JawOpen"]] for f in frames], np.float32), heard)
+        for frame, value in zip(frames, jaw):
+            frame.values = frame.values.copy()
+            frame.values[C["JawOpen"]] = value
+        replay = ReplaySession(frames, controls, fps, self.lookahead_ms / 1000)
+        replay.metadata = {**metadata, "jaw": "fused with phonetic"}
+        return replay
 
     def run_batch(self, work: list[tuple[StreamingSession, np.ndarray | None]]) -> list[list[MotionFrame] | Exception]:
         """Each phase of the step once for the whole batch: one log-mel of every session's new audio, one ONNX

@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from facecast.train.fit import main
 
     result = main(args)
-    print(f"best held-out JawOpen r {result['best']:.3f} after {len(result['history'])} epochs; "
+    truth = "the measured lip gap" if args.r_target == "opening" else "the captured JawOpen"
+    print(f"best held-out JawOpen r {result['best']:.3f} (against {truth}) after {len(result['history'])} epochs; "
           f"checkpoints in {args.out}")
     return 0

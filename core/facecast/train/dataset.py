@@ -13,6 +13,8 @@ version), then
   frames is left out, with the reason in the manifest;
 - marks bilabial closures (/p b m/) from the GRID word alignments (``grid_s1_align``) and the CMU dictionary
   that pocketsphinx ships, because capture reads a shut mouth as slightly open;
+- writes ``examples.npz``: the used clips' audio and offset-corrected curves, closures and measured lip gap
+  (inner-lip gap over inter-ocular distance, the geometric mouth opening the lip-sync yardstick measures);
 - writes ``manifest.json``: one entry per clip (source, speaker, split, offset, quality) and the splits, which
   are speaker- and source-disjoint (``VALIDATION_SPEAKERS``).
 """
@@ -241,7 +243,7 @@ def source_offsets(entries: list[ClipEntry]) -> dict[str, int]:
 
 def _write_examples(out_dir: Path, entries: list[ClipEntry], arrays: dict[str, dict[str, np.ndarray]]) -> None:
     """One ``examples.npz``: every used clip's audio and offset-corrected targets, concatenated, with index."""
-    audio, values, translation, closure, index = [], [], [], [], []
+    audio, values, translation, closure, opening, index = [], [], [], [], [], []
     a_at = v_at = 0
     for entry in entries:
         if entry.excluded:
@@ -250,6 +252,8 @@ def _write_examples(out_dir: Path, entries: list[ClipEntry], arrays: dict[str, d
         v = shift_curves(data["values"], entry.applied_shift)  # the sound trailed the mouth: move it later
         t = shift_curves(data["translation"], entry.applied_shift)
         c = data.get("closure", np.full(len(v), np.nan, np.float32))
+        gap = data.get("opening", data["values"][:, CHANNEL_INDEX["JawOpen"]])
+        opening.append(shift_curves(fill_gaps(gap[:len(v)]), entry.applied_shift))
         audio.append(data["audio"])
         values.append(v)
         translation.append(t)
@@ -260,8 +264,20 @@ def _write_examples(out_dir: Path, entries: list[ClipEntry], arrays: dict[str, d
     with atomic_path(out_dir / "examples.npz") as tmp, open(tmp, "wb") as f:
         np.savez(f, audio=np.concatenate(audio), values=np.concatenate(values),
                  translation=np.concatenate(translation), closure=np.concatenate(closure),
-                 index=np.array(index, np.int64),
+                 opening=np.concatenate(opening).astype(np.float32), index=np.array(index, np.int64),
                  ids=np.array([e.id for e in entries if not e.excluded]))
+
+
+def fill_gaps(values: np.ndarray) -> np.ndarray:
+    """A per-frame measure [T] with its NaN frames (no face found) filled linearly from their neighbours
+    (all zeros when no frame has a value)."""
+    known = np.isfinite(values)
+    if known.all():
+        return values
+    if not known.any():
+        return np.zeros_like(values)
+    frames = np.arange(len(values))
+    return np.interp(frames, frames[known], values[known]).astype(values.dtype)
 
 
 def default_dataset_dir() -> Path:

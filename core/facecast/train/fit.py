@@ -9,6 +9,7 @@
 2. Each epoch, every training clip is augmented afresh (noise, reverberation, codecs, music bed, rate), turned into
    features, padded with silence for the model's context, and cut into ``--crop`` frame windows.
 3. Loss = mouth regression (MSE on the blendshapes the mouth head owns) + (1 - Pearson r) of JawOpen per window
+   against ``--r-target``: the captured JawOpen, or the measured lip gap (the mouth opening itself)
    + lip-closure cross-entropy where phone timings give closures + flow matching on the sampled channels, whose
    condition (the clip's head-motion level) is dropped ``COND_DROP`` of the time for classifier-free guidance.
    With ``--teacher`` (``python -m facecast.train.teacher``), an auxiliary 1x1 head on the encoder states also
@@ -54,13 +55,18 @@ MOUTH_WEIGHTS = np.array([0.0 if name in SAMPLED or i in BLINKS else (1.0 if nam
                           else 0.5) for i, name in enumerate(BLENDSHAPES)], np.float32)
 
 
+MOTION = slice(NUM_BLENDSHAPES, NUM_BLENDSHAPES + len(SAMPLED))  # the sampled channels' target columns
+OPENING = NUM_BLENDSHAPES + len(SAMPLED)  # the measured lip gap's column (JawOpen where a dataset has none)
+CLOSURE = OPENING + 1  # the /p b m/ closure column (NaN where unknown)
+
+
 @dataclass
 class Clip:
     id: str
     source: str
     speaker: str
     audio: np.ndarray  # float32, 16 kHz
-    targets: np.ndarray  # [T, 52 blendshapes + D sampled + 1 closure (NaN unknown)] at 50 frames/s
+    targets: np.ndarray  # [T, 52 blendshapes + D sampled + lip gap + closure (NaN unknown)] at 50 frames/s
     level: float = 0.0  # log head-motion level relative to the training median
     teacher: np.ndarray | None = None  # [T, dims] reduced Whisper states at 50 frames/s, or None
 
@@ -92,11 +98,12 @@ def load_clips(data_dir: Path) -> tuple[list[Clip], dict[str, Any]]:
     with np.load(data_dir / "examples.npz", allow_pickle=False) as data:
         audio_all, values_all = data["audio"], data["values"]
         translation_all, closure_all = data["translation"], data["closure"]
+        opening_all = data["opening"] if "opening" in data.files else values_all[:, JAW]  # older datasets
         for clip_id, (a0, an, v0, vn, fps) in zip(data["ids"], data["index"]):
             audio = audio_all[a0:a0 + an].astype(np.float32) / 32767.0
             curves = np.concatenate([values_all[v0:v0 + vn, :NUM_BLENDSHAPES],
                                      sampled_columns(values_all[v0:v0 + vn], translation_all[v0:v0 + vn]),
-                                     closure_all[v0:v0 + vn, None]], 1)
+                                     opening_all[v0:v0 + vn, None], closure_all[v0:v0 + vn, None]], 1)
             targets = at_model_frames(curves, float(fps), len(audio) // FRAME_SAMPLES)
             entry = entries[str(clip_id)]
             clips.append(Clip(str(clip_id), entry["source"], entry["speaker"], audio, targets.astype(np.float32)))
@@ -125,7 +132,8 @@ def corpus_clips(corpus_dir: Path) -> list[Clip]:
         for phone in item.phones:
             if phone.symbol in BILABIALS:
                 closure[int(np.floor(phone.start / FRAME_S)):int(np.ceil(phone.end / FRAME_S))] = 1.0
-        targets = np.concatenate([shapes, np.full((frames, len(SAMPLED)), np.nan), closure[:, None]], 1)
+        targets = np.concatenate([shapes, np.full((frames, len(SAMPLED)), np.nan), shapes[:, JAW:JAW + 1],
+                                  closure[:, None]], 1)
         voices = "+".join(sorted({e["voice"] for e in entries[k:k + 2]}))
         clips.append(Clip(f"corpus/{entries[k]['id']}", "corpus", voices, item.audio.astype(np.float32),
                           targets.astype(np.float32)))
@@ -137,7 +145,7 @@ def corpus_clips(corpus_dir: Path) -> list[Clip]:
 def head_levels(clips: list[Clip], reference: list[Clip]) -> None:
     """Set each clip's head-motion level: log of its head-rotation spread over the reference clips' median."""
     def spread(c: Clip) -> float:
-        return float(c.targets[:, NUM_BLENDSHAPES:NUM_BLENDSHAPES + 3].std(0).mean()) + 1e-4
+        return float(c.targets[:, MOTION][:, :3].std(0).mean()) + 1e-4
 
     median = float(np.median([spread(c) for c in reference]))
     for c in clips:
@@ -147,9 +155,11 @@ def head_levels(clips: list[Clip], reference: list[Clip]) -> None:
 class TrainingGraph(nn.Module):
     """What DDP wraps: one forward computes every loss term."""
 
-    def __init__(self, model: Model, teacher_dims: int = 0, teacher_weight: float = 0.0) -> None:
+    def __init__(self, model: Model, teacher_dims: int = 0, teacher_weight: float = 0.0,
+                 r_target: str = "jawopen") -> None:
         super().__init__()
         self.model = model
+        self.r_column = OPENING if r_target == "opening" else JAW
         self.teacher_weight = teacher_weight
         self.teacher_head = nn.Conv1d(model.cfg.width, teacher_dims, 1) if teacher_dims else None
 
@@ -159,12 +169,12 @@ class TrainingGraph(nn.Module):
         """``teacher`` [B, T', dims]: the reduced Whisper states (rows of NaN where a window has none)."""
         h, mouth = self.model(features)
         shapes = targets[:, :, :NUM_BLENDSHAPES].transpose(1, 2)
-        motion = targets[:, :, NUM_BLENDSHAPES:-1].transpose(1, 2)
-        closure = targets[:, :, -1]
+        motion = targets[:, :, MOTION].transpose(1, 2)
+        closure = targets[:, :, CLOSURE]
         pred = mouth[:, :NUM_BLENDSHAPES]
         error = torch.where(torch.isfinite(shapes), pred - shapes, 0.0)  # a corpus window knows only the jaw
         mse = (error ** 2 * weights[None, :, None]).mean() * 10
-        corr = 1 - pearson(pred[:, JAW], shapes[:, JAW])
+        corr = 1 - pearson(pred[:, JAW], targets[:, :, self.r_column])
         known = torch.isfinite(closure)
         close = (F.binary_cross_entropy_with_logits(mouth[:, -1][known], closure[known])
                  if bool(known.any()) else mouth.sum() * 0)
@@ -316,26 +326,32 @@ def attach_teacher(clips: list[Clip], path: Path, pause_db: float = 0.0) -> int:
 
 
 def evaluate(model: Model, clips: list[Clip], device: torch.device) -> dict[str, float]:
-    """Mean JawOpen r (lag 0) on whole clips, and mean flow loss."""
+    """Mean r (lag 0) on whole clips of JawOpen against the captured JawOpen (``jaw_r``) and against the measured
+    lip gap (``opening_r``), and mean flow loss."""
     model.eval()
-    rs, flows = [], []
+    rs: list[float] = []
+    opening_rs: list[float] = []
+    flows: list[float] = []
     with torch.no_grad():
         for clip in clips:
             features = torch.from_numpy(clip_features(clip.audio, model.cfg))[None].to(device)
             h, mouth = model(features)
             n = min(mouth.shape[2], len(clip.targets))
-            jaw, target = mouth[0, JAW, :n].cpu().numpy(), clip.targets[:n, JAW]
-            if jaw.std() > 1e-6 and target.std() > 1e-6:
-                rs.append(float(np.corrcoef(jaw, target)[0, 1]))
-            motion = torch.from_numpy(clip.targets[:n, NUM_BLENDSHAPES:-1].T.copy())[None].to(device)
+            jaw = mouth[0, JAW, :n].cpu().numpy()
+            for scores, target in ((rs, clip.targets[:n, JAW]), (opening_rs, clip.targets[:n, OPENING])):
+                if jaw.std() > 1e-6 and target.std() > 1e-6:
+                    scores.append(float(np.corrcoef(jaw, target)[0, 1]))
+            motion = torch.from_numpy(clip.targets[:n, MOTION].T.copy())[None].to(device)
             cond = torch.tensor([[clip.level, 1.0]], device=device)
             flows.append(float(model.flow_loss(h[:, :, :n], motion, cond)))
     model.train()
-    return {"jaw_r": float(np.mean(rs)) if rs else float("nan"), "flow": float(np.mean(flows)) if flows else 0.0}
+    return {"jaw_r": float(np.mean(rs)) if rs else float("nan"),
+            "opening_r": float(np.mean(opening_rs)) if opening_rs else float("nan"),
+            "flow": float(np.mean(flows)) if flows else 0.0}
 
 
 def motion_stats(clips: list[Clip]) -> tuple[np.ndarray, np.ndarray]:
-    motion = np.concatenate([c.targets[:, NUM_BLENDSHAPES:-1] for c in clips])
+    motion = np.concatenate([c.targets[:, MOTION] for c in clips])
     return motion.mean(0), motion.std(0) + 1e-4
 
 
@@ -402,7 +418,7 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
     model.motion_mean.copy_(torch.from_numpy(mean))
     model.motion_std.copy_(torch.from_numpy(std))
     teacher_dims = attach_teacher(train, args.teacher, args.teacher_pause_db) if args.teacher else 0
-    training = TrainingGraph(model, teacher_dims, args.teacher_weight).to(device)
+    training = TrainingGraph(model, teacher_dims, args.teacher_weight, args.r_target).to(device)
     graph: nn.Module = training
     if world > 1:
         graph = nn.parallel.DistributedDataParallel(graph)
@@ -460,7 +476,8 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
                       f"({time.time() - started:.0f} s)", file=sys.stderr, flush=True)
             if args.max_steps and step >= args.max_steps:
                 break
-        result = evaluate(model, held, device) if held else {"jaw_r": float("nan"), "flow": 0.0}
+        result = (evaluate(model, held, device) if held
+                  else {"jaw_r": float("nan"), "opening_r": float("nan"), "flow": 0.0})
         record = {"epoch": epoch + 1, "step": step, "seconds": round(time.time() - started, 1), **totals,
                   **{f"held_{k}": v for k, v in result.items()}}
         history.append(record)
@@ -473,7 +490,8 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
                 state["teacher_head"] = training.teacher_head.state_dict()
             torch.save(state, checkpoint.with_suffix(".tmp"))
             os.replace(checkpoint.with_suffix(".tmp"), checkpoint)
-            score = result["jaw_r"] if math.isfinite(result["jaw_r"]) else -1.0
+            chosen_by = result["opening_r" if args.r_target == "opening" else "jaw_r"]
+            score = chosen_by if math.isfinite(chosen_by) else -1.0
             if score >= best or not held:
                 best = score
                 torch.save(state, args.out / "best.pt")

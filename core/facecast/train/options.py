@@ -46,4 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="synthetic speech corpus (facecast corpus build) whose training voices join the videos")
     p.add_argument("--corpus-share", type=float, default=0.25,
                    help="share of each epoch's windows taken from the corpus (default 0.25; needs --corpus)")
+    p.add_argument("--r-target", choices=("jawopen", "opening"), default="jawopen",
+                   help="what the Pearson-r loss and best.pt follow: the captured JawOpen, or the measured lip gap "
+                        "(inner-lip gap over inter-ocular distance, the mouth opening itself)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
