@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import grpc
 import numpy as np
@@ -258,13 +259,23 @@ def test_sigterm_turns_health_not_serving_then_ends_each_stream_with_a_final_sta
         with Client(d.address, timeout=30) as client:
             streams = [client.stream(sample_rate=16_000, fps=30) for _ in range(3)]
             results: dict[int, list] = {}
-            readers = [threading.Thread(target=lambda i=i, s=s: results.__setitem__(i, list(s.responses())))
-                       for i, s in enumerate(streams)]
+            opened: set[int] = set()  # streams whose header came back: the daemon holds them
+
+            def read(i: int, live: Any) -> None:
+                got = []
+                for response in live.responses():
+                    opened.add(i)
+                    got.append(response)
+                results[i] = got
+
+            readers = [threading.Thread(target=read, args=(i, s)) for i, s in enumerate(streams)]
             for t in readers:
                 t.start()
             for live in streams:
                 live.send(np.zeros(3200, "<i2").tobytes())
-            time.sleep(0.5)
+            # a call that reaches the daemon after SIGTERM is refused (UNAVAILABLE: another replica), so wait
+            # until all three are held; on a loaded box that can take longer than a fixed pause
+            assert wait_until(lambda: len(opened) == 3, 15, 0.02), opened
             d.process.send_signal(signal.SIGTERM)
             seen = []
             wait_until(lambda: seen.append(health(d.address)) or seen[-1] == NOT_SERVING, 5, 0.02)
