@@ -23,6 +23,19 @@ from facecast.motion import DEFAULT_FPS, MotionClip, MotionFrame, ProgressCallba
 OFFLINE_CHUNK_SECONDS = 10.0
 
 
+def run_session(session: StreamingSession, samples: np.ndarray,
+                progress: ProgressCallback | None = None) -> list[MotionFrame]:
+    """Every frame of a whole clip: its samples (at :data:`MODEL_RATE`) pushed in :data:`OFFLINE_CHUNK_SECONDS`
+    chunks, then the flush; ``progress(seconds done, seconds in all)`` after each chunk."""
+    frames: list[MotionFrame] = []
+    step = int(OFFLINE_CHUNK_SECONDS * MODEL_RATE)
+    for start in range(0, len(samples), step):
+        frames += session.push(samples[start:start + step])
+        if progress:
+            progress(min(start + step, len(samples)) / MODEL_RATE, len(samples) / MODEL_RATE)
+    return frames + session.flush()
+
+
 class StreamingSession(ABC):
     """One utterance being animated as its audio arrives."""
 
@@ -86,13 +99,7 @@ class Animator(ABC):
             raise ValueError(f"animators take audio at {MODEL_RATE} Hz; load it with facecast.audio.load_audio")
         controls = (controls or Controls()).validated()
         session = self.clip_session(audio, controls, fps, **options)
-        frames: list[MotionFrame] = []
-        step = int(OFFLINE_CHUNK_SECONDS * MODEL_RATE)
-        for start in range(0, len(audio.samples), step):
-            frames += session.push(audio.samples[start:start + step])
-            if progress:
-                progress(min(start + step, len(audio.samples)) / MODEL_RATE, audio.duration)
-        frames += session.flush()
+        frames = run_session(session, audio.samples, progress)
         return MotionClip.from_frames(fps, frames, {**self.clip_metadata(audio, controls), **session.metadata})
 
     def run_batch(self, work: list[tuple[StreamingSession, np.ndarray | None]]) -> list[list[MotionFrame] | Exception]:

@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 
 from facecast import features
-from facecast.animators.base import OFFLINE_CHUNK_SECONDS, Animator, StreamingSession
+from facecast.animators.base import Animator, StreamingSession, run_session
 from facecast.animators.expression import emotion_offset
 from facecast.animators.idle import IdleMotion, set_eye_rotation
-from facecast.audio import MODEL_RATE, Audio
+from facecast.audio import Audio
 from facecast.controls import Controls
 from facecast.errors import FacecastError
 from facecast.features import FEATURES, FRAME_S, FRAME_SAMPLES, HOP, N_FFT, STACK, silence_frame
@@ -415,9 +415,7 @@ class NeuralAnimator(Animator):
         from facecast.animators import get_animator
         from facecast.animators.fusion import ReplaySession, fuse_jaw
 
-        step = int(OFFLINE_CHUNK_SECONDS * MODEL_RATE)
-        frames = [f for start in range(0, len(audio.samples), step)
-                  for f in session.push(audio.samples[start:start + step])] + session.flush()
+        frames = run_session(session, audio.samples)
         heard = get_animator("phonetic").animate(audio, controls, fps, phones=phones).curve("JawOpen")
         jaw = fuse_jaw(np.array([f.values[C["JawOpen"]] for f in frames], np.float32), heard)
         for frame, value in zip(frames, jaw):

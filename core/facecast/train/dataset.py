@@ -268,6 +268,14 @@ def _write_examples(out_dir: Path, entries: list[ClipEntry], arrays: dict[str, d
                  ids=np.array([e.id for e in entries if not e.excluded]))
 
 
+def lip_gaps(examples: Any) -> np.ndarray:
+    """The per-frame lip gaps of an open ``examples.npz``, aligned with its ``values``; a dataset built before
+    they were stored has the captured JawOpen in their place."""
+    if "opening" in examples.files:
+        return np.asarray(examples["opening"])
+    return np.asarray(examples["values"][:, CHANNEL_INDEX["JawOpen"]])
+
+
 def fill_gaps(values: np.ndarray) -> np.ndarray:
     """A per-frame measure [T] with its NaN frames (no face found) filled linearly from their neighbours
     (all zeros when no frame has a value)."""

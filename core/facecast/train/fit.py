@@ -41,7 +41,7 @@ from facecast.audio import MODEL_RATE
 from facecast.errors import InvalidInput
 from facecast.features import FRAME_S, FRAME_SAMPLES, model_frames, silence_frame
 from facecast.motion import BLENDSHAPES, CHANNEL_INDEX, NUM_BLENDSHAPES
-from facecast.train.dataset import loudness
+from facecast.train.dataset import lip_gaps, loudness
 from facecast.train.model import SAMPLED, Model, ModelConfig
 from facecast.train.options import add_arguments
 from facecast.train.speech_augment import change_rate, degrade, warp_vocal_tract
@@ -98,7 +98,7 @@ def load_clips(data_dir: Path) -> tuple[list[Clip], dict[str, Any]]:
     with np.load(data_dir / "examples.npz", allow_pickle=False) as data:
         audio_all, values_all = data["audio"], data["values"]
         translation_all, closure_all = data["translation"], data["closure"]
-        opening_all = data["opening"] if "opening" in data.files else values_all[:, JAW]  # older datasets
+        opening_all = lip_gaps(data)
         for clip_id, (a0, an, v0, vn, fps) in zip(data["ids"], data["index"]):
             audio = audio_all[a0:a0 + an].astype(np.float32) / 32767.0
             curves = np.concatenate([values_all[v0:v0 + vn, :NUM_BLENDSHAPES],

@@ -24,6 +24,7 @@ import numpy as np
 from facecast.audio import MODEL_RATE, Audio
 from facecast.controls import Controls
 from facecast.motion import CHANNEL_INDEX
+from facecast.train.dataset import lip_gaps
 
 JAW = CHANNEL_INDEX["JawOpen"]
 
@@ -36,7 +37,7 @@ def held_clips(data_dir: Path, source: str, limit: int) -> list[tuple[str, Audio
     ``source``; a dataset without lip gaps has the captured JawOpen for both."""
     out = []
     with np.load(data_dir / "examples.npz", allow_pickle=False) as data:
-        openings = data["opening"] if "opening" in data.files else data["values"][:, JAW]
+        openings = lip_gaps(data)
         for clip_id, (a0, an, v0, vn, fps) in zip(data["ids"], data["index"]):
             if str(clip_id).split("/")[0] != source:
                 continue
