@@ -67,7 +67,7 @@ class _Bar:
         self._bar.write(message, file=sys.stderr)
 
     def stage(self, name: str) -> None:
-        self._bar.set_description(f"{self._desc} ({name})")
+        self._bar.set_description_str(f"{self._desc} ({name})")
 
 
 class _JsonLines:
