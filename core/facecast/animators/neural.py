@@ -26,7 +26,6 @@ import json
 import math
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -122,13 +121,6 @@ class NeuralModel:
             for i, k in enumerate(members):
                 results[k] = (mouth[i], motion[i], state[i])
         return [r for r in results if r is not None]
-
-
-@lru_cache(maxsize=4)
-def shipped_model(threads: int = 1) -> NeuralModel:
-    """The shipped weights' :class:`NeuralModel`, loaded once per thread count: ``neural`` and ``neural-fast``
-    share one ONNX Runtime session (it holds no per-stream state)."""
-    return NeuralModel(None, threads)
 
 
 class NeuralSession(StreamingSession):
@@ -396,11 +388,13 @@ class NeuralAnimator(Animator):
     accepts_text = True
     batch_wait_ms = 8.0  # a model call: 0.47 ms for 1 stream, 1.15 ms for 16 (docs/BENCHMARKS.md, fourth stop)
 
-    def __init__(self, model_path: Path | None = None, threads: int = 1, fuse_phonetic: bool | None = None) -> None:
+    def __init__(self, model_path: Path | None = None, threads: int = 1, fuse_phonetic: bool | None = None,
+                 model: NeuralModel | None = None) -> None:
         """``fuse_phonetic``: fuse whole clips' JawOpen with the phonetic animator's (see the module docstring);
         None: where the phonetic animator can run (an install without its recogniser, such as the Blender
-        extension's bundle, animates clips with the model alone)."""
-        self.model = NeuralModel(model_path, threads) if model_path else shipped_model(threads)
+        extension's bundle, animates clips with the model alone). ``model``: a loaded model to share (it holds
+        no per-stream state), instead of loading ``model_path``."""
+        self.model = model or NeuralModel(model_path, threads)
         self.fuse_phonetic = phonetic_runs_here() if fuse_phonetic is None else fuse_phonetic
         config = self.model.meta["config"]
         self.lookahead_ms = (int(config["lookahead"]) + 2) * FRAME_S * 1000
@@ -491,4 +485,10 @@ class NeuralFastAnimator(NeuralAnimator):
                    "leave-one-source-out folds, 0.27 vs 0.34 on the yardstick videos); a transcript is still aligned")
 
     def __init__(self, model_path: Path | None = None, threads: int = 1) -> None:
-        super().__init__(model_path, threads, fuse_phonetic=False)
+        shared = None
+        if model_path is None and threads == 1:  # the registry's neural: one ONNX Runtime session for both
+            from facecast.animators import get_animator
+
+            neural = get_animator("neural")
+            shared = neural.model if isinstance(neural, NeuralAnimator) else None
+        super().__init__(model_path, threads, fuse_phonetic=False, model=shared)
