@@ -402,7 +402,10 @@ def test_capacity_follows_measured_cpu_and_stops_admitting_when_frames_run_late(
     assert capacity.refusal({GATHERED: 3}) is None and "not measured yet" in capacity.refusal({GATHERED: 4})
     _measured_window(capacity, 10, 0.010, frames=300)  # ten streams' worth of frames, on time
     assert capacity.measured and capacity.limit > 10  # grows, at most 1.5x per window
-    _measured_window(capacity, 12, 0.5, frames=30)
+    grown = capacity.limit
+    _measured_window(capacity, 12, 0.5, frames=30)  # one late window holds the limit
+    assert capacity.late and not capacity.overloaded and capacity.limit == grown
+    _measured_window(capacity, 12, 0.5, frames=30)  # two in a row: no more streams than those held
     assert capacity.overloaded and capacity.limit == 12 and "ran late" in capacity.refusal({GATHERED: 12})
     _measured_window(capacity, 0, 0.0, frames=0)  # idle: back to the initial limit, not stuck at 12
     assert capacity.limit >= 4 and not capacity.overloaded

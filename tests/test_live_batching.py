@@ -90,7 +90,9 @@ def test_python_threads_bound_the_capacity_apart_from_the_process_cpu() -> None:
     _window(capacity, python, 10, 10, python_cores=1.0)  # busier Python threads: the limit comes down
     assert near(capacity.limit, 10 * live_capacity.PYTHON_CORES / 1.0)
     before = capacity.limit  # 7 or 8: the window's clock makes the estimate a hair over or under 8
-    _window(capacity, python, 8, 8, python_cores=0.2, lateness=0.5)  # late frames: no new streams at all
+    _window(capacity, python, 8, 8, python_cores=0.2, lateness=0.5)  # one late window: the limit holds
+    assert capacity.late and not capacity.overloaded and capacity.limit == before
+    _window(capacity, python, 8, 8, python_cores=0.2, lateness=0.5)  # two in a row: no new streams at all
     assert capacity.overloaded and capacity.limit == min(before, 8)
     assert "ran late" in (capacity.refusal({GATHERED: 8}) or "")
 
@@ -304,3 +306,25 @@ def test_serve_refuses_a_live_admission_setting_that_admits_nothing(flag: str, v
     run = run_in_terminal("serve", "--port", "0", flag, value, timeout=60)
     assert run.status != 0 and "Traceback" not in run.output
     assert any(flag in line and says in line for line in run.error_lines()), run.output
+
+
+def test_one_late_window_holds_the_limit_and_two_in_a_row_stop_admissions_past_the_peak() -> None:
+    capacity = LiveCapacity(initial=32, target_cores=8.0, window=1.0, min_idle=0.0)
+    for _ in range(7):  # seven streams open at once (the eighth a little later)
+        assert capacity.refusal({GATHERED: _}) is None
+    # the first window is late (the model's first calls, a collection, another job's burst): the eighth stream is
+    # still admitted, and the limit has not grown on a window that says nothing about the CPU
+    _window(capacity, None, 7, 7, lateness=0.05)
+    assert capacity.late and not capacity.overloaded and capacity.limit == 32
+    assert capacity.refusal({GATHERED: 7}) is None
+    # late again, with eight held: no streams past eight, whatever the CPU says
+    _window(capacity, None, 8, 8, lateness=0.05)
+    assert capacity.overloaded and capacity.limit == 8
+    assert "2 windows in a row" in (capacity.refusal({GATHERED: 8}) or "")
+    # one stream ended in the window and the NPC's next utterance replaces it: held at the peak, not refused
+    _window(capacity, None, 7, 7.5, lateness=0.05)
+    assert capacity.overloaded and capacity.limit == 8
+    assert capacity.refusal({GATHERED: 7}) is None
+    # on time again: the limit grows from the streams held
+    _window(capacity, None, 8, 8)
+    assert not capacity.late and not capacity.overloaded and capacity.limit > 8
