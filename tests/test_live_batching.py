@@ -215,8 +215,10 @@ def _alone(animator: NeuralAnimator, speech: np.ndarray, seed: int, offset: int)
     return frames
 
 
-def test_scheduler_gathers_the_chunks_of_concurrent_neural_streams_into_one_batch(speech: np.ndarray) -> None:
-    animator = get_animator("neural")
+@pytest.mark.parametrize("name", ["neural", "neural-fast"])
+def test_scheduler_gathers_the_chunks_of_concurrent_neural_streams_into_one_batch(speech: np.ndarray,
+                                                                                    name: str) -> None:
+    animator = get_animator(name)
     assert isinstance(animator, NeuralAnimator) and animator.batch_wait_ms > 0
     streams = 6
 

@@ -15,6 +15,7 @@ _REGISTRY: dict[str, str] = {
     "energy": "facecast.animators.energy:EnergyAnimator",
     "phonetic": "facecast.animators.phonetic:PhoneticAnimator",
     "neural": "facecast.animators.neural:NeuralAnimator",
+    "neural-fast": "facecast.animators.neural:NeuralFastAnimator",  # the model alone: clips as fast as streams
 }
 # The learned ``neural`` animator for both (docs/NEURAL.md, "Results"). Whole clips get its face with its JawOpen
 # fused with the phonetic recogniser's, which follows the real mouth better than either alone on the

@@ -21,6 +21,10 @@ from facecast.controls import Controls
 from facecast.motion import DEFAULT_FPS, MotionClip, MotionFrame, ProgressCallback, check_fps
 
 OFFLINE_CHUNK_SECONDS = 10.0
+# Of a clip whose session does slow work before its first frame (phone recognition: fused neural, phonetic), the
+# share of its time that work takes; the frames then fill the rest of its progress. Measured on the 2-core box:
+# 1.90 s of recognition in 2.05 s for a fused 33.6 s clip (docs/NEURAL.md, "Progress of whole clips").
+PREWORK_SHARE = 0.9
 
 
 def run_session(session: StreamingSession, samples: np.ndarray,
@@ -34,6 +38,33 @@ def run_session(session: StreamingSession, samples: np.ndarray,
         if progress:
             progress(min(start + step, len(samples)) / MODEL_RATE, len(samples) / MODEL_RATE)
     return frames + session.flush()
+
+
+class _Stage:
+    """One stage of a clip's progress: its own ``(seconds done, seconds in all)`` put into the span
+    ``[start, start + share]`` of the whole; a callback with a ``stage(name)`` method hears the name first."""
+
+    def __init__(self, progress: ProgressCallback, name: str, start: float, share: float) -> None:
+        self.progress, self.name, self.start, self.share = progress, name, start, share
+        self.announced = False
+
+    def __call__(self, done: float, total: float) -> None:
+        if not self.announced:
+            self.announced = True
+            announce = getattr(self.progress, "stage", None)
+            if callable(announce):
+                announce(self.name)
+        self.progress(total * (self.start + self.share * min(done / total, 1.0)) if total else done, total)
+
+
+def split_progress(progress: ProgressCallback | None,
+                   prework: str | None) -> tuple[ProgressCallback | None, ProgressCallback | None]:
+    """``progress`` of a clip as two callbacks, for the work its session does before the first frame (named
+    ``prework``, None: there is none) and for the frames: each reports its own pass over the audio and
+    ``progress`` sees one rising ``(seconds, seconds in all)``, the prework filling :data:`PREWORK_SHARE` of it."""
+    if progress is None or prework is None:
+        return None, progress
+    return _Stage(progress, prework, 0.0, PREWORK_SHARE), _Stage(progress, "frames", PREWORK_SHARE, 1 - PREWORK_SHARE)
 
 
 class StreamingSession(ABC):
@@ -80,11 +111,18 @@ class Animator(ABC):
     def stream(self, controls: Controls | None = None, fps: int = DEFAULT_FPS, **options: Any) -> StreamingSession:
         """Start a streaming session."""
 
-    def clip_session(self, audio: Audio, controls: Controls, fps: int, **options: Any) -> StreamingSession:
+    def clip_session(self, audio: Audio, controls: Controls, fps: int, progress: ProgressCallback | None = None,
+                     **options: Any) -> StreamingSession:
         """A session for a clip whose audio is known in advance. Animators that do better seeing the whole clip
         (alignment, recognition) override this; offline :meth:`animate` and the daemon's Animate both use it, so
-        they agree frame for frame."""
+        they agree frame for frame. ``progress(seconds done, seconds in all)`` follows the work done here before
+        the first frame (see :meth:`clip_prework`)."""
         return self.stream(controls, fps, **options)
+
+    def clip_prework(self, **options: Any) -> str | None:
+        """What slow work :meth:`clip_session` does with these options before the clip's first frame (a stage
+        name such as ``"hearing phones"``), or None: :meth:`animate` shows it as a stage of the clip's progress."""
+        return None
 
     def animate(
         self,
@@ -94,12 +132,15 @@ class Animator(ABC):
         progress: ProgressCallback | None = None,
         **options: Any,
     ) -> MotionClip:
-        """Animate a whole clip (audio at the model rate) and return the take."""
+        """Animate a whole clip (audio at the model rate) and return the take. ``progress(seconds done, seconds in
+        all)`` rises through the whole work, the work before the first frame included (a callback with a
+        ``stage(name)`` method also hears each stage's name: ``clip_prework``'s, then ``"frames"``)."""
         if audio.sample_rate != MODEL_RATE:
             raise ValueError(f"animators take audio at {MODEL_RATE} Hz; load it with facecast.audio.load_audio")
         controls = (controls or Controls()).validated()
-        session = self.clip_session(audio, controls, fps, **options)
-        frames = run_session(session, audio.samples, progress)
+        before, during = split_progress(progress, self.clip_prework(**options))
+        session = self.clip_session(audio, controls, fps, progress=before, **options)
+        frames = run_session(session, audio.samples, during)
         return MotionClip.from_frames(fps, frames, {**self.clip_metadata(audio, controls), **session.metadata})
 
     def run_batch(self, work: list[tuple[StreamingSession, np.ndarray | None]]) -> list[list[MotionFrame] | Exception]:

@@ -30,7 +30,7 @@ from facecast.animators.prosody import WINDOW, ProsodyTracker, windows_at
 from facecast.audio import MODEL_RATE, Audio
 from facecast.controls import Controls
 from facecast.motion import CHANNEL_INDEX as C
-from facecast.motion import DEFAULT_FPS, NUM_BLENDSHAPES, MotionFrame
+from facecast.motion import DEFAULT_FPS, NUM_BLENDSHAPES, MotionFrame, ProgressCallback
 from facecast.phonemes import Phone
 from facecast.phonemes.inventory import SILENCE
 from facecast.phonemes.languages import check_language
@@ -184,12 +184,16 @@ class PhoneticAnimator(Animator):
         return PhoneticSession(controls or Controls(), fps, phones=options.get("phones"), text=options.get("text"),
                                language=check_language(options.get("language") or "en"))
 
-    def clip_session(self, audio: Audio, controls: Controls, fps: int, **options: Any) -> StreamingSession:
+    def clip_prework(self, **options: Any) -> str | None:
+        return None if options.get("phones") is not None else "hearing phones"
+
+    def clip_session(self, audio: Audio, controls: Controls, fps: int, progress: ProgressCallback | None = None,
+                     **options: Any) -> StreamingSession:
         """Alignment or recognition sees the entire clip first (better than block-wise streaming)."""
         phones, source = options.get("phones"), "given"
         language = check_language(options.get("language") or "en")
         if phones is None:
-            phones, source = phones_for(audio.samples, options.get("text"), language)
+            phones, source = phones_for(audio.samples, options.get("text"), language, progress)
         session = PhoneticSession(controls, fps, phones=phones)
         session.metadata = {"phone_source": source,
                             "phones": [[p.symbol, round(p.start, 4), round(p.end, 4)] for p in phones]}

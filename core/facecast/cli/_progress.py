@@ -2,7 +2,9 @@
 for scripts and DCC tools (``--progress json``), or nothing (``--progress none`` / ``--quiet``).
 
 JSON lines look like ``{"progress": "animating", "done": 1.5, "total": 8.2, "unit": "s"}``; ``total`` is null
-until it is known, and the last line of each stage has ``"finished": true``."""
+until it is known, and the last line of each stage has ``"finished": true``. Work done in named steps (a clip's
+phone recognition before its frames) adds ``"stage": "hearing phones"`` (then ``"frames"``); the bar shows it
+beside its name."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ class Progress(Protocol):
                  tb: TracebackType | None) -> None: ...
     def update(self, done: float, total: float | None = None) -> None: ...
     def write(self, message: str) -> None: ...
+    def stage(self, name: str) -> None: ...
 
 
 def add_progress_option(p: argparse.ArgumentParser) -> None:
@@ -41,6 +44,7 @@ def progress_mode(args: argparse.Namespace) -> str:
 
 class _Bar:
     def __init__(self, desc: str, total: float | None, unit: str, enabled: bool) -> None:
+        self._desc = desc
         self._bar = tqdm(total=total, unit=unit, desc=desc, disable=None if enabled else True, file=sys.stderr,
                          bar_format=BAR_FORMAT if total else OPEN_FORMAT)
 
@@ -62,14 +66,19 @@ class _Bar:
     def write(self, message: str) -> None:
         self._bar.write(message, file=sys.stderr)
 
+    def stage(self, name: str) -> None:
+        self._bar.set_description_str(f"{self._desc} ({name})")
+
 
 class _JsonLines:
     def __init__(self, desc: str, total: float | None, unit: str) -> None:
         self.desc, self.total, self.unit, self.done = desc, total, unit, 0.0
+        self.step: str | None = None
 
     def _emit(self, **extra: object) -> None:
         line = {"progress": self.desc, "done": round(self.done, 3),
-                "total": None if self.total is None else round(self.total, 3), "unit": self.unit, **extra}
+                "total": None if self.total is None else round(self.total, 3), "unit": self.unit,
+                **({"stage": self.step} if self.step else {}), **extra}
         print(json.dumps(line), file=sys.stderr, flush=True)
 
     def __enter__(self) -> _JsonLines:
@@ -88,6 +97,9 @@ class _JsonLines:
     def write(self, message: str) -> None:
         print(json.dumps({"message": message}), file=sys.stderr, flush=True)
 
+    def stage(self, name: str) -> None:
+        self.step = name
+
 
 def progress_bar(desc: str, mode: str = "bar", total: float | None = None, unit: str = "s") -> Progress:
     """A context manager that shows the progress of one stage in ``mode`` (see MODES)."""
@@ -102,6 +114,18 @@ def seconds_bar(desc: str, quiet: bool | str = False, total: float | None = None
     return progress_bar(desc, mode, total)
 
 
+class _Reporter:
+    """``progress(done, total)`` that moves a bar, with the ``stage(name)`` that animators announce stages by."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.stage = bar.stage
+        self._update = bar.update
+
+    def __call__(self, done: float, total: float) -> None:
+        self._update(done, total)
+
+
 def reporter(bar: Progress) -> Callable[[float, float], None]:
-    """A ``progress(done, total)`` callback that moves ``bar``."""
-    return bar.update
+    """A ``progress(done, total)`` callback that moves ``bar`` (and names its stages, see
+    :func:`facecast.animators.base.split_progress`)."""
+    return _Reporter(bar)

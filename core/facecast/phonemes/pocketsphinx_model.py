@@ -62,6 +62,15 @@ def phone_decoder() -> LockedDecoder:
                          beam=1e-20, pbeam=1e-20)
 
 
+@lru_cache(maxsize=1)
+def mean_decoder() -> LockedDecoder:
+    """A phone decoder whose search prunes almost everything, for measuring an utterance's cepstral mean in a
+    pass without search (:func:`facecast.phonemes.recognize.utterance_mean`): same acoustic model and features
+    as :func:`phone_decoder`, next to no search cost when the utterance ends."""
+    ps = _module()
+    return LockedDecoder(allphone=ps.get_model_path("en-us/en-us-phone.lm.bin"), lm=None, beam=0.1, pbeam=0.1)
+
+
 def to_pcm16(samples: np.ndarray) -> bytes:
     """16 kHz float samples as the little-endian int16 bytes pocketsphinx decodes."""
     return float_to_pcm16(samples).tobytes()

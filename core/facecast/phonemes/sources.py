@@ -10,6 +10,7 @@ import numpy as np
 
 from facecast.audio import MODEL_RATE as RATE
 from facecast.errors import InvalidInput
+from facecast.motion import ProgressCallback
 from facecast.phonemes import Phone
 from facecast.phonemes.align import MIN_FIT, align_words, alignment_fit, pronunciations
 from facecast.phonemes.closures import add_likely_closures, snap_closures, widen_bilabials
@@ -19,25 +20,28 @@ from facecast.phonemes.recognize import recognize
 MIN_TAIL_S = 0.1  # an unaligned end shorter than this is left silent
 
 
-def heard_phones(samples: np.ndarray, offset: float = 0.0) -> list[Phone]:
+def heard_phones(samples: np.ndarray, offset: float = 0.0, progress: ProgressCallback | None = None) -> list[Phone]:
     """Recognised phones of 16 kHz ``samples`` (times shifted by ``offset`` s), with bilabials added where the
-    audio shows a likely lip closure."""
-    return widen_bilabials(add_likely_closures(samples, recognize(samples, offset), offset))
+    audio shows a likely lip closure; ``progress`` as :func:`recognize` reports it."""
+    return widen_bilabials(add_likely_closures(samples, recognize(samples, offset, progress), offset))
 
 
-def phones_for(samples: np.ndarray, text: str | None = None, language: str = "en") -> tuple[list[Phone], str]:
+def phones_for(samples: np.ndarray, text: str | None = None, language: str = "en",
+               progress: ProgressCallback | None = None) -> tuple[list[Phone], str]:
     """Phones of 16 kHz ``samples`` and how they were found (``"alignment"``, ``"recognition"``, or
     ``"recognition (transcript did not align)"`` / ``"recognition (transcript does not fit: 0.18)"`` with a
-    warning, when the aligned transcript does not fit what is heard, see :func:`alignment_fit`)."""
+    warning, when the aligned transcript does not fit what is heard, see :func:`alignment_fit`).
+    ``progress(seconds heard, seconds in all)`` follows the recognition (with a transcript: the one that checks
+    the alignment's fit; the alignment itself is one call that reports nothing)."""
     if not (text and text.strip()):
-        return heard_phones(samples), "recognition"
+        return heard_phones(samples, progress=progress), "recognition"
     words = pronunciations(text, language)  # no words at all is the caller's error: let it raise
     try:
         aligned = align_words(samples, words)
     except InvalidInput:
         return heard_phones(samples), "recognition (transcript did not align)"
     completed = _complete_the_end(samples, aligned, words)
-    fit = alignment_fit(samples, completed, recognize(samples))
+    fit = alignment_fit(samples, completed, recognize(samples, progress=progress))
     if fit < MIN_FIT:
         warnings.warn(f"the transcript does not fit the audio (only {fit:.0%} of it agrees with what is heard); "
                       "animating from the audio alone", UserWarning, stacklevel=2)

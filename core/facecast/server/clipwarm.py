@@ -11,7 +11,8 @@ for _name in animator_names():
     with contextlib.suppress(Exception):
         get_animator(_name)
 with contextlib.suppress(Exception):
-    from facecast.phonemes.pocketsphinx_model import alignment_decoder, phone_decoder
+    from facecast.phonemes.pocketsphinx_model import alignment_decoder, mean_decoder, phone_decoder
 
     alignment_decoder()
     phone_decoder()
+    mean_decoder()

@@ -1,0 +1,94 @@
+"""Whole clips that recognise phones before their first frame (fused ``neural``, ``phonetic``) report progress
+while they listen (issue 15): pocketsphinx is fed in pieces with the utterance's cepstral mean pinned, so it
+hears what one call over the whole clip hears, and the CLI's bar moves through "hearing phones" to the frames."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+from terminal import assert_ok, run_in_terminal
+
+from facecast.animators import get_animator
+from facecast.audio import load_audio
+from facecast.phonemes import Phone, merge_silences
+from facecast.phonemes.inventory import SILENCE, arpabet
+from facecast.phonemes.recognize import DITHER, PIECE_S, recognize
+
+from conftest import ASSETS, speech_file
+
+pytest.importorskip("pocketsphinx", reason="phone recognition needs pocketsphinx")
+SPEECH = ASSETS / "speech_en.wav"  # 8 s
+TAIL_S = 0.1  # the piecewise front end leaves the utterance's last 40 ms out: its last phone may end otherwise
+
+
+def _one_call(samples: np.ndarray) -> list[Phone]:
+    """What recognition gave before it was fed in pieces: the whole clip in one ``full_utt`` call."""
+    from facecast.phonemes.pocketsphinx_model import FRAME_RATE, phone_decoder, to_pcm16
+
+    noise = np.random.default_rng(0).normal(0, DITHER, len(samples))
+    with phone_decoder().fresh() as decoder:
+        decoder.start_utt()
+        decoder.process_raw(to_pcm16(samples + noise), full_utt=True)
+        decoder.end_utt()
+        segments = [(s.word, s.start_frame, s.end_frame) for s in decoder.seg()]
+    return merge_silences([Phone(arpabet(w) or SILENCE, a / FRAME_RATE, (b + 1) / FRAME_RATE)
+                           for w, a, b in segments])
+
+
+@pytest.mark.parametrize("path", sorted({SPEECH, speech_file()}), ids=lambda p: p.name)
+def test_recognition_in_pieces_hears_what_one_call_over_the_clip_hears(path) -> None:
+    samples = load_audio(path).samples
+    assert len(samples) / 16_000 > 2 * PIECE_S
+    heard: list[float] = []
+    pieces = recognize(samples, progress=lambda done, total: heard.append(done))
+    whole = _one_call(samples)
+    end = len(samples) / 16_000 - TAIL_S
+    assert [p for p in pieces if p.end < end] == [p for p in whole if p.end < end]
+    assert len(heard) >= 3 and heard == sorted(heard) and heard[-1] == pytest.approx(len(samples) / 16_000)
+    short = samples[:int(PIECE_S * 16_000)]  # one piece: one call, exactly as before
+    assert recognize(short) == _one_call(short)
+
+
+@pytest.mark.parametrize("name", ["neural", "phonetic"])
+def test_fused_and_phonetic_clips_report_progress_while_hearing_phones(name) -> None:
+    audio = load_audio(SPEECH)
+    events: list[object] = []
+
+    class Progress:
+        def __call__(self, done: float, total: float) -> None:
+            events.append((done, total))
+
+        def stage(self, stage: str) -> None:
+            events.append(stage)
+
+    clip = get_animator(name).animate(audio, None, 30, progress=Progress())
+    assert [e for e in events if isinstance(e, str)] == ["hearing phones", "frames"]
+    done = [e[0] for e in events if isinstance(e, tuple)]
+    before_frames = done[:events.index("frames") - 1]
+    assert len([d for d in before_frames if 0 < d < audio.duration]) >= 3  # it moved while listening
+    assert done == sorted(done) and done[-1] == pytest.approx(audio.duration)
+    plain: list[float] = []  # a plain callable gets the same rising figures
+    again = get_animator(name).animate(audio, None, 30, progress=lambda d, t: plain.append(d))
+    assert plain == done and np.array_equal(again.values, clip.values)
+
+
+def test_the_cli_bar_moves_while_a_clip_hears_its_phones(tmp_path) -> None:
+    output = assert_ok(run_in_terminal("animate", str(SPEECH), "-o", "take.csv", cwd=tmp_path))
+    listening = [int(p) for p in re.findall(r"animating \(hearing phones\):\s+(\d+)%", output)]
+    assert [p for p in listening if 0 < p < 90], output  # intermediate values, not 0 % then 100 %
+    assert "animating (frames): 100%" in output and "wrote take.csv" in output
+
+
+def test_json_progress_names_the_stages_and_rises(tmp_path) -> None:
+    output = assert_ok(run_in_terminal("animate", str(SPEECH), "-o", "take.csv", "--progress", "json",
+                                       cwd=tmp_path))
+    events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert all(e["progress"] == "animating" for e in events)
+    stages = [e.get("stage") for e in events]
+    assert stages.index("hearing phones") < stages.index("frames")
+    listening = [e["done"] for e in events if e.get("stage") == "hearing phones"]
+    assert len([d for d in listening if 0 < d < 8.0]) >= 3 and listening == sorted(listening)
+    assert events[-1]["finished"] is True and events[-1]["done"] == pytest.approx(8.0, abs=0.05)
