@@ -92,3 +92,45 @@ def test_json_progress_names_the_stages_and_rises(tmp_path) -> None:
     listening = [e["done"] for e in events if e.get("stage") == "hearing phones"]
     assert len([d for d in listening if 0 < d < 8.0]) >= 3 and listening == sorted(listening)
     assert events[-1]["finished"] is True and events[-1]["done"] == pytest.approx(8.0, abs=0.05)
+
+
+def test_the_daemons_animate_reports_progress_while_a_clip_hears_its_phones(daemon) -> None:
+    from facecast.client import Client
+
+    with Client(daemon.address, timeout=60) as client:
+        responses = list(client.animate_responses(SPEECH))  # the default: neural, fused
+        kinds = [r.WhichOneof("kind") for r in responses]
+        at = [k for k, r in enumerate(responses) if kinds[k] == "event" and r.event.name == "progress"]
+        heard = [responses[k].event for k in at]
+        # after the header (which says how long the clip is), before the first frame, rising to the whole clip
+        assert kinds[0] == "header" and at and max(at) < kinds.index("frames")
+        assert {e.detail for e in heard} == {"hearing phones"}
+        times = [e.time_code for e in heard]
+        assert len([t for t in times if 0 < t < 8.0]) >= 3 and times == sorted(times)
+        assert times[-1] == pytest.approx(responses[0].header.total_frames / 30, abs=0.05)
+        events: list[object] = []
+
+        class Progress:
+            def __call__(self, done: float, total: float) -> None:
+                events.append((done, total))
+
+            def stage(self, name: str) -> None:
+                events.append(name)
+
+        clip = client.animate(SPEECH, progress=Progress())
+        assert [e for e in events if isinstance(e, str)] == ["hearing phones", "frames"]
+        done = [e[0] for e in events if isinstance(e, tuple)]
+        total = events[1][1]  # type: ignore[index]
+        listening = done[:events.index("frames") - 1]
+        assert len([d for d in listening if 0 < d < total]) >= 3 and done == sorted(done)
+        assert done[-1] == pytest.approx(total) and len(clip.values) == total
+        fast = [r.WhichOneof("kind") for r in client.animate_responses(SPEECH, "neural-fast")]
+        assert "event" not in fast  # nothing to hear first: frames only
+
+
+def test_the_cli_bar_moves_while_the_daemon_hears_a_clips_phones(daemon, tmp_path) -> None:
+    output = assert_ok(run_in_terminal("animate", str(SPEECH), "-o", "take.csv", "--server", daemon.address,
+                                       cwd=tmp_path))
+    listening = [int(p) for p in re.findall(r"animating \(hearing phones\):\s+(\d+)%", output)]
+    assert [p for p in listening if 0 < p < 90], output  # intermediate values, not 0 % then 100 %
+    assert "animating (frames): 100%" in output and "wrote take.csv" in output

@@ -226,24 +226,35 @@ class Client:
 
     def animate(self, audio: str | os.PathLike[str] | bytes, animator: str | None = None, fps: int = DEFAULT_FPS,
                 controls: Controls | None = None, text: str | None = None, language: str | None = None,
-                progress: Callable[[int, int], None] | None = None, **control_fields: Any) -> MotionClip:
-        """Animate a whole clip on the daemon and return the take. ``progress(frames_done, frames_total)``.
+                progress: Callable[[float, float], None] | None = None, **control_fields: Any) -> MotionClip:
+        """Animate a whole clip on the daemon and return the take. ``progress(frames_done, frames_total)`` rises
+        through the whole work: the daemon's ``progress`` events (phone recognition before the first frame) fill
+        the first part of it, as :func:`facecast.animators.base.split_progress` shares it out, the frames the rest;
+        a callback with a ``stage(name)`` method also hears each stage's name (``hearing phones``, ``frames``).
 
         Warnings the daemon reports in the final status (a transcript that does not fit the audio, which then
         falls back to the audio alone) are re-raised here as ``UserWarning``s and kept, as a list of strings, in
         the take's ``metadata["warnings"]`` (absent when there were none)."""
+        from facecast.animators.base import split_progress
+
         frames: list[MotionFrame] = []
         header: pb.StreamHeader | None = None
         raised: list[str] = []
+        before, during = None, progress  # the work before the first frame, the frames
         for response in self.animate_responses(audio, animator, fps, controls, text, language, **control_fields):
             kind = response.WhichOneof("kind")
             if kind == "header":
                 header = response.header
                 _check_channels(header)
+            elif kind == "event" and response.event.name == "progress" and progress and header:
+                if before is None:
+                    before, during = split_progress(progress, response.event.detail or "preparing")
+                if before is not None:
+                    before(min(response.event.time_code * header.fps, header.total_frames), header.total_frames)
             elif kind == "frames":
                 frames += wire.frames_from_batch(response.frames)
-                if progress and header:
-                    progress(len(frames), header.total_frames)
+                if during and header:
+                    during(len(frames), header.total_frames)
             elif kind == "status":
                 raised = wire.status_warnings(response.status.message)
         metadata: dict[str, Any] = {"animator": header.animator if header else animator, "daemon": self.address,

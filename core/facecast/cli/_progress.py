@@ -117,15 +117,17 @@ def seconds_bar(desc: str, quiet: bool | str = False, total: float | None = None
 class _Reporter:
     """``progress(done, total)`` that moves a bar, with the ``stage(name)`` that animators announce stages by."""
 
-    def __init__(self, bar: Progress) -> None:
+    def __init__(self, bar: Progress, per_second: float = 1.0) -> None:
         self.stage = bar.stage
         self._update = bar.update
+        self._per_second = per_second
 
     def __call__(self, done: float, total: float) -> None:
-        self._update(done, total)
+        self._update(done / self._per_second, total / self._per_second)
 
 
-def reporter(bar: Progress) -> Callable[[float, float], None]:
+def reporter(bar: Progress, per_second: float = 1.0) -> Callable[[float, float], None]:
     """A ``progress(done, total)`` callback that moves ``bar`` (and names its stages, see
-    :func:`facecast.animators.base.split_progress`)."""
-    return _Reporter(bar)
+    :func:`facecast.animators.base.split_progress`); ``per_second``: units of ``done`` per second of the bar
+    (frames per second, for a callback counting frames)."""
+    return _Reporter(bar, per_second)

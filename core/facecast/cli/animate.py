@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
             with Client(args.server, token=args.token) as client:
                 clip = client.animate(args.audio, args.animator, args.fps, controls,
-                                      progress=lambda n, t: progress(n / args.fps, t / args.fps), **options)
+                                      progress=reporter(bar, per_second=args.fps), **options)
         else:
             from facecast.animators import get_animator
             from facecast.settle import settle_clip

@@ -1,5 +1,7 @@
 """The ``Animate`` call: a whole clip animated in a worker process (:mod:`.clipwork`), its frames sent in
-batches of ``frames_per_message`` as each 2 s slice is done, with texture frames and the audio echo."""
+batches of ``frames_per_message`` as each 2 s slice is done, with texture frames and the audio echo. While the
+animator does slow work before the first frame (phone recognition), ``Event``s named ``progress`` say how far
+it is: ``time_code`` the seconds of audio done, ``detail`` the stage (``hearing phones``)."""
 
 from __future__ import annotations
 
@@ -41,6 +43,9 @@ async def animate(state: DaemonState, request: pb.AnimateRequest, time_left: flo
             if message[0] == "ready":
                 duration = message[1]
                 yield wire.header(animator, fps, session_id, math.ceil(duration * fps - 1e-9))
+            elif message[0] == "progress":  # the work before the first frame: seconds of audio heard so far
+                _, stage, done, _total = message
+                yield pb.MotionResponse(event=pb.Event(name="progress", time_code=done, detail=stage))
             elif message[0] == "frames":
                 _, frames, start, chunk = message
                 last = start is None

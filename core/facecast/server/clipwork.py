@@ -5,7 +5,10 @@ Each clip runs in a process of its own, forked from a warm fork server (the anim
 the daemon's event loop and its live streams never wait for it, clips use the other cores, and a call that
 ends early (the client left, or the daemon stops) kills its process at once: cancelled work stops.
 
-The worker sends ``("ready", duration)`` once the clip is decoded and its session built, then
+The worker sends ``("ready", duration)`` once the clip is decoded; then, while the animator does slow work
+before the clip's first frame (its ``clip_prework``: phone recognition for fused ``neural`` and ``phonetic``
+clips), ``("progress", stage, seconds_done, seconds_in_all)`` as the animator reports it (recognition: once per
+2 s piece of audio); then
 ``("frames", frames, start_sample, samples_or_None)`` per slice, then
 ``("done", frames, compute_seconds, warnings)`` (the ``UserWarning``s the animation raised, such as a transcript
 that does not fit the audio, as :func:`facecast.wire.bounded_warnings`);
@@ -61,8 +64,10 @@ def work(conn: Connection, job: ClipJob) -> None:
             warnings.simplefilter("always")
             audio = wire.decode_audio(pb.AudioInput.FromString(job.audio), job.max_seconds)
             animator = get_animator(job.animator)
-            session = animator.clip_session(audio, job.controls, job.fps, **job.options)
             conn.send(("ready", audio.duration))
+            stage = animator.clip_prework(**job.options)
+            session = animator.clip_session(audio, job.controls, job.fps,
+                                            progress=_Reports(conn, stage) if stage else None, **job.options)
             step = int(SLICE_SECONDS * MODEL_RATE)
             for start in range(0, len(audio.samples), step):
                 chunk = audio.samples[start:start + step]
@@ -76,6 +81,17 @@ def work(conn: Connection, job: ClipJob) -> None:
         conn.send(("failed", f"{type(e).__name__}: {e}"))
     finally:
         conn.close()
+
+
+class _Reports:
+    """``progress(seconds done, seconds in all)`` of stage ``stage``, sent on ``conn`` as ``("progress", stage,
+    done, total)``."""
+
+    def __init__(self, conn: Connection, stage: str) -> None:
+        self.conn, self.stage = conn, stage
+
+    def __call__(self, done: float, total: float) -> None:
+        self.conn.send(("progress", self.stage, float(done), float(total)))
 
 
 def _nothing() -> None:

@@ -31,8 +31,8 @@ class Message:
     (``text``)."""
 
     kind: str
-    done: int = 0
-    total: int = 0
+    done: float = 0
+    total: float = 0
     result: Any = None
     text: str = ""
     warnings: tuple[str, ...] = ()
@@ -75,7 +75,7 @@ class Job:
         except Exception as e:  # every failure must reach the user as a report, never kill the thread silently
             self.messages.put(Message("error", text=error_text(e)))
 
-    def progress(self, done: int, total: int) -> None:
+    def progress(self, done: float, total: float) -> None:
         """Post progress; raises :class:`Cancelled` once :meth:`cancel` was called, which stops the work."""
         if self.cancelled.is_set():
             raise Cancelled

@@ -97,8 +97,8 @@ class FACECAST_OT_bake(bpy.types.Operator):
             if message.kind == "progress":
                 RUNTIME.progress = message.done / max(message.total, 1)
                 context.window_manager.progress_update(int(100 * RUNTIME.progress))
-                context.workspace.status_text_set(f"Facecast: {message.done}/{message.total} frames from "
-                                                  f"{self._audio.name} (Esc to cancel)")
+                context.workspace.status_text_set(f"Facecast: {RUNTIME.progress:.0%} of {self._audio.name} "
+                                                  "(Esc to cancel)")
                 redraw_view3d()
             else:
                 self._end_modal(context)
