@@ -38,6 +38,19 @@ def _one_call(samples: np.ndarray) -> list[Phone]:
                            for w, a, b in segments])
 
 
+class Heard:
+    """A progress callback with ``stage()``: every ``(done, total)`` and stage name, in order, in ``events``."""
+
+    def __init__(self) -> None:
+        self.events: list[object] = []
+
+    def __call__(self, done: float, total: float) -> None:
+        self.events.append((done, total))
+
+    def stage(self, name: str) -> None:
+        self.events.append(name)
+
+
 @pytest.mark.parametrize("path", sorted({SPEECH, speech_file()}), ids=lambda p: p.name)
 def test_recognition_in_pieces_hears_what_one_call_over_the_clip_hears(path) -> None:
     samples = load_audio(path).samples
@@ -55,16 +68,9 @@ def test_recognition_in_pieces_hears_what_one_call_over_the_clip_hears(path) -> 
 @pytest.mark.parametrize("name", ["neural", "phonetic"])
 def test_fused_and_phonetic_clips_report_progress_while_hearing_phones(name) -> None:
     audio = load_audio(SPEECH)
-    events: list[object] = []
-
-    class Progress:
-        def __call__(self, done: float, total: float) -> None:
-            events.append((done, total))
-
-        def stage(self, stage: str) -> None:
-            events.append(stage)
-
-    clip = get_animator(name).animate(audio, None, 30, progress=Progress())
+    progress = Heard()
+    events = progress.events
+    clip = get_animator(name).animate(audio, None, 30, progress=progress)
     assert [e for e in events if isinstance(e, str)] == ["hearing phones", "frames"]
     done = [e[0] for e in events if isinstance(e, tuple)]
     before_frames = done[:events.index("frames") - 1]
@@ -108,16 +114,9 @@ def test_the_daemons_animate_reports_progress_while_a_clip_hears_its_phones(daem
         times = [e.time_code for e in heard]
         assert len([t for t in times if 0 < t < 8.0]) >= 3 and times == sorted(times)
         assert times[-1] == pytest.approx(responses[0].header.total_frames / 30, abs=0.05)
-        events: list[object] = []
-
-        class Progress:
-            def __call__(self, done: float, total: float) -> None:
-                events.append((done, total))
-
-            def stage(self, name: str) -> None:
-                events.append(name)
-
-        clip = client.animate(SPEECH, progress=Progress())
+        progress = Heard()
+        events = progress.events
+        clip = client.animate(SPEECH, progress=progress)
         assert [e for e in events if isinstance(e, str)] == ["hearing phones", "frames"]
         done = [e[0] for e in events if isinstance(e, tuple)]
         total = events[1][1]  # type: ignore[index]
