@@ -310,8 +310,8 @@ def test_serve_refuses_a_live_admission_setting_that_admits_nothing(flag: str, v
 
 def test_one_late_window_holds_the_limit_and_two_in_a_row_stop_admissions_past_the_peak() -> None:
     capacity = LiveCapacity(initial=32, target_cores=8.0, window=1.0, min_idle=0.0)
-    for _ in range(7):  # seven streams open at once (the eighth a little later)
-        assert capacity.refusal({GATHERED: _}) is None
+    for held in range(7):  # seven streams open at once (the eighth a little later)
+        assert capacity.refusal({GATHERED: held}) is None
     # the first window is late (the model's first calls, a collection, another job's burst): the eighth stream is
     # still admitted, and the limit has not grown on a window that says nothing about the CPU
     _window(capacity, None, 7, 7, lateness=0.05)

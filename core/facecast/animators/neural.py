@@ -409,12 +409,12 @@ class NeuralAnimator(Animator):
                      **options: Any) -> StreamingSession:
         """The model's take with its JawOpen fused with the phonetic animator's, replayed as the audio arrives;
         with a transcript, its aligned /p b m/ close the lips too. Without fusion and transcript: a plain stream."""
-        text = options.get("text")
-        given = _given(text)
-        if not (given or self.fuse_phonetic):
+        if self.clip_prework(**options) is None:  # nothing to hear first: the clip is a stream
             return self.stream(controls, fps)
         from facecast.phonemes.sources import phones_for
 
+        text = options.get("text")
+        given = _given(text)
         phones, source = phones_for(audio.samples, str(text) if given else None, options.get("language") or "en",
                                     progress)
         # a transcript that did not fit the audio falls back to recognition: animated as without one

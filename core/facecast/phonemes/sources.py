@@ -39,7 +39,7 @@ def phones_for(samples: np.ndarray, text: str | None = None, language: str = "en
     try:
         aligned = align_words(samples, words)
     except InvalidInput:
-        return heard_phones(samples), "recognition (transcript did not align)"
+        return heard_phones(samples, progress=progress), "recognition (transcript did not align)"
     completed = _complete_the_end(samples, aligned, words)
     fit = alignment_fit(samples, completed, recognize(samples, progress=progress))
     if fit < MIN_FIT:
