@@ -133,3 +133,54 @@ def test_the_cli_bar_moves_while_the_daemon_hears_a_clips_phones(daemon, tmp_pat
     listening = [int(p) for p in re.findall(r"animating \(hearing phones\):\s+(\d+)%", output)]
     assert [p for p in listening if 0 < p < 90], output  # intermediate values, not 0 % then 100 %
     assert "animating (frames): 100%" in output and "wrote take.csv" in output
+
+
+def _grid_sentences(root, count: int) -> tuple[np.ndarray, str]:
+    """``count`` GRID s1 sentences back to back (real speech) and their words, from the word alignments."""
+    from facecast.audio import resample
+
+    sounds, words = [], []
+    for path in sorted((root / "train" / "grid_s1").glob("*.mp4"))[200:200 + count]:
+        sound = load_audio(path)
+        sounds.append(resample(sound.samples, sound.sample_rate, 16_000))
+        lines = (root / "train" / "grid_s1_align" / f"{path.stem}.align").read_text().split("\n")
+        words += [line.split()[2] for line in lines if line.strip() and line.split()[2] != "sil"]
+    return np.concatenate(sounds).astype(np.float32), " ".join(words)
+
+
+def _speech_with_words(kind: str, request) -> tuple[np.ndarray, str]:
+    if kind == "grid":  # real speech: needs ../shared
+        return _grid_sentences(request.getfixturevalue("shared_data"), 4)
+    from facecast.audio import resample
+    from facecast.phonemes import tts
+
+    english = [v for v in tts.voices() if v.language == "en"]
+    if not english:
+        pytest.skip("no English TTS voice here (espeak-ng)")
+    text = ("the quick brown fox jumps over the lazy dog, and my mother bought a pair of blue boots in may; "
+            "please bring me a bowl of warm bread before the baby wakes")
+    speech = tts.synthesize(english[0], text)
+    return resample(speech.samples, speech.sample_rate, 16_000).astype(np.float32), text
+
+
+@pytest.mark.parametrize("kind", ["tts", "grid"])
+def test_alignment_in_pieces_places_the_phones_one_call_places_and_reports_progress(kind, request, monkeypatch):
+    from facecast.phonemes import align as alignment
+    from facecast.phonemes.sources import ALIGN_SHARE, phones_for
+
+    samples, text = _speech_with_words(kind, request)
+    seconds = len(samples) / 16_000
+    assert seconds > 2 * PIECE_S
+    words = alignment.pronunciations(text)
+    heard: list[float] = []
+    pieces = alignment.align_words(samples, words, lambda done, total: heard.append(done))
+    with monkeypatch.context() as m:  # what alignment gave before it was fed in pieces: one call per pass
+        m.setattr(alignment, "pinned_mean", lambda pcm: None)
+        whole = alignment.align_words(samples, words)
+    assert pieces == whole and len(pieces) > 20
+    assert len([d for d in heard if 0 < d < seconds]) >= 4 and heard == sorted(heard)
+    # the bar through the alignment, then the recognition that checks its fit
+    rising: list[float] = []
+    phones, source = phones_for(samples, text, progress=lambda done, total: rising.append(done / total))
+    assert source == "alignment" and rising == sorted(rising) and rising[-1] == pytest.approx(1.0)
+    assert [r for r in rising if 0 < r < ALIGN_SHARE] and [r for r in rising if ALIGN_SHARE < r < 1]

@@ -320,3 +320,38 @@ def test_leave_one_source_out_scores_both_truths(tmp_path):
     scores = jaw_r(get_animator("phonetic"), audio, truth, fps)
     assert scores["opening"] > 0.99  # the tiny dataset's lip gap is phonetic's own JawOpen
     assert scores["jawopen"] < scores["opening"]
+
+
+def test_a_model_trained_with_running_standardisation_streams_what_its_clips_compute(tmp_path):
+    from facecast.animators.neural import NeuralAnimator
+    from facecast.audio import MODEL_RATE, Audio
+    from facecast.features import Standardiser
+    from facecast.train import fit
+    from facecast.train.export import export, max_difference
+
+    data = tiny_dataset(tmp_path / "data")
+    fit.main(["--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1", "--batch", "4", "--crop", "64",
+              "--width", "16", "--threads", "1", "--holdout-source", "none", "--norm", "running"])
+    model = fit.load_model(tmp_path / "run" / "checkpoint.pt")
+    norm = model.cfg.norm
+    assert norm is not None and len(norm.mean) == 80  # the training voices' statistics are the prior
+    clips, _ = fit.load_clips(data)
+    features = fit.clip_features(clips[0].audio, model.cfg)
+    assert np.allclose(features[0], Standardiser(norm).silence(1)[0])  # silence before, standardised
+    path = export(model, tmp_path / "model")
+    assert json.loads((tmp_path / "model" / "neural.json").read_text())["config"]["norm"]["mean"] == list(norm.mean)
+    assert max_difference(model, path, frames=120, chunk=7) < 1e-4
+    animator = NeuralAnimator(path, fuse_phonetic=False)
+    sound = load_audio(ASSETS / "speech_en.wav")
+    audio = Audio(sound.samples[:4 * MODEL_RATE], MODEL_RATE)
+    controls = Controls(seed=2)
+    offline = animator.animate(audio, controls).values
+    session = animator.stream(controls)
+    frames = []
+    for start in range(0, len(audio.samples), 320):  # 20 ms chunks, as live streams send them
+        frames += session.push(audio.samples[start:start + 320])
+    frames += session.flush()
+    np.testing.assert_allclose(np.stack([f.values for f in frames]), offline, atol=2e-5)
+    plain = NeuralAnimator(tmp_path / "model" / "neural.onnx", fuse_phonetic=False)
+    plain.model.norm = None  # the same weights fed the fixed normalisation hear something else
+    assert np.abs(plain.animate(audio, controls).values - offline).max() > 1e-3

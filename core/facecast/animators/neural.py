@@ -38,7 +38,17 @@ from facecast.animators.idle import IdleMotion, set_eye_rotation
 from facecast.audio import Audio
 from facecast.controls import Controls
 from facecast.errors import FacecastError
-from facecast.features import FEATURES, FRAME_S, FRAME_SAMPLES, HOP, N_FFT, STACK, silence_frame
+from facecast.features import (
+    FEATURES,
+    FRAME_S,
+    FRAME_SAMPLES,
+    HOP,
+    N_FFT,
+    STACK,
+    RunningNorm,
+    Standardiser,
+    silence_frame,
+)
 from facecast.motion import CHANNEL_INDEX as C
 from facecast.motion import DEFAULT_FPS, NUM_BLENDSHAPES, NUM_CHANNELS, MotionFrame, ProgressCallback
 
@@ -86,6 +96,7 @@ class NeuralModel:
         self.history, self.lookahead = int(config["history"]), int(config["lookahead"])
         self.sampled: list[str] = list(config["sampled"])
         self.guidance = float(self.meta.get("guidance", 1.5))
+        self.norm = RunningNorm.from_dict(config["norm"]) if config.get("norm") else None
         # where each sampled channel goes in a session's output rows, and its one-pole smoothing factor
         self.columns = np.array([NUM_CHANNELS + "XYZ".index(name[-1]) if name.startswith("Translation") else C[name]
                                  for name in self.sampled])
@@ -99,9 +110,16 @@ class NeuralModel:
     def _silence_state(self, width: int, state_frames: int) -> np.ndarray:
         """The encoder state after nothing but silence (every session starts from it)."""
         n = 2 * (self.history + self.lookahead)  # more than the receptive field: the zeros are flushed out
-        job = Job(np.repeat(silence_frame()[None], n, 0), np.zeros((n, len(self.sampled)), np.float32),
+        job = Job(self.silence(None, n), np.zeros((n, len(self.sampled)), np.float32),
                   np.zeros(2, np.float32), np.zeros((state_frames, width), np.float32))
         return self.run([job])[0][2]
+
+    def silence(self, standardiser: Standardiser | None, frames: int) -> np.ndarray:
+        """``frames`` feature frames of digital silence as a session with ``standardiser`` (None: a new one) sees
+        them."""
+        if self.norm is None:
+            return np.repeat(silence_frame()[None], frames, 0)
+        return (standardiser or Standardiser(self.norm)).silence(frames)
 
     def run(self, jobs: list[Job]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """(mouth [n, 53], motion [n, D], next state) for each job; one ONNX Runtime call per distinct n (in a
@@ -133,6 +151,7 @@ class NeuralSession(StreamingSession):
         self._features = np.zeros((0, FEATURES), np.float32)  # feature frames not yet given to the model
         self._feature_frames = 0  # model frames of real audio turned into features
         self._state = model.initial_state
+        self._standardise = Standardiser(model.norm) if model.norm else None
         self._warmup = model.lookahead  # the model's first outputs belong to frames before the audio
         self._outputs = np.zeros((0, NUM_CHANNELS + 3 + 1), np.float32)  # values, translation, closure
         self._outputs_start = 0  # model frame index of self._outputs[0]
@@ -172,6 +191,8 @@ class NeuralSession(StreamingSession):
         """Add the log-mel [m, N_MELS] of :meth:`take`'s windows; return the model work now possible, if any."""
         if len(mel):
             frames = self._taken
+            if self._standardise is not None:
+                mel = self._standardise(mel)
             self._features = np.concatenate([self._features, mel.reshape(-1, FEATURES)])
             self._feature_frames = frames
             keep_from = (frames * STACK + 1) * HOP - N_FFT  # the next mel window's first sample
@@ -179,7 +200,7 @@ class NeuralSession(StreamingSession):
             self._audio = self._audio[drop:]
             self._audio_start += drop
         if self._ending:  # the silence the lookahead needs after the last audio
-            pad = np.repeat(silence_frame()[None], self.model.lookahead, 0)
+            pad = self.model.silence(self._standardise, self.model.lookahead)
             self._features = np.concatenate([self._features, pad])
             self._feature_frames += self.model.lookahead
             self._ended, self._ending = True, False

@@ -13,10 +13,18 @@ from typing import Any
 import numpy as np
 
 from facecast.errors import InvalidInput
+from facecast.motion import ProgressCallback
 from facecast.phonemes import Phone, espeak, merge_silences
 from facecast.phonemes.inventory import SILENCE, VOWELS, arpabet, ipa_to_arpabet
 from facecast.phonemes.languages import ENGLISH, check_language
-from facecast.phonemes.pocketsphinx_model import FRAME_RATE, SAMPLE_RATE, alignment_decoder, to_pcm16
+from facecast.phonemes.pocketsphinx_model import (
+    FRAME_RATE,
+    SAMPLE_RATE,
+    alignment_decoder,
+    feed,
+    pinned_mean,
+    to_pcm16,
+)
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 PAD_S = 0.3
@@ -60,13 +68,16 @@ def align(samples: np.ndarray, text: str, language: str = "en") -> list[Phone]:
     return align_words(samples, pronunciations(text, language))
 
 
-def align_words(samples: np.ndarray, words: list[tuple[str, list[str]]]) -> list[Phone]:
+def align_words(samples: np.ndarray, words: list[tuple[str, list[str]]],
+                progress: ProgressCallback | None = None) -> list[Phone]:
     """Phones of ``words`` (see :func:`pronunciations`) aligned to 16 kHz ``samples``. pocketsphinx may leave
-    the last words out (it aligns them to silence), so fewer phones than the words have can come back."""
+    the last words out (it aligns them to silence), so fewer phones than the words have can come back.
+    ``progress(seconds, seconds in all)`` rises through both passes of the first attempt (a retry with other
+    noise, which few clips need, reports nothing more)."""
     if not words:
         raise InvalidInput("no word of the transcript could be turned into phones")
-    for dither in DITHERS:
-        alignment = _try_alignment(samples, words, dither)
+    for k, dither in enumerate(DITHERS):
+        alignment = _try_alignment(samples, words, dither, progress if k == 0 else None)
         if alignment is not None:
             break
     else:
@@ -104,8 +115,8 @@ def alignment_fit(samples: np.ndarray, aligned: list[Phone], heard: list[Phone])
     return float(agree[audible].mean())
 
 
-def _try_alignment(samples: np.ndarray, words: list[tuple[str, list[str]]],
-                   dither: float) -> list[tuple[str, int, int]] | None:
+def _try_alignment(samples: np.ndarray, words: list[tuple[str, list[str]]], dither: float,
+                   progress: ProgressCallback | None = None) -> list[tuple[str, int, int]] | None:
     """One alignment attempt with noise of ``dither`` (RMS) on the speech: (phone, first frame, frames) per
     phone, or ``None`` when no path was found.
 
@@ -117,6 +128,7 @@ def _try_alignment(samples: np.ndarray, words: list[tuple[str, list[str]]],
     pad = np.zeros(int(PAD_S * SAMPLE_RATE), np.float32)
     noise = np.random.default_rng(0).normal(0, dither, len(samples)).astype(np.float32)
     pcm = to_pcm16(np.concatenate([pad, np.asarray(samples, np.float32) + noise, pad]))
+    mean = pinned_mean(pcm)
     with alignment_decoder().fresh() as decoder:
         tokens = []
         for _, phones in words:
@@ -126,20 +138,25 @@ def _try_alignment(samples: np.ndarray, words: list[tuple[str, list[str]]],
                 decoder.add_word(token, " ".join(phones), False)  # set_align_text builds the search anyway
             tokens.append(token)
         try:
-            alignment = _two_pass_alignment(decoder, " ".join(tokens), pcm)
+            alignment = _two_pass_alignment(decoder, " ".join(tokens), pcm, mean, progress)
             return [(e.name, e.start, e.duration) for word in alignment or [] for e in word]
         except RuntimeError:
             alignment_decoder.cache_clear()  # a failed search can leave the decoder unusable: start afresh
             return None
 
 
-def _two_pass_alignment(decoder: Any, text: str, pcm: bytes) -> Any:  # a pocketsphinx.Decoder
-    """Pass 1 places the words, pass 2 (after ``set_alignment``) the phones; raises RuntimeError on failure."""
+def _two_pass_alignment(decoder: Any, text: str, pcm: bytes, mean: str | None,  # a pocketsphinx.Decoder
+                        progress: ProgressCallback | None = None) -> Any:
+    """Pass 1 places the words, pass 2 (after ``set_alignment``) the phones; raises RuntimeError on failure.
+    Each pass is fed as :func:`~facecast.phonemes.pocketsphinx_model.feed` feeds it; ``progress`` counts the
+    two passes as half of the audio each."""
+    seconds = len(pcm) / 2 / SAMPLE_RATE
     decoder.set_align_text(text)
-    for first_pass in (True, False):
-        decoder.start_utt()
-        decoder.process_raw(pcm, full_utt=True)
-        decoder.end_utt()
-        if first_pass:
+    for index in (0, 1):
+        heard = (lambda done, at=index: progress((at * seconds + done) / 2, seconds)) if progress else None
+        feed(decoder, pcm, mean, heard)
+        if progress:
+            progress((index + 1) * seconds / 2, seconds)
+        if index == 0:
             decoder.set_alignment()
     return decoder.get_alignment()

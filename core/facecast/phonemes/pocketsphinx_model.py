@@ -4,7 +4,7 @@ loaded once per process. Decoders are not thread-safe, so each use holds the dec
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from types import ModuleType
@@ -17,6 +17,8 @@ from facecast.phonemes import EngineUnavailable
 
 FRAME_RATE = 100  # pocketsphinx analyses 10 ms frames
 SAMPLE_RATE = 16_000
+# pieces of 2 s: pocketsphinx updates its running mean once more than 300 frames (3 s) follow the last setting
+PIECE_S = 2.0
 
 
 def _module() -> ModuleType:  # pocketsphinx, imported late so that facecast runs without it
@@ -69,6 +71,41 @@ def mean_decoder() -> LockedDecoder:
     as :func:`phone_decoder`, next to no search cost when the utterance ends."""
     ps = _module()
     return LockedDecoder(allphone=ps.get_model_path("en-us/en-us-phone.lm.bin"), lm=None, beam=0.1, pbeam=0.1)
+
+
+def utterance_mean(pcm: bytes) -> str:
+    """The whole utterance's cepstral mean of 16-bit ``pcm``, as pocketsphinx writes it (``get_cmn``)."""
+    with mean_decoder().fresh() as decoder:
+        decoder.start_utt()
+        decoder.process_raw(pcm, no_search=True, full_utt=True)
+        mean = str(decoder.get_cmn(False))
+        decoder.end_utt()  # searches with a beam so narrow that it costs next to nothing
+    return mean
+
+
+def feed(decoder: Any, pcm: bytes, mean: str | None, heard: Callable[[float], None] | None = None) -> None:
+    """Decode one utterance of 16-bit ``pcm`` (``decoder`` held through :meth:`LockedDecoder.fresh`): in one
+    call when ``mean`` is None; else in :data:`PIECE_S` pieces with the cepstral mean pinned to ``mean`` (the
+    whole utterance's, :func:`utterance_mean`) before each, calling ``heard(seconds decoded)`` after each piece
+    but the last. Why pieces: pocketsphinx holds the interpreter lock for the whole of each call, so nothing
+    could report progress during one; with the mean pinned the features stay those of the one call."""
+    decoder.start_utt()
+    if mean is None:
+        decoder.process_raw(pcm, full_utt=True)
+    else:
+        piece = 2 * int(PIECE_S * SAMPLE_RATE)  # bytes
+        for start in range(0, len(pcm), piece):
+            decoder.set_cmn(mean)
+            decoder.process_raw(pcm[start:start + piece], full_utt=False)
+            if heard and start + piece < len(pcm):
+                heard((start + piece) / 2 / SAMPLE_RATE)
+        decoder.set_cmn(mean)
+    decoder.end_utt()
+
+
+def pinned_mean(pcm: bytes) -> str | None:
+    """The mean :func:`feed` pins for ``pcm``: None (one call) when it is no longer than one piece."""
+    return utterance_mean(pcm) if len(pcm) > 2 * int(PIECE_S * SAMPLE_RATE) else None
 
 
 def to_pcm16(samples: np.ndarray) -> bytes:

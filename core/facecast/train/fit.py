@@ -39,7 +39,7 @@ from torch import nn
 
 from facecast.audio import MODEL_RATE
 from facecast.errors import InvalidInput
-from facecast.features import FRAME_S, FRAME_SAMPLES, model_frames, silence_frame
+from facecast.features import FRAME_S, FRAME_SAMPLES, RunningNorm, speech_statistics, standardised_frames
 from facecast.motion import BLENDSHAPES, CHANNEL_INDEX, NUM_BLENDSHAPES
 from facecast.train.dataset import lip_gaps, loudness
 from facecast.train.model import SAMPLED, Model, ModelConfig
@@ -208,9 +208,7 @@ def pearson(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def clip_features(audio: np.ndarray, cfg: ModelConfig) -> np.ndarray:
     """Features [history + T + lookahead, F]: the clip's frames with silence around them, as the runtime sees."""
-    frames = model_frames(audio)
-    silence = silence_frame()[None, :]
-    return np.concatenate([np.repeat(silence, cfg.history, 0), frames, np.repeat(silence, cfg.lookahead, 0)])
+    return standardised_frames(audio, cfg.norm, cfg.history, cfg.lookahead)
 
 
 Crop = tuple[np.ndarray, np.ndarray, float, np.ndarray | None]
@@ -412,7 +410,11 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
     if not train:
         raise InvalidInput("no training clips left after the hold-out")
     head_levels(clips, train)
-    cfg = ModelConfig(width=args.width, lifter=args.lifter)
+    norm = None
+    if args.norm == "running":  # the prior: the training voices' own statistics, from their clean sound
+        mean, std = speech_statistics([c.audio for c in train])
+        norm = RunningNorm(tuple(mean.tolist()), tuple(std.tolist()))
+    cfg = ModelConfig(width=args.width, lifter=args.lifter, norm=norm)
     model = Model(cfg).to(device)
     mean, std = motion_stats(train)
     model.motion_mean.copy_(torch.from_numpy(mean))
@@ -509,7 +511,8 @@ def load_model(path: Path) -> Model:
     raw = state["config"]
     cfg = ModelConfig(width=raw["width"], dilations=tuple(raw["dilations"]), centred=tuple(raw["centred"]),
                       flow_width=raw["flow_width"], flow_steps=raw["flow_steps"], motion_dims=raw["motion_dims"],
-                      sampled=tuple(raw["sampled"]), lifter=int(raw.get("lifter", 0)))
+                      sampled=tuple(raw["sampled"]), lifter=int(raw.get("lifter", 0)),
+                      norm=RunningNorm.from_dict(raw["norm"]) if raw.get("norm") else None)
     model = Model(cfg)
     model.load_state_dict(state["model"])
     model.eval()

@@ -71,7 +71,7 @@ def train_fold(args: argparse.Namespace, source: str, fold: Path) -> None:
               "--holdout-source", source, "--max-clips-per-source", str(args.max_clips_per_source),
               "--threads", str(args.threads), "--width", str(args.width), "--batch", str(args.batch),
               "--lifter", str(args.lifter), "--vtlp", str(args.vtlp), "--seed", str(args.seed),
-              "--r-target", args.r_target]
+              "--r-target", args.r_target, "--norm", args.norm]
              + (["--teacher", str(args.teacher), "--teacher-weight", str(args.teacher_weight),
                  "--teacher-pause-db", str(args.teacher_pause_db)] if args.teacher else [])
              + (["--room-tone"] if args.room_tone else [])
@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lifter", type=int, default=0, help="cepstral coefficients kept (see fit --lifter)")
     p.add_argument("--vtlp", type=float, default=0.0, help="vocal-tract length perturbation (see fit --vtlp)")
+    p.add_argument("--norm", choices=("fixed", "running"), default="fixed", help="log-mel standardisation (see fit)")
     p.add_argument("--teacher", type=Path, default=None, help="Whisper teacher states for every fold (see fit)")
     p.add_argument("--teacher-weight", type=float, default=0.5)
     p.add_argument("--teacher-pause-db", type=float, default=0.0)

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facecast.features import FEATURES, STACK
+from facecast.features import FEATURES, STACK, RunningNorm
 from facecast.motion import BLENDSHAPES, NUM_BLENDSHAPES
 
 # Channels the motion head samples (the rest of the 61 come from the mouth head or the procedural layers).
@@ -48,6 +48,7 @@ class ModelConfig:
     motion_dims: int = len(SAMPLED)
     sampled: tuple[str, ...] = field(default=SAMPLED)
     lifter: int = 0  # cepstral coefficients of each log-mel frame the encoder sees (0: the whole log-mel)
+    norm: RunningNorm | None = None  # causal per-band standardisation of the log-mel (None: fixed constants)
 
     @property
     def lookahead(self) -> int:

@@ -21,6 +21,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lifter", type=int, default=0,
                    help="keep this many cepstral coefficients of each log-mel frame: the spectral envelope "
                         "without the pitch harmonics (0: the whole log-mel; default 0)")
+    p.add_argument("--norm", choices=("fixed", "running"), default="fixed",
+                   help="how log-mel is standardised: fixed constants, or each band's causal running mean and "
+                        "spread over speech (the training voices' as the prior; default fixed)")
     p.add_argument("--holdout-source", default="", help="leave this source out (evaluate on it)")
     p.add_argument("--max-clips-per-source", type=int, default=0,
                    help="train on at most this many clips of each source (0: all), for quick folds")
