@@ -7,6 +7,7 @@ included) is held to the same rules without editing this file:
   ``stream()`` session gives the same frame count with a mouth that stays close to it;
 - same audio + controls + seed gives the same take; another seed gives another take;
 - controls changed mid-stream apply to the frames after the change;
+- the head-motion control scales the head: 0 holds it still, 2 moves it about twice as much as 1;
 - blendshapes in [0, 1], angles finite and within a quarter turn, frames numbered 0.. at ``i / fps``;
 - ``lookahead_ms`` is declared, and a live session is never further behind the audio than it says, nor does
   a frame change when audio later than its time plus the lookahead changes.
@@ -112,6 +113,19 @@ def test_values_are_in_range_and_frames_on_the_clock(name, speech):
     assert np.all(np.isfinite(clip.head_translation)) and np.abs(clip.head_translation).max() < 0.5  # metres
     frames = _feed(get_animator(name).stream(Controls(seed=5), FPS), speech.samples)
     np.testing.assert_allclose([f.time for f in frames], np.arange(len(frames)) / FPS, atol=1e-6)
+
+
+def test_head_motion_scales_the_head(name, speech):
+    head = [CHANNEL_INDEX[n] for n in ("HeadYaw", "HeadPitch", "HeadRoll")]
+
+    def spread(level: float) -> float:
+        clip = get_animator(name).animate(speech, Controls(seed=5, head_motion=level), FPS)
+        return float(clip.values[:, head].std(0).sum())
+
+    natural = spread(1.0)
+    assert natural > 1e-3, "the head does not move at all"
+    assert spread(0.0) < 0.02 * natural
+    assert 1.6 < spread(2.0) / natural < 2.6
 
 
 def test_lookahead_is_declared_and_honoured(name, speech):

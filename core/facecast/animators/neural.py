@@ -56,7 +56,7 @@ MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "neural"
 FORMAT_VERSION = 2  # of neural.json/neural.onnx; 1 was a windowed graph without state (R + L frames per new frame)
 NOISE_TIME_S = 0.2  # the motion noise is an AR(1) process with this time constant (head speed as captured)
 SMOOTH_S = {"head": 0.07, "face": 0.04}  # one-pole smoothing of the sampled channels
-MIN_HEAD_LEVEL = 0.25  # head-motion controls below this scale the sampled motion down instead
+MIN_HEAD_LEVEL = 0.25  # the flow's head-motion condition goes no lower
 CLOSURE_THRESHOLD = 0.5
 BILABIALS = ("P", "B", "M")
 MODEL_FRAMES_PER_S = round(1 / FRAME_S)
@@ -342,8 +342,10 @@ def _frames_into(results: list[list[MotionFrame] | Exception], due: list[Due]) -
 
 
 def head_scale(controls: Controls) -> float:
-    """Head-motion controls below :data:`MIN_HEAD_LEVEL` scale the head's rotation and translation down."""
-    return min(controls.head_motion / MIN_HEAD_LEVEL, 1.0)
+    """The factor on the sampled head rotation and translation: the head-motion control itself (1 = natural), as
+    in every animator. Why not the flow's condition alone: the model learned little from it, and between 0.25
+    and 3 it moved the head by only 12 % (docs/NEURAL.md, "Controls")."""
+    return controls.head_motion
 
 
 def compose(sessions: list[NeuralSession], times: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
