@@ -198,6 +198,17 @@ def test_dataset_and_train_commands_on_a_terminal(tmp_path, shared_data):
     out = assert_ok(run_in_terminal("train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "run"),
                                     "--epochs", "1", "--batch", "2", "--crop", "64", "--width", "16", "--threads", "1"))
     assert "best held-out JawOpen r" in out and (tmp_path / "run" / "best.pt").is_file()
+    # an offset given for an origin replaces the measured one, and shifts its curves (cached captures: fast)
+    assert_ok(run_in_terminal("dataset", "build", str(tmp_path / "videos"), "--out", str(tmp_path / "ds"),
+                              "--offset", "grid_other=2"))
+    shifted = json.loads((tmp_path / "ds" / "manifest.json").read_text())
+    assert shifted["source_offsets"]["grid_other"] == 2 and shifted["offsets_given"] == {"grid_other": 2}
+    assert {c["applied_shift"] for c in shifted["clips"]} == {2}
+    for bad, message in (("nowhere=1", "no such origin"), ("grid_other=9", "within"), ("grid_other=x", "whole")):
+        run = run_in_terminal("dataset", "build", str(tmp_path / "videos"), "--out", str(tmp_path / "ds2"),
+                              "--offset", bad)
+        assert run.status != 0 and message in run.output, run.output
+        assert not (tmp_path / "ds2" / "manifest.json").exists()
 
 
 def test_dataset_command_names_a_missing_folder_on_a_terminal(tmp_path):

@@ -178,14 +178,22 @@ def _cmudict_lookup() -> Callable[[str], str | None]:
 
 
 def build_dataset(video_root: Path, out_dir: Path, threads: int = 1,
-                  log: Callable[[str], None] = print, limit: int | None = None) -> dict[str, Any]:
-    """Capture, check and split every video under ``video_root``; write and return the manifest."""
+                  log: Callable[[str], None] = print, limit: int | None = None,
+                  offsets: dict[str, int] | None = None) -> dict[str, Any]:
+    """Capture, check and split every video under ``video_root``; write and return the manifest. ``offsets``
+    (origin: frames, positive: the sound trails the picture) replace the measured offsets of those origins, for
+    offsets measured another way (docs/NEURAL.md: by the speech's content)."""
     if not video_root.is_dir():
         raise InvalidInput(f"no training videos: {video_root} is not a folder")
     sources = sorted(p for p in video_root.iterdir() if p.is_dir() and not p.name.endswith("_align"))
     videos = [(s.name, v) for s in sources for v in sorted(s.glob("*.mp4"))][:limit]
     if not videos:
         raise InvalidInput(f"no .mp4 videos in the folders of {video_root}")
+    origins = {origin_of(source, video.stem) for source, video in videos}
+    unknown = sorted(set(offsets or {}) - origins)
+    if unknown:  # before the slow captures
+        raise InvalidInput(f"offset for {', '.join(unknown)}: no such origin among the videos (they are "
+                           f"{', '.join(sorted(origins))})")
     lookup = _cmudict_lookup()
     entries: list[ClipEntry] = []
     arrays: dict[str, dict[str, np.ndarray]] = {}
@@ -216,17 +224,20 @@ def build_dataset(video_root: Path, out_dir: Path, threads: int = 1,
         if n % 50 == 0 or n == len(videos) - 1:
             log(f"[{n + 1}/{len(videos)}] {entry.id}: {entry.seconds:.1f} s, lag {entry.measured_lag:+d} "
                 f"(r {entry.lag_confidence:.2f}) {entry.excluded}")
-    offsets = source_offsets(entries)
+    measured = source_offsets(entries)
+    chosen = {**measured, **(offsets or {})}
     for entry in entries:
-        entry.applied_shift = offsets.get(entry.origin, 0)
+        entry.applied_shift = chosen.get(entry.origin, 0)
         entry.split = "validation" if entry.speaker in VALIDATION_SPEAKERS else "train"
     _write_examples(out_dir, entries, arrays)
     manifest = {"format": "facecast.dataset", "version": DATASET_VERSION, "video_root": str(video_root),
-                "source_offsets": offsets, "clips": [asdict(e) for e in entries]}
+                "source_offsets": chosen, "measured_offsets": measured, "offsets_given": offsets or {},
+                "clips": [asdict(e) for e in entries]}
     atomic_write_text(out_dir / "manifest.json", json.dumps(manifest, indent=1))
     used = [e for e in entries if not e.excluded]
     log(f"{len(used)} clips used ({sum(e.seconds for e in used) / 60:.1f} min), "
-        f"{len(entries) - len(used)} left out; offsets per source (frames): {offsets}")
+        f"{len(entries) - len(used)} left out; offsets per source (frames): {chosen}"
+        + (f" (given: {offsets}, measured: {measured})" if offsets else ""))
     return manifest
 
 
