@@ -15,7 +15,8 @@ from facecast.animators import get_animator
 from facecast.audio import load_audio
 from facecast.phonemes import Phone, merge_silences
 from facecast.phonemes.inventory import SILENCE, arpabet
-from facecast.phonemes.recognize import DITHER, PIECE_S, recognize
+from facecast.phonemes.pocketsphinx_model import PIECE_S
+from facecast.phonemes.recognize import DITHER, recognize
 
 from conftest import ASSETS, speech_file
 

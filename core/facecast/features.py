@@ -239,8 +239,9 @@ def standardised_frames(samples: np.ndarray, norm: RunningNorm | None, before: i
     frames = len(samples) // FRAME_SAMPLES
     mel = log_mel(np.asarray(samples, np.float32), 0, frames * STACK)
     if norm is None:
-        body, head, tail = mel.reshape(frames, FEATURES), silence_frame(), silence_frame()
-        return np.concatenate([np.repeat(head[None], before, 0), body, np.repeat(tail[None], after, 0)])
+        silence = silence_frame()[None]
+        return np.concatenate([np.repeat(silence, before, 0), mel.reshape(frames, FEATURES),
+                               np.repeat(silence, after, 0)])
     state = Standardiser(norm)
     head = state.silence(before)
     body = state(mel).reshape(frames, FEATURES)

@@ -19,6 +19,7 @@ FRAME_RATE = 100  # pocketsphinx analyses 10 ms frames
 SAMPLE_RATE = 16_000
 # pieces of 2 s: pocketsphinx updates its running mean once more than 300 frames (3 s) follow the last setting
 PIECE_S = 2.0
+_PIECE_BYTES = 2 * int(PIECE_S * SAMPLE_RATE)  # of 16-bit pcm
 
 
 def _module() -> ModuleType:  # pocketsphinx, imported late so that facecast runs without it
@@ -93,19 +94,18 @@ def feed(decoder: Any, pcm: bytes, mean: str | None, heard: Callable[[float], No
     if mean is None:
         decoder.process_raw(pcm, full_utt=True)
     else:
-        piece = 2 * int(PIECE_S * SAMPLE_RATE)  # bytes
-        for start in range(0, len(pcm), piece):
+        for start in range(0, len(pcm), _PIECE_BYTES):
             decoder.set_cmn(mean)
-            decoder.process_raw(pcm[start:start + piece], full_utt=False)
-            if heard and start + piece < len(pcm):
-                heard((start + piece) / 2 / SAMPLE_RATE)
+            decoder.process_raw(pcm[start:start + _PIECE_BYTES], full_utt=False)
+            if heard and start + _PIECE_BYTES < len(pcm):
+                heard((start + _PIECE_BYTES) / 2 / SAMPLE_RATE)
         decoder.set_cmn(mean)
     decoder.end_utt()
 
 
 def pinned_mean(pcm: bytes) -> str | None:
     """The mean :func:`feed` pins for ``pcm``: None (one call) when it is no longer than one piece."""
-    return utterance_mean(pcm) if len(pcm) > 2 * int(PIECE_S * SAMPLE_RATE) else None
+    return utterance_mean(pcm) if len(pcm) > _PIECE_BYTES else None
 
 
 def to_pcm16(samples: np.ndarray) -> bytes:

@@ -2,12 +2,12 @@
 shipped in its wheel. On other languages it still finds the English phones nearest to what is said, which
 gives usable visemes (mouth shapes depend on the articulation, not on the language).
 
-A clip longer than :data:`PIECE_S` is fed to the decoder in pieces of that length, so that a caller can show
-progress (:func:`~facecast.phonemes.pocketsphinx_model.feed`: pocketsphinx holds the interpreter lock for the
-whole of each call). The whole utterance's cepstral mean is pinned before each piece, so the phones stay those
-of the one-call recognition except the utterance's last 40 ms, which the piecewise front end leaves out
-(docs/NEURAL.md, "Progress of whole clips": on 20 real clips the phones agree up to the last one or two, within
-the last 0.1 s).
+A clip longer than :data:`~facecast.phonemes.pocketsphinx_model.PIECE_S` is fed to the decoder in pieces of
+that length, so that a caller can show progress (:func:`~facecast.phonemes.pocketsphinx_model.feed`:
+pocketsphinx holds the interpreter lock for the whole of each call). The whole utterance's cepstral mean is
+pinned before each piece, so the phones stay those of the one-call recognition except the utterance's last
+40 ms, which the piecewise front end leaves out (docs/NEURAL.md, "Progress of whole clips": on 20 real clips the
+phones agree up to the last one or two, within the last 0.1 s).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from facecast.phonemes import Phone, merge_silences
 from facecast.phonemes.inventory import SILENCE, arpabet
 from facecast.phonemes.pocketsphinx_model import (
     FRAME_RATE,
-    PIECE_S,
     SAMPLE_RATE,
     feed,
     phone_decoder,
@@ -28,7 +27,6 @@ from facecast.phonemes.pocketsphinx_model import (
 )
 
 DITHER = 0.0015  # RMS of the faint noise added to the speech (about -56 dBFS)
-__all__ = ["PIECE_S", "recognize"]
 
 
 def recognize(samples: np.ndarray, offset: float = 0.0, progress: ProgressCallback | None = None) -> list[Phone]:

@@ -189,8 +189,9 @@ def build_dataset(video_root: Path, out_dir: Path, threads: int = 1,
     videos = [(s.name, v) for s in sources for v in sorted(s.glob("*.mp4"))][:limit]
     if not videos:
         raise InvalidInput(f"no .mp4 videos in the folders of {video_root}")
+    offsets = offsets or {}
     origins = {origin_of(source, video.stem) for source, video in videos}
-    unknown = sorted(set(offsets or {}) - origins)
+    unknown = sorted(set(offsets) - origins)
     if unknown:  # before the slow captures
         raise InvalidInput(f"offset for {', '.join(unknown)}: no such origin among the videos (they are "
                            f"{', '.join(sorted(origins))})")
@@ -225,13 +226,13 @@ def build_dataset(video_root: Path, out_dir: Path, threads: int = 1,
             log(f"[{n + 1}/{len(videos)}] {entry.id}: {entry.seconds:.1f} s, lag {entry.measured_lag:+d} "
                 f"(r {entry.lag_confidence:.2f}) {entry.excluded}")
     measured = source_offsets(entries)
-    chosen = {**measured, **(offsets or {})}
+    chosen = {**measured, **offsets}
     for entry in entries:
         entry.applied_shift = chosen.get(entry.origin, 0)
         entry.split = "validation" if entry.speaker in VALIDATION_SPEAKERS else "train"
     _write_examples(out_dir, entries, arrays)
     manifest = {"format": "facecast.dataset", "version": DATASET_VERSION, "video_root": str(video_root),
-                "source_offsets": chosen, "measured_offsets": measured, "offsets_given": offsets or {},
+                "source_offsets": chosen, "measured_offsets": measured, "offsets_given": offsets,
                 "clips": [asdict(e) for e in entries]}
     atomic_write_text(out_dir / "manifest.json", json.dumps(manifest, indent=1))
     used = [e for e in entries if not e.excluded]

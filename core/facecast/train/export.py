@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from facecast.animators.neural import FORMAT_VERSION, NeuralModel
-from facecast.features import FEATURES, Standardiser, silence_frame
+from facecast.features import FEATURES
 from facecast.fileio import atomic_path, atomic_write_text
 from facecast.train.fit import load_model
 from facecast.train.model import Model, Sampler, StreamSampler
@@ -63,11 +63,11 @@ def max_difference(model: Model, onnx_path: Path, batch: int = 3, frames: int = 
     x = torch.randn(batch, frames, FEATURES, generator=g)
     noise = torch.randn(batch, frames, cfg.motion_dims, generator=g)
     cond, guidance = torch.randn(batch, 2, generator=g), torch.full((batch,), GUIDANCE)
-    silence = torch.from_numpy(Standardiser(cfg.norm).silence(1)[0] if cfg.norm else silence_frame())
+    runtime = NeuralModel(onnx_path)
+    silence = torch.from_numpy(runtime.silence(None, 1)[0])  # as a new session sees it
     window = torch.cat([silence.repeat(batch, cfg.history, 1), x, silence.repeat(batch, cfg.lookahead, 1)], 1)
     with torch.no_grad():
         expected = Sampler(model).eval()(window, noise, cond, guidance)
-    runtime = NeuralModel(onnx_path)
     session = runtime.session
     state = np.repeat(runtime.initial_state[None], batch, 0)
     feed = torch.cat([x, silence.repeat(batch, cfg.lookahead, 1)], 1).numpy()
