@@ -125,6 +125,8 @@ def main() -> None:
     parser.add_argument("--ray", action="store_true", help="with --replicas 2: also behind Ray Serve's ingress")
     parser.add_argument("--nginx", action="store_true", help="with --replicas 2: also behind nginx")
     parser.add_argument("--animator", default="energy", help="the live streams' animator (energy, neural)")
+    parser.add_argument("--client", choices=("threads", "aio"), default="threads",
+                        help="load clients: facecast.Client in threads (default) or gRPC asyncio, one loop per process")
     parser.add_argument("--load-only", action="store_true", help="only the baseline and the load, no health checks")
     parser.add_argument("--serve-arg", action="append", default=[], metavar="ARG",
                         help="an extra `facecast serve` argument (repeat it), e.g. --serve-arg=--live-target-cores=1")
@@ -138,12 +140,12 @@ def main() -> None:
     try:
         assert daemon.metrics_url
         start = server_lateness(daemon.metrics_url)
-        baseline = run_load(daemon.address, 4, args.seconds, processes=2, animator=args.animator)
+        baseline = run_load(daemon.address, 4, args.seconds, processes=2, animator=args.animator, client=args.client)
         middle = server_lateness(daemon.metrics_url)
         print(f"baseline: {baseline.summary()}; in the daemon: {within(start, middle, '0.033')}; then "
               f"{capacity(daemon.metrics_url)}")
         cpu, clients = process_cpu_s(daemon.process.pid), children_cpu_s()
-        load = run_load(daemon.address, args.streams, args.seconds, animator=args.animator)
+        load = run_load(daemon.address, args.streams, args.seconds, animator=args.animator, client=args.client)
         used, clients = process_cpu_s(daemon.process.pid) - cpu, children_cpu_s() - clients
         end = server_lateness(daemon.metrics_url)
         print(f"load ({args.animator}): {load.summary()}; in the daemon: {within(middle, end, '0.033')}")

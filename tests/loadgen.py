@@ -126,14 +126,75 @@ def _client(address: str, streams: int, seconds: float, spread: float, out: mp.Q
             t.join()
 
 
+def _aio_client(address: str, streams: int, seconds: float, spread: float, out: mp.Queue,
+                load_balancing: str | None, animator: str = "energy") -> None:
+    """As :func:`_client`, with gRPC's asyncio API: one event loop in one thread carries all of this process's
+    streams, where :func:`_client` runs three threads per stream (sender, reader, gRPC's request feeder) that
+    take turns on the interpreter lock. A frame's arrival is read when its response reaches the loop."""
+    import asyncio
+
+    import grpc
+
+    from facecast.proto import facecast_pb2 as pb
+    from facecast.proto import facecast_pb2_grpc
+
+    pcm = speech(seconds)
+    step = 2 * RATE * CHUNK_MS // 1000
+
+    async def one(stub: facecast_pb2_grpc.FacecastStub, delay: float) -> None:
+        await asyncio.sleep(delay)
+        start = time.monotonic()
+        done = asyncio.Event()
+
+        async def requests():  # paced like a microphone; stops early once the daemon has ended the call
+            yield pb.StreamRequest(config=pb.StreamConfig(animator=animator, fps=30, sample_rate=RATE))
+            for i, offset in enumerate(range(0, len(pcm), step)):
+                await asyncio.sleep(max(0.0, start + (i + 1) * CHUNK_MS / 1000 - time.monotonic()))
+                if done.is_set():
+                    return
+                yield pb.StreamRequest(pcm=pcm[offset:offset + step])
+            yield pb.StreamRequest(end=pb.End())
+
+        lateness: list[float] = []
+        lookahead = 0.0
+        call = stub.Stream(requests(), timeout=seconds + 90)
+        try:
+            async for response in call:
+                now = time.monotonic()
+                kind = response.WhichOneof("kind")
+                if kind == "header":
+                    lookahead = response.header.lookahead_ms / 1000
+                elif kind == "frames":
+                    lateness.extend(now - (start + f.time_code + lookahead + CHUNK_MS / 1000)
+                                    for f in response.frames.frames)
+            out.put(("admitted", lateness, len(lateness)))
+        except grpc.aio.AioRpcError as e:
+            kind = "refused" if e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED else "failed"
+            out.put((kind, f"{e.code().name}: {e.details()}", 0))
+        finally:
+            done.set()
+
+    async def main() -> None:
+        options = [("grpc.lb_policy_name", load_balancing)] if load_balancing else []
+        async with grpc.aio.insecure_channel(address, options=options) as channel:
+            stub = facecast_pb2_grpc.FacecastStub(channel)
+            await asyncio.gather(*(one(stub, i * spread) for i in range(streams)))
+
+    asyncio.run(main())
+
+
+CLIENTS = {"threads": _client, "aio": _aio_client}
+
+
 def run_load(address: str, streams: int, seconds: float, processes: int = 4, spread: float = 0.05,
-             load_balancing: str | None = None, animator: str = "energy") -> LoadResult:
+             load_balancing: str | None = None, animator: str = "energy", client: str = "threads") -> LoadResult:
     """``streams`` streams (the i-th starting ``i * spread`` s after the first) from ``processes`` processes;
-    ``load_balancing`` (e.g. "round_robin", with an address listing replicas) spreads each process's calls."""
+    ``load_balancing`` (e.g. "round_robin", with an address listing replicas) spreads each process's calls;
+    ``client``: ``threads`` (facecast.Client, as an application uses it) or ``aio`` (:func:`_aio_client`)."""
     context = mp.get_context("spawn")  # the test process may hold gRPC channels: never fork it
     out: mp.Queue = context.Queue()
     per = [streams // processes + (i < streams % processes) for i in range(processes)]
-    procs = [context.Process(target=_client,
+    procs = [context.Process(target=CLIENTS[client],
                              args=(address, n, seconds, spread * processes, out, load_balancing, animator),
                              daemon=True)
              for n in per if n]

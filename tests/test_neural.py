@@ -145,6 +145,32 @@ def test_same_seed_same_motion_other_seed_other_head_same_mouth(plain, speech):
     assert head_a.std() > 0.003  # the head moves (radians)
 
 
+INTERVIEW_VIDEOS = ("styletalk/feifeili_clip3.mp4", "voxceleb2_pcavs/Audio_Source_00015.mp4",
+                    "voxceleb2_pcavs/Audio_Source_681100216.mp4")
+
+
+@pytest.mark.slow
+def test_the_default_head_moves_as_fast_as_real_people_talking(plain, shared_data):
+    """Three real talking videos outside a studio (an interview, two VoxCeleb2 clips), captured: their head speed
+    against the learned head's on the same audio at the default controls. Issue 15 asks for 0.5-2x; the head's
+    calibration (neural.HEAD_GAIN) claims 2/3-1.5x, which the unscaled head (0.55x here) missed."""
+    from facecast.face.capture import capture_video
+    from facecast.train.evaluate import head_speed
+
+    real, learned = [], []
+    for name in INTERVIEW_VIDEOS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            take = capture_video(shared_data / "train" / name, progress=False)
+        assert take.audio is not None
+        fps = take.clip.fps
+        audio = Audio(resample(take.audio.samples, take.audio.sample_rate, MODEL_RATE), MODEL_RATE)
+        real.append(head_speed(take.clip.values, fps))
+        learned.append(head_speed(plain.animate(audio, Controls(), fps=fps).values, fps))
+    ratio = float(np.mean(learned) / np.mean(real))
+    assert 2 / 3 <= ratio <= 1.5, (real, learned)
+
+
 def test_controls_change_mid_stream(neural, speech):
     session = neural.stream(Controls(seed=3))
     half = len(speech.samples) // 2

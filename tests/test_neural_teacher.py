@@ -1,4 +1,5 @@
-"""The auxiliary teacher target of training (Whisper encoder states, precomputed into a cache file)."""
+"""The auxiliary teacher target of training (Whisper encoder states or recognised phones, precomputed into a cache
+file), and the mel-band masking of training windows."""
 
 from __future__ import annotations
 
@@ -130,3 +131,63 @@ def test_teacher_is_left_out_of_pauses_and_room_tone_sits_under_the_speech(tmp_p
     pause_level = [np.mean(degrade(clip.audio, rng, 10.0, room=room)[half:] ** 2)
                    for rng, room in ((rng_a, False), (rng_b, True))]
     assert pause_level[1] > pause_level[0]
+
+
+def test_class_teacher_is_a_cross_entropy_that_rewards_the_right_class_and_skips_unknown_frames():
+    from facecast.train.fit import teacher_loss
+
+    truth = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 0.5, 0.5], [float("nan")] * 3]])
+    right = torch.tensor([[[9.0, 0.0, 0.0], [0.0, 9.0, 9.0], [0.0, 0.0, 0.0]]])
+    wrong = torch.tensor([[[0.0, 9.0, 0.0], [9.0, 0.0, 0.0], [0.0, 0.0, 0.0]]])
+    low, high = teacher_loss(right, truth, "classes"), teacher_loss(wrong, truth, "classes")
+    assert torch.isfinite(low) and low < 0.8 < 9.0 < high  # a soft row (0.5/0.5) is best met by equal logits
+    assert teacher_loss(right, torch.full_like(truth, float("nan")), "classes") == 0
+
+
+def test_recognised_phones_become_a_class_teacher_that_training_learns(tmp_path):
+    """``python -m facecast.train.teacher --phones`` on two real speech clips: one-hot rows, mostly speech
+    phones where there is speech; then the whole training command with them as the class teacher."""
+    from facecast.phonemes.inventory import PHONE_ID, PHONES, SILENCE
+    from facecast.train import fit, teacher
+
+    data = tiny_dataset(tmp_path / "data")
+    cache = tmp_path / "phones.npz"
+    teacher.main(["--data", str(data), "--out", str(cache), "--phones"])
+    rows = teacher.load_teacher(cache)
+    assert set(rows) == {"assets/speech_en.wav", "assets/speech_de.wav"}
+    for clip_rows in rows.values():
+        assert clip_rows.shape[1] == len(PHONES) and np.allclose(clip_rows.sum(1), 1)
+        spoken = clip_rows.argmax(1) != PHONE_ID[SILENCE]
+        assert spoken.mean() > 0.4 and len(set(clip_rows.argmax(1)[spoken])) >= 15
+    result = fit.main(["--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "5", "--batch", "4",
+                       "--crop", "64", "--width", "32", "--threads", "1", "--holdout-source", "none",
+                       "--lr", "3e-3", "--teacher", str(cache), "--teacher-kind", "classes",
+                       "--teacher-weight", "1.0"])
+    history = result["history"]
+    assert history[0]["teacher"] < np.log(len(PHONES)) + 0.5 and history[-1]["teacher"] < history[0]["teacher"]
+
+
+def test_phone_rows_follow_the_phones_and_grid_transcripts_drop_the_silences(tmp_path):
+    from facecast.phonemes import Phone
+    from facecast.phonemes.inventory import PHONE_ID, SILENCE
+    from facecast.train.teacher import grid_transcript, phone_classes
+
+    rows = phone_classes([Phone("B", 0.10, 0.16), Phone("AA", 0.16, 0.30)], 20)
+    assert rows.shape[0] == 20 and np.allclose(rows.sum(1), 1)
+    assert rows[:5, PHONE_ID[SILENCE]].all() and rows[5:8, PHONE_ID["B"]].all()
+    assert rows[8:15, PHONE_ID["AA"]].all() and rows[15:, PHONE_ID[SILENCE]].all()
+    align = tmp_path / "bbaf2n.align"
+    align.write_text("0 23750 sil\n23750 29500 bin\n29500 34000 blue\n34000 35500 sp\n35500 41000 at\n")
+    assert grid_transcript(align) == "bin blue at"
+
+
+def test_band_masks_blank_whole_runs_of_mel_bands_in_every_stacked_frame():
+    from facecast.features import N_MELS, STACK
+    from facecast.train.speech_augment import mask_bands
+
+    features = np.random.default_rng(0).normal(size=(40, STACK * N_MELS)).astype(np.float32) + 3
+    masked = mask_bands(features, np.random.default_rng(1), masks=2)
+    blank = np.all(masked.reshape(40, STACK, N_MELS) == 0, axis=(0, 1))
+    assert 1 <= blank.sum() <= 16 and np.array_equal(masked.reshape(40, STACK, N_MELS)[..., ~blank],
+                                                     features.reshape(40, STACK, N_MELS)[..., ~blank])
+    assert np.array_equal(mask_bands(features, np.random.default_rng(1), masks=0), features)

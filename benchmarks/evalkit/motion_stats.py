@@ -5,7 +5,7 @@
 - left/right pairs: the 20 blendshapes whose names end in Left with their Right twin; mean |L - R| over all
   pairs and frames, and how many pairs are bit-identical over the whole take;
 - head speed: mean angular speed of (yaw, pitch, roll) in rad/s, after a centred moving average of
-  :data:`SPEED_SMOOTH_FRAMES` frames (a capture's per-frame tracking noise would otherwise count as motion);
+  5 frames (:func:`facecast.train.evaluate.head_speed`: a capture's per-frame tracking noise would otherwise count);
 - blinks per minute and head jitter: :mod:`facecast.train.evaluate`'s definitions;
 - seed diversity: the same audio animated with different seeds; mean |difference| of the head angles between
   seeds (degrees) and the largest |difference| of JawOpen (the mouth should not change).
@@ -19,13 +19,11 @@ from typing import Any
 import numpy as np
 
 from facecast.motion import BLENDSHAPES, CHANNEL_INDEX, NUM_BLENDSHAPES
-from facecast.train.evaluate import blinks_per_minute, head_jitter
+from facecast.train.evaluate import HEAD, blinks_per_minute, head_jitter, head_speed
 
 MOVES_ABOVE = 0.02
-SPEED_SMOOTH_FRAMES = 5
 PAIRS: tuple[tuple[int, int], ...] = tuple(
     (CHANNEL_INDEX[name], CHANNEL_INDEX[name[:-4] + "Right"]) for name in BLENDSHAPES if name.endswith("Left"))
-HEAD = [CHANNEL_INDEX["HeadYaw"], CHANNEL_INDEX["HeadPitch"], CHANNEL_INDEX["HeadRoll"]]
 
 
 def moving_shapes(values: np.ndarray) -> int:
@@ -41,16 +39,6 @@ def left_right(values: np.ndarray) -> tuple[float, int]:
     diffs = [np.abs(values[:, left] - values[:, right]) for left, right in PAIRS]
     identical = sum(bool(np.array_equal(values[:, left], values[:, right])) for left, right in PAIRS)
     return (float(np.mean(diffs)) if len(values) else 0.0), identical
-
-
-def head_speed(values: np.ndarray, fps: int) -> float:
-    """Mean angular speed of the head (rad/s) after a :data:`SPEED_SMOOTH_FRAMES`-frame moving average."""
-    head = values[:, HEAD].astype(np.float64)
-    if len(head) <= SPEED_SMOOTH_FRAMES:
-        return 0.0
-    kernel = np.ones(SPEED_SMOOTH_FRAMES) / SPEED_SMOOTH_FRAMES
-    smooth = np.stack([np.convolve(head[:, k], kernel, mode="valid") for k in range(3)], 1)
-    return float(np.mean(np.linalg.norm(np.diff(smooth, axis=0), axis=1)) * fps)
 
 
 def naturalness(takes: list[np.ndarray], fps: int) -> dict[str, Any]:

@@ -57,6 +57,13 @@ FORMAT_VERSION = 2  # of neural.json/neural.onnx; 1 was a windowed graph without
 NOISE_TIME_S = 0.2  # the motion noise is an AR(1) process with this time constant (head speed as captured)
 SMOOTH_S = {"head": 0.07, "face": 0.04}  # one-pole smoothing of the sampled channels
 MIN_HEAD_LEVEL = 0.25  # the flow's head-motion condition goes no lower
+# The sampled head's rotation and translation at head_motion 1 (see head_scale). The weights learned their head
+# mostly from GRID's studio speakers (50 of the 55 minutes), who hold their heads still: unscaled, the head moves
+# at 0.13-0.15 rad/s on every source's audio, against 0.21-0.44 captured on the interview, VoxCeleb2 and demo
+# videos (geometric mean 0.31) and 0.08 on GRID. 2.2 puts head_motion 1 at the interviews' speed (0.7-1.5x of
+# each of them); GRID's studio stillness is head_motion 0.45. Measured by scripts/head_speed_by_source.py
+# (docs/NEURAL.md, "Head motion"); re-measure when the weights change.
+HEAD_GAIN = 2.2
 CLOSURE_THRESHOLD = 0.5
 BILABIALS = ("P", "B", "M")
 MODEL_FRAMES_PER_S = round(1 / FRAME_S)
@@ -342,10 +349,11 @@ def _frames_into(results: list[list[MotionFrame] | Exception], due: list[Due]) -
 
 
 def head_scale(controls: Controls) -> float:
-    """The factor on the sampled head rotation and translation: the head-motion control itself (1 = natural), as
-    in every animator. Why not the flow's condition alone: the model learned little from it, and between 0.25
-    and 3 it moved the head by only 12 % (docs/NEURAL.md, "Controls")."""
-    return controls.head_motion
+    """The factor on the sampled head rotation and translation: the head-motion control (1 = a person talking
+    outside a studio, 0 = still, linear in between and above, as in every animator) times :data:`HEAD_GAIN`.
+    Why not the flow's condition alone: the model learned little from it, and between 0.25 and 3 it moved the
+    head by only 12 % (docs/NEURAL.md, "Controls")."""
+    return HEAD_GAIN * controls.head_motion
 
 
 def compose(sessions: list[NeuralSession], times: list[np.ndarray], rows: np.ndarray) -> np.ndarray:

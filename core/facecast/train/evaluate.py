@@ -3,7 +3,8 @@ animators on a corpus's held-out voices.
 
 - bilabial closure: share of /p/, /b/, /m/ during which the lips are shut in at least one frame;
 - curve error: mean absolute error over the 52 blendshapes against a reference (teacher or capture);
-- blinks per minute; head jitter: mean |second difference| of head yaw/pitch/roll (radians per frame²);
+- blinks per minute; head jitter: mean |second difference| of head yaw/pitch/roll (radians per frame²); head
+  speed: their mean angular speed (rad/s) after a 5-frame moving average;
 - lip-sync r: Pearson r between JawOpen and a measured mouth opening, at lag 0 and the best lag in ±5 frames.
 """
 
@@ -23,6 +24,8 @@ from facecast.phonemes.inventory import BILABIALS, SILENCE
 LIPS_SHUT_BELOW = 0.06  # lip aperture (see lip_aperture) under which the lips count as shut
 BLINK_ABOVE = 0.5
 MAX_LAG_FRAMES = 5
+SPEED_SMOOTH_FRAMES = 5
+HEAD = [C["HeadYaw"], C["HeadPitch"], C["HeadRoll"]]
 
 
 def lip_aperture(values: np.ndarray) -> np.ndarray:
@@ -69,8 +72,19 @@ def blinks_per_minute(values: np.ndarray, fps: int) -> float:
 
 def head_jitter(values: np.ndarray) -> float:
     """Mean |second difference| of head yaw, pitch and roll (radians per frame²)."""
-    head = values[:, [C["HeadYaw"], C["HeadPitch"], C["HeadRoll"]]]
+    head = values[:, HEAD]
     return float(np.mean(np.abs(np.diff(head, n=2, axis=0)))) if len(head) > 2 else 0.0
+
+
+def head_speed(values: np.ndarray, fps: int) -> float:
+    """Mean angular speed of the head (yaw, pitch and roll together, rad/s) after a centred moving average of
+    :data:`SPEED_SMOOTH_FRAMES` frames: a capture's per-frame tracking noise would otherwise count as motion."""
+    head = values[:, HEAD].astype(np.float64)
+    if len(head) <= SPEED_SMOOTH_FRAMES:
+        return 0.0
+    kernel = np.ones(SPEED_SMOOTH_FRAMES) / SPEED_SMOOTH_FRAMES
+    smooth = np.stack([np.convolve(head[:, k], kernel, mode="valid") for k in range(3)], 1)
+    return float(np.mean(np.linalg.norm(np.diff(smooth, axis=0), axis=1)) * fps)
 
 
 def lipsync_r(jaw: np.ndarray, mouth: np.ndarray, max_lag: int = MAX_LAG_FRAMES) -> tuple[float, float, int]:

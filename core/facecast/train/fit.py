@@ -44,7 +44,7 @@ from facecast.motion import BLENDSHAPES, CHANNEL_INDEX, NUM_BLENDSHAPES
 from facecast.train.dataset import lip_gaps, loudness
 from facecast.train.model import SAMPLED, Model, ModelConfig
 from facecast.train.options import add_arguments
-from facecast.train.speech_augment import change_rate, degrade, warp_vocal_tract
+from facecast.train.speech_augment import change_rate, degrade, mask_bands, warp_vocal_tract
 
 COND_DROP = 0.2
 HELD_EVAL_CLIPS = 60  # clips of a held-out source scored after each epoch
@@ -156,8 +156,9 @@ class TrainingGraph(nn.Module):
     """What DDP wraps: one forward computes every loss term."""
 
     def __init__(self, model: Model, teacher_dims: int = 0, teacher_weight: float = 0.0,
-                 r_target: str = "jawopen") -> None:
+                 r_target: str = "jawopen", teacher_kind: str = "states") -> None:
         super().__init__()
+        self.teacher_kind = teacher_kind
         self.model = model
         self.r_column = OPENING if r_target == "opening" else JAW
         self.teacher_weight = teacher_weight
@@ -184,17 +185,21 @@ class TrainingGraph(nn.Module):
         loss = mse + 0.5 * corr + 0.2 * close + flow
         parts = {"mse": mse, "corr": corr, "closure": close, "flow": flow}
         if self.teacher_head is not None and teacher is not None:
-            aux = teacher_loss(self.teacher_head(h).transpose(1, 2), teacher)
+            aux = teacher_loss(self.teacher_head(h).transpose(1, 2), teacher, self.teacher_kind)
             loss = loss + self.teacher_weight * aux
             parts["teacher"] = aux
         return loss, {k: float(v.detach()) for k, v in parts.items()}
 
 
-def teacher_loss(pred: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-    """MSE between predicted and teacher states [B, T, dims] over the frames whose teacher is known."""
+def teacher_loss(pred: torch.Tensor, teacher: torch.Tensor, kind: str = "states") -> torch.Tensor:
+    """Over the frames whose teacher is known, of predictions and teacher rows [B, T, dims]: the MSE for
+    ``states`` (Whisper's), the cross-entropy for ``classes`` (rows that are class probabilities, such as
+    recognised phones, soft where a rate change blends two)."""
     known = torch.isfinite(teacher[..., 0])
     if not bool(known.any()):
         return pred.sum() * 0
+    if kind == "classes":
+        return -(teacher[known] * F.log_softmax(pred[known], dim=-1)).sum(-1).mean()
     return F.mse_loss(pred[known], teacher[known])
 
 
@@ -214,8 +219,18 @@ def clip_features(audio: np.ndarray, cfg: ModelConfig) -> np.ndarray:
 Crop = tuple[np.ndarray, np.ndarray, float, np.ndarray | None]
 
 
+@dataclass(frozen=True)
+class WindowAugment:
+    """How training windows are augmented beyond :func:`degrade` and the rate change: ``room`` adds room noise
+    and hum, ``vtlp`` warps the frequency axis by up to exp(±vtlp), ``band_masks`` mel-band runs are masked."""
+
+    room: bool = False
+    vtlp: float = 0.0
+    band_masks: int = 0
+
+
 def make_crops(clip: Clip, cfg: ModelConfig, crop: int, rng: np.random.Generator, augment: bool,
-               room: bool = False, vtlp: float = 0.0) -> list[Crop]:
+               how: WindowAugment = WindowAugment()) -> list[Crop]:
     """(features [history + crop + lookahead, F], targets [crop, K], level, teacher [crop, dims] or None)
     windows covering one clip; a rate change stretches the teacher states with the targets."""
     audio, targets = clip.audio, clip.targets
@@ -226,12 +241,14 @@ def make_crops(clip: Clip, cfg: ModelConfig, crop: int, rng: np.random.Generator
     if augment:
         if rng.random() < 0.3:
             audio, targets = change_rate(audio, targets, float(rng.uniform(0.88, 1.12)))
-        audio = degrade(audio, rng, room=room)
+        audio = degrade(audio, rng, room=how.room)
     teacher = targets[:, width:] if clip.teacher is not None else None
     targets = targets[:, :width]
     features = clip_features(audio, cfg)
-    if augment and vtlp > 0:
-        features = warp_vocal_tract(features, float(np.exp(rng.uniform(-vtlp, vtlp))))
+    if augment and how.vtlp > 0:
+        features = warp_vocal_tract(features, float(np.exp(rng.uniform(-how.vtlp, how.vtlp))))
+    if augment and how.band_masks:
+        features = mask_bands(features, rng, how.band_masks)
     frames = min(len(features) - cfg.history - cfg.lookahead, len(targets))
     if frames < crop:
         return []
@@ -253,11 +270,11 @@ def source_shares(clips: list[Clip], power: float) -> dict[str, float]:
 
 
 def epoch_crops(clips: list[Clip], cfg: ModelConfig, crop: int, rng: np.random.Generator,
-                power: float = 1.0, room: bool = False, vtlp: float = 0.0) -> list[Crop]:
+                power: float = 1.0, how: WindowAugment = WindowAugment()) -> list[Crop]:
     """One epoch's augmented windows; with ``power`` < 1 small sources are re-augmented and repeated and large
     ones subsampled to their :func:`source_shares`, keeping the number of windows (and steps) the same."""
     if power == 1.0:
-        return [w for c in clips for w in make_crops(c, cfg, crop, rng, augment=True, room=room, vtlp=vtlp)]
+        return [w for c in clips for w in make_crops(c, cfg, crop, rng, augment=True, how=how)]
     by_source: dict[str, list[Clip]] = {}
     for c in clips:
         by_source.setdefault(c.source, []).append(c)
@@ -268,7 +285,7 @@ def epoch_crops(clips: list[Clip], cfg: ModelConfig, crop: int, rng: np.random.G
         pool: list[Crop] = []
         for _ in range(64):  # bounded: each pass re-augments every clip of the source
             pool += [w for c in by_source[source]
-                     for w in make_crops(c, cfg, crop, rng, augment=True, room=room, vtlp=vtlp)]
+                     for w in make_crops(c, cfg, crop, rng, augment=True, how=how)]
             if len(pool) >= wanted or not pool:
                 break
         chosen += [pool[i] for i in rng.permutation(len(pool))[:wanted]]
@@ -276,7 +293,7 @@ def epoch_crops(clips: list[Clip], cfg: ModelConfig, crop: int, rng: np.random.G
 
 
 def corpus_crops(corpus: list[Clip], real: int, share: float, cfg: ModelConfig, crop: int,
-                 rng: np.random.Generator, vtlp: float = 0.0) -> list[Crop]:
+                 rng: np.random.Generator, how: WindowAugment = WindowAugment()) -> list[Crop]:
     """Windows of randomly drawn corpus clips, as many as make them ``share`` of the epoch's windows
     (``real`` windows come from the captured videos); each drawn clip is augmented afresh."""
     if not corpus or share <= 0:
@@ -286,7 +303,8 @@ def corpus_crops(corpus: list[Clip], real: int, share: float, cfg: ModelConfig, 
     for _ in range(4 * wanted):  # bounded: a clip shorter than a window gives none
         if len(chosen) >= wanted:
             break
-        chosen += make_crops(corpus[rng.integers(len(corpus))], cfg, crop, rng, augment=True, vtlp=vtlp)
+        chosen += make_crops(corpus[rng.integers(len(corpus))], cfg, crop, rng, augment=True,
+                             how=WindowAugment(vtlp=how.vtlp, band_masks=how.band_masks))
     return chosen[:wanted]
 
 
@@ -420,7 +438,7 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
     model.motion_mean.copy_(torch.from_numpy(mean))
     model.motion_std.copy_(torch.from_numpy(std))
     teacher_dims = attach_teacher(train, args.teacher, args.teacher_pause_db) if args.teacher else 0
-    training = TrainingGraph(model, teacher_dims, args.teacher_weight, args.r_target).to(device)
+    training = TrainingGraph(model, teacher_dims, args.teacher_weight, args.r_target, args.teacher_kind).to(device)
     graph: nn.Module = training
     if world > 1:
         graph = nn.parallel.DistributedDataParallel(graph)
@@ -443,10 +461,11 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
         windows = round(windows / (1 - args.corpus_share))  # with the corpus's share added
     steps_per_epoch = max(1, windows // args.batch)
     total_steps = args.max_steps or steps_per_epoch * args.epochs
+    how = WindowAugment(room=args.room_tone, vtlp=args.vtlp, band_masks=args.band_masks)
     started = time.time()
     for epoch in range(start_epoch, args.epochs):
-        crops = epoch_crops(mine, cfg, args.crop, rng, args.source_power, args.room_tone, args.vtlp)
-        crops += corpus_crops(my_corpus, len(crops), args.corpus_share, cfg, args.crop, rng, args.vtlp)
+        crops = epoch_crops(mine, cfg, args.crop, rng, args.source_power, how)
+        crops += corpus_crops(my_corpus, len(crops), args.corpus_share, cfg, args.crop, rng, how)
         order = rng.permutation(len(crops))
         batches = len(order) // args.batch
         if world > 1:  # every rank must take the same number of steps

@@ -70,10 +70,12 @@ def train_fold(args: argparse.Namespace, source: str, fold: Path) -> None:
     fit.main(["--data", str(args.data), "--out", str(fold), "--epochs", str(args.epochs),
               "--holdout-source", source, "--max-clips-per-source", str(args.max_clips_per_source),
               "--threads", str(args.threads), "--width", str(args.width), "--batch", str(args.batch),
-              "--lifter", str(args.lifter), "--vtlp", str(args.vtlp), "--seed", str(args.seed),
+              "--lifter", str(args.lifter), "--vtlp", str(args.vtlp), "--band-masks", str(args.band_masks),
+              "--seed", str(args.seed),
               "--r-target", args.r_target, "--norm", args.norm]
              + (["--teacher", str(args.teacher), "--teacher-weight", str(args.teacher_weight),
-                 "--teacher-pause-db", str(args.teacher_pause_db)] if args.teacher else [])
+                 "--teacher-kind", args.teacher_kind, "--teacher-pause-db", str(args.teacher_pause_db)]
+                if args.teacher else [])
              + (["--room-tone"] if args.room_tone else [])
              + (["--corpus", str(args.corpus), "--corpus-share", str(args.corpus_share)] if args.corpus else []))
     export(fit.load_model(fold / "checkpoint.pt"), fold / "model")
@@ -92,9 +94,11 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lifter", type=int, default=0, help="cepstral coefficients kept (see fit --lifter)")
     p.add_argument("--vtlp", type=float, default=0.0, help="vocal-tract length perturbation (see fit --vtlp)")
+    p.add_argument("--band-masks", type=int, default=0, help="mel-band masks per window (see fit --band-masks)")
     p.add_argument("--norm", choices=("fixed", "running"), default="fixed", help="log-mel standardisation (see fit)")
     p.add_argument("--teacher", type=Path, default=None, help="Whisper teacher states for every fold (see fit)")
     p.add_argument("--teacher-weight", type=float, default=0.5)
+    p.add_argument("--teacher-kind", choices=("states", "classes"), default="states")
     p.add_argument("--teacher-pause-db", type=float, default=0.0)
     p.add_argument("--room-tone", action="store_true")
     p.add_argument("--corpus", type=Path, default=None, help="synthetic corpus for every fold (see fit --corpus)")

@@ -35,6 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="Whisper teacher states (python -m facecast.train.teacher) for an auxiliary target")
     p.add_argument("--teacher-weight", type=float, default=0.5,
                    help="loss weight of the auxiliary Whisper-state regression (default 0.5)")
+    p.add_argument("--teacher-kind", choices=("states", "classes"), default="states",
+                   help="what the teacher cache holds: states to regress (Whisper's, MSE) or class probabilities "
+                        "per frame (cross-entropy; default states)")
     p.add_argument("--teacher-pause-db", type=float, default=0.0,
                    help="leave the teacher out of frames this many dB under the clip's loud frames (0: nowhere)")
     p.add_argument("--room-tone", action="store_true",
@@ -42,6 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vtlp", type=float, default=0.0,
                    help="vocal-tract length perturbation: warp each window's frequency axis by exp(U(-x, x)) "
                         "(0.1: about +-10%%; 0: off, the default)")
+    p.add_argument("--band-masks", type=int, default=0,
+                   help="mask this many random runs of up to 8 mel bands in each training window (SpecAugment's "
+                        "frequency masking; 0: off, the default)")
     p.add_argument("--source-power", type=float, default=1.0,
                    help="sample each source's windows in proportion to its minutes to this power "
                         "(1: as the data has them, 0.5: square-root balancing; default 1)")

@@ -106,3 +106,18 @@ def warp_vocal_tract(features: np.ndarray, factor: float) -> np.ndarray:
     frames = features.reshape(len(features), STACK, N_MELS)
     warped = frames[..., low] * (1 - weight) + frames[..., high] * weight
     return warped.reshape(features.shape).astype(np.float32)
+
+
+def mask_bands(features: np.ndarray, rng: np.random.Generator, masks: int, widest: int = 8) -> np.ndarray:
+    """Model features [T, FEATURES] with ``masks`` random runs of up to ``widest`` adjacent mel bands set to 0
+    (the standardised level's mean) in every frame of the window, and in every stacked frame alike
+    (SpecAugment's frequency masking, Park et al. 2019).
+
+    Why: with one dominant speaker the model can lean on the few bands where that voice's formants sit; a
+    window without some of them makes it read the mouth from the rest of the spectrum as well."""
+    frames = features.reshape(len(features), STACK, N_MELS).copy()
+    for _ in range(masks):
+        width = int(rng.integers(1, widest + 1))
+        low = int(rng.integers(0, N_MELS - width + 1))
+        frames[..., low:low + width] = 0.0
+    return frames.reshape(features.shape)

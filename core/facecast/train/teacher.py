@@ -1,4 +1,5 @@
-"""Whisper tiny.en encoder states as a training-time teacher (``python -m facecast.train.teacher``).
+"""Training-time teachers (``python -m facecast.train.teacher``): Whisper tiny.en encoder states, or the phones
+pocketsphinx hears (``--phones``).
 
 The student (the animator's audio encoder) gets an auxiliary head that regresses a PCA-reduced copy of the
 Whisper tiny.en encoder states of the same 20 ms frames (Whisper's encoder runs at 50 frames/s, like the model).
@@ -10,6 +11,12 @@ unseen speakers against 0.28 for log-mel). Only training uses them: the runtime 
 ``train`` extra); everything else here (the PCA, the cache file, ``load_teacher``) is numpy only.
 Cache file (npz): ``ids`` [N], ``index`` [N, 2] (first row, rows) into ``states`` [rows, dims] float16, the
 PCA ``mean`` [384] and ``basis`` [384, dims] and ``scale`` (one number: states are divided by it).
+
+With ``--phones`` the states are class probabilities instead (``fit --teacher-kind classes``): one row per 20 ms
+frame, one-hot over :data:`~facecast.phonemes.inventory.PHONES`, from :func:`~facecast.phonemes.recognize.recognize`
+(pocketsphinx's acoustic model, trained on many speakers), or, with ``--align DIR``, for the GRID clips whose
+word alignment is in DIR, from :func:`~facecast.phonemes.align.align` of that transcript. The cache has the same
+layout, with an identity "basis"; it needs no Whisper wheel.
 """
 
 from __future__ import annotations
@@ -23,8 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from facecast.features import FRAME_SAMPLES
+from facecast.features import FRAME_S, FRAME_SAMPLES
 from facecast.fileio import atomic_path
+from facecast.phonemes import Phone
+from facecast.phonemes.inventory import PHONE_ID, PHONES, SILENCE
 
 WINDOW_MEL = 2000  # mel frames (100 per second) per encoder call: 20 s, within Whisper's 30 s
 
@@ -77,6 +86,35 @@ def project(states: np.ndarray, mean: np.ndarray, basis: np.ndarray, scale: floa
     return ((states - mean) @ basis / scale).astype(np.float32)
 
 
+def phone_classes(phones: list[Phone], frames: int) -> np.ndarray:
+    """One-hot rows [frames, len(PHONES)]: the phone in each 20 ms frame, silence where there is none."""
+    rows = np.zeros((frames, len(PHONES)), np.float32)
+    rows[:, PHONE_ID[SILENCE]] = 1.0
+    for phone in phones:
+        first, last = round(phone.start / FRAME_S), min(round(phone.end / FRAME_S), frames)
+        if last > first >= 0:
+            rows[first:last] = 0.0
+            rows[first:last, PHONE_ID.get(phone.symbol, PHONE_ID[SILENCE])] = 1.0
+    return rows
+
+
+def grid_transcript(align_file: Path) -> str:
+    """The words of a GRID word alignment (``start end word`` lines), without its silences."""
+    lines = [line.split() for line in align_file.read_text().splitlines()]
+    return " ".join(parts[2] for parts in lines if len(parts) == 3 and parts[2] not in ("sil", "sp"))
+
+
+def clip_phones(clip_id: str, audio: np.ndarray, align_dir: Path | None) -> list[Phone]:
+    """The clip's phones: aligned to its transcript when ``align_dir`` has its GRID alignment, else heard."""
+    from facecast.phonemes.align import align
+    from facecast.phonemes.recognize import recognize
+
+    stem = clip_id.split("/")[-1]
+    if align_dir is not None and (align_dir / f"{stem}.align").is_file():
+        return align(audio, grid_transcript(align_dir / f"{stem}.align"))
+    return recognize(audio)
+
+
 def save_teacher(path: Path, reduced: dict[str, np.ndarray], mean: np.ndarray, basis: np.ndarray,
                  scale: float) -> None:
     """Write the cache file (see the module docstring) atomically."""
@@ -104,10 +142,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, required=True, help="cache file to write (.npz)")
     p.add_argument("--dims", type=int, default=64, help="principal components kept (default 64)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--phones", action="store_true",
+                   help="write the phones pocketsphinx hears as class probabilities (fit --teacher-kind classes)")
+    p.add_argument("--align", type=Path, default=None,
+                   help="with --phones: GRID word alignments (grid_s1_align); those clips are aligned instead")
     args = p.parse_args(argv)
     from facecast.train.fit import load_clips
 
     clips, manifest = load_clips(args.data)
+    if args.phones:
+        write_phone_teacher(args.out, clips, args.align)
+        return
     validation = {e["id"] for e in manifest["clips"] if e["split"] == "validation"}
     encoder = whisper_encoder(args.threads)
     started = time.time()
@@ -122,6 +167,20 @@ def main(argv: list[str] | None = None) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_teacher(args.out, reduced, mean, basis, scale)
     print(json.dumps({"clips": len(reduced), "dims": args.dims, "seconds": round(time.time() - started, 1)}))
+
+
+def write_phone_teacher(out: Path, clips: list[Any], align_dir: Path | None) -> None:
+    """The ``--phones`` cache of every clip (validation clips too: they get rows, never a loss)."""
+    started = time.time()
+    rows: dict[str, np.ndarray] = {}
+    for n, clip in enumerate(clips):
+        rows[clip.id] = phone_classes(clip_phones(clip.id, clip.audio, align_dir), len(clip.targets))
+        if n % 100 == 0:
+            print(f"[{n + 1}/{len(clips)}] {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    classes = len(PHONES)
+    save_teacher(out, rows, np.zeros(classes, np.float32), np.eye(classes, dtype=np.float32), 1.0)
+    print(json.dumps({"clips": len(rows), "classes": classes, "seconds": round(time.time() - started, 1)}))
 
 
 if __name__ == "__main__":
