@@ -130,7 +130,9 @@ def _aio_client(address: str, streams: int, seconds: float, spread: float, out: 
                 load_balancing: str | None, animator: str = "energy") -> None:
     """As :func:`_client`, with gRPC's asyncio API: one event loop in one thread carries all of this process's
     streams, where :func:`_client` runs three threads per stream (sender, reader, gRPC's request feeder) that
-    take turns on the interpreter lock. A frame's arrival is read when its response reaches the loop."""
+    take turns on the interpreter lock. A frame's arrival is read when its response reaches the loop. A refusal
+    that races the config's write comes back as "failed: INTERNAL: Internal error from Core" (grpc/grpc#36066:
+    gRPC asyncio overwrites the daemon's status when a write fails after it), not as "refused"."""
     import asyncio
 
     import grpc
@@ -144,10 +146,13 @@ def _aio_client(address: str, streams: int, seconds: float, spread: float, out: 
     async def one(stub: facecast_pb2_grpc.FacecastStub, delay: float) -> None:
         await asyncio.sleep(delay)
         start = time.monotonic()
-        done = asyncio.Event()
+        admitted, done = asyncio.Event(), asyncio.Event()
 
         async def requests():  # paced like a microphone; stops early once the daemon has ended the call
             yield pb.StreamRequest(config=pb.StreamConfig(animator=animator, fps=30, sample_rate=RATE))
+            # Audio only once the header came: a write after a refusal would turn the daemon's status into
+            # "INTERNAL: Internal error from Core" (grpc/grpc#36066). The pacing keeps the same start.
+            await admitted.wait()
             for i, offset in enumerate(range(0, len(pcm), step)):
                 await asyncio.sleep(max(0.0, start + (i + 1) * CHUNK_MS / 1000 - time.monotonic()))
                 if done.is_set():
@@ -164,6 +169,7 @@ def _aio_client(address: str, streams: int, seconds: float, spread: float, out: 
                 kind = response.WhichOneof("kind")
                 if kind == "header":
                     lookahead = response.header.lookahead_ms / 1000
+                    admitted.set()
                 elif kind == "frames":
                     lateness.extend(now - (start + f.time_code + lookahead + CHUNK_MS / 1000)
                                     for f in response.frames.frames)
@@ -173,6 +179,7 @@ def _aio_client(address: str, streams: int, seconds: float, spread: float, out: 
             out.put((kind, f"{e.code().name}: {e.details()}", 0))
         finally:
             done.set()
+            admitted.set()
 
     async def main() -> None:
         options = [("grpc.lb_policy_name", load_balancing)] if load_balancing else []

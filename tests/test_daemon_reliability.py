@@ -430,12 +430,15 @@ def test_load_of_64_real_time_streams_admits_what_it_can_serve_and_refuses_the_r
 @pytest.mark.slow
 def test_the_asyncio_load_client_is_served_in_full_and_measures_every_frame():
     """The benchmark's lighter load client (gRPC asyncio, one loop per process) against a real daemon: every
-    stream admitted and served to its last frame, each frame's lateness measured, refusals still reported."""
+    admitted stream served to its last frame, each frame's lateness measured, the stream past the limit not
+    admitted. That one comes back refused, or, when the client's first write races the refusal, as gRPC
+    asyncio's "Internal error from Core" (grpc/grpc#36066 overwrites the daemon's status; 2 of 15 runs here)."""
     d = Daemon("--max-sessions", "3")
     try:
         result = run_load(d.address, streams=4, seconds=3.0, processes=1, animator="neural", client="aio")
     finally:
         d.stop()
-    assert result.admitted == 3 and result.refused == 1, result.summary()
+    assert result.admitted == 3 and result.refused + len(result.failed) == 1, result.summary()
+    assert all(f == "INTERNAL: Internal error from Core" for f in result.failed), result.failed
     assert all(n >= 90 for n in result.frames) and len(result.lateness_ms) == sum(result.frames)
     assert np.all(np.isfinite(result.lateness_ms))
