@@ -54,6 +54,7 @@ from facecast.controls import Controls
 from facecast.fileio import atomic_write_text
 from facecast.motion import CHANNEL_INDEX, NUM_CHANNELS
 from facecast.phonemes import Phone
+from facecast.train.dataset import GRID_SILENCES, grid_words
 from facecast.train.evaluate import LIPS_SHUT_BELOW, bilabial_closure, curve_error, lip_aperture
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -198,12 +199,9 @@ def grid_phones(align_file: Path) -> list[Phone]:
     from facecast.phonemes.align import pronunciations
 
     phones: list[Phone] = []
-    for line in align_file.read_text().split("\n"):
-        parts = line.split()
-        if len(parts) != 3:
-            continue
-        start, end, word = int(parts[0]) * GRID_UNIT_S, int(parts[1]) * GRID_UNIT_S, parts[2]
-        if word in ("sil", "sp"):
+    for first, last, word in grid_words(align_file):
+        start, end = first * GRID_UNIT_S, last * GRID_UNIT_S
+        if word in GRID_SILENCES:
             phones.append(Phone("SIL", start, end))
             continue
         symbols = [s.rstrip("012") for _, syms in pronunciations(word) for s in syms]

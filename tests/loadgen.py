@@ -23,6 +23,11 @@ RATE = 16_000
 FRAME_MS = 1000 / 30
 
 
+def frame_lateness(now: float, start: float, time_code: float, lookahead: float) -> float:
+    """Seconds a frame arrived (``now``) after it was due (see the module docstring)."""
+    return now - (start + time_code + lookahead + CHUNK_MS / 1000)
+
+
 def read_lateness(live, start: float, lateness: list[float], first: list[float] | None = None) -> None:
     """Read a live stream's responses until it ends, appending each frame's lateness in seconds (arrival minus
     due, as above) to ``lateness``; ``first[0]`` (when given) gets frame 0's arrival after ``start``."""
@@ -34,7 +39,7 @@ def read_lateness(live, start: float, lateness: list[float], first: list[float] 
             lookahead = response.header.lookahead_ms / 1000
         elif kind == "frames":
             for f in response.frames.frames:
-                lateness.append(now - (start + f.time_code + lookahead + CHUNK_MS / 1000))
+                lateness.append(frame_lateness(now, start, f.time_code, lookahead))
                 if first is not None and f.index == 0:
                     first[0] = now - start
 
@@ -171,8 +176,7 @@ def _aio_client(address: str, streams: int, seconds: float, spread: float, out: 
                     lookahead = response.header.lookahead_ms / 1000
                     admitted.set()
                 elif kind == "frames":
-                    lateness.extend(now - (start + f.time_code + lookahead + CHUNK_MS / 1000)
-                                    for f in response.frames.frames)
+                    lateness.extend(frame_lateness(now, start, f.time_code, lookahead) for f in response.frames.frames)
             out.put(("admitted", lateness, len(lateness)))
         except grpc.aio.AioRpcError as e:
             kind = "refused" if e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED else "failed"

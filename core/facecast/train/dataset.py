@@ -43,6 +43,7 @@ MIN_LAG_CONFIDENCE = 0.25  # a clip's peak correlation must reach this to vote o
 MIN_SECONDS = 1.5
 MIN_FACE_SHARE = 0.9
 GRID_ALIGN_UNIT = 25_000.0  # grid_s1_align times are in 1/25000 s
+GRID_SILENCES = ("sil", "sp")  # the alignments' words for a pause
 BILABIALS = ("P", "B", "M")
 # Speakers kept for validation (never trained on): whole speakers from several sources.
 VALIDATION_SPEAKERS = ("grid_other:lbax4n", "grid_other:swiz3n", "voxceleb2_pcavs:Input_00010",
@@ -150,16 +151,22 @@ def shift_curves(values: np.ndarray, shift: int) -> np.ndarray:
     return values[index]
 
 
+def grid_words(align_file: Path) -> list[tuple[float, float, str]]:
+    """(start, end, word) of each ``start end word`` line of a GRID word alignment, times in its units
+    (:data:`GRID_ALIGN_UNIT` per second), the silences (:data:`GRID_SILENCES`) included."""
+    lines = [line.split() for line in align_file.read_text().split("\n")]
+    return [(float(parts[0]), float(parts[1]), parts[2]) for parts in lines if len(parts) == 3]
+
+
 def grid_closures(align_file: Path, fps: int, frames: int, lookup: Callable[[str], str | None]) -> np.ndarray:
     """1 in the frames of a /p b m/, 0 elsewhere, from a GRID word alignment; each word's phones share its
     duration in proportion (vowels count double), which places word-initial closures exactly."""
     closure = np.zeros(frames, np.float32)
-    for line in align_file.read_text().split("\n"):
-        parts = line.split()
-        if len(parts) != 3 or parts[2] in ("sil", "sp"):
+    for first, last, word in grid_words(align_file):
+        if word in GRID_SILENCES:
             continue
-        start, end = float(parts[0]) / GRID_ALIGN_UNIT, float(parts[1]) / GRID_ALIGN_UNIT
-        phones = (lookup(parts[2]) or "").split()
+        start, end = first / GRID_ALIGN_UNIT, last / GRID_ALIGN_UNIT
+        phones = (lookup(word) or "").split()
         if not phones:
             continue
         weights = np.array([2.0 if p[0] in "AEIOU" else 1.0 for p in phones])

@@ -27,7 +27,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -299,12 +299,12 @@ def corpus_crops(corpus: list[Clip], real: int, share: float, cfg: ModelConfig, 
     if not corpus or share <= 0:
         return []
     wanted = round(real * share / (1 - share))
+    synthetic = replace(how, room=False)  # the corpus has its own degradations (train.augment), no room tone
     chosen: list[Crop] = []
     for _ in range(4 * wanted):  # bounded: a clip shorter than a window gives none
         if len(chosen) >= wanted:
             break
-        chosen += make_crops(corpus[rng.integers(len(corpus))], cfg, crop, rng, augment=True,
-                             how=WindowAugment(vtlp=how.vtlp, band_masks=how.band_masks))
+        chosen += make_crops(corpus[rng.integers(len(corpus))], cfg, crop, rng, augment=True, how=synthetic)
     return chosen[:wanted]
 
 

@@ -34,6 +34,7 @@ from facecast.features import FRAME_S, FRAME_SAMPLES
 from facecast.fileio import atomic_path
 from facecast.phonemes import Phone
 from facecast.phonemes.inventory import PHONE_ID, PHONES, SILENCE
+from facecast.train.dataset import GRID_SILENCES, grid_words
 
 WINDOW_MEL = 2000  # mel frames (100 per second) per encoder call: 20 s, within Whisper's 30 s
 
@@ -99,9 +100,8 @@ def phone_classes(phones: list[Phone], frames: int) -> np.ndarray:
 
 
 def grid_transcript(align_file: Path) -> str:
-    """The words of a GRID word alignment (``start end word`` lines), without its silences."""
-    lines = [line.split() for line in align_file.read_text().splitlines()]
-    return " ".join(parts[2] for parts in lines if len(parts) == 3 and parts[2] not in ("sil", "sp"))
+    """The words of a GRID word alignment, without its silences."""
+    return " ".join(word for _, _, word in grid_words(align_file) if word not in GRID_SILENCES)
 
 
 def clip_phones(clip_id: str, audio: np.ndarray, align_dir: Path | None) -> list[Phone]:
@@ -113,6 +113,11 @@ def clip_phones(clip_id: str, audio: np.ndarray, align_dir: Path | None) -> list
     if align_dir is not None and (align_dir / f"{stem}.align").is_file():
         return align(audio, grid_transcript(align_dir / f"{stem}.align"))
     return recognize(audio)
+
+
+def _progress(n: int, total: int, started: float) -> None:
+    if n % 100 == 0:  # every hundredth clip, on stderr
+        print(f"[{n + 1}/{total}] {time.time() - started:.0f} s", file=sys.stderr, flush=True)
 
 
 def save_teacher(path: Path, reduced: dict[str, np.ndarray], mean: np.ndarray, basis: np.ndarray,
@@ -159,8 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     full: dict[str, np.ndarray] = {}
     for n, clip in enumerate(clips):
         full[clip.id] = compute_states(clip.audio, encoder)
-        if n % 100 == 0:
-            print(f"[{n + 1}/{len(clips)}] {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+        _progress(n, len(clips), started)
     # The PCA sees training clips only; validation clips get states too (for probes), never a loss.
     mean, basis, scale = fit_pca([s for i, s in full.items() if i not in validation], args.dims)
     reduced = {i: project(s, mean, basis, scale) for i, s in full.items()}
@@ -175,8 +179,7 @@ def write_phone_teacher(out: Path, clips: list[Any], align_dir: Path | None) -> 
     rows: dict[str, np.ndarray] = {}
     for n, clip in enumerate(clips):
         rows[clip.id] = phone_classes(clip_phones(clip.id, clip.audio, align_dir), len(clip.targets))
-        if n % 100 == 0:
-            print(f"[{n + 1}/{len(clips)}] {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+        _progress(n, len(clips), started)
     out.parent.mkdir(parents=True, exist_ok=True)
     classes = len(PHONES)
     save_teacher(out, rows, np.zeros(classes, np.float32), np.eye(classes, dtype=np.float32), 1.0)
