@@ -191,3 +191,19 @@ def test_band_masks_blank_whole_runs_of_mel_bands_in_every_stacked_frame():
     assert 1 <= blank.sum() <= 16 and np.array_equal(masked.reshape(40, STACK, N_MELS)[..., ~blank],
                                                      features.reshape(40, STACK, N_MELS)[..., ~blank])
     assert np.array_equal(mask_bands(features, np.random.default_rng(1), masks=0), features)
+
+
+def test_whisper_states_as_a_class_teacher_and_negative_band_masks_are_clear_errors(tmp_path):
+    from facecast.errors import InvalidInput
+    from facecast.train import fit
+
+    data = tiny_dataset(tmp_path / "data")
+    states = audio_states_file(data, tmp_path / "teacher.npz")  # regression targets, not probabilities
+    common = ["--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1", "--batch", "4", "--crop", "64",
+              "--width", "16", "--threads", "1", "--holdout-source", "none"]
+    with pytest.raises(InvalidInput, match="does not hold class probabilities.*--phones"):
+        fit.main([*common, "--teacher", str(states), "--teacher-kind", "classes"])
+    with pytest.raises(InvalidInput, match="--band-masks must be 0 or more, not -1"):
+        fit.main([*common, "--band-masks", "-1"])
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
+

@@ -322,9 +322,10 @@ def pause_frames(audio: np.ndarray, below_db: float) -> np.ndarray:
     return db < (np.percentile(db, 95) if frames else 0.0) - below_db
 
 
-def attach_teacher(clips: list[Clip], path: Path, pause_db: float = 0.0) -> int:
+def attach_teacher(clips: list[Clip], path: Path, pause_db: float = 0.0, kind: str = "states") -> int:
     """Give each clip its teacher states from a cache file (``python -m facecast.train.teacher``); the dims.
-    With ``pause_db`` > 0 the teacher is left out of pauses (:func:`pause_frames`)."""
+    With ``pause_db`` > 0 the teacher is left out of pauses (:func:`pause_frames`). A ``classes`` teacher must
+    hold class probabilities (rows of at least 0 summing to 1), as ``teacher --phones`` writes."""
     from facecast.train.teacher import load_teacher
 
     states = load_teacher(path)
@@ -332,6 +333,10 @@ def attach_teacher(clips: list[Clip], path: Path, pause_db: float = 0.0) -> int:
     for c in clips:
         c.teacher = states.get(c.id)
         if c.teacher is not None:
+            if kind == "classes" and (c.teacher.min() < 0 or not np.allclose(c.teacher.sum(1), 1, atol=1e-2)):
+                raise InvalidInput(f"{path} does not hold class probabilities (clip {c.id}: rows must be at least 0 "
+                                   "and sum to 1); --teacher-kind classes needs `python -m facecast.train.teacher "
+                                   "--phones`")
             dims = c.teacher.shape[1]
             if pause_db > 0:
                 quiet = pause_frames(c.audio, pause_db)[:len(c.teacher)]
@@ -397,6 +402,8 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
     if not (args.data / "manifest.json").is_file() or not (args.data / "examples.npz").is_file():
         raise InvalidInput(f"{args.data} is not a dataset folder (no manifest.json and examples.npz); "
                            "build one with `facecast dataset build`")
+    if args.band_masks < 0:
+        raise InvalidInput(f"--band-masks must be 0 or more, not {args.band_masks}")
     if args.corpus and not 0 <= args.corpus_share < 1:
         raise InvalidInput(f"--corpus-share must be at least 0 and below 1, not {args.corpus_share}")
     corpus = corpus_clips(args.corpus) if args.corpus else []  # a bad corpus fails before the slow steps
@@ -437,7 +444,8 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
     mean, std = motion_stats(train)
     model.motion_mean.copy_(torch.from_numpy(mean))
     model.motion_std.copy_(torch.from_numpy(std))
-    teacher_dims = attach_teacher(train, args.teacher, args.teacher_pause_db) if args.teacher else 0
+    teacher_dims = (attach_teacher(train, args.teacher, args.teacher_pause_db, args.teacher_kind)
+                    if args.teacher else 0)
     training = TrainingGraph(model, teacher_dims, args.teacher_weight, args.r_target, args.teacher_kind).to(device)
     graph: nn.Module = training
     if world > 1:
