@@ -133,63 +133,50 @@ def _client(address: str, streams: int, seconds: float, spread: float, out: mp.Q
 
 def _aio_client(address: str, streams: int, seconds: float, spread: float, out: mp.Queue,
                 load_balancing: str | None, animator: str = "energy") -> None:
-    """As :func:`_client`, with gRPC's asyncio API: one event loop in one thread carries all of this process's
-    streams, where :func:`_client` runs three threads per stream (sender, reader, gRPC's request feeder) that
-    take turns on the interpreter lock. A frame's arrival is read when its response reaches the loop. A refusal
-    that races the config's write comes back as "failed: INTERNAL: Internal error from Core" (grpc/grpc#36066:
-    gRPC asyncio overwrites the daemon's status when a write fails after it), not as "refused"."""
+    """As :func:`_client`, with :class:`facecast.aio.AsyncClient`: one event loop in one thread carries all of
+    this process's streams, where :func:`_client` runs three threads per stream (sender, reader, gRPC's request
+    feeder) that take turns on the interpreter lock. A frame's arrival is read when its response reaches the
+    loop. The client holds a stream's audio until the daemon's first response (see facecast.aio); a refusal that
+    still races the config's write comes back as "failed: INTERNAL: Internal error from Core" (grpc/grpc#36066),
+    not as "refused"."""
     import asyncio
 
-    import grpc
-
-    from facecast.proto import facecast_pb2 as pb
-    from facecast.proto import facecast_pb2_grpc
+    from facecast.aio import AsyncClient, AsyncLiveStream
+    from facecast.client import ServerError
 
     pcm = speech(seconds)
     step = 2 * RATE * CHUNK_MS // 1000
 
-    async def one(stub: facecast_pb2_grpc.FacecastStub, delay: float) -> None:
+    async def speak(live: AsyncLiveStream, start: float) -> None:  # paced like a microphone
+        for i, offset in enumerate(range(0, len(pcm), step)):
+            await asyncio.sleep(max(0.0, start + (i + 1) * CHUNK_MS / 1000 - time.monotonic()))
+            await live.send(pcm[offset:offset + step])
+        await live.end()
+
+    async def one(client: AsyncClient, delay: float) -> None:
         await asyncio.sleep(delay)
         start = time.monotonic()
-        admitted, done = asyncio.Event(), asyncio.Event()
-
-        async def requests():  # paced like a microphone; stops early once the daemon has ended the call
-            yield pb.StreamRequest(config=pb.StreamConfig(animator=animator, fps=30, sample_rate=RATE))
-            # Audio only once the header came: a write after a refusal would turn the daemon's status into
-            # "INTERNAL: Internal error from Core" (grpc/grpc#36066). The pacing keeps the same start.
-            await admitted.wait()
-            for i, offset in enumerate(range(0, len(pcm), step)):
-                await asyncio.sleep(max(0.0, start + (i + 1) * CHUNK_MS / 1000 - time.monotonic()))
-                if done.is_set():
-                    return
-                yield pb.StreamRequest(pcm=pcm[offset:offset + step])
-            yield pb.StreamRequest(end=pb.End())
-
+        live = client.stream(sample_rate=RATE, fps=30, animator=animator)
+        speaking = asyncio.create_task(speak(live, start))
         lateness: list[float] = []
         lookahead = 0.0
-        call = stub.Stream(requests(), timeout=seconds + 90)
         try:
-            async for response in call:
+            async for response in live.responses():
                 now = time.monotonic()
                 kind = response.WhichOneof("kind")
                 if kind == "header":
                     lookahead = response.header.lookahead_ms / 1000
-                    admitted.set()
                 elif kind == "frames":
                     lateness.extend(frame_lateness(now, start, f.time_code, lookahead) for f in response.frames.frames)
             out.put(("admitted", lateness, len(lateness)))
-        except grpc.aio.AioRpcError as e:
-            kind = "refused" if e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED else "failed"
-            out.put((kind, f"{e.code().name}: {e.details()}", 0))
+        except ServerError as e:
+            out.put(("refused" if e.code == "RESOURCE_EXHAUSTED" else "failed", str(e), 0))
         finally:
-            done.set()
-            admitted.set()
+            speaking.cancel()
 
     async def main() -> None:
-        options = [("grpc.lb_policy_name", load_balancing)] if load_balancing else []
-        async with grpc.aio.insecure_channel(address, options=options) as channel:
-            stub = facecast_pb2_grpc.FacecastStub(channel)
-            await asyncio.gather(*(one(stub, i * spread) for i in range(streams)))
+        async with AsyncClient(address, timeout=seconds + 90, load_balancing=load_balancing) as client:
+            await asyncio.gather(*(one(client, i * spread) for i in range(streams)))
 
     asyncio.run(main())
 
@@ -201,7 +188,7 @@ def run_load(address: str, streams: int, seconds: float, processes: int = 4, spr
              load_balancing: str | None = None, animator: str = "energy", client: str = "threads") -> LoadResult:
     """``streams`` streams (the i-th starting ``i * spread`` s after the first) from ``processes`` processes;
     ``load_balancing`` (e.g. "round_robin", with an address listing replicas) spreads each process's calls;
-    ``client``: ``threads`` (facecast.Client, as an application uses it) or ``aio`` (:func:`_aio_client`)."""
+    ``client``: ``threads`` (facecast.Client) or ``aio`` (facecast.aio.AsyncClient, :func:`_aio_client`)."""
     context = mp.get_context("spawn")  # the test process may hold gRPC channels: never fork it
     out: mp.Queue = context.Queue()
     per = [streams // processes + (i < streams % processes) for i in range(processes)]

@@ -439,6 +439,6 @@ def test_the_asyncio_load_client_is_served_in_full_and_measures_every_frame():
     finally:
         d.stop()
     assert result.admitted == 3 and result.refused + len(result.failed) == 1, result.summary()
-    assert all(f == "INTERNAL: Internal error from Core" for f in result.failed), result.failed
+    assert all(f == "Internal error from Core (INTERNAL)" for f in result.failed), result.failed
     assert all(n >= 90 for n in result.frames) and len(result.lateness_ms) == sum(result.frames)
     assert np.all(np.isfinite(result.lateness_ms))

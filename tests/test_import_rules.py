@@ -6,7 +6,7 @@ Layers, lowest first; a module imports its own layer and the layers its layer ma
     contract   errors _version fileio media motion controls audio features runtime proto wire
     animators  animators phonemes settle speechcheck  uses the contract
     outputs    character exports face render blender  uses the contract (they consume motion, not animators)
-    services   server client                         uses the contract, animators, outputs
+    services   server client aio                     uses the contract, animators, outputs
     apps       unreal dialogue_batch train cli, the package root (facecast/__init__.py) and __main__: anything
 
 and besides: only ``cli`` imports ``server``; ``server`` and ``client`` never import each other (they meet on the
@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                            "features", "runtime", "proto", "wire"})),
     ("animators", frozenset({"animators", "phonemes", "settle", "speechcheck"})),
     ("outputs", frozenset({"character", "exports", "face", "render", "blender"})),
-    ("services", frozenset({"server", "client"})),
+    ("services", frozenset({"server", "client", "aio"})),
     ("apps", frozenset({"unreal", "dialogue_batch", "train", "cli", "__init__", "__main__"})),
 )
 MAY_USE: dict[str, frozenset[str]] = {
@@ -106,9 +106,9 @@ def test_only_the_cli_imports_the_daemon_and_client_and_server_meet_on_the_wire(
         targets = {_unit(module) for module in _facecast_imports(tree)}
         if "server" in targets and source not in ("server", "cli"):
             broken.append(f"{path} imports facecast.server")
-        if source == "client" and "server" in targets:
+        if source in ("client", "aio") and "server" in targets:
             broken.append(f"{path}: the client imports the server")
-        if source == "server" and "client" in targets:
+        if source == "server" and targets & {"client", "aio"}:
             broken.append(f"{path}: the server imports the client")
     assert not broken
 

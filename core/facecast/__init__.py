@@ -7,7 +7,8 @@ The small public API::
     facecast.export(clip, "take.csv")          # or .json, .fcclip, .glb, .usda, .fbx, .mp4
     clip = facecast.load("take.csv")
 
-See :mod:`facecast.motion` for the contract every clip follows and :mod:`facecast.client` for the daemon.
+See :mod:`facecast.motion` for the contract every clip follows and :mod:`facecast.client` (threaded) or
+:mod:`facecast.aio` (asyncio) for the daemon.
 """
 
 from __future__ import annotations

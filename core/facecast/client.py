@@ -127,6 +127,111 @@ def _plain(message: Any) -> Any:
     return out
 
 
+def channel_options(max_message_bytes: int, load_balancing: str | None) -> list[tuple[str, object]]:
+    """gRPC channel arguments shared by :class:`Client` and :class:`facecast.aio.AsyncClient`."""
+    options: list[tuple[str, object]] = [("grpc.max_receive_message_length", max_message_bytes),
+                                         ("grpc.max_send_message_length", max_message_bytes)]
+    if load_balancing:  # e.g. "round_robin" over "ipv4:10.0.0.1:50051,10.0.0.2:50051" (replicas)
+        options.append(("grpc.lb_policy_name", load_balancing))
+    return options
+
+
+def bearer(token: str | None) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {token}"),) if token else ()
+
+
+def animate_request(audio: str | os.PathLike[str] | bytes, animator: str | None, fps: int,
+                    controls: Controls | None, text: str | None, language: str | None, echo_audio: bool,
+                    texture: pb.TextureOptions | None, control_fields: dict[str, Any]) -> pb.AnimateRequest:
+    return pb.AnimateRequest(
+        audio=pb.AudioInput(encoded=read_input(audio, "audio")[0]), animator=animator or "", fps=fps,
+        controls=_controls_message(controls, control_fields), text=text or "", language=language or "",
+        echo_audio=echo_audio, texture=texture or pb.TextureOptions())
+
+
+def stream_config(sample_rate: int, animator: str | None, fps: int, controls: Controls | None,
+                  sample_format: str, echo_audio: bool, text: str | None, language: str | None,
+                  texture: pb.TextureOptions | None, control_fields: dict[str, Any]) -> pb.StreamConfig:
+    if sample_format not in _SAMPLE_FORMATS:
+        raise FacecastError(f"sample format must be one of {', '.join(_SAMPLE_FORMATS)}, not {sample_format!r}")
+    return pb.StreamConfig(
+        animator=animator or "", fps=fps, sample_rate=sample_rate, format=_SAMPLE_FORMATS[sample_format],
+        controls=_controls_message(controls, control_fields), echo_audio=echo_audio, text=text or "",
+        language=language or "", texture=texture or pb.TextureOptions())
+
+
+def pcm_request(pcm: bytes | np.ndarray) -> pb.StreamRequest:
+    """One audio chunk: bytes in the configured format, or a float32 array."""
+    return pb.StreamRequest(pcm=pcm.astype("<f4").tobytes() if isinstance(pcm, np.ndarray) else bytes(pcm))
+
+
+class TakeBuilder:
+    """The responses of one ``Animate`` call gathered into a take, with its progress reported (the logic of
+    :meth:`Client.animate`, shared with the asyncio client)."""
+
+    def __init__(self, progress: Callable[[float, float], None] | None) -> None:
+        self.frames: list[MotionFrame] = []
+        self.header: pb.StreamHeader | None = None
+        self.warnings: list[str] = []
+        self._progress = progress
+        self._before: Callable[[float, float], None] | None = None  # the work before the first frame
+        self._during = progress  # the frames
+
+    def add(self, response: pb.MotionResponse) -> None:
+        from facecast.animators.base import split_progress
+
+        kind = response.WhichOneof("kind")
+        header = self.header
+        if kind == "header":
+            self.header = response.header
+            _check_channels(self.header)
+        elif kind == "event" and response.event.name == "progress" and self._progress and header:
+            if self._before is None:
+                self._before, self._during = split_progress(self._progress, response.event.detail or "preparing")
+            if self._before is not None:
+                self._before(min(response.event.time_code * header.fps, header.total_frames), header.total_frames)
+        elif kind == "frames":
+            self.frames += wire.frames_from_batch(response.frames)
+            if self._during and header:
+                self._during(len(self.frames), header.total_frames)
+        elif kind == "status":
+            self.warnings = wire.status_warnings(response.status.message)
+
+    def clip(self, fps: int, animator: str | None, address: str) -> MotionClip:
+        """The take; the daemon's warnings re-raised as ``UserWarning``s and kept in ``metadata["warnings"]``."""
+        header = self.header
+        metadata: dict[str, Any] = {"animator": header.animator if header else animator, "daemon": address,
+                                    "animator_version": header.animator_version if header else ""}
+        if self.warnings:
+            metadata["warnings"] = self.warnings
+        for text in self.warnings:
+            warnings.warn(text, UserWarning, stacklevel=3)
+        return MotionClip.from_frames(fps, self.frames, metadata)
+
+
+class StreamWatch:
+    """What a live stream's responses said so far: its header, its final status and warnings, whether it ended
+    with that status (shared by :class:`LiveStream` and the asyncio client's stream)."""
+
+    def __init__(self) -> None:
+        self.header: pb.StreamHeader | None = None
+        self.status: pb.Status | None = None
+        self.warnings: list[str] = []  # from the final status
+        self.ended = False
+
+    def see(self, response: pb.MotionResponse) -> None:
+        kind = response.WhichOneof("kind")
+        self.ended = kind == "status"
+        if kind == "header":
+            self.header = response.header
+            _check_channels(response.header)
+        elif kind == "status":
+            self.status = response.status
+            self.warnings = wire.status_warnings(response.status.message)
+            for text in self.warnings:  # as animate() does: a transcript that did not fit, ...
+                warnings.warn(text, UserWarning, stacklevel=3)
+
+
 class Client:
     """A connection to a facecast daemon. ``token`` sends a bearer token; ``root_certificates`` enables TLS;
     ``certificate_chain`` and ``private_key`` (PEM) present a client certificate, for a daemon that requires
@@ -138,16 +243,13 @@ class Client:
                  private_key: bytes | None = None, load_balancing: str | None = None) -> None:
         self.address = address
         self.timeout = timeout
-        options: list[tuple[str, object]] = [("grpc.max_receive_message_length", max_message_bytes),
-                                             ("grpc.max_send_message_length", max_message_bytes)]
-        if load_balancing:  # e.g. "round_robin" over "ipv4:10.0.0.1:50051,10.0.0.2:50051" (replicas)
-            options.append(("grpc.lb_policy_name", load_balancing))
+        options = channel_options(max_message_bytes, load_balancing)
         if root_certificates is not None:
             credentials = grpc.ssl_channel_credentials(root_certificates, private_key, certificate_chain)
             self._channel = grpc.secure_channel(address, credentials, options)
         else:
             self._channel = grpc.insecure_channel(address, options)
-        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._metadata = bearer(token)
         self._stub = facecast_pb2_grpc.FacecastStub(self._channel)
 
     def __enter__(self) -> Client:
@@ -210,10 +312,8 @@ class Client:
                           **control_fields: Any) -> Iterator[pb.MotionResponse]:
         """The raw response stream of ``Animate`` for an audio file (path or encoded bytes); with
         ``texture=texture_options(avatar_id)`` rendered frames arrive after the motion frames they show."""
-        request = pb.AnimateRequest(
-            audio=pb.AudioInput(encoded=read_input(audio, "audio")[0]), animator=animator or "", fps=fps,
-            controls=_controls_message(controls, control_fields), text=text or "", language=language or "",
-            echo_audio=echo_audio, texture=texture or pb.TextureOptions())
+        request = animate_request(audio, animator, fps, controls, text, language, echo_audio, texture,
+                                  control_fields)
         try:
             ended = False
             for response in self._stub.Animate(request, timeout=self.timeout, metadata=self._metadata):
@@ -235,45 +335,18 @@ class Client:
         Warnings the daemon reports in the final status (a transcript that does not fit the audio, which then
         falls back to the audio alone) are re-raised here as ``UserWarning``s and kept, as a list of strings, in
         the take's ``metadata["warnings"]`` (absent when there were none)."""
-        from facecast.animators.base import split_progress
-
-        frames: list[MotionFrame] = []
-        header: pb.StreamHeader | None = None
-        raised: list[str] = []
-        before, during = None, progress  # the work before the first frame, the frames
+        take = TakeBuilder(progress)
         for response in self.animate_responses(audio, animator, fps, controls, text, language, **control_fields):
-            kind = response.WhichOneof("kind")
-            if kind == "header":
-                header = response.header
-                _check_channels(header)
-            elif kind == "event" and response.event.name == "progress" and progress and header:
-                if before is None:
-                    before, during = split_progress(progress, response.event.detail or "preparing")
-                if before is not None:
-                    before(min(response.event.time_code * header.fps, header.total_frames), header.total_frames)
-            elif kind == "frames":
-                frames += wire.frames_from_batch(response.frames)
-                if during and header:
-                    during(len(frames), header.total_frames)
-            elif kind == "status":
-                raised = wire.status_warnings(response.status.message)
-        metadata: dict[str, Any] = {"animator": header.animator if header else animator, "daemon": self.address,
-                                    "animator_version": header.animator_version if header else ""}
-        if raised:
-            metadata["warnings"] = raised
-        for text in raised:
-            warnings.warn(text, UserWarning, stacklevel=2)
-        return MotionClip.from_frames(fps, frames, metadata)
+            take.add(response)
+        return take.clip(fps, animator, self.address)
 
     def stream(self, sample_rate: int = 16000, animator: str | None = None, fps: int = DEFAULT_FPS,
                controls: Controls | None = None, sample_format: str = "pcm16", echo_audio: bool = False,
                text: str | None = None, language: str | None = None, texture: pb.TextureOptions | None = None,
                **control_fields: Any) -> LiveStream:
         """Open a real-time ``Stream``: send PCM chunks as they are spoken and read frames as they come."""
-        config = pb.StreamConfig(
-            animator=animator or "", fps=fps, sample_rate=sample_rate, format=_SAMPLE_FORMATS[sample_format],
-            controls=_controls_message(controls, control_fields), echo_audio=echo_audio, text=text or "",
-            language=language or "", texture=texture or pb.TextureOptions())
+        config = stream_config(sample_rate, animator, fps, controls, sample_format, echo_audio, text, language,
+                               texture, control_fields)
         return LiveStream(self, config)
 
 
@@ -289,10 +362,20 @@ class LiveStream:
         self._call = client._stub.Stream(self._request_iterator(), timeout=client.timeout, metadata=client._metadata)
         self._closed = threading.Event()
         self._cancelled = False  # by this client (cancel()), not by the daemon or a proxy
-        self.header: pb.StreamHeader | None = None
-        self.status: pb.Status | None = None
-        self.warnings: list[str] = []  # from the final status
-        self._ended = False
+        self._watch = StreamWatch()
+
+    @property
+    def header(self) -> pb.StreamHeader | None:
+        return self._watch.header
+
+    @property
+    def status(self) -> pb.Status | None:
+        return self._watch.status
+
+    @property
+    def warnings(self) -> list[str]:
+        """Warnings of the final status (a transcript that did not fit, ...)."""
+        return self._watch.warnings
 
     def _request_iterator(self) -> Iterator[pb.StreamRequest]:
         while True:
@@ -312,8 +395,7 @@ class LiveStream:
 
     def send(self, pcm: bytes | np.ndarray) -> None:
         """Queue one audio chunk (bytes in the configured format, or a float32 array)."""
-        data = pcm.astype("<f4").tobytes() if isinstance(pcm, np.ndarray) else bytes(pcm)
-        self._requests.put(pb.StreamRequest(pcm=data))
+        self._requests.put(pcm_request(pcm))
 
     def update(self, controls: Controls | None = None, **control_fields: Any) -> None:
         """Change controls mid-utterance (emotion, gaze, intensity, ...)."""
@@ -336,22 +418,13 @@ class LiveStream:
         """Every response as it arrives (header, frame batches, audio echoes, events, the final status)."""
         try:
             for response in self._call:
-                kind = response.WhichOneof("kind")
-                self._ended = kind == "status"
-                if kind == "header":
-                    self.header = response.header
-                    _check_channels(self.header)
-                elif kind == "status":
-                    self.status = response.status
-                    self.warnings = wire.status_warnings(response.status.message)
-                    for text in self.warnings:  # as animate() does: a transcript that did not fit, ...
-                        warnings.warn(text, UserWarning, stacklevel=2)
+                self._watch.see(response)
                 yield response
         except grpc.RpcError as e:
             if e.code() == grpc.StatusCode.CANCELLED and self._cancelled:
                 return
             raise _server_error(e, self._client.address) from None
-        if not self._ended:
+        if not self._watch.ended:
             raise _cut_short(self._client.address)
 
     def frames(self) -> Iterator[MotionFrame]:
