@@ -171,6 +171,8 @@ def test_many_neural_streams_run_on_one_thread_and_are_served_in_full(daemon):
     takes = asyncio.run(run())
     assert all(t.shape == (FRAMES, 61) for t in takes)
     jaw, yaw = CHANNELS.index("JawOpen"), CHANNELS.index("HeadYaw")
-    assert all(np.array_equal(t[:, jaw], takes[0][:, jaw]) for t in takes)  # the same mouth, whatever the seed
+    # the same mouth whatever the seed (to float rounding: the daemon batches whichever streams are due)
+    mouth_gaps = [float(np.abs(t[:, jaw] - takes[0][:, jaw]).max()) for t in takes]
+    assert max(mouth_gaps) < 1e-3, mouth_gaps
     assert not np.array_equal(takes[0][:, yaw], takes[1][:, yaw])  # different heads
     assert max(counts) <= 2, counts

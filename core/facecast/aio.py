@@ -45,46 +45,31 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from facecast import wire
 from facecast.client import (
-    DEFAULT_ADDRESS,
+    Connection,
     ServerError,
     StreamWatch,
     TakeBuilder,
+    WatchedStream,
     _controls_message,
     _cut_short,
     _plain,
     _server_error,
     animate_request,
-    bearer,
-    channel_options,
     pcm_request,
     stream_config,
 )
 from facecast.controls import Controls
 from facecast.motion import DEFAULT_FPS, MotionClip, MotionFrame
 from facecast.proto import facecast_pb2 as pb
-from facecast.proto import facecast_pb2_grpc
 
 __all__ = ["AsyncClient", "AsyncLiveStream", "ServerError"]
 
 
-class AsyncClient:
+class AsyncClient(Connection):
     """A connection to a facecast daemon for asyncio code; the arguments are :class:`facecast.client.Client`'s.
     Use it inside one event loop (``async with AsyncClient(...) as client``)."""
 
-    def __init__(self, address: str = DEFAULT_ADDRESS, token: str | None = None,
-                 root_certificates: bytes | None = None, timeout: float | None = None,
-                 max_message_bytes: int = 64 * 1024 * 1024, certificate_chain: bytes | None = None,
-                 private_key: bytes | None = None, load_balancing: str | None = None) -> None:
-        self.address = address
-        self.timeout = timeout
-        options = channel_options(max_message_bytes, load_balancing)
-        if root_certificates is not None:
-            credentials = grpc.ssl_channel_credentials(root_certificates, private_key, certificate_chain)
-            self._channel = grpc.aio.secure_channel(address, credentials, options)
-        else:
-            self._channel = grpc.aio.insecure_channel(address, options)
-        self._metadata = bearer(token)
-        self._stub = facecast_pb2_grpc.FacecastStub(self._channel)
+    _channels = grpc.aio
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -160,7 +145,7 @@ class AsyncClient:
         return AsyncLiveStream(self, config)
 
 
-class AsyncLiveStream:
+class AsyncLiveStream(WatchedStream):
     """One real-time session on an event loop: one task sends (:meth:`send`, :meth:`update`, :meth:`end`),
     another reads (:meth:`responses` or :meth:`frames`). ``async with`` ends the stream on leaving the block, or
     cancels it when the block raised."""
@@ -175,19 +160,6 @@ class AsyncLiveStream:
         self._watch = StreamWatch()
         self._call = client._stub.Stream(self._request_iterator(config), timeout=client.timeout,
                                          metadata=client._metadata)
-
-    @property
-    def header(self) -> pb.StreamHeader | None:
-        return self._watch.header
-
-    @property
-    def status(self) -> pb.Status | None:
-        return self._watch.status
-
-    @property
-    def warnings(self) -> list[str]:
-        """Warnings of the final status (a transcript that did not fit, ...)."""
-        return self._watch.warnings
 
     async def _request_iterator(self, config: pb.StreamConfig) -> AsyncIterator[pb.StreamRequest]:
         yield pb.StreamRequest(config=config)

@@ -232,10 +232,30 @@ class StreamWatch:
                 warnings.warn(text, UserWarning, stacklevel=3)
 
 
-class Client:
-    """A connection to a facecast daemon. ``token`` sends a bearer token; ``root_certificates`` enables TLS;
-    ``certificate_chain`` and ``private_key`` (PEM) present a client certificate, for a daemon that requires
-    one (``--tls-client-ca``)."""
+class WatchedStream:
+    """What both clients' live streams show of their responses: ``header``, ``status`` and ``warnings``."""
+
+    _watch: StreamWatch
+
+    @property
+    def header(self) -> pb.StreamHeader | None:
+        return self._watch.header
+
+    @property
+    def status(self) -> pb.Status | None:
+        return self._watch.status
+
+    @property
+    def warnings(self) -> list[str]:
+        """Warnings of the final status (a transcript that did not fit, ...)."""
+        return self._watch.warnings
+
+
+class Connection:
+    """What both clients hold (this module's :class:`Client`, :class:`facecast.aio.AsyncClient`): the address,
+    the call timeout, a channel from ``_channels`` (``grpc`` or ``grpc.aio``), the bearer metadata, the stub."""
+
+    _channels: Any = grpc
 
     def __init__(self, address: str = DEFAULT_ADDRESS, token: str | None = None,
                  root_certificates: bytes | None = None, timeout: float | None = None,
@@ -246,11 +266,17 @@ class Client:
         options = channel_options(max_message_bytes, load_balancing)
         if root_certificates is not None:
             credentials = grpc.ssl_channel_credentials(root_certificates, private_key, certificate_chain)
-            self._channel = grpc.secure_channel(address, credentials, options)
+            self._channel = self._channels.secure_channel(address, credentials, options)
         else:
-            self._channel = grpc.insecure_channel(address, options)
+            self._channel = self._channels.insecure_channel(address, options)
         self._metadata = bearer(token)
         self._stub = facecast_pb2_grpc.FacecastStub(self._channel)
+
+
+class Client(Connection):
+    """A connection to a facecast daemon. ``token`` sends a bearer token; ``root_certificates`` enables TLS;
+    ``certificate_chain`` and ``private_key`` (PEM) present a client certificate, for a daemon that requires
+    one (``--tls-client-ca``)."""
 
     def __enter__(self) -> Client:
         return self
@@ -350,7 +376,7 @@ class Client:
         return LiveStream(self, config)
 
 
-class LiveStream:
+class LiveStream(WatchedStream):
     """One real-time session. Thread-safe to :meth:`send` from one thread while another reads :meth:`responses`."""
 
     _END = object()
@@ -363,19 +389,6 @@ class LiveStream:
         self._closed = threading.Event()
         self._cancelled = False  # by this client (cancel()), not by the daemon or a proxy
         self._watch = StreamWatch()
-
-    @property
-    def header(self) -> pb.StreamHeader | None:
-        return self._watch.header
-
-    @property
-    def status(self) -> pb.Status | None:
-        return self._watch.status
-
-    @property
-    def warnings(self) -> list[str]:
-        """Warnings of the final status (a transcript that did not fit, ...)."""
-        return self._watch.warnings
 
     def _request_iterator(self) -> Iterator[pb.StreamRequest]:
         while True:
