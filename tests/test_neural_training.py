@@ -91,14 +91,19 @@ def test_speakers_group_clips_of_one_person():
     assert speaker_of("grid_other", "a") != speaker_of("grid_other", "b")
 
 
-@pytest.mark.parametrize("lifter", [0, 12])
-def test_streamed_onnx_export_agrees_with_pytorch_window_at_any_chunk_size(tmp_path, lifter):
+@pytest.mark.parametrize("lifter, whole_clip", [(0, False), (12, False), (0, True)])
+def test_streamed_onnx_export_agrees_with_pytorch_window_at_any_chunk_size(tmp_path, lifter, whole_clip):
+    """Also for a whole-clip model (``--whole-clip``: every block symmetric, 31 frames of lookahead)."""
     from facecast.runtime import inference_session
     from facecast.train.export import export, max_difference, stream_inputs
     from facecast.train.model import Model, ModelConfig, StreamSampler
 
     torch.manual_seed(0)
-    model = Model(ModelConfig(width=32, flow_width=32, lifter=lifter)).eval()
+    cfg = ModelConfig(width=32, flow_width=32, lifter=lifter)
+    if whole_clip:
+        cfg = ModelConfig(width=32, flow_width=32, rights=cfg.dilations)
+        assert cfg.lookahead == cfg.history == 31
+    model = Model(cfg).eval()
     for p in model.parameters():  # the zero-initialised residual branches would hide a wrong export
         torch.nn.init.normal_(p, std=0.1)
     path = export(model, tmp_path)

@@ -440,6 +440,8 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> dict[str, Any]:
         mean, std = speech_statistics([c.audio for c in train])
         norm = RunningNorm(tuple(mean.tolist()), tuple(std.tolist()))
     cfg = ModelConfig(width=args.width, lifter=args.lifter, norm=norm)
+    if args.whole_clip:  # every block symmetric: for whole clips only (lookahead 0.62 s)
+        cfg = replace(cfg, rights=cfg.dilations)
     model = Model(cfg).to(device)
     mean, std = motion_stats(train)
     model.motion_mean.copy_(torch.from_numpy(mean))
@@ -537,7 +539,8 @@ def load_model(path: Path) -> Model:
     state = torch.load(path, map_location="cpu", weights_only=False)
     raw = state["config"]
     cfg = ModelConfig(width=raw["width"], dilations=tuple(raw["dilations"]), centred=tuple(raw["centred"]),
-                      flow_width=raw["flow_width"], flow_steps=raw["flow_steps"], motion_dims=raw["motion_dims"],
+                      rights=tuple(raw.get("rights", ())), flow_width=raw["flow_width"],
+                      flow_steps=raw["flow_steps"], motion_dims=raw["motion_dims"],
                       sampled=tuple(raw["sampled"]), lifter=int(raw.get("lifter", 0)),
                       norm=RunningNorm.from_dict(raw["norm"]) if raw.get("norm") else None)
     model = Model(cfg)

@@ -77,6 +77,7 @@ def train_fold(args: argparse.Namespace, source: str, fold: Path) -> None:
                  "--teacher-kind", args.teacher_kind, "--teacher-pause-db", str(args.teacher_pause_db)]
                 if args.teacher else [])
              + (["--room-tone"] if args.room_tone else [])
+             + (["--whole-clip"] if args.whole_clip else [])
              + (["--corpus", str(args.corpus), "--corpus-share", str(args.corpus_share)] if args.corpus else []))
     export(fit.load_model(fold / "checkpoint.pt"), fold / "model")
 
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--teacher-kind", choices=("states", "classes"), default="states")
     p.add_argument("--teacher-pause-db", type=float, default=0.0)
     p.add_argument("--room-tone", action="store_true")
+    p.add_argument("--whole-clip", action="store_true", help="symmetric encoder blocks (see fit --whole-clip)")
     p.add_argument("--corpus", type=Path, default=None, help="synthetic corpus for every fold (see fit --corpus)")
     p.add_argument("--corpus-share", type=float, default=0.25)
     p.add_argument("--r-target", choices=TRUTHS, default="jawopen", help="what the r loss follows (see fit)")

@@ -43,6 +43,9 @@ class ModelConfig:
     width: int = 128
     dilations: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8, 1)
     centred: tuple[int, ...] = (0, 4, 8)  # blocks with one frame of right context
+    # Each block's frames of right context instead (0 .. 2 x its dilation); empty: ``centred``'s. A block with as
+    # much right context as its dilation is symmetric; all of them make a whole-clip model (lookahead 0.62 s).
+    rights: tuple[int, ...] = ()
     flow_width: int = 128
     flow_steps: int = 4
     motion_dims: int = len(SAMPLED)
@@ -50,15 +53,21 @@ class ModelConfig:
     lifter: int = 0  # cepstral coefficients of each log-mel frame the encoder sees (0: the whole log-mel)
     norm: RunningNorm | None = None  # causal per-band standardisation of the log-mel (None: fixed constants)
 
+    def right_context(self) -> tuple[int, ...]:
+        """Each block's frames of right context."""
+        if self.rights:
+            return tuple(self.rights)
+        return tuple(1 if i in self.centred else 0 for i in range(len(self.dilations)))
+
     @property
     def lookahead(self) -> int:
         """Frames of right context."""
-        return len(self.centred)
+        return sum(self.right_context())
 
     @property
     def history(self) -> int:
         """Frames of left context."""
-        return sum(2 * d - (1 if i in self.centred else 0) for i, d in enumerate(self.dilations))
+        return sum(2 * d - r for d, r in zip(self.dilations, self.right_context()))
 
     def to_dict(self) -> dict:
         return {**asdict(self), "lookahead": self.lookahead, "history": self.history}
@@ -118,7 +127,7 @@ class Encoder(nn.Module):
         self.lift: torch.Tensor
         self.register_buffer("lift", lifter_matrix(cfg.lifter), persistent=False)
         self.lifted = cfg.lifter > 0
-        blocks = [Block(cfg.width, d, 1 if i in cfg.centred else 0) for i, d in enumerate(cfg.dilations)]
+        blocks = [Block(cfg.width, d, r) for d, r in zip(cfg.dilations, cfg.right_context())]
         self.blocks = nn.ModuleList(blocks)
         self.spans = [block.span for block in blocks]
         self.gain = nn.Parameter(torch.ones(cfg.width))

@@ -58,4 +58,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--r-target", choices=("jawopen", "opening"), default="jawopen",
                    help="what the Pearson-r loss and best.pt follow: the captured JawOpen, or the measured lip gap "
                         "(inner-lip gap over inter-ocular distance, the mouth opening itself)")
+    p.add_argument("--whole-clip", action="store_true",
+                   help="every encoder block symmetric (0.62 s of lookahead): a model for whole clips, not streams")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
