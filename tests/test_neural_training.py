@@ -103,6 +103,8 @@ def test_streamed_onnx_export_agrees_with_pytorch_window_at_any_chunk_size(tmp_p
     if whole_clip:
         cfg = ModelConfig(width=32, flow_width=32, rights=cfg.dilations)
         assert cfg.lookahead == cfg.history == 31
+        with pytest.raises(ValueError, match="right context"):
+            Model(ModelConfig(rights=(3,) * len(cfg.dilations)))  # more than 2 x dilation 1
     model = Model(cfg).eval()
     for p in model.parameters():  # the zero-initialised residual branches would hide a wrong export
         torch.nn.init.normal_(p, std=0.1)

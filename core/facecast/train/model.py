@@ -56,6 +56,10 @@ class ModelConfig:
     def right_context(self) -> tuple[int, ...]:
         """Each block's frames of right context."""
         if self.rights:
+            if len(self.rights) != len(self.dilations) or any(not 0 <= r <= 2 * d
+                                                                for r, d in zip(self.rights, self.dilations)):
+                raise ValueError(f"rights {self.rights} must give each of the {len(self.dilations)} blocks 0 to 2 x "
+                                 f"its dilation {self.dilations} frames of right context")
             return tuple(self.rights)
         return tuple(1 if i in self.centred else 0 for i in range(len(self.dilations)))
 
