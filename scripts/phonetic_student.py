@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from fusion_folds import r  # this folder's fusion script: Pearson r of the common length, 0 for a flat curve
 
 from facecast.animators import get_animator
 from facecast.animators.fusion import fuse_jaw
@@ -33,12 +34,6 @@ from facecast.controls import Controls
 from facecast.motion import CHANNEL_INDEX
 
 JAW = CHANNEL_INDEX["JawOpen"]
-
-
-def r(a: np.ndarray, b: np.ndarray) -> float:
-    n = min(len(a), len(b))
-    a, b = a[:n], b[:n]
-    return float(np.corrcoef(a, b)[0, 1]) if a.std() > 1e-6 and b.std() > 1e-6 else 0.0
 
 
 def jaw(animator: object, audio: Audio, fps: int) -> np.ndarray:
