@@ -53,13 +53,15 @@ class ModelConfig:
     lifter: int = 0  # cepstral coefficients of each log-mel frame the encoder sees (0: the whole log-mel)
     norm: RunningNorm | None = None  # causal per-band standardisation of the log-mel (None: fixed constants)
 
+    def __post_init__(self) -> None:
+        if self.rights and (len(self.rights) != len(self.dilations)
+                            or any(not 0 <= r <= 2 * d for r, d in zip(self.rights, self.dilations))):
+            raise ValueError(f"rights {self.rights} must give each of the {len(self.dilations)} blocks 0 to 2 x "
+                             f"its dilation {self.dilations} frames of right context")
+
     def right_context(self) -> tuple[int, ...]:
         """Each block's frames of right context."""
         if self.rights:
-            if len(self.rights) != len(self.dilations) or any(not 0 <= r <= 2 * d
-                                                                for r, d in zip(self.rights, self.dilations)):
-                raise ValueError(f"rights {self.rights} must give each of the {len(self.dilations)} blocks 0 to 2 x "
-                                 f"its dilation {self.dilations} frames of right context")
             return tuple(self.rights)
         return tuple(1 if i in self.centred else 0 for i in range(len(self.dilations)))
 
