@@ -79,15 +79,18 @@ class Contender:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def animator_contender(name: str, model: Path | None = None, live: bool = False) -> Contender:
+def animator_contender(name: str, model: Path | None = None, live: bool = False, whisper: bool = True) -> Contender:
     """An animator by registry name (``neural`` with ``model`` loads that file). ``live``: fed as a real-time
-    stream in :data:`LIVE_CHUNK_S` chunks through ``stream()`` instead of ``animate()`` (named ``NAME-live``)."""
+    stream in :data:`LIVE_CHUNK_S` chunks through ``stream()`` instead of ``animate()`` (named ``NAME-live``).
+    ``whisper=False``: ``neural``'s clips are not fused with the shipped Whisper jaw head (the folds: that head
+    was fitted on every training source; its own fold figures come from ``python -m facecast.train.whisper_jaw
+    folds``)."""
     from facecast.animators import get_animator
 
     if name == "neural" and model is not None:
         from facecast.animators.neural import NeuralAnimator
 
-        animator = NeuralAnimator(model_path=model)
+        animator = NeuralAnimator(model_path=model, fuse_whisper=whisper)
     else:
         animator = get_animator(name)
 
@@ -497,7 +500,7 @@ def main() -> None:
     if args.fold and "folds" not in args.skip:
         report["folds"] = {}
         for folder, model in args.fold:
-            fold = [animator_contender("neural", model)] + [
+            fold = [animator_contender("neural", model, whisper=False)] + [
                 c for c in later if not c.name.startswith("neural") and (c.name != "rhubarb" or args.fold_rhubarb)]
             result = lipsync_rows(list_videos([folder], args.per_source), fold, args.cache)
             result["model"] = str(model)

@@ -50,7 +50,7 @@ def main() -> None:
     phonetic, energy = get_animator("phonetic"), get_animator("energy")
     folds: dict[str, dict[str, float]] = {}
     for fold in sorted(f for f in args.folds.iterdir() if (f / "model" / "neural.onnx").is_file()):
-        model = NeuralAnimator(fold / "model" / "neural.onnx", fuse_phonetic=False)
+        model = NeuralAnimator(fold / "model" / "neural.onnx", fuse=False)
         rows = []
         for _, audio, truth, fps in held_clips(args.data, fold.name, args.eval_clips):
             m, ph, e = (a.animate(audio, Controls(), fps=fps).values[:, JAW].astype(np.float64)

@@ -69,8 +69,8 @@ def folds(args: argparse.Namespace) -> None:
 
     phonetic, means = get_animator("phonetic"), {}
     for fold in sorted(f.name for f in args.folds.iterdir() if (f / "model" / "neural.onnx").is_file()):
-        model = NeuralAnimator(args.folds / fold / "model" / "neural.onnx", fuse_phonetic=False)
-        student = NeuralAnimator(args.students / fold / "model" / "neural.onnx", fuse_phonetic=False)
+        model = NeuralAnimator(args.folds / fold / "model" / "neural.onnx", fuse=False)
+        student = NeuralAnimator(args.students / fold / "model" / "neural.onnx", fuse=False)
         rows = []
         for _, audio, truth, fps in held_clips(args.data, fold, args.eval_clips):
             curves = ways(jaw(model, audio, fps), jaw(phonetic, audio, fps), jaw(student, audio, fps))
@@ -86,9 +86,9 @@ def yardstick_figures(args: argparse.Namespace) -> None:
     from bench_neural import FPS, list_videos, video_audio
     from evalkit import yardstick
 
-    model = NeuralAnimator(args.model, fuse_phonetic=False)
+    model = NeuralAnimator(args.model, fuse=False)
     phonetic = get_animator("phonetic")
-    students = [NeuralAnimator(path, fuse_phonetic=False) for path in args.students]
+    students = [NeuralAnimator(path, fuse=False) for path in args.students]
     rows = {}
     for video in list_videos([yardstick.DATA / "video"], None):
         clip = video_audio(video)

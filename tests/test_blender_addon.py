@@ -221,8 +221,8 @@ def test_bakes_onto_a_cc4_named_rig_with_head_and_eye_bones(daemon, assets, core
 def test_bakes_in_blender_with_no_daemon_and_online_access_off(assets, core_site, tmp_path):
     """Run = In Blender: the bundled learned model (default) and energy animator animate inside Blender, from the
     add-on's own core wheel and its ONNX weights (the bpy venv has onnxruntime, but no soxr, no PyAV), with
-    nothing listening and Online Access off; each take equals the animator's own (same seed). The bundle has no
-    phone recogniser, so the learned model animates alone, as for a live stream (no fusion with phonetic)."""
+    nothing listening and Online Access off; each take equals the animator's own (same seed). The bundle has the
+    Whisper encoder and jaw head, so a clip is the model's fused with Whisper's jaw, as outside Blender."""
     from facecast.animators import get_animator
     from facecast.animators.neural import NeuralAnimator
     from facecast.audio import load_audio
@@ -232,7 +232,7 @@ def test_bakes_in_blender_with_no_daemon_and_online_access_off(assets, core_site
                        tmp_path)
     assert result["op"] == {"result": ["FINISHED"], "error": None} and not result["online"]
     assert result["energy_op"] == {"result": ["FINISHED"], "error": None}
-    # neural-fast loads wherever neural does; without pocketsphinx the two give the same clips (no fusion)
+    # neural-fast loads wherever neural does (the model alone)
     assert result["local_animators"] == ["energy", "neural", "neural-fast"] and result["default"] == "neural"
     assert result["report"][0] and "learned model" in result["report"][1]
     assert result["onnxruntime_file"] and not result["soxr_loaded"]
@@ -355,7 +355,7 @@ def test_built_zip_installs_with_blenders_extension_installer_and_bakes(daemon, 
     from facecast.audio import load_audio
     from facecast.controls import Controls
 
-    # the bundle has no phone recogniser: the model alone, as a live stream (no fusion with phonetic)
+    # the bundle has Whisper's encoder and jaw head, no phone recogniser: the model fused with Whisper
     clip = NeuralAnimator(fuse_phonetic=False).animate(load_audio(assets / "speech_en.wav"), Controls(), 30)
     np.testing.assert_allclose(result["local_jaw"][1], clip.values[:, CHANNEL_INDEX["JawOpen"]], atol=1e-4)
 

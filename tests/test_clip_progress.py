@@ -1,6 +1,7 @@
-"""Whole clips that recognise phones before their first frame (fused ``neural``, ``phonetic``) report progress
-while they listen (issue 15): pocketsphinx is fed in pieces with the utterance's cepstral mean pinned, so it
-hears what one call over the whole clip hears, and the CLI's bar moves through "hearing phones" to the frames."""
+"""Whole clips that recognise phones before their first frame (``phonetic``, ``neural`` fused with it) report
+progress while they listen (issue 15): pocketsphinx is fed in pieces with the utterance's cepstral mean pinned,
+so it hears what one call over the whole clip hears, and the CLI's bar moves through "hearing phones" to the
+frames. The default ``neural`` clip hears the speech through Whisper's encoder first ("hearing speech")."""
 
 from __future__ import annotations
 
@@ -66,24 +67,45 @@ def test_recognition_in_pieces_hears_what_one_call_over_the_clip_hears(path) -> 
     assert recognize(short) == _one_call(short)
 
 
-@pytest.mark.parametrize("name", ["neural", "phonetic"])
+def _animator(name: str):
+    if name == "neural+phonetic":
+        from facecast.animators.neural import NeuralAnimator
+
+        return NeuralAnimator(model=get_animator("neural").model, fuse_phonetic=True)
+    return get_animator(name)
+
+
+@pytest.mark.parametrize("name", ["neural+phonetic", "phonetic"])
 def test_fused_and_phonetic_clips_report_progress_while_hearing_phones(name) -> None:
     audio = load_audio(SPEECH)
     progress = Heard()
     events = progress.events
-    clip = get_animator(name).animate(audio, None, 30, progress=progress)
+    animator = _animator(name)
+    clip = animator.animate(audio, None, 30, progress=progress)
     assert [e for e in events if isinstance(e, str)] == ["hearing phones", "frames"]
     done = [e[0] for e in events if isinstance(e, tuple)]
     before_frames = done[:events.index("frames") - 1]
     assert len([d for d in before_frames if 0 < d < audio.duration]) >= 3  # it moved while listening
     assert done == sorted(done) and done[-1] == pytest.approx(audio.duration)
     plain: list[float] = []  # a plain callable gets the same rising figures
-    again = get_animator(name).animate(audio, None, 30, progress=lambda d, t: plain.append(d))
+    again = animator.animate(audio, None, 30, progress=lambda d, t: plain.append(d))
     assert plain == done and np.array_equal(again.values, clip.values)
 
 
+def test_the_default_clip_hears_the_speech_then_makes_its_frames() -> None:
+    audio = load_audio(SPEECH)
+    progress = Heard()
+    clip = get_animator("neural").animate(audio, None, 30, progress=progress)
+    events = progress.events
+    assert [e for e in events if isinstance(e, str)] == ["hearing speech", "frames"]
+    done = [e[0] for e in events if isinstance(e, tuple)]
+    assert done == sorted(done) and done[-1] == pytest.approx(audio.duration)
+    assert "Whisper" in clip.metadata["jaw"]
+
+
 def test_the_cli_bar_moves_while_a_clip_hears_its_phones(tmp_path) -> None:
-    output = assert_ok(run_in_terminal("animate", str(SPEECH), "-o", "take.csv", cwd=tmp_path))
+    output = assert_ok(run_in_terminal("animate", str(SPEECH), "-o", "take.csv", "--animator", "phonetic",
+                                       cwd=tmp_path))
     listening = [int(p) for p in re.findall(r"animating \(hearing phones\):\s+(\d+)%", output)]
     assert [p for p in listening if 0 < p < 90], output  # intermediate values, not 0 % then 100 %
     assert "animating (frames): 100%" in output and "wrote take.csv" in output
@@ -91,7 +113,7 @@ def test_the_cli_bar_moves_while_a_clip_hears_its_phones(tmp_path) -> None:
 
 def test_json_progress_names_the_stages_and_rises(tmp_path) -> None:
     output = assert_ok(run_in_terminal("animate", str(SPEECH), "-o", "take.csv", "--progress", "json",
-                                       cwd=tmp_path))
+                                       "--animator", "phonetic", cwd=tmp_path))
     events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert all(e["progress"] == "animating" for e in events)
     stages = [e.get("stage") for e in events]
@@ -105,7 +127,7 @@ def test_the_daemons_animate_reports_progress_while_a_clip_hears_its_phones(daem
     from facecast.client import Client
 
     with Client(daemon.address, timeout=60) as client:
-        responses = list(client.animate_responses(SPEECH))  # the default: neural, fused
+        responses = list(client.animate_responses(SPEECH, "phonetic"))
         kinds = [r.WhichOneof("kind") for r in responses]
         at = [k for k, r in enumerate(responses) if kinds[k] == "event" and r.event.name == "progress"]
         heard = [responses[k].event for k in at]
@@ -117,7 +139,7 @@ def test_the_daemons_animate_reports_progress_while_a_clip_hears_its_phones(daem
         assert times[-1] == pytest.approx(responses[0].header.total_frames / 30, abs=0.05)
         progress = Heard()
         events = progress.events
-        clip = client.animate(SPEECH, progress=progress)
+        clip = client.animate(SPEECH, "phonetic", progress=progress)
         assert [e for e in events if isinstance(e, str)] == ["hearing phones", "frames"]
         done = [e[0] for e in events if isinstance(e, tuple)]
         total = events[1][1]  # type: ignore[index]
@@ -130,7 +152,7 @@ def test_the_daemons_animate_reports_progress_while_a_clip_hears_its_phones(daem
 
 def test_the_cli_bar_moves_while_the_daemon_hears_a_clips_phones(daemon, tmp_path) -> None:
     output = assert_ok(run_in_terminal("animate", str(SPEECH), "-o", "take.csv", "--server", daemon.address,
-                                       cwd=tmp_path))
+                                       "--animator", "phonetic", cwd=tmp_path))
     listening = [int(p) for p in re.findall(r"animating \(hearing phones\):\s+(\d+)%", output)]
     assert [p for p in listening if 0 < p < 90], output  # intermediate values, not 0 % then 100 %
     assert "animating (frames): 100%" in output and "wrote take.csv" in output

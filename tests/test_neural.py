@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from facecast.animators import DEFAULT_ANIMATOR, animator_names, get_animator
+from facecast.animators import DEFAULT_ANIMATOR, animator_names, get_animator, whisper_jaw
 from facecast.animators.neural import NeuralAnimator, NeuralSession
 from facecast.audio import MODEL_RATE, Audio, load_audio, resample
 from facecast.controls import Controls
@@ -34,7 +34,7 @@ def neural() -> NeuralAnimator:
 @pytest.fixture(scope="module")
 def plain(neural) -> NeuralAnimator:
     """The same weights, whole clips not fused with phonetic: exactly what a stream gives."""
-    return NeuralAnimator(neural.model.path, fuse_phonetic=False)
+    return NeuralAnimator(neural.model.path, fuse=False)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_neural_is_registered_beside_the_defaults():
     assert get_animator("neural").describe()["lookahead_ms"] <= 100
 
 
-@pytest.mark.parametrize("which", ["plain", "neural"])  # the model alone, and fused with phonetic (clips)
+@pytest.mark.parametrize("which", ["plain", "neural"])  # the model alone, and fused with Whisper (clips)
 def test_jaw_follows_speech_and_rests_in_silence(request, which, speech):
     pause = np.zeros(MODEL_RATE, np.float32)
     audio = Audio(np.concatenate([pause, speech.samples, pause]), MODEL_RATE)
@@ -68,10 +68,15 @@ def test_jaw_follows_speech_and_rests_in_silence(request, which, speech):
     talking = jaw[fps + 5:-fps - 5]
     assert talking.mean() > silent.mean() + 0.05
     assert silent.max() < talking.max() * 0.5
-    # Frame by frame the jaw follows the loudness of the speech.
+    # Frame by frame the jaw follows what the phone recogniser hears (an unrelated way of hearing the same
+    # speech: 0.62 for the model alone, 0.55 fused with Whisper), and loosely the loudness (0.55 and 0.25: a real
+    # mouth follows loudness only loosely too, and the Whisper head follows the real mouth best).
+    heard = get_animator("phonetic").animate(audio, Controls()).curve("JawOpen")
+    n = min(len(jaw), len(heard))
+    assert np.corrcoef(heard[fps:n - fps], jaw[fps:n - fps])[0, 1] > 0.4
     hop = MODEL_RATE // fps
     loud = np.array([np.sqrt(np.mean(audio.samples[i * hop:(i + 1) * hop] ** 2) + 1e-8) for i in range(len(jaw))])
-    assert np.corrcoef(np.log(loud[fps:-fps]), jaw[fps:-fps])[0, 1] > 0.3
+    assert np.corrcoef(np.log(loud[fps:-fps]), jaw[fps:-fps])[0, 1] > 0.15
 
 
 @pytest.mark.parametrize("level_db", [-70.0, -55.0])
@@ -103,6 +108,7 @@ def test_offline_equals_streaming_for_any_chunk_size(plain, speech):
 
 def test_whole_clips_fuse_the_models_jaw_with_phonetic_and_keep_the_rest_of_its_face(neural, plain, speech):
     controls = Controls(seed=4)
+    neural = NeuralAnimator(neural.model.path, fuse_whisper=False, fuse_phonetic=True)
     fused, alone = neural.animate(speech, controls), plain.animate(speech, controls)
     heard = get_animator("phonetic").animate(speech, controls).curve("JawOpen")
     assert fused.metadata["jaw"] == "fused with phonetic" and fused.metadata["phone_source"] == "recognition"
@@ -124,6 +130,21 @@ def test_whole_clips_fuse_the_models_jaw_with_phonetic_and_keep_the_rest_of_its_
     frames += session.flush()
     assert [f.index for f in frames] == list(range(fused.num_frames))
     np.testing.assert_allclose(np.stack([f.values for f in frames]), fused.values, atol=2e-5)
+
+
+@pytest.mark.skipif(not whisper_jaw.available(), reason="the Whisper encoder and jaw head are not in this checkout")
+def test_whole_clips_fuse_the_jaw_with_whisper_by_default_and_keep_the_rest_of_the_face(neural, plain, speech):
+    controls = Controls(seed=4)
+    fused, alone = neural.animate(speech, controls), plain.animate(speech, controls)
+    assert "Whisper" in fused.metadata["jaw"] and neural.fuse_whisper
+    read = whisper_jaw.WhisperJaw().jaw(speech.samples, 30, fused.num_frames)
+    others = [c for c in range(fused.values.shape[1]) if c != JAW]
+    np.testing.assert_allclose(fused.values[:, others], alone.values[:, others], atol=2e-5)
+    jaw, model_jaw = fused.curve("JawOpen"), alone.curve("JawOpen")
+    assert np.corrcoef(jaw, read)[0, 1] > np.corrcoef(model_jaw, read)[0, 1] + 0.1
+    assert np.corrcoef(jaw, model_jaw)[0, 1] > 0.4
+    # the model keeps its scale: the fused curve has the model's mean and spread
+    assert abs(jaw.mean() - model_jaw.mean()) < 0.05 and abs(jaw.std() - model_jaw.std()) < 0.05
 
 
 def test_values_are_finite_and_in_range_and_lookahead_is_bounded(neural, speech):

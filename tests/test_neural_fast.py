@@ -45,7 +45,7 @@ def test_neural_fast_clip_is_a_neural_stream_while_the_neural_clip_fuses_its_jaw
     np.testing.assert_allclose(fast.values, np.stack([f.values for f in stream]), atol=1e-6)  # float32 take
     assert fast.metadata["animator"] == "neural-fast" and "jaw" not in fast.metadata
     fused = get_animator("neural").animate(audio, controls, 30)
-    assert fused.metadata["jaw"] == "fused with phonetic"
+    assert fused.metadata["jaw"].startswith("fused with")
     assert np.abs(fused.values[:, JAW] - fast.values[:, JAW]).max() > 0.05  # the jaw is another one
     others = np.arange(fast.values.shape[1]) != JAW
     np.testing.assert_array_equal(fused.values[:, others], fast.values[:, others])  # and only the jaw

@@ -359,7 +359,7 @@ def test_a_model_trained_with_running_standardisation_streams_what_its_clips_com
     path = export(model, tmp_path / "model")
     assert json.loads((tmp_path / "model" / "neural.json").read_text())["config"]["norm"]["mean"] == list(norm.mean)
     assert max_difference(model, path, frames=120, chunk=7) < 1e-4
-    animator = NeuralAnimator(path, fuse_phonetic=False)
+    animator = NeuralAnimator(path, fuse=False)
     sound = load_audio(ASSETS / "speech_en.wav")
     audio = Audio(sound.samples[:4 * MODEL_RATE], MODEL_RATE)
     controls = Controls(seed=2)
@@ -370,6 +370,6 @@ def test_a_model_trained_with_running_standardisation_streams_what_its_clips_com
         frames += session.push(audio.samples[start:start + 320])
     frames += session.flush()
     np.testing.assert_allclose(np.stack([f.values for f in frames]), offline, atol=2e-5)
-    plain = NeuralAnimator(tmp_path / "model" / "neural.onnx", fuse_phonetic=False)
+    plain = NeuralAnimator(tmp_path / "model" / "neural.onnx", fuse=False)
     plain.model.norm = None  # the same weights fed the fixed normalisation hear something else
     assert np.abs(plain.animate(audio, controls).values - offline).max() > 1e-3

@@ -33,9 +33,10 @@ def _cuda_usable() -> bool:
     return ctypes.util.find_library("cuda") is not None
 
 
-def inference_session(path: str | os.PathLike[str], threads: int = 1) -> Any:
+def inference_session(path: str | os.PathLike[str], threads: int = 1, spin: bool = True) -> Any:
     """An ``onnxruntime.InferenceSession`` for the model at ``path`` on the best provider, with ``threads``
-    intra-op threads on the CPU (a small model on a busy machine runs fastest on one or two)."""
+    intra-op threads on the CPU (a small model on a busy machine runs fastest on one or two). ``spin=False``: the
+    threads sleep between calls instead of spinning (for occasional large calls beside a latency-bound model)."""
     import onnxruntime
 
     if not Path(path).is_file():
@@ -45,5 +46,7 @@ def inference_session(path: str | os.PathLike[str], threads: int = 1) -> Any:
     options.inter_op_num_threads = 1
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     providers = onnx_providers() or [CPU]
     return onnxruntime.InferenceSession(os.fspath(path), options, providers=providers)

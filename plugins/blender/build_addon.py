@@ -6,8 +6,9 @@ The zip holds the add-on package ``facecast_blender/``, its ``blender_manifest.t
 and ``wheels/``: a ``facecast`` core wheel built here from the bpy-free modules the add-on needs, found by
 following its imports (client and generated proto, motion contract, controls, Live Link CSV, the
 ``facecast.character`` vocabulary, the in-process ``energy`` and ``neural`` animators), unchanged, with the
-learned model's ONNX weights, plus grpcio, protobuf, msgpack, grpcio-health-checking and onnxruntime for
-Python 3.11 on Linux x64, Windows x64 and macOS arm64/x64, fetched with ``pip download --only-binary :all:``.
+learned model's ONNX weights and the Whisper encoder and jaw head that its whole clips fuse with, plus grpcio,
+protobuf, msgpack, grpcio-health-checking and onnxruntime for Python 3.11 on Linux x64, Windows x64 and macOS
+arm64/x64, fetched with ``pip download --only-binary :all:``.
 numpy ships with Blender. ``--no-download`` builds only the core wheel (for tests and offline use; such a zip
 runs where those packages are already importable).
 """
@@ -30,10 +31,14 @@ HERE = Path(__file__).resolve().parent
 ADDON = HERE / "facecast_blender"
 CORE = HERE.parent.parent / "core" / "facecast"
 # modules the add-on loads by name (importlib), which no import statement shows: the animators that Generate &
-# Bake runs in-process (inprocess.py), and what they import inside functions (neural: the ONNX Runtime session)
-LOADED_BY_NAME = ("facecast.animators.energy", "facecast.animators.neural", "facecast.runtime")
-# files the bundled modules read at run time (relative to CORE): the learned model and its settings
-DATA_FILES = ("models/neural/neural.onnx", "models/neural/neural.json")
+# Bake runs in-process (inprocess.py), and what they import inside functions (neural: the ONNX Runtime session,
+# the Whisper encoder and the fusion of whole clips)
+LOADED_BY_NAME = ("facecast.animators.energy", "facecast.animators.neural", "facecast.runtime",
+                  "facecast.whisper_states", "facecast.animators.fusion")
+# files the bundled modules read at run time (relative to CORE): the learned model and its settings, and the
+# Whisper encoder and jaw head that whole clips fuse with the model's jaw
+DATA_FILES = ("models/neural/neural.onnx", "models/neural/neural.json",
+              "models/neural/whisper_tiny_en_encoder.onnx", "models/neural/whisper_jaw.npz")
 
 # (Blender platform, pip --platform tags) for Python 3.11
 PLATFORMS = (

@@ -16,23 +16,31 @@ from facecast.controls import Controls
 from facecast.motion import MotionFrame
 
 
-def fuse_jaw(model_jaw: np.ndarray, phone_jaw: np.ndarray) -> np.ndarray:
-    """JawOpen [T] from two predictions of it for the same clip: their sum in standard units (each minus its
+def fuse_jaw(model_jaw: np.ndarray, *others: np.ndarray, weights: list[float] | None = None) -> np.ndarray:
+    """JawOpen [T] from several predictions of it for the same clip: their sum in standard units (each minus its
     mean, over its standard deviation), put back on ``model_jaw``'s mean and spread, within [0, 1].
 
-    Why: the learned model and the phone recogniser hear the same speech through unrelated means (a network
-    trained on captured faces; pocketsphinx's acoustic model and a phone-to-viseme table), so their errors are
-    largely independent and the sum follows the real mouth better than either (docs/NEURAL.md: leave-one-source-out
-    and yardstick). Standard units weigh them equally whatever each one's scale; the result keeps the model's
-    scale, which was learned from real faces. A flat prediction (silence) carries no timing: the other is kept.
+    Why: the learned model, the phone recogniser and Whisper's encoder hear the same speech through unrelated
+    means (a network trained on captured faces; pocketsphinx's acoustic model and a phone-to-viseme table; a
+    speech recogniser's encoder trained on many voices), so their errors are largely independent and the sum
+    follows the real mouth better than any one (docs/NEURAL.md: leave-one-source-out and yardstick). Standard
+    units weigh them equally whatever each one's scale; the result keeps the model's scale, which was learned
+    from real faces. A flat prediction (silence) carries no timing and is left out; a shorter one holds its last
+    value. ``weights``: one per curve, the model's first (default all 1).
     """
     model = np.asarray(model_jaw, np.float64)
-    phone = np.asarray(phone_jaw, np.float64)[:len(model)]
-    if 0 < len(phone) < len(model):  # a shorter curve holds its last value
-        phone = np.pad(phone, (0, len(model) - len(phone)), mode="edge")
-    if len(phone) < len(model) or model.std() < 1e-6 or phone.std() < 1e-6:
+    if model.std() < 1e-6:
         return np.asarray(model_jaw, np.float32).copy()
-    summed = (model - model.mean()) / model.std() + (phone - phone.mean()) / phone.std()
+    weights = [1.0] * (len(others) + 1) if weights is None else list(weights)
+    if len(weights) != len(others) + 1:
+        raise ValueError(f"fuse_jaw: {len(weights)} weights for {len(others) + 1} curves")
+    summed = weights[0] * (model - model.mean()) / model.std()
+    for other, weight in zip(others, weights[1:]):
+        curve = np.asarray(other, np.float64)[:len(model)]
+        if 0 < len(curve) < len(model):
+            curve = np.pad(curve, (0, len(model) - len(curve)), mode="edge")
+        if len(curve) == len(model) and curve.std() >= 1e-6:
+            summed = summed + weight * (curve - curve.mean()) / curve.std()
     fused = model.mean() + model.std() * summed / summed.std()
     return np.clip(fused, 0.0, 1.0).astype(np.float32)
 

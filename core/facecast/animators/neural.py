@@ -16,7 +16,7 @@ Whole clips (``animate``, the daemon's Animate) are known in advance, so they ge
 model's take is computed first and its JawOpen fused with the ``phonetic`` animator's (pocketsphinx hears the
 phones, or aligns the transcript when one is given; :func:`facecast.animators.fusion.fuse_jaw`), then replayed
 as the audio arrives. A transcript's aligned /p b m/ also make the lips close, fused with the model's own
-closure estimate. ``neural-fast`` (:class:`NeuralFastAnimator`, ``NeuralAnimator(fuse_phonetic=False)``) gives
+closure estimate. ``neural-fast`` (:class:`NeuralFastAnimator`, ``NeuralAnimator(fuse=False)``) gives
 clips exactly what a stream gives: the model alone, about 25x faster on clips, following the mouth less well.
 """
 
@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from facecast import features
+from facecast.animators import whisper_jaw
 from facecast.animators.base import Animator, StreamingSession, run_session
 from facecast.animators.expression import emotion_offset
 from facecast.animators.idle import IdleMotion, set_eye_rotation
@@ -64,6 +65,14 @@ MIN_HEAD_LEVEL = 0.25  # the flow's head-motion condition goes no lower
 # each of them); GRID's studio stillness is head_motion 0.45. Measured by scripts/head_speed_by_source.py
 # (docs/NEURAL.md, "Head motion"); re-measure when the weights change.
 HEAD_GAIN = 2.2
+# Whole clips: how the model's JawOpen is fused with the second voices (docs/NEURAL.md, "Whisper's states in the
+# clip path", chosen on the leave-one-source-out folds): the Whisper jaw head counts WHISPER_WEIGHT times the
+# model; phonetic (pocketsphinx's recognised phones) added nothing there at 8 times the cost, so it joins only
+# with a transcript (its phones are then the alignment's, which the lips' closures need anyway) or when asked
+# (fuse_phonetic=True). PHONE_SHARE: the phones' part of the prework's progress when both run.
+WHISPER_WEIGHT = 3.0
+FUSE_PHONETIC = False
+PHONE_SHARE = 0.85
 CLOSURE_THRESHOLD = 0.5
 BILABIALS = ("P", "B", "M")
 MODEL_FRAMES_PER_S = round(1 / FRAME_S)
@@ -90,6 +99,7 @@ class NeuralModel:
         from facecast.runtime import inference_session
 
         path = Path(model_path) if model_path else MODEL_DIR / "neural.onnx"
+        self.threads = threads
         meta_path = path.with_suffix(".json")
         if not path.is_file() or not meta_path.is_file():
             raise FacecastError(f"the neural model {path} (and its .json) is missing; train and export one with "
@@ -393,6 +403,13 @@ def compose(sessions: list[NeuralSession], times: list[np.ndarray], rows: np.nda
     return values
 
 
+def _part(progress: ProgressCallback | None, start: float, share: float) -> ProgressCallback | None:
+    """``progress`` for one step of the clip's prework that fills ``share`` of it from ``start`` (fractions)."""
+    if progress is None or share <= 0:
+        return None
+    return lambda done, total: progress(total * (start + share * (done / total if total else 1.0)), total)
+
+
 def _given(text: object) -> bool:
     return bool(text and str(text).strip())
 
@@ -420,13 +437,19 @@ class NeuralAnimator(Animator):
     batch_wait_ms = 8.0  # a model call: 0.47 ms for 1 stream, 1.15 ms for 16 (docs/BENCHMARKS.md, fourth stop)
 
     def __init__(self, model_path: Path | None = None, threads: int = 1, fuse_phonetic: bool | None = None,
-                 model: NeuralModel | None = None) -> None:
-        """``fuse_phonetic``: fuse whole clips' JawOpen with the phonetic animator's (see the module docstring);
-        None: where the phonetic animator can run (an install without its recogniser, such as the Blender
-        extension's bundle, animates clips with the model alone). ``model``: a loaded model to share (it holds
-        no per-stream state), instead of loading ``model_path``."""
+                 model: NeuralModel | None = None, fuse_whisper: bool | None = None, fuse: bool = True) -> None:
+        """Whole clips' JawOpen is fused with second voices (see the module docstring): ``fuse_whisper``, the
+        Whisper jaw head (None: where its files are installed), and ``fuse_phonetic``, the phonetic animator's
+        (None: where its recogniser runs and :data:`FUSE_PHONETIC` says so). ``fuse=False``: none, clips are
+        exactly what a stream gives (``neural-fast``). ``model``: a loaded model to share (it holds no
+        per-stream state), instead of loading ``model_path``."""
         self.model = model or NeuralModel(model_path, threads)
-        self.fuse_phonetic = phonetic_runs_here() if fuse_phonetic is None else fuse_phonetic
+        self.fuse_whisper = fuse and (whisper_jaw.available() if fuse_whisper is None else fuse_whisper)
+        self.fuse = fuse
+        self.fuse_phonetic = fuse and ((FUSE_PHONETIC and phonetic_runs_here()) if fuse_phonetic is None
+                                       else fuse_phonetic)
+        self._whisper: whisper_jaw.WhisperJaw | None = None
+        self._whisper_lock = threading.Lock()
         config = self.model.meta["config"]
         self.lookahead_ms = (int(config["lookahead"]) + 2) * FRAME_S * 1000
 
@@ -434,38 +457,67 @@ class NeuralAnimator(Animator):
         return NeuralSession(self.model, controls or Controls(), fps)
 
     def clip_prework(self, **options: Any) -> str | None:
-        return "hearing phones" if self.fuse_phonetic or _given(options.get("text")) else None
+        if self.fuse_phonetic or _given(options.get("text")):
+            return "hearing phones"
+        return "hearing speech" if self.fuse_whisper else None
+
+    def _phonetic_joins(self, given: bool) -> bool:
+        """Whether phonetic's JawOpen joins the fusion: asked for, or a transcript's aligned phones are there."""
+        return self.fuse_phonetic or (given and self.fuse and phonetic_runs_here())
+
+    def whisper(self) -> whisper_jaw.WhisperJaw:
+        """The Whisper encoder's session and jaw head, loaded on first use (one per animator)."""
+        with self._whisper_lock:
+            if self._whisper is None:
+                self._whisper = whisper_jaw.WhisperJaw(threads=max(whisper_jaw.THREADS, self.model.threads))
+            return self._whisper
 
     def clip_session(self, audio: Audio, controls: Controls, fps: int, progress: ProgressCallback | None = None,
                      **options: Any) -> StreamingSession:
-        """The model's take with its JawOpen fused with the phonetic animator's, replayed as the audio arrives;
-        with a transcript, its aligned /p b m/ close the lips too. Without fusion and transcript: a plain stream."""
+        """The model's take with its JawOpen fused with the second voices', replayed as the audio arrives; with a
+        transcript, its aligned /p b m/ close the lips too. Without fusion and transcript: a plain stream."""
         if self.clip_prework(**options) is None:  # nothing to hear first: the clip is a stream
             return self.stream(controls, fps)
-        from facecast.phonemes.sources import phones_for
-
         text = options.get("text")
         given = _given(text)
-        phones, source = phones_for(audio.samples, str(text) if given else None, options.get("language") or "en",
-                                    progress)
-        # a transcript that did not fit the audio falls back to recognition: animated as without one
-        closures = [(p.start, p.end) for p in phones if p.symbol in BILABIALS] if source == "alignment" else []
+        phones: list[Any] | None = None
+        closures: list[tuple[float, float]] = []
+        metadata: dict[str, Any] = {}
+        phonetic = self._phonetic_joins(given)
+        phone_share = 0.0 if not (phonetic or given) else (1.0 if not self.fuse_whisper else PHONE_SHARE)
+        if phone_share:
+            from facecast.phonemes.sources import phones_for
+
+            phones, source = phones_for(audio.samples, str(text) if given else None,
+                                        options.get("language") or "en", _part(progress, 0.0, phone_share))
+            # a transcript that did not fit the audio falls back to recognition: animated as without one
+            closures = [(p.start, p.end) for p in phones if p.symbol in BILABIALS] if source == "alignment" else []
+            metadata = {"phone_source": source, "closures": len(closures)}
         session = NeuralSession(self.model, controls, fps, closures=closures)
-        metadata: dict[str, Any] = {"phone_source": source, "closures": len(closures)}
-        if not self.fuse_phonetic:
+        if not (phonetic or self.fuse_whisper):
             session.metadata = metadata
             return session
-        from facecast.animators import get_animator
         from facecast.animators.fusion import ReplaySession, fuse_jaw
 
         frames = run_session(session, audio.samples)
-        heard = get_animator("phonetic").animate(audio, controls, fps, phones=phones).curve("JawOpen")
-        jaw = fuse_jaw(np.array([f.values[C["JawOpen"]] for f in frames], np.float32), heard)
+        voices, weights, names = [], [1.0], []
+        if self.fuse_whisper:
+            voices.append(self.whisper().jaw(audio.samples, fps, len(frames),
+                                             progress=_part(progress, phone_share, 1.0 - phone_share)))
+            weights.append(WHISPER_WEIGHT)
+            names.append("Whisper")
+        if phonetic:
+            from facecast.animators import get_animator
+
+            voices.append(get_animator("phonetic").animate(audio, controls, fps, phones=phones).curve("JawOpen"))
+            weights.append(1.0)
+            names.append("phonetic")
+        jaw = fuse_jaw(np.array([f.values[C["JawOpen"]] for f in frames], np.float32), *voices, weights=weights)
         for frame, value in zip(frames, jaw):
             frame.values = frame.values.copy()
             frame.values[C["JawOpen"]] = value
         replay = ReplaySession(frames, controls, fps, self.lookahead_ms / 1000)
-        replay.metadata = {**metadata, "jaw": "fused with phonetic"}
+        replay.metadata = {**metadata, "jaw": "fused with " + " and ".join(names)}
         return replay
 
     def run_batch(self, work: list[tuple[StreamingSession, np.ndarray | None]]) -> list[list[MotionFrame] | Exception]:
@@ -522,4 +574,4 @@ class NeuralFastAnimator(NeuralAnimator):
 
             neural = get_animator("neural")
             shared = neural.model if isinstance(neural, NeuralAnimator) else None
-        super().__init__(model_path, threads, fuse_phonetic=False, model=shared)
+        super().__init__(model_path, threads, model=shared, fuse=False)

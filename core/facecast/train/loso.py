@@ -123,8 +123,10 @@ def main(argv: list[str] | None = None) -> dict:
             train_fold(args, source, fold)
         elif not model.is_file():
             raise SystemExit(f"error: --rescore: no fold model at {model}")
-        # clips get the model fused with phonetic (the default), streams the model alone
-        animators = {"neural": NeuralAnimator(model), "neural-live": NeuralAnimator(model, fuse_phonetic=False),
+        # clips get the model fused with phonetic, streams the model alone; not with the shipped Whisper jaw head,
+        # which was fitted on every training source (its folds: python -m facecast.train.whisper_jaw folds)
+        animators = {"neural": NeuralAnimator(model, fuse_whisper=False, fuse_phonetic=True),
+                     "neural-live": NeuralAnimator(model, fuse=False),
                      "phonetic": get_animator("phonetic"), "energy": get_animator("energy")}
         clips = held_clips(args.data, source, args.eval_clips)
         scores = {name: [jaw_r(a, audio, truth, fps) for _, audio, truth, fps in clips]

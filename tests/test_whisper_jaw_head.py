@@ -1,0 +1,89 @@
+"""The Whisper jaw head (facecast.animators.whisper_jaw, fitted by facecast.train.whisper_jaw): a linear read-out
+of encoder states, on synthetic states where the answer is known."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facecast.animators import whisper_jaw
+from facecast.animators.whisper_jaw import JawHead, at_fps, lagged
+from facecast.errors import InvalidInput
+from facecast.train.whisper_jaw import fit_head, source_weights
+
+
+def _clip(rng: np.random.Generator, frames: int, carry: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(states [T, 384], lip gap [T]): the gap is a smooth signal that two state dimensions carry, one frame
+    early and one frame late, under noise in all 384 dimensions."""
+    gap = np.convolve(rng.normal(size=frames + 20), np.hanning(9), "same")[10:-10]
+    states = rng.normal(size=(frames, 384)).astype(np.float32)
+    if carry:
+        states[:, 7] += 2.0 * np.roll(gap, -1)
+        states[:, 99] += 2.0 * np.roll(gap, 1)
+    return states, gap.astype(np.float32) * 3.0 + 5.0  # capture's own scale and offset
+
+
+def test_the_fitted_head_follows_the_mouth_that_the_states_carry_on_an_unseen_clip() -> None:
+    rng = np.random.default_rng(0)
+    clips = [_clip(rng, 400) for _ in range(12)]
+    head = fit_head([s for s, _ in clips], [g for _, g in clips], ["a"] * 6 + ["b"] * 6, dims=32, ridge=10.0)
+    states, gap = _clip(rng, 500)
+    assert np.corrcoef(head.predict(states), gap)[0, 1] > 0.8
+    noise, gap_noise = _clip(rng, 500, carry=False)
+    assert abs(np.corrcoef(head.predict(noise), gap_noise)[0, 1]) < 0.2
+
+
+def test_the_head_round_trips_through_its_file_and_a_wrong_file_is_a_clear_error(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    clips = [_clip(rng, 300) for _ in range(4)]
+    head = fit_head([s for s, _ in clips], [g for _, g in clips], ["a"] * 4, dims=16)
+    head.save(tmp_path / "head.npz")
+    again = JawHead.load(tmp_path / "head.npz")
+    states, _ = _clip(rng, 200)
+    np.testing.assert_allclose(again.predict(states), head.predict(states), atol=1e-5)
+    np.savez(tmp_path / "other.npz", something=np.zeros(3))
+    with pytest.raises(InvalidInput, match="not a Whisper jaw head"):
+        JawHead.load(tmp_path / "other.npz")
+
+
+def test_sources_weigh_by_a_power_of_their_minutes() -> None:
+    weights = source_weights(["big", "small", "small"], [50.0, 0.5, 0.5], 0.5)
+    assert weights["big"] * 50 == pytest.approx(np.sqrt(50))
+    assert weights["small"] * 1 == pytest.approx(1.0)
+
+
+def test_lagged_rows_hold_the_ends_and_the_head_resamples_to_any_fps() -> None:
+    pcs = np.arange(5, dtype=np.float32)[:, None]
+    np.testing.assert_array_equal(lagged(pcs, np.array([-1, 0, 1])),
+                                  [[0, 0, 1], [0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 4]])
+    curve = np.arange(50, dtype=np.float32)  # one second at 50 frames/s
+    np.testing.assert_allclose(at_fps(curve, 25, 25), np.arange(25) * 2.0)
+    assert at_fps(np.zeros(0, np.float32), 30, 4).shape == (4,)
+
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+
+
+@pytest.mark.skipif(not whisper_jaw.available(), reason="the Whisper encoder and jaw head are not in this checkout")
+def test_the_shipped_whisper_jaw_follows_speech_and_rests_in_a_pause() -> None:
+    """The shipped encoder (a real ONNX Runtime session) and head: the mouth it reads follows the phone
+    recogniser's (an unrelated way of hearing the same speech) and stays low through 1.5 s of silence."""
+    from facecast.animators import get_animator
+    from facecast.audio import MODEL_RATE, Audio, load_audio
+    from facecast.controls import Controls
+
+    speech = load_audio(ASSETS / "speech_en.wav").samples
+    half = len(speech) // 2
+    pause = int(1.5 * MODEL_RATE)
+    samples = np.concatenate([speech[:half], np.zeros(pause, np.float32), speech[half:]])
+    fps = 30
+    frames = int(np.ceil(len(samples) * fps / MODEL_RATE))
+    jaw = whisper_jaw.WhisperJaw().jaw(samples, fps, frames)
+    assert jaw.shape == (frames,) and np.isfinite(jaw).all()
+    heard = get_animator("phonetic").animate(Audio(samples, MODEL_RATE), Controls(), fps).curve("JawOpen")
+    n = min(len(jaw), len(heard))
+    assert np.corrcoef(jaw[:n], heard[:n])[0, 1] > 0.4
+    first, last = round((half / MODEL_RATE + 0.3) * fps), round(((half + pause) / MODEL_RATE - 0.3) * fps)
+    assert jaw[first:last].mean() < np.percentile(jaw, 25)  # the pause is among the most closed quarter
