@@ -81,7 +81,7 @@ def test_onnx_states_agree_with_ctranslate2(exported, long_speech):
     from facecast.train.teacher import compute_states
     from facecast.train.whisper_onnx import default_model_dir
 
-    assert exported.name == MODEL_FILE and exported.stat().st_size <= 16_000_000
+    assert exported.name == MODEL_FILE and exported.stat().st_size <= 17_000_000
     reference = ctranslate2.models.Whisper(str(default_model_dir()), device="cpu", compute_type="float32",
                                            intra_threads=1)
     encoder = WhisperStates(exported)

@@ -1,7 +1,8 @@
 """Two predictions of the jaw fused into one, and a take replayed as a session, for whole clips.
 
 Used by the ``neural`` animator when a whole clip is known in advance (``clip_session``): the learned model's
-take, its JawOpen fused with the ``phonetic`` animator's, replayed to the caller as the audio arrives.
+take, its JawOpen fused with the Whisper jaw head's (and, with a transcript, the ``phonetic`` animator's),
+replayed to the caller as the audio arrives.
 """
 
 from __future__ import annotations
