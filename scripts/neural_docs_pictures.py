@@ -1,7 +1,7 @@
 """The pictures of docs/NEURAL.md: `python scripts/neural_docs_pictures.py --data DATASET [--out docs/img]`.
 
 1. ``neural_mouth.png``: a validation speaker's clip (never trained on): the mouth opening measured in the video
-   beside the JawOpen of the default clip path (`neural`, fused with `phonetic`), of a stream (the model alone)
+   beside the JawOpen of the default clip path (`neural`, fused with the Whisper jaw), of a stream (the model alone)
    and of `phonetic`, each standardised, with r at lag 0. The clip is not chosen by hand: of the validation
    clips longer than 4 s (the interview speakers), the one where the default path's r is the median.
 2. ``neural_heads.png``: the learned head on the shipped English speech: two seeds (same mouth, other head), and
@@ -53,7 +53,7 @@ def mouth_picture(data: Path, out: Path) -> None:
     median = int(np.argsort(scores)[len(scores) // 2])
     name, audio, truth, fps = clips[median]
     gap = truth["opening"]
-    curves = {"neural (clips: the model + phonetic)": get_animator("neural"),
+    curves = {"neural (clips: the model + Whisper jaw)": get_animator("neural"),
               "neural stream (the model alone)": get_animator("neural-fast"),
               "phonetic": get_animator("phonetic")}
     fig, axes = plt.subplots(len(curves), 1, figsize=(11, 6.8), sharex=True)
