@@ -87,3 +87,21 @@ def test_the_shipped_whisper_jaw_follows_speech_and_rests_in_a_pause() -> None:
     assert np.corrcoef(jaw[:n], heard[:n])[0, 1] > 0.4
     first, last = round((half / MODEL_RATE + 0.3) * fps), round(((half + pause) / MODEL_RATE - 0.3) * fps)
     assert jaw[first:last].mean() < np.percentile(jaw, 25)  # the pause is among the most closed quarter
+
+
+def test_fusion_weighs_each_voice_and_takes_empty_or_flat_curves_quietly() -> None:
+    import warnings
+
+    from facecast.animators.fusion import fuse_jaw
+
+    t = np.linspace(0, 6, 120)
+    model, other = 0.2 + 0.1 * np.sin(t), np.cos(t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning from an empty or flat curve
+        assert fuse_jaw(np.zeros(0, np.float32), np.zeros(0, np.float32)).shape == (0,)
+        np.testing.assert_allclose(fuse_jaw(model, np.zeros(120)), model, atol=1e-6)  # flat: left out
+        heavy = fuse_jaw(model, other, weights=[1.0, 3.0])
+    assert np.corrcoef(heavy, other)[0, 1] > np.corrcoef(fuse_jaw(model, other), other)[0, 1] > 0.5
+    assert abs(heavy.mean() - model.mean()) < 1e-6 and abs(heavy.std() - model.std()) < 1e-6  # the model's scale
+    with pytest.raises(ValueError, match="2 weights for 3 curves"):
+        fuse_jaw(model, other, other, weights=[1.0, 1.0])

@@ -30,7 +30,7 @@ def fuse_jaw(model_jaw: np.ndarray, *others: np.ndarray, weights: list[float] | 
     value. ``weights``: one per curve, the model's first (default all 1).
     """
     model = np.asarray(model_jaw, np.float64)
-    if model.std() < 1e-6:
+    if len(model) == 0 or model.std() < 1e-6:
         return np.asarray(model_jaw, np.float32).copy()
     weights = [1.0] * (len(others) + 1) if weights is None else list(weights)
     if len(weights) != len(others) + 1:
