@@ -18,10 +18,8 @@ from facecast.animators import get_animator
 from facecast.animators.neural import NeuralAnimator
 from facecast.controls import Controls
 from facecast.train.loso import JAW, held_clips
-
-
-def z(x: np.ndarray) -> np.ndarray:
-    return (x - x.mean()) / (x.std() + 1e-9)
+from facecast.train.whisper_jaw import r
+from facecast.train.whisper_jaw import zscore as z
 
 
 def causal_z(x: np.ndarray, frames: float = 90) -> np.ndarray:
@@ -33,12 +31,6 @@ def causal_z(x: np.ndarray, frames: float = 90) -> np.ndarray:
         var += a * ((xi - mean) ** 2 - var)
         out[i] = (xi - mean) / np.sqrt(var + 1e-6)
     return out
-
-
-def r(a: np.ndarray, b: np.ndarray) -> float:
-    n = min(len(a), len(b))
-    a, b = a[:n], b[:n]
-    return float(np.corrcoef(a, b)[0, 1]) if a.std() > 1e-6 and b.std() > 1e-6 else 0.0
 
 
 def main() -> None:

@@ -72,6 +72,14 @@ DEFAULT_FPS = 30
 # Long jobs (animating, rendering) report (seconds of the clip done, seconds total) through one of these.
 ProgressCallback = Callable[[float, float], None]
 
+
+def progress_span(progress: ProgressCallback | None, start: float, share: float) -> ProgressCallback | None:
+    """``progress`` for one step of a larger job that fills ``share`` of the whole from ``start`` (both fractions
+    of the whole): the step reports its own ``(done, total)``, ``progress`` sees the whole job's."""
+    if progress is None:
+        return None
+    return lambda done, total: progress(total * (start + share * (done / total if total else 1.0)), total)
+
 FCCLIP_FORMAT = "facecast.fcclip"
 FCCLIP_VERSION = 1
 

@@ -53,7 +53,14 @@ from facecast.features import (
     silence_frame,
 )
 from facecast.motion import CHANNEL_INDEX as C
-from facecast.motion import DEFAULT_FPS, NUM_BLENDSHAPES, NUM_CHANNELS, MotionFrame, ProgressCallback
+from facecast.motion import (
+    DEFAULT_FPS,
+    NUM_BLENDSHAPES,
+    NUM_CHANNELS,
+    MotionFrame,
+    ProgressCallback,
+    progress_span,
+)
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "neural"
 FORMAT_VERSION = 2  # of neural.json/neural.onnx; 1 was a windowed graph without state (R + L frames per new frame)
@@ -405,13 +412,6 @@ def compose(sessions: list[NeuralSession], times: list[np.ndarray], rows: np.nda
     return values
 
 
-def _part(progress: ProgressCallback | None, start: float, share: float) -> ProgressCallback | None:
-    """``progress`` for one step of the clip's prework that fills ``share`` of it from ``start`` (fractions)."""
-    if progress is None or share <= 0:
-        return None
-    return lambda done, total: progress(total * (start + share * (done / total if total else 1.0)), total)
-
-
 def _given(text: object) -> bool:
     return bool(text and str(text).strip())
 
@@ -492,7 +492,7 @@ class NeuralAnimator(Animator):
             from facecast.phonemes.sources import phones_for
 
             phones, source = phones_for(audio.samples, str(text) if given else None,
-                                        options.get("language") or "en", _part(progress, 0.0, phone_share))
+                                        options.get("language") or "en", progress_span(progress, 0.0, phone_share))
             # a transcript that did not fit the audio falls back to recognition: animated as without one
             aligned = source == "alignment"
             closures = [(p.start, p.end) for p in phones if p.symbol in BILABIALS] if aligned else []
@@ -508,7 +508,7 @@ class NeuralAnimator(Animator):
         voices, weights, names = [], [1.0], []
         if self.fuse_whisper:
             voices.append(self.whisper().jaw(audio.samples, fps, len(frames),
-                                             progress=_part(progress, phone_share, 1.0 - phone_share)))
+                                             progress=progress_span(progress, phone_share, 1.0 - phone_share)))
             weights.append(WHISPER_WEIGHT)
             names.append("Whisper")
         if phonetic:

@@ -109,5 +109,6 @@ class WhisperJaw:
 
 
 def available() -> bool:
-    """Whether the shipped encoder and head are present (a checkout without them fuses with phonetic alone)."""
+    """Whether the shipped encoder and head are present (without them, whole clips are the model's alone, or
+    fused with ``phonetic`` where a transcript aligns or it is asked for)."""
     return ENCODER_FILE.is_file() and HEAD_FILE.is_file()

@@ -10,7 +10,7 @@ import numpy as np
 
 from facecast.audio import MODEL_RATE as RATE
 from facecast.errors import InvalidInput
-from facecast.motion import ProgressCallback
+from facecast.motion import ProgressCallback, progress_span
 from facecast.phonemes import Phone
 from facecast.phonemes.align import MIN_FIT, align_words, alignment_fit, pronunciations
 from facecast.phonemes.closures import add_likely_closures, snap_closures, widen_bilabials
@@ -39,9 +39,9 @@ def phones_for(samples: np.ndarray, text: str | None = None, language: str = "en
     if not (text and text.strip()):
         return heard_phones(samples, progress=progress), "recognition"
     words = pronunciations(text, language)  # no words at all is the caller's error: let it raise
-    then = _share(progress, ALIGN_SHARE, 1 - ALIGN_SHARE)  # what the recognition after the alignment reports
+    then = progress_span(progress, ALIGN_SHARE, 1 - ALIGN_SHARE)  # what the recognition after the alignment reports
     try:
-        aligned = align_words(samples, words, _share(progress, 0.0, ALIGN_SHARE))
+        aligned = align_words(samples, words, progress_span(progress, 0.0, ALIGN_SHARE))
     except InvalidInput:
         return heard_phones(samples, progress=then), "recognition (transcript did not align)"
     completed = _complete_the_end(samples, aligned, words)
@@ -51,13 +51,6 @@ def phones_for(samples: np.ndarray, text: str | None = None, language: str = "en
                       "animating from the audio alone", UserWarning, stacklevel=2)
         return heard_phones(samples), f"recognition (transcript does not fit: {fit:.2f})"
     return widen_bilabials(snap_closures(samples, completed)), "alignment"
-
-
-def _share(progress: ProgressCallback | None, start: float, share: float) -> ProgressCallback | None:
-    """``progress`` for one step that fills ``share`` of the whole from ``start`` (both fractions)."""
-    if progress is None:
-        return None
-    return lambda done, total: progress(total * (start + share * (done / total if total else 1.0)), total)
 
 
 def _complete_the_end(samples: np.ndarray, phones: list[Phone],

@@ -95,10 +95,10 @@ def _training_set(loaded: tuple[list[Any], dict[str, Any]], cached: dict[str, np
     return ([cached[c.id] for c in chosen], [c.targets[:, GAP] for c in chosen], [c.source for c in chosen])
 
 
-def fit_length(curve: np.ndarray, frames: int) -> np.ndarray:
-    """``curve`` in standard units, cut or held at its end to ``frames`` long."""
+def held_to(curve: np.ndarray, frames: int) -> np.ndarray:
+    """``curve`` (float64) cut, or held at its last value, to ``frames`` long."""
     curve = np.asarray(curve, np.float64)[:frames]
-    return zscore(np.pad(curve, (0, frames - len(curve)), mode="edge") if 0 < len(curve) < frames else curve)
+    return np.pad(curve, (0, frames - len(curve)), mode="edge") if 0 < len(curve) < frames else curve
 
 
 def r(a: np.ndarray, b: np.ndarray) -> float:
@@ -132,13 +132,12 @@ def score_folds(args: argparse.Namespace) -> dict[str, dict[str, float]]:
             w = zscore(at_fps(head.predict(cached[clip_id]), fps, len(gap)).astype(np.float64))
             ways = {"whisper": w}
             if model is not None:
-                raw = model.animate(audio, Controls(), fps=fps).values[:, JAW]
-                m = fit_length(raw, len(gap))
+                raw = held_to(model.animate(audio, Controls(), fps=fps).values[:, JAW], len(gap))
+                m = zscore(raw)
                 ways |= {"model": m} | {f"model+{a}whisper": m + a * w for a in (1, 2, 3)}
-                raw = np.pad(raw, (0, max(0, len(gap) - len(raw))), mode="edge")[:len(gap)]
                 ways["clips (fuse_jaw)"] = fuse_jaw(raw, w, weights=[1.0, WHISPER_WEIGHT]).astype(np.float64)
             if phonetic is not None:
-                ph = fit_length(phonetic.animate(audio, Controls(), fps=fps).values[:, JAW], len(gap))
+                ph = zscore(held_to(phonetic.animate(audio, Controls(), fps=fps).values[:, JAW], len(gap)))
                 ways |= {"phonetic": ph, "whisper+phonetic": w + ph}
                 if model is not None:
                     ways |= {"model+phonetic": m + ph} | {f"model+{a}whisper+phonetic": m + a * w + ph
