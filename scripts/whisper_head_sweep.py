@@ -1,0 +1,141 @@
+"""Leave-one-source-out scores of Whisper jaw heads: ridge variants and a small two-layer convolutional head.
+
+    .venv/bin/python scripts/whisper_head_sweep.py --data DATASET --states STATES.npz \
+        --configs "128:4:100,128:4:300" --nn "96:9:5:800:0.1:0.01"
+
+Ridge configs are ``dims:lags:ridge[:step]`` (principal components, neighbours on each side, penalty, stride of
+the neighbours). Conv configs are ``width:k1:k2:steps:dropout:decay``: Conv1d(k1) -> GELU -> Conv1d(k2) on the
+first ridge config's principal components, trained on 200-frame crops against the z-scored lip gap with the
+ridge head's source weights; "+ ridge" adds the two in standard units.
+
+Each fold fits on every other training source and scores the left-out source's held-out clips (those of
+``facecast.train.loso``) against the captured lip gap, as ``python -m facecast.train.whisper_jaw folds`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from facecast.animators.whisper_jaw import JawHead, at_fps
+from facecast.train.fit import load_clips
+from facecast.train.loso import held_clips
+from facecast.train.teacher import load_teacher
+from facecast.train.whisper_jaw import _training_set, fit_head, r, source_weights, zscore
+
+
+def train_conv(head: JawHead, states: list[np.ndarray], gaps: list[np.ndarray], sources: list[str],
+               width: int, k1: int, k2: int, steps: int, seed: int, dropout: float,
+               decay: float) -> Callable[[np.ndarray], np.ndarray]:
+    import torch
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    xs = [head.components(s) for s in states]
+    ys = [zscore(g[:len(x)].astype(np.float64)).astype(np.float32) for x, g in zip(xs, gaps)]
+    n = [min(len(x), len(y)) for x, y in zip(xs, ys)]
+    weight = source_weights(sources, [m / 3000 for m in n], 0.5)
+    p = np.array([weight[s] * m for s, m in zip(sources, n)])
+    p /= p.sum()
+    d = xs[0].shape[1]
+    net = torch.nn.Sequential(
+        torch.nn.Dropout(dropout),
+        torch.nn.Conv1d(d, width, k1, padding=k1 // 2), torch.nn.GELU(), torch.nn.Dropout(dropout),
+        torch.nn.Conv1d(width, 1, k2, padding=k2 // 2))
+    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=steps, pct_start=0.1)
+    crop, batch = 200, 32
+    for _ in range(steps):
+        bx, by = np.zeros((batch, d, crop), np.float32), np.zeros((batch, crop), np.float32)
+        bm = np.zeros((batch, crop), np.float32)
+        for b, i in enumerate(rng.choice(len(xs), batch, p=p)):
+            m = n[i]
+            a = int(rng.integers(0, max(m - crop, 0) + 1))
+            seg = slice(a, min(a + crop, m))
+            ln = seg.stop - seg.start
+            bx[b, :, :ln] = xs[i][seg].T
+            by[b, :ln] = ys[i][seg]
+            bm[b, :ln] = 1.0
+        out = net(torch.from_numpy(bx))[:, 0]
+        loss = (((out - torch.from_numpy(by)) ** 2) * torch.from_numpy(bm)).sum() / bm.sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    net.eval()
+
+    def predict(s: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return net(torch.from_numpy(head.components(s).T[None].copy()))[0, 0].numpy()
+
+    return predict
+
+
+def conv_mean(fns: list[Callable[[np.ndarray], np.ndarray]]) -> Callable[[np.ndarray], np.ndarray]:
+    """The seeds' conv heads averaged."""
+    return lambda s: np.mean([f(s) for f in fns], 0)
+
+
+def conv_plus_ridge(fns: list[Callable[[np.ndarray], np.ndarray]],
+                    head: JawHead) -> Callable[[np.ndarray], np.ndarray]:
+    """The averaged conv heads and the ridge head added in standard units."""
+    mean = conv_mean(fns)
+    return lambda s: zscore(mean(s)) + zscore(head.predict(s))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--states", type=Path, required=True)
+    p.add_argument("--eval-clips", type=int, default=15)
+    p.add_argument("--configs", default="128:4:100", help="ridge configs dims:lags:ridge[:step], comma-separated")
+    p.add_argument("--nn", default="", help="conv configs width:k1:k2:steps:dropout:decay, comma-separated")
+    p.add_argument("--seeds", type=int, default=1)
+    args = p.parse_args()
+    import torch
+
+    torch.set_num_threads(2)
+    cached = load_teacher(args.states)
+    sources = sorted({str(i).split("/")[0] for i in cached})
+    loaded = load_clips(args.data)
+    table: dict[str, dict[str, float]] = {}
+    for source in sources:
+        t0 = time.time()
+        states, gaps, srcs = _training_set(loaded, cached, True, leave_out=source)
+        held = held_clips(args.data, source, args.eval_clips)
+        preds: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+        heads: list[JawHead] = []
+        for cfg in args.configs.split(","):
+            parts = [float(v) for v in cfg.split(":")]
+            dims, lags, ridge = int(parts[0]), int(parts[1]), parts[2]
+            step = int(parts[3]) if len(parts) > 3 else 1
+            heads.append(fit_head(states, gaps, srcs, dims, np.arange(-lags, lags + 1, step), ridge))
+            preds[f"ridge {cfg}"] = heads[-1].predict
+        for cfg in filter(None, args.nn.split(",")):
+            w, k1, k2, steps, dr, dec = cfg.split(":")
+            fns = [train_conv(heads[0], states, gaps, srcs, int(w), int(k1), int(k2), int(steps), seed, float(dr),
+                              float(dec)) for seed in range(args.seeds)]
+            preds[f"conv {cfg}"] = conv_mean(fns)
+            preds[f"conv {cfg} + ridge"] = conv_plus_ridge(fns, heads[0])
+        rows: dict[str, list[float]] = {}
+        for clip_id, _audio, truth, fps in held:
+            gap = truth["opening"].astype(np.float64)
+            for name, fn in preds.items():
+                w = zscore(at_fps(fn(cached[clip_id]), fps, len(gap)).astype(np.float64))
+                rows.setdefault(name, []).append(r(w, gap))
+        table[source] = {k: float(np.mean(v)) for k, v in rows.items()}
+        print(source, f"{time.time() - t0:.0f}s", json.dumps({k: round(v, 3) for k, v in table[source].items()}),
+              flush=True)
+    names = list(next(iter(table.values())))
+    mean = {n: round(float(np.mean([table[s][n] for s in sources])), 4) for n in names}
+    for n in names:
+        print(f"{mean[n]:.4f}  {n}  " + " ".join(f"{table[s][n]:.3f}" for s in sources))
+
+
+if __name__ == "__main__":
+    main()
