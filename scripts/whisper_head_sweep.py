@@ -15,18 +15,14 @@ Each fold fits on every other training source and scores the left-out source's h
 from __future__ import annotations
 
 import argparse
-import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from facecast.animators.whisper_jaw import JawHead, at_fps
-from facecast.train.fit import load_clips
-from facecast.train.loso import held_clips
-from facecast.train.teacher import load_teacher
-from facecast.train.whisper_jaw import _training_set, fit_head, r, source_weights, zscore
+from facecast.audio import Audio
+from facecast.train.whisper_jaw import ClipCurves, fit_head, fold_table, source_weights, zscore
 
 
 def train_conv(head: JawHead, states: list[np.ndarray], gaps: list[np.ndarray], sources: list[str],
@@ -76,18 +72,6 @@ def train_conv(head: JawHead, states: list[np.ndarray], gaps: list[np.ndarray], 
     return predict
 
 
-def conv_mean(fns: list[Callable[[np.ndarray], np.ndarray]]) -> Callable[[np.ndarray], np.ndarray]:
-    """The seeds' conv heads averaged."""
-    return lambda s: np.mean([f(s) for f in fns], 0)
-
-
-def conv_plus_ridge(fns: list[Callable[[np.ndarray], np.ndarray]],
-                    head: JawHead) -> Callable[[np.ndarray], np.ndarray]:
-    """The averaged conv heads and the ridge head added in standard units."""
-    mean = conv_mean(fns)
-    return lambda s: zscore(mean(s)) + zscore(head.predict(s))
-
-
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--data", type=Path, required=True)
@@ -100,41 +84,40 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(2)
-    cached = load_teacher(args.states)
-    sources = sorted({str(i).split("/")[0] for i in cached})
-    loaded = load_clips(args.data)
-    table: dict[str, dict[str, float]] = {}
-    for source in sources:
-        t0 = time.time()
-        states, gaps, srcs = _training_set(loaded, cached, True, leave_out=source)
-        held = held_clips(args.data, source, args.eval_clips)
-        preds: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
-        heads: list[JawHead] = []
+
+    def scorer(states: list[np.ndarray], gaps: list[np.ndarray], srcs: list[str], source: str) -> ClipCurves:
+        heads: dict[str, JawHead] = {}
         for cfg in args.configs.split(","):
             parts = [float(v) for v in cfg.split(":")]
             dims, lags, ridge = int(parts[0]), int(parts[1]), parts[2]
             step = int(parts[3]) if len(parts) > 3 else 1
-            heads.append(fit_head(states, gaps, srcs, dims, np.arange(-lags, lags + 1, step), ridge))
-            preds[f"ridge {cfg}"] = heads[-1].predict
+            heads[cfg] = fit_head(states, gaps, srcs, dims, np.arange(-lags, lags + 1, step), ridge)
+        base = next(iter(heads.values()))
+        convs: dict[str, list[Callable[[np.ndarray], np.ndarray]]] = {}
         for cfg in filter(None, args.nn.split(",")):
             w, k1, k2, steps, dr, dec = cfg.split(":")
-            fns = [train_conv(heads[0], states, gaps, srcs, int(w), int(k1), int(k2), int(steps), seed, float(dr),
-                              float(dec)) for seed in range(args.seeds)]
-            preds[f"conv {cfg}"] = conv_mean(fns)
-            preds[f"conv {cfg} + ridge"] = conv_plus_ridge(fns, heads[0])
-        rows: dict[str, list[float]] = {}
-        for clip_id, _audio, truth, fps in held:
-            gap = truth["opening"].astype(np.float64)
-            for name, fn in preds.items():
-                w = zscore(at_fps(fn(cached[clip_id]), fps, len(gap)).astype(np.float64))
-                rows.setdefault(name, []).append(r(w, gap))
-        table[source] = {k: float(np.mean(v)) for k, v in rows.items()}
-        print(source, f"{time.time() - t0:.0f}s", json.dumps({k: round(v, 3) for k, v in table[source].items()}),
-              flush=True)
-    names = list(next(iter(table.values())))
-    mean = {n: round(float(np.mean([table[s][n] for s in sources])), 4) for n in names}
-    for n in names:
-        print(f"{mean[n]:.4f}  {n}  " + " ".join(f"{table[s][n]:.3f}" for s in sources))
+            convs[cfg] = [train_conv(base, states, gaps, srcs, int(w), int(k1), int(k2), int(steps), seed,
+                                     float(dr), float(dec)) for seed in range(args.seeds)]
+
+        def curves(clip_states: np.ndarray, _audio: Audio, fps: int, frames: int) -> dict[str, np.ndarray]:
+            def at(x: np.ndarray) -> np.ndarray:
+                return zscore(at_fps(x, fps, frames).astype(np.float64))
+
+            ridge = {cfg: head.predict(clip_states) for cfg, head in heads.items()}
+            out = {f"ridge {cfg}": at(x) for cfg, x in ridge.items()}
+            ridge0 = zscore(next(iter(ridge.values())))
+            for cfg, fns in convs.items():
+                conv = np.mean([f(clip_states) for f in fns], 0)
+                out[f"conv {cfg}"] = at(conv)
+                out[f"conv {cfg} + ridge"] = at(zscore(conv) + ridge0)
+            return out
+
+        return curves
+
+    table = fold_table(args.data, args.states, args.eval_clips, scorer)
+    sources = [s for s in table if s != "mean"]
+    for name, mean in table["mean"].items():
+        print(f"{mean:.4f}  {name}  " + " ".join(f"{table[s][name]:.3f}" for s in sources))
 
 
 if __name__ == "__main__":

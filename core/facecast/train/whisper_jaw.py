@@ -21,6 +21,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import numpy as np
 from facecast.animators.fusion import fuse_jaw
 from facecast.animators.neural import WHISPER_WEIGHT
 from facecast.animators.whisper_jaw import ENCODER_FILE, HEAD_FILE, JawHead, at_fps, lagged
+from facecast.audio import Audio
 from facecast.train.teacher import fit_pca, load_teacher, save_teacher
 
 GAP = -2  # the lip gap's column in fit.Clip.targets
@@ -107,42 +109,33 @@ def r(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1]) if a.std() > 1e-6 and b.std() > 1e-6 else 0.0
 
 
-def score_folds(args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    from facecast.animators import get_animator
-    from facecast.animators.neural import NeuralAnimator
-    from facecast.controls import Controls
-    from facecast.train.fit import load_clips
-    from facecast.train.loso import JAW, held_clips
+#: A fold's scorer: (a held-out clip's states, its audio, its fps, its frame count) -> curves by name, each
+#: ``frames`` long at that fps.
+ClipCurves = Callable[[np.ndarray, Audio, int, int], dict[str, np.ndarray]]
 
-    cached = load_teacher(args.states)
+
+def fold_table(data: Path, states: Path, eval_clips: int,
+               scorer: Callable[[list[np.ndarray], list[np.ndarray], list[str], str], ClipCurves],
+               ) -> dict[str, dict[str, float]]:
+    """Leave-one-source-out r against the lip gap, per source and their mean (the ``"mean"`` row).
+
+    For each training source, ``scorer(states, gaps, sources, source)`` gets every other source's clips and
+    returns the fold's ``ClipCurves``; each curve is scored on the left-out source's ``eval_clips`` held-out
+    clips (``loso.held_clips``) and the scores are averaged per source. Prints a JSON line per row.
+    """
+    from facecast.train.fit import load_clips
+    from facecast.train.loso import held_clips
+
+    cached = load_teacher(states)
     sources = sorted({str(i).split("/")[0] for i in cached})
-    loaded = load_clips(args.data)
-    phonetic = get_animator("phonetic") if not args.no_phonetic else None
+    loaded = load_clips(data)
     table: dict[str, dict[str, float]] = {}
     for source in sources:
-        states, gaps, srcs = _training_set(loaded, cached, True, leave_out=source)
-        head = fit_head(states, gaps, srcs, args.dims, np.arange(-args.lags, args.lags + 1), args.ridge,
-                        args.source_power)
-        fold_model = args.folds / source / "model" / "neural.onnx" if args.folds else None
-        model = (NeuralAnimator(fold_model, fuse=False)
-                 if fold_model is not None and fold_model.is_file() else None)
+        curves = scorer(*_training_set(loaded, cached, True, leave_out=source), source)
         rows: dict[str, list[float]] = {}
-        for clip_id, audio, truth, fps in held_clips(args.data, source, args.eval_clips):
+        for clip_id, audio, truth, fps in held_clips(data, source, eval_clips):
             gap = truth["opening"].astype(np.float64)
-            w = zscore(at_fps(head.predict(cached[clip_id]), fps, len(gap)).astype(np.float64))
-            ways = {"whisper": w}
-            if model is not None:
-                raw = held_to(model.animate(audio, Controls(), fps=fps).values[:, JAW], len(gap))
-                m = zscore(raw)
-                ways |= {"model": m} | {f"model+{a}whisper": m + a * w for a in (1, 2, 3)}
-                ways["clips (fuse_jaw)"] = fuse_jaw(raw, w, weights=[1.0, WHISPER_WEIGHT]).astype(np.float64)
-            if phonetic is not None:
-                ph = zscore(held_to(phonetic.animate(audio, Controls(), fps=fps).values[:, JAW], len(gap)))
-                ways |= {"phonetic": ph, "whisper+phonetic": w + ph}
-                if model is not None:
-                    ways |= {"model+phonetic": m + ph} | {f"model+{a}whisper+phonetic": m + a * w + ph
-                                                          for a in (1, 2, 3)}
-            for name, curve in ways.items():
+            for name, curve in curves(cached[clip_id], audio, fps, len(gap)).items():
                 rows.setdefault(name, []).append(r(curve, gap))
         table[source] = {name: float(np.mean(v)) for name, v in rows.items()}
         print(source, json.dumps({k: round(v, 3) for k, v in table[source].items()}), flush=True)
@@ -150,6 +143,42 @@ def score_folds(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     table["mean"] = {n: float(np.mean([table[s][n] for s in sources])) for n in names}
     print("mean", json.dumps({k: round(v, 3) for k, v in table["mean"].items()}), flush=True)
     return table
+
+
+def score_folds(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    from facecast.animators import get_animator
+    from facecast.animators.neural import NeuralAnimator
+    from facecast.controls import Controls
+    from facecast.train.loso import JAW
+
+    phonetic = get_animator("phonetic") if not args.no_phonetic else None
+
+    def scorer(states: list[np.ndarray], gaps: list[np.ndarray], srcs: list[str], source: str) -> ClipCurves:
+        head = fit_head(states, gaps, srcs, args.dims, np.arange(-args.lags, args.lags + 1), args.ridge,
+                        args.source_power)
+        fold_model = args.folds / source / "model" / "neural.onnx" if args.folds else None
+        model = (NeuralAnimator(fold_model, fuse=False)
+                 if fold_model is not None and fold_model.is_file() else None)
+
+        def curves(clip_states: np.ndarray, audio: Audio, fps: int, frames: int) -> dict[str, np.ndarray]:
+            w = zscore(at_fps(head.predict(clip_states), fps, frames).astype(np.float64))
+            ways = {"whisper": w}
+            if model is not None:
+                raw = held_to(model.animate(audio, Controls(), fps=fps).values[:, JAW], frames)
+                m = zscore(raw)
+                ways |= {"model": m} | {f"model+{a}whisper": m + a * w for a in (1, 2, 3)}
+                ways["clips (fuse_jaw)"] = fuse_jaw(raw, w, weights=[1.0, WHISPER_WEIGHT]).astype(np.float64)
+            if phonetic is not None:
+                ph = zscore(held_to(phonetic.animate(audio, Controls(), fps=fps).values[:, JAW], frames))
+                ways |= {"phonetic": ph, "whisper+phonetic": w + ph}
+                if model is not None:
+                    ways |= {"model+phonetic": m + ph} | {f"model+{a}whisper+phonetic": m + a * w + ph
+                                                          for a in (1, 2, 3)}
+            return ways
+
+        return curves
+
+    return fold_table(args.data, args.states, args.eval_clips, scorer)
 
 
 def main(argv: list[str] | None = None) -> None:
