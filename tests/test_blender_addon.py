@@ -24,6 +24,11 @@ PLUGIN = ROOT / "plugins" / "blender"
 BLENDER_PYTHON = Path(os.environ.get("FACECAST_BLENDER_PYTHON", ROOT / ".venv-blender" / "bin" / "python"))
 CHECKS = PLUGIN / "tests" / "bpy_checks.py"
 START_FRAME = 10
+# Blender bundles onnxruntime 1.23.2, the host has a newer one: the Whisper encoder's int8 matrix products
+# (dynamic quantization) round differently between the two (states up to 0.024 apart on assets/speech_en.wav,
+# JawOpen up to 0.0023), where the float graphs agreed to 1e-4. Five times the measured difference, still far
+# under anything visible on a 0-1 blendshape.
+INT8_ACROSS_ORT = 0.012
 
 
 def _bpy_missing() -> str | None:
@@ -243,7 +248,8 @@ def test_bakes_in_blender_with_no_daemon_and_online_access_off(assets, core_site
         clip = animator.animate(audio, Controls(seed=5), 30)
         frames, values = curves["JawOpen"]
         assert len(frames) == clip.num_frames, name
-        np.testing.assert_allclose(values, clip.values[:, CHANNEL_INDEX["JawOpen"]], atol=1e-4, err_msg=name)
+        tolerance = INT8_ACROSS_ORT if name == "neural" else 1e-4
+        np.testing.assert_allclose(values, clip.values[:, CHANNEL_INDEX["JawOpen"]], atol=tolerance, err_msg=name)
         assert np.ptp(values) > 0.2, name
     assert not np.allclose(result["curves"]["JawOpen"][1], result["energy_curves"]["JawOpen"][1], atol=1e-3)
 
@@ -357,7 +363,8 @@ def test_built_zip_installs_with_blenders_extension_installer_and_bakes(daemon, 
 
     # the bundle has Whisper's encoder and jaw head, no phone recogniser: the model fused with Whisper
     clip = NeuralAnimator(fuse_phonetic=False).animate(load_audio(assets / "speech_en.wav"), Controls(), 30)
-    np.testing.assert_allclose(result["local_jaw"][1], clip.values[:, CHANNEL_INDEX["JawOpen"]], atol=1e-4)
+    np.testing.assert_allclose(result["local_jaw"][1], clip.values[:, CHANNEL_INDEX["JawOpen"]],
+                               atol=INT8_ACROSS_ORT)
 
 
 @pytest.mark.slow
