@@ -90,10 +90,11 @@ def compute_all_states(data: Path, out: Path, encoder: Path, threads: int) -> No
 
 def _training_set(loaded: tuple[list[Any], dict[str, Any]], cached: dict[str, np.ndarray], all_clips: bool,
                   leave_out: str | None = None) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
-    """(states, lip gaps, sources) of the clips chosen from ``loaded`` (``fit.load_clips``'s result)."""
+    """(states, lip gaps, sources) of the clips chosen from ``loaded`` (``fit.load_clips``'s result) that
+    ``cached`` has states for (all of them, unless the states were computed for a subset)."""
     clips, manifest = loaded
     split = {e["id"]: e["split"] for e in manifest["clips"]}
-    chosen = [c for c in clips if c.source != leave_out and (all_clips or split[c.id] == "train")]
+    chosen = [c for c in clips if c.id in cached and c.source != leave_out and (all_clips or split[c.id] == "train")]
     return ([cached[c.id] for c in chosen], [c.targets[:, GAP] for c in chosen], [c.source for c in chosen])
 
 

@@ -1,0 +1,184 @@
+"""What Whisper's jaw would give live streams: leave-one-source-out scores of the ridge jaw head on encoder states
+that a stream with a bounded lookahead could compute.
+
+    .venv/bin/python scripts/whisper_stream_probe.py --data DATASET --states STATES.npz \\
+        --variants "window:100:2:-8:1,band:1000:1:-8:1"
+
+Each variant is ``kind:history:ahead:lag_lo:lag_hi[:offset]``:
+- ``window``: frame i is read from its own encoder call (the shipped ONNX encoder) on the log-mel of frames
+  i - history ... i + ahead: exact for a stream, one call of history + ahead + 1 frames per frame;
+- ``band``: one pass of the first two layers (torch, float32) over the clip's 20 s windows with attention limited
+  to ``history`` frames back and ``ahead`` frames forward in each layer: what a stream could compute once per
+  frame with cached keys and values (two layers: 2 x ``ahead`` frames of lookahead, plus about one frame for
+  the convolutions); ``offset`` starts each window at that sinusoidal position instead of 0, as a stream
+  that ran longer than the encoder's 30 s of positions would have to;
+- ``clip``: the given whole-clip states (the clip path's), for the same clips.
+The head takes neighbours ``lag_lo`` ... ``lag_hi`` (a positive ``lag_hi`` is more lookahead). Clips: every
+held-out clip of each source (``facecast.train.loso.held_clips``) and ``--per-source`` more of each, the rest
+left out to keep the per-frame encoder calls affordable (about 90 s for the ``window`` variant on 2 cores).
+Needs the ``train`` extra (torch) for ``band``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from facecast.animators.whisper_jaw import ENCODER_FILE, at_fps
+from facecast.audio import Audio
+from facecast.train.teacher import load_teacher, save_teacher
+from facecast.train.whisper_jaw import ClipCurves, fit_head, fold_table
+from facecast.whisper_states import STATE_DIMS, WINDOW_MEL, WhisperStates, log_mel
+
+
+def choose_clips(data: Path, per_source: int, seed: int = 0) -> list[Any]:
+    """Every held-out clip of each source, and ``per_source`` others of each drawn at random."""
+    from facecast.train.fit import load_clips
+    from facecast.train.loso import held_clips
+
+    clips, _ = load_clips(data)
+    held = {clip_id for source in sorted({c.source for c in clips}) for clip_id, *_ in held_clips(data, source, 15)}
+    rng, chosen = np.random.default_rng(seed), []
+    by_source: dict[str, list[Any]] = defaultdict(list)
+    for clip in clips:
+        by_source[clip.source].append(clip)
+    for source in sorted(by_source):
+        others = [c for c in by_source[source] if c.id not in held]
+        chosen += [c for c in by_source[source] if c.id in held]
+        chosen += [others[i] for i in rng.permutation(len(others))[:per_source]]
+    return chosen
+
+
+def window_states(audio: np.ndarray, encoder: WhisperStates, history: int, ahead: int) -> np.ndarray:
+    """States [frames, 384], frame i from one encoder call on the log-mel of frames i - history ... i + ahead."""
+    frames = len(audio) // 320
+    mel = log_mel(audio)[:, :frames * 2]
+    groups: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    for i in range(frames):
+        end = min(frames, i + ahead + 1)
+        start = max(0, end - (history + ahead + 1))
+        groups[end - start].append((i, start, end))
+    states = np.zeros((frames, STATE_DIMS), np.float32)
+    for items in groups.values():
+        for b in range(0, len(items), 64):
+            batch = items[b:b + 64]
+            x = np.ascontiguousarray(np.stack([mel[:, 2 * s:2 * e] for _, s, e in batch]), np.float32)
+            y = encoder.session.run(None, {encoder.input_name: x})[0]
+            for k, (i, s, _) in enumerate(batch):
+                states[i] = y[k, i - s]
+    return states
+
+
+def band_encoder(history: int, ahead: int, offset: int = 0) -> Any:
+    """The first two layers in torch with each layer's attention limited to [i - history, i + ahead]; ``offset``:
+    each window's first frame takes Whisper's sinusoidal position ``offset`` instead of 0 (extended past the
+    table's 1500 with the same formula)."""
+    import torch
+
+    from facecast.train.whisper_onnx import EncoderLayer, build_encoder, default_model_dir
+
+    masks: dict[int, torch.Tensor] = {}
+
+    def attention(self: EncoderLayer, x: torch.Tensor) -> torch.Tensor:
+        batch, n = x.shape[0], x.shape[1]
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        q, k, v = (t.reshape(batch, -1, self.heads, self.head_dims).transpose(1, 2) for t in (q, k, v))
+        if n not in masks:
+            offset = torch.arange(n)[None, :] - torch.arange(n)[:, None]  # key frame - query frame
+            masks[n] = torch.where((offset <= ahead) & (offset >= -history), 0.0, float("-inf"))
+        weights = torch.softmax(q @ k.transpose(-1, -2) * self.scale + masks[n], dim=-1)
+        return self.out((weights @ v).transpose(1, 2).reshape(batch, -1, self.heads * self.head_dims))
+
+    encoder = build_encoder(default_model_dir(), taps=[1])
+    if offset:
+        channels = encoder.positions.shape[1] // 2
+        rates = np.exp(-np.log(10_000) / (channels - 1) * np.arange(channels))  # Whisper's sinusoids()
+        angles = np.arange(offset, offset + encoder.positions.shape[0])[:, None] * rates[None, :]
+        table = np.concatenate([np.sin(angles), np.cos(angles)], 1).astype(np.float16).astype(np.float32)
+        encoder.positions = torch.nn.Parameter(torch.from_numpy(table))
+    for layer in encoder.layers:
+        layer.attention = attention.__get__(layer)
+    return encoder
+
+
+def band_states(audio: np.ndarray, encoder: Any) -> np.ndarray:
+    """States [frames, 384] of ``band_encoder`` over 20 s windows, as the clip path windows the encoder."""
+    import torch
+
+    frames = len(audio) // 320
+    mel = log_mel(audio)[:, :frames * 2]
+    parts = []
+    with torch.no_grad():
+        for start in range(0, mel.shape[1], WINDOW_MEL):
+            window = mel[:, start:start + WINDOW_MEL]
+            window = window[:, :window.shape[1] - window.shape[1] % 2]
+            if window.shape[1] >= 2:
+                parts.append(encoder(torch.from_numpy(np.ascontiguousarray(window))[None])[0].numpy())
+    states = np.concatenate(parts)
+    if len(states) < frames:
+        states = np.concatenate([states, np.repeat(states[-1:], frames - len(states), 0)])
+    return states[:frames].astype(np.float32)
+
+
+def ridge_scorer(name: str, lags: np.ndarray) -> Callable[[list[np.ndarray], list[np.ndarray], list[str], str],
+                                                           ClipCurves]:
+    """A fold scorer: the shipped ridge recipe with these neighbours, its curve named ``name``."""
+
+    def scorer(states: list[np.ndarray], gaps: list[np.ndarray], sources: list[str], _left_out: str) -> ClipCurves:
+        head = fit_head(states, gaps, sources, lags=lags)
+
+        def curves(clip_states: np.ndarray, _audio: Audio, fps: int, frames: int) -> dict[str, np.ndarray]:
+            return {name: at_fps(head.predict(clip_states), fps, frames)}
+
+        return curves
+
+    return scorer
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--states", type=Path, required=True, help="whole-clip states (whisper_jaw states)")
+    p.add_argument("--variants", default="clip:0:0:-4:4,window:100:2:-8:1,band:1000:1:-8:1")
+    p.add_argument("--per-source", type=int, default=40)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--json", type=Path, default=None)
+    args = p.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    clips = choose_clips(args.data, args.per_source)
+    full = load_teacher(args.states)
+    encoder = WhisperStates(ENCODER_FILE, threads=args.threads)
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec in args.variants.split(","):
+            kind, history, ahead, lo, hi, *more = spec.split(":")
+            if kind == "clip":
+                states = {c.id: full[c.id] for c in clips}
+            elif kind == "window":
+                states = {c.id: window_states(c.audio, encoder, int(history), int(ahead)) for c in clips}
+            elif kind == "band":
+                band = band_encoder(int(history), int(ahead), int(more[0]) if more else 0)
+                states = {c.id: band_states(c.audio, band) for c in clips}
+            else:
+                p.error(f"unknown variant kind {kind!r} (clip, window or band)")
+            path = Path(tmp) / "states.npz"
+            save_teacher(path, states, np.zeros(STATE_DIMS, np.float32), np.eye(STATE_DIMS, dtype=np.float32), 1.0)
+            table = fold_table(args.data, path, 15, ridge_scorer(spec, np.arange(int(lo), int(hi) + 1)))
+            for row, values in table.items():
+                results.setdefault(row, {}).update(values)
+    print(json.dumps(results, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
