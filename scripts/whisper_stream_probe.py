@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from facecast.animators.whisper_jaw import ENCODER_FILE, at_fps
+from facecast.animators.whisper_jaw import ENCODER_FILE, JawHead, at_fps
 from facecast.audio import Audio
 from facecast.train.teacher import load_teacher, save_teacher
-from facecast.train.whisper_jaw import ClipCurves, fit_head, fold_table
+from facecast.train.whisper_jaw import GAP, ClipCurves, fit_head, fold_table
 from facecast.whisper_states import STATE_DIMS, WINDOW_MEL, WhisperStates, log_mel
 
 
@@ -127,6 +127,47 @@ def band_states(audio: np.ndarray, encoder: Any) -> np.ndarray:
     return states[:frames].astype(np.float32)
 
 
+def variant_reader(kind: str, history: int, ahead: int, offset: int,
+                   encoder: WhisperStates) -> Callable[[np.ndarray], np.ndarray]:
+    """16 kHz audio -> that variant's states (``clip``: the whole-clip encoder, as the clip path runs it)."""
+    if kind == "window":
+        return lambda audio: window_states(audio, encoder, history, ahead)
+    if kind == "band":
+        band = band_encoder(history, ahead, offset)
+        return lambda audio: band_states(audio, band)
+    return encoder.states
+
+
+def yardstick_rows(name: str, head: JawHead, read: Callable[[np.ndarray], np.ndarray],
+                   cache: Path) -> dict[str, dict[str, float]]:
+    """r at lag 0 on each yardstick video (and their mean) of the head alone, the model's stream and both."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_neural import FPS, list_videos, video_audio
+    from evalkit import yardstick
+
+    from facecast.animators.neural import NeuralAnimator
+    from facecast.audio import MODEL_RATE
+    from facecast.controls import Controls
+    from facecast.train.whisper_jaw import zscore
+
+    model = NeuralAnimator(fuse=False)  # a clip of the model alone is exactly its stream
+    rows: dict[str, dict[str, float]] = {}
+    for video in list_videos([yardstick.DATA / "video"], None):
+        clip = video_audio(video)
+        fps_video, opening = yardstick.tracked_opening(video, cache)
+        frames = int(np.ceil(len(clip) * FPS / MODEL_RATE))
+        truth = yardstick.truth_at(fps_video, opening, FPS, frames)
+        m = zscore(model.animate(Audio(clip, MODEL_RATE), Controls(), fps=FPS).curve("JawOpen").astype(np.float64))
+        w = zscore(at_fps(head.predict(read(clip)), FPS, len(m)).astype(np.float64))
+        ways = {name: w, "model alone": m, f"model + 3 x {name}": m + 3 * w}
+        rows[video.name] = {k: yardstick.lipsync(c.astype(np.float32), truth)[0] for k, c in ways.items()}
+        print(video.name, json.dumps({k: round(v, 3) for k, v in rows[video.name].items()}), flush=True)
+    rows["mean"] = {k: float(np.mean([rows[v][k] for v in rows])) for k in next(iter(rows.values()))}
+    return rows
+
+
 def ridge_scorer(name: str, lags: np.ndarray) -> Callable[[list[np.ndarray], list[np.ndarray], list[str], str],
                                                            ClipCurves]:
     """A fold scorer: the shipped ridge recipe with these neighbours, its curve named ``name``."""
@@ -150,6 +191,10 @@ def main() -> None:
     p.add_argument("--per-source", type=int, default=40)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--yardstick", action="store_true",
+                   help="also read the yardstick videos once: each variant's head fitted on all the chosen clips, "
+                        "alone and fused with the model's stream (3 x the head, whole-video standard units)")
+    p.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "facecast-bench")
     args = p.parse_args()
     import torch
 
@@ -161,20 +206,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for spec in args.variants.split(","):
             kind, history, ahead, lo, hi, *more = spec.split(":")
-            if kind == "clip":
-                states = {c.id: full[c.id] for c in clips}
-            elif kind == "window":
-                states = {c.id: window_states(c.audio, encoder, int(history), int(ahead)) for c in clips}
-            elif kind == "band":
-                band = band_encoder(int(history), int(ahead), int(more[0]) if more else 0)
-                states = {c.id: band_states(c.audio, band) for c in clips}
-            else:
+            if kind not in ("clip", "window", "band"):
                 p.error(f"unknown variant kind {kind!r} (clip, window or band)")
+            read = variant_reader(kind, int(history), int(ahead), int(more[0]) if more else 0, encoder)
+            states = {c.id: full[c.id] if kind == "clip" else read(c.audio) for c in clips}
             path = Path(tmp) / "states.npz"
             save_teacher(path, states, np.zeros(STATE_DIMS, np.float32), np.eye(STATE_DIMS, dtype=np.float32), 1.0)
-            table = fold_table(args.data, path, 15, ridge_scorer(spec, np.arange(int(lo), int(hi) + 1)))
+            lags = np.arange(int(lo), int(hi) + 1)
+            table = fold_table(args.data, path, 15, ridge_scorer(spec, lags))
             for row, values in table.items():
                 results.setdefault(row, {}).update(values)
+            if args.yardstick:
+                head = fit_head([states[c.id] for c in clips], [c.targets[:, GAP] for c in clips],
+                                [c.source for c in clips], lags=lags)
+                for row, values in yardstick_rows(spec, head, read, args.cache).items():
+                    results.setdefault(f"yardstick {row}", {}).update(values)
     print(json.dumps(results, indent=1))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
