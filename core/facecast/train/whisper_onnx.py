@@ -19,7 +19,8 @@ Graph: input ``mel`` [batch, 80, T] (Whisper log-mel, T even, at most 3000), out
 384 per tap] (``--taps``, :class:`WhisperEncoder`).
 Weights (``--weights``):
 - ``int8`` (the default, the shipped file): ONNX Runtime's dynamic quantization of the MatMuls, one scale per
-  output column (``per_channel``), the convolutions and the position table in float32. Against the float16-weight
+  output column (``per_channel``); the convolutions and the position table in float32 arithmetic, stored as
+  float16 as in ``fp16`` below. Against the float16-weight
   graph, on the dataset's speech, the shipped two layers' states agree at per-dimension r 0.997 (largest
   difference 0.19, states' spread 0.40); the jaw head fitted on them scores 0.609 on the leave-one-source-out
   folds against 0.610, and the encoder runs 1.4-1.7 times as fast on the CPU (docs/NEURAL.md, "The encoder in
