@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -33,9 +32,9 @@ import numpy as np
 
 from facecast.animators.whisper_jaw import ENCODER_FILE, JawHead, at_fps
 from facecast.audio import Audio
-from facecast.train.teacher import load_teacher, save_teacher
+from facecast.train.teacher import load_teacher
 from facecast.train.whisper_jaw import GAP, ClipCurves, fit_head, fold_table
-from facecast.whisper_states import STATE_DIMS, WINDOW_MEL, WhisperStates, log_mel
+from facecast.whisper_states import STATE_DIMS, STATE_SAMPLES, WhisperStates, log_mel
 
 
 def choose_clips(data: Path, per_source: int, seed: int = 0) -> list[Any]:
@@ -58,7 +57,7 @@ def choose_clips(data: Path, per_source: int, seed: int = 0) -> list[Any]:
 
 def window_states(audio: np.ndarray, encoder: WhisperStates, history: int, ahead: int) -> np.ndarray:
     """States [frames, 384], frame i from one encoder call on the log-mel of frames i - history ... i + ahead."""
-    frames = len(audio) // 320
+    frames = len(audio) // STATE_SAMPLES
     mel = log_mel(audio)[:, :frames * 2]
     groups: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
     for i in range(frames):
@@ -108,23 +107,17 @@ def band_encoder(history: int, ahead: int, offset: int = 0) -> Any:
     return encoder
 
 
-def band_states(audio: np.ndarray, encoder: Any) -> np.ndarray:
-    """States [frames, 384] of ``band_encoder`` over 20 s windows, as the clip path windows the encoder."""
-    import torch
+class BandStates(WhisperStates):
+    """:class:`WhisperStates`' 20 s windowing (the clip path's) around ``band_encoder`` instead of the ONNX file."""
 
-    frames = len(audio) // 320
-    mel = log_mel(audio)[:, :frames * 2]
-    parts = []
-    with torch.no_grad():
-        for start in range(0, mel.shape[1], WINDOW_MEL):
-            window = mel[:, start:start + WINDOW_MEL]
-            window = window[:, :window.shape[1] - window.shape[1] % 2]
-            if window.shape[1] >= 2:
-                parts.append(encoder(torch.from_numpy(np.ascontiguousarray(window))[None])[0].numpy())
-    states = np.concatenate(parts)
-    if len(states) < frames:
-        states = np.concatenate([states, np.repeat(states[-1:], frames - len(states), 0)])
-    return states[:frames].astype(np.float32)
+    def __init__(self, history: int, ahead: int, offset: int = 0) -> None:
+        self.encoder, self.dims = band_encoder(history, ahead, offset), STATE_DIMS
+
+    def encode(self, mel: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            return self.encoder(torch.from_numpy(np.ascontiguousarray(mel, dtype=np.float32))[None])[0].numpy()
 
 
 def variant_reader(kind: str, history: int, ahead: int, offset: int,
@@ -133,8 +126,7 @@ def variant_reader(kind: str, history: int, ahead: int, offset: int,
     if kind == "window":
         return lambda audio: window_states(audio, encoder, history, ahead)
     if kind == "band":
-        band = band_encoder(history, ahead, offset)
-        return lambda audio: band_states(audio, band)
+        return BandStates(history, ahead, offset).states
     return encoder.states
 
 
@@ -203,24 +195,21 @@ def main() -> None:
     full = load_teacher(args.states)
     encoder = WhisperStates(ENCODER_FILE, threads=args.threads)
     results: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for spec in args.variants.split(","):
-            kind, history, ahead, lo, hi, *more = spec.split(":")
-            if kind not in ("clip", "window", "band"):
-                p.error(f"unknown variant kind {kind!r} (clip, window or band)")
-            read = variant_reader(kind, int(history), int(ahead), int(more[0]) if more else 0, encoder)
-            states = {c.id: full[c.id] if kind == "clip" else read(c.audio) for c in clips}
-            path = Path(tmp) / "states.npz"
-            save_teacher(path, states, np.zeros(STATE_DIMS, np.float32), np.eye(STATE_DIMS, dtype=np.float32), 1.0)
-            lags = np.arange(int(lo), int(hi) + 1)
-            table = fold_table(args.data, path, 15, ridge_scorer(spec, lags))
-            for row, values in table.items():
-                results.setdefault(row, {}).update(values)
-            if args.yardstick:
-                head = fit_head([states[c.id] for c in clips], [c.targets[:, GAP] for c in clips],
-                                [c.source for c in clips], lags=lags)
-                for row, values in yardstick_rows(spec, head, read, args.cache).items():
-                    results.setdefault(f"yardstick {row}", {}).update(values)
+    for spec in args.variants.split(","):
+        kind, history, ahead, lo, hi, *more = spec.split(":")
+        if kind not in ("clip", "window", "band"):
+            p.error(f"unknown variant kind {kind!r} (clip, window or band)")
+        read = variant_reader(kind, int(history), int(ahead), int(more[0]) if more else 0, encoder)
+        states = {c.id: full[c.id] if kind == "clip" else read(c.audio) for c in clips}
+        lags = np.arange(int(lo), int(hi) + 1)
+        table = fold_table(args.data, states, 15, ridge_scorer(spec, lags))
+        for row, values in table.items():
+            results.setdefault(row, {}).update(values)
+        if args.yardstick:
+            head = fit_head([states[c.id] for c in clips], [c.targets[:, GAP] for c in clips],
+                            [c.source for c in clips], lags=lags)
+            for row, values in yardstick_rows(spec, head, read, args.cache).items():
+                results.setdefault(f"yardstick {row}", {}).update(values)
     print(json.dumps(results, indent=1))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

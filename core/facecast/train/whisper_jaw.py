@@ -115,7 +115,7 @@ def r(a: np.ndarray, b: np.ndarray) -> float:
 ClipCurves = Callable[[np.ndarray, Audio, int, int], dict[str, np.ndarray]]
 
 
-def fold_table(data: Path, states: Path, eval_clips: int,
+def fold_table(data: Path, states: Path | dict[str, np.ndarray], eval_clips: int,
                scorer: Callable[[list[np.ndarray], list[np.ndarray], list[str], str], ClipCurves],
                ) -> dict[str, dict[str, float]]:
     """Leave-one-source-out r against the lip gap, per source and their mean (the ``"mean"`` row).
@@ -123,11 +123,12 @@ def fold_table(data: Path, states: Path, eval_clips: int,
     For each training source, ``scorer(states, gaps, sources, source)`` gets every other source's clips and
     returns the fold's ``ClipCurves``; each curve is scored on the left-out source's ``eval_clips`` held-out
     clips (``loso.held_clips``) and the scores are averaged per source. Prints a JSON line per row.
+    ``states``: the ``states`` command's file, or such states by clip id already in memory.
     """
     from facecast.train.fit import load_clips
     from facecast.train.loso import held_clips
 
-    cached = load_teacher(states)
+    cached = load_teacher(states) if isinstance(states, Path) else states
     sources = sorted({str(i).split("/")[0] for i in cached})
     loaded = load_clips(data)
     table: dict[str, dict[str, float]] = {}
