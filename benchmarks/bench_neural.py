@@ -152,10 +152,7 @@ def video_audio(video: Path) -> np.ndarray:
 def lipsync_rows(videos: list[Path], contenders: list[Contender], cache: Path) -> dict[str, Any]:
     """Per video and contender: r at lag 0, best r and its lag; means and spread over videos."""
     clips = [video_audio(v) for v in videos]
-    truths = []
-    for video, clip in zip(videos, clips):
-        fps_video, opening = yardstick.tracked_opening(video, cache)
-        truths.append(yardstick.truth_at(fps_video, opening, FPS, int(np.ceil(len(clip) * FPS / MODEL_RATE))))
+    truths = [yardstick.truth_for(video, len(clip), FPS, cache) for video, clip in zip(videos, clips)]
     per_video: dict[str, dict[str, Any]] = {v.name: {} for v in videos}
     for contender in contenders:
         for video, take, truth in zip(videos, contender.takes(clips, 0), truths):
@@ -335,10 +332,7 @@ def print_naturalness(section: dict[str, Any]) -> None:
 def robustness_section(videos: list[Path], contenders: list[Contender], speech: list[Path], cache: Path,
                        conditions: tuple[str, ...]) -> dict[str, Any]:
     clean = [video_audio(v) for v in videos]
-    truths = []
-    for video, clip in zip(videos, clean):
-        fps_video, opening = yardstick.tracked_opening(video, cache)
-        truths.append(yardstick.truth_at(fps_video, opening, FPS, int(np.ceil(len(clip) * FPS / MODEL_RATE))))
+    truths = [yardstick.truth_for(video, len(clip), FPS, cache) for video, clip in zip(videos, clean)]
     makers: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
         "clean": lambda x, k: x,
         "noise 10 dB": lambda x, k: robustness.at_snr(x, robustness.white_noise(len(x), k), 10),

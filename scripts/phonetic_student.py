@@ -92,8 +92,7 @@ def yardstick_figures(args: argparse.Namespace) -> None:
     rows = {}
     for video in list_videos([yardstick.DATA / "video"], None):
         clip = video_audio(video)
-        fps_video, opening = yardstick.tracked_opening(video, args.cache)
-        truth = yardstick.truth_at(fps_video, opening, FPS, int(np.ceil(len(clip) * FPS / MODEL_RATE)))
+        truth = yardstick.truth_for(video, len(clip), FPS, args.cache)
         audio = Audio(clip, MODEL_RATE)
         m, p = jaw(model, audio, FPS), jaw(phonetic, audio, FPS)
         row = {}

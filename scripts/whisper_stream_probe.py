@@ -148,9 +148,7 @@ def yardstick_rows(name: str, head: JawHead, read: Callable[[np.ndarray], np.nda
     rows: dict[str, dict[str, float]] = {}
     for video in list_videos([yardstick.DATA / "video"], None):
         clip = video_audio(video)
-        fps_video, opening = yardstick.tracked_opening(video, cache)
-        frames = int(np.ceil(len(clip) * FPS / MODEL_RATE))
-        truth = yardstick.truth_at(fps_video, opening, FPS, frames)
+        truth = yardstick.truth_for(video, len(clip), FPS, cache)
         m = zscore(model.animate(Audio(clip, MODEL_RATE), Controls(), fps=FPS).curve("JawOpen").astype(np.float64))
         w = zscore(at_fps(head.predict(read(clip)), FPS, len(m)).astype(np.float64))
         ways = {name: w, "model alone": m, f"model + 3 x {name}": m + 3 * w}

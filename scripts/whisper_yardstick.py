@@ -41,9 +41,7 @@ def main() -> None:
     rows = {}
     for video in list_videos([yardstick.DATA / "video"], None):
         clip = video_audio(video)
-        fps_video, opening = yardstick.tracked_opening(video, args.cache)
-        frames = int(np.ceil(len(clip) * FPS / MODEL_RATE))
-        truth = yardstick.truth_at(fps_video, opening, FPS, frames)
+        truth = yardstick.truth_for(video, len(clip), FPS, args.cache)
         audio = Audio(clip, MODEL_RATE)
         m = z(model.animate(audio, Controls(), fps=FPS).curve("JawOpen").astype(np.float64))
         ph = z(phonetic.animate(audio, Controls(), fps=FPS).curve("JawOpen").astype(np.float64))

@@ -17,6 +17,7 @@ from types import ModuleType
 
 import numpy as np
 
+from facecast.audio import MODEL_RATE
 from facecast.train.evaluate import lipsync_r
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,6 +73,13 @@ def truth_at(fps_video: float, opening: np.ndarray, fps: int, frames: int) -> np
     if ok.sum() < 2:
         return np.full(frames, np.nan)
     return np.interp(np.arange(frames) / fps, (np.arange(len(opening)) / fps_video)[ok], opening[ok])
+
+
+def truth_for(video: Path, samples: int, fps: int, cache: Path) -> np.ndarray:
+    """The tracked opening of ``video`` at the animation frames of its sound track (``samples`` long at the
+    model's rate): what an animator's take of that sound is scored against."""
+    fps_video, opening = tracked_opening(video, cache)
+    return truth_at(fps_video, opening, fps, int(np.ceil(samples * fps / MODEL_RATE)))
 
 
 def lipsync(jaw: np.ndarray, truth: np.ndarray) -> tuple[float, float, int]:
