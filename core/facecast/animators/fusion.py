@@ -8,6 +8,7 @@ replayed to the caller as the audio arrives.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -66,4 +67,56 @@ class ReplaySession(StreamingSession):
     def _take(self, stop: int) -> list[MotionFrame]:
         out = self._frames[self.frames_emitted:stop]
         self.frames_emitted = max(self.frames_emitted, min(stop, len(self._frames)))
+        return out
+
+
+@dataclass(frozen=True)
+class FusionPrior:
+    """What a stream's fusion assumes before it has heard enough (:class:`RunningFusion`): the model's JawOpen
+    mean and spread, and the second voice's, as measured on the training clips."""
+
+    model_mean: float
+    model_std: float
+    other_mean: float
+    other_std: float
+
+
+class RunningFusion:
+    """:func:`fuse_jaw` of two curves for a stream, frame by frame: each curve in standard units by its mean and
+    spread so far instead of the whole clip's, their weighted sum over its running spread, put back on the model's
+    running mean and spread, within [0, 1].
+
+    Why running: a stream cannot see the clip's statistics. Each statistic is an average that starts from
+    ``prior`` worth ``prior_frames`` frames and then weighs the last ``memory_frames`` (30 s) most: a new stream
+    starts as the training clips sit, and a long one follows its speaker.
+    """
+
+    def __init__(self, prior: FusionPrior, weights: tuple[float, float], prior_frames: int = 50,
+                 memory_frames: int = 1500) -> None:
+        self.weights = weights
+        w_model, w_other = weights
+        # the running first and second moments of the model, the other curve and the weighted sum (floats: a
+        # stream calls this every 20 ms, where numpy's per-call cost would be most of the work)
+        spread = math.sqrt(w_model ** 2 + w_other ** 2)  # the sum's spread if the two were uncorrelated
+        self._mean = [prior.model_mean, prior.other_mean, 0.0]
+        self._square = [m * m + s * s for m, s in zip(self._mean, (prior.model_std, prior.other_std, spread))]
+        self._count = prior_frames
+        self._memory = memory_frames
+
+    def _std(self, k: int) -> float:
+        return math.sqrt(max(self._square[k] - self._mean[k] ** 2, 1e-12))
+
+    def __call__(self, model: np.ndarray, other: np.ndarray) -> np.ndarray:
+        """The fused JawOpen of the next frames (``model`` and ``other`` [n], the same frames)."""
+        out = np.empty(len(model), np.float32)
+        w_model, w_other = self.weights
+        mean, square = self._mean, self._square
+        for k, (m, o) in enumerate(zip(np.asarray(model, np.float64).tolist(), np.asarray(other, np.float64).tolist())):
+            self._count += 1
+            rate = max(1.0 / self._count, 1.0 / self._memory)
+            summed = w_model * (m - mean[0]) / self._std(0) + w_other * (o - mean[1]) / self._std(1)
+            for i, value in enumerate((m, o, summed)):
+                mean[i] += rate * (value - mean[i])
+                square[i] += rate * (value * value - square[i])
+            out[k] = min(max(mean[0] + self._std(0) * summed / self._std(2), 0.0), 1.0)
         return out

@@ -80,6 +80,10 @@ HEAD_GAIN = 2.2
 # with a transcript (its phones are then the alignment's, which the lips' closures need anyway) or when asked
 # (fuse_phonetic=True). PHONE_SHARE: the phones' part of the prework's progress when both run.
 WHISPER_WEIGHT = 3.0
+# Streams: the model's JawOpen fused frame by frame with the jaw a ridge head reads from Whisper's first two
+# layers computed within the stream's lookahead (facecast.whisper_stream; docs/NEURAL.md, "Whisper's jaw in
+# streams"), which counts STREAM_WHISPER_WEIGHT times the model (chosen on the leave-one-source-out folds).
+STREAM_WHISPER_WEIGHT = 3.0
 FUSE_PHONETIC = False
 PHONE_SHARE = 0.85
 CLOSURE_THRESHOLD = 0.5
@@ -169,9 +173,13 @@ class NeuralModel:
 
 class NeuralSession(StreamingSession):
     def __init__(self, model: NeuralModel, controls: Controls, fps: int,
-                 closures: list[tuple[float, float]] | None = None) -> None:
+                 closures: list[tuple[float, float]] | None = None,
+                 whisper: whisper_jaw.StreamJaw | None = None) -> None:
+        """``whisper``: this stream's Whisper jaw, fused with the model's JawOpen frame by frame (None: the
+        model's alone)."""
         super().__init__(controls, fps)
         self.model = model
+        self.whisper = whisper
         self._audio = np.zeros(0, np.float32)
         self._audio_start = 0  # absolute sample index of self._audio[0]
         self._features = np.zeros((0, FEATURES), np.float32)  # feature frames not yet given to the model
@@ -199,14 +207,18 @@ class NeuralSession(StreamingSession):
         if pcm is None:
             partial = (-self.samples_received) % FRAME_SAMPLES  # the end pads the audio to whole model frames
             frames = (self.samples_received + partial) // FRAME_SAMPLES
-            if not self._ended:
+            if not self._ended and not self._ending:
                 self._audio = np.concatenate([self._audio, np.zeros(partial, np.float32)])
                 self._ending = True
+                if self.whisper is not None:
+                    self.whisper.push(None, frames)
         else:
             pcm = np.asarray(pcm, np.float32).reshape(-1)
             self._audio = np.concatenate([self._audio, pcm])
             self.samples_received += len(pcm)
             frames = self.samples_received // FRAME_SAMPLES
+            if self.whisper is not None:
+                self.whisper.push(pcm, frames)
         if self._ended or frames <= self._feature_frames:
             return NO_WINDOWS
         self._taken = frames
@@ -242,8 +254,11 @@ class NeuralSession(StreamingSession):
         return job
 
     def prepare(self, pcm: np.ndarray | None) -> Job | None:
-        """Take in audio (``None``: the end); return the model work it makes possible, if any."""
-        return self.prepare_features(features.windows_log_mel(self.take(pcm)))
+        """Take in audio (``None``: the end); return the model work it makes possible, if any (the Whisper
+        jaw's step, which needs no batch of its own here, is run too)."""
+        windows = self.take(pcm)
+        hear_whisper([self])
+        return self.prepare_features(features.windows_log_mel(windows))
 
     def store(self, result: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> None:
         """Keep the model's output for the prepared job (None: there was none)."""
@@ -291,6 +306,8 @@ class NeuralSession(StreamingSession):
         rows[:, :NUM_BLENDSHAPES] = mouth[:, :NUM_BLENDSHAPES]
         rows[:, -1] = 1.0 / (1.0 + np.exp(-mouth[:, NUM_BLENDSHAPES]))
         rows[:, self.model.columns] = self._smoothed(motion)
+        if self.whisper is not None:
+            rows[:, C["JawOpen"]] = self.whisper.fuse(rows[:, C["JawOpen"]], self._computed)
         self._outputs = np.concatenate([self._outputs, rows]) if len(self._outputs) else rows
         self._computed += n
 
@@ -325,6 +342,14 @@ class NeuralSession(StreamingSession):
         self._outputs = self._outputs[keep:]
         self._outputs_start += keep
         return indices, times, rows
+
+
+def hear_whisper(sessions: list[NeuralSession]) -> None:
+    """The Whisper jaw's steps for the audio the sessions took, one ONNX Runtime call per step for all of them
+    (they share the process's streaming step), then each one's head."""
+    heard = [s.whisper for s in sessions if s.whisper is not None]
+    if heard:
+        heard[0].shared.hear(heard)
 
 
 Due = tuple[int, "NeuralSession", tuple[np.ndarray, np.ndarray, np.ndarray]]  # (place, session, its due frames)
@@ -439,14 +464,17 @@ class NeuralAnimator(Animator):
     batch_wait_ms = 8.0  # a model call: 0.47 ms for 1 stream, 1.15 ms for 16 (docs/BENCHMARKS.md, fourth stop)
 
     def __init__(self, model_path: Path | None = None, threads: int = 1, fuse_phonetic: bool | None = None,
-                 model: NeuralModel | None = None, fuse_whisper: bool | None = None, fuse: bool = True) -> None:
+                 model: NeuralModel | None = None, fuse_whisper: bool | None = None, fuse: bool = True,
+                 fuse_stream: bool | None = None) -> None:
         """Whole clips' JawOpen is fused with second voices (see the module docstring): ``fuse_whisper``, the
         Whisper jaw head (None: where its files are installed), and ``fuse_phonetic``, the phonetic animator's
-        (None: where its recogniser runs and :data:`FUSE_PHONETIC` says so). ``fuse=False``: none, clips are
-        exactly what a stream gives (``neural-fast``). ``model``: a loaded model to share (it holds no
-        per-stream state), instead of loading ``model_path``."""
+        (None: where its recogniser runs and :data:`FUSE_PHONETIC` says so). Streams' JawOpen is fused with the
+        streaming Whisper jaw where ``fuse_stream`` (None: where its files are installed). ``fuse=False``: none,
+        clips and streams are the model's alone (``neural-fast``). ``model``: a loaded model to share (it holds
+        no per-stream state), instead of loading ``model_path``."""
         self.model = model or NeuralModel(model_path, threads)
         self.fuse_whisper = fuse and (whisper_jaw.available() if fuse_whisper is None else fuse_whisper)
+        self.fuse_stream = fuse and (whisper_jaw.stream_available() if fuse_stream is None else fuse_stream)
         self.fuse = fuse
         self.fuse_phonetic = fuse and ((FUSE_PHONETIC and phonetic_runs_here()) if fuse_phonetic is None
                                        else fuse_phonetic)
@@ -456,7 +484,9 @@ class NeuralAnimator(Animator):
         self.lookahead_ms = (int(config["lookahead"]) + 2) * FRAME_S * 1000
 
     def stream(self, controls: Controls | None = None, fps: int = DEFAULT_FPS, **options: Any) -> StreamingSession:
-        return NeuralSession(self.model, controls or Controls(), fps)
+        whisper = (whisper_jaw.shared_stream_whisper().session(STREAM_WHISPER_WEIGHT) if self.fuse_stream
+                   else None)
+        return NeuralSession(self.model, controls or Controls(), fps, whisper=whisper)
 
     def clip_prework(self, **options: Any) -> str | None:
         if self.fuse_phonetic or _given(options.get("text")):
@@ -538,6 +568,15 @@ class NeuralAnimator(Animator):
                 taken.append((k, session, session.take(pcm)))
             except Exception as e:  # handed back to that session's caller
                 results[k] = e
+        try:
+            hear_whisper([session for _, session, _ in taken])
+        except Exception:  # each alone, so that only a failing session gets its error
+            for k, session, _ in taken:
+                try:
+                    hear_whisper([session])
+                except Exception as e:
+                    results[k] = e
+        taken = [(k, session, w) for k, session, w in taken if not isinstance(results[k], Exception)]
         mel = features.windows_log_mel(np.concatenate([NO_WINDOWS, *(w for _, _, w in taken)]))
         jobs: list[tuple[int, NeuralSession, Job | None]] = []
         at = 0

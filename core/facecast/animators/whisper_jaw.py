@@ -15,19 +15,28 @@ clip's standard units (mean 0, spread 1), as the fusion wants. Files (``core/fac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import astuple, dataclass
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from facecast.animators.fusion import FusionPrior, RunningFusion
 from facecast.audio import MODEL_RATE
 from facecast.errors import InvalidInput
 from facecast.features import FRAME_S
 from facecast.motion import ProgressCallback
 
+if TYPE_CHECKING:
+    from facecast.whisper_stream import StreamEncoder
+
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "neural"
 ENCODER_FILE = MODEL_DIR / "whisper_tiny_en_encoder.onnx"
 HEAD_FILE = MODEL_DIR / "whisper_jaw.npz"
+STREAM_FILE = MODEL_DIR / "whisper_tiny_en_stream.onnx"  # the streaming step (facecast.whisper_stream)
+STREAM_HEAD_FILE = MODEL_DIR / "whisper_stream_jaw.npz"  # its head: lags -8 ... 0, and the fusion's prior
 # The encoder is 95 % of a whole clip's work: two intra-op threads (a 2-core machine's both cores, for the
 # fraction of a second a clip takes) make a clip 1.7 times as fast (docs/NEURAL.md, "Speed and memory")
 THREADS = 2
@@ -60,13 +69,18 @@ class JawHead:
             return np.zeros(0, np.float32)
         return (lagged(self.components(states), self.lags) @ self.weights + self.bias).astype(np.float32)
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, prior: FusionPrior | None = None) -> None:
+        """Write the head (and, for a stream's head, the fusion's ``prior``)."""
         from facecast.fileio import atomic_path
 
+        arrays: dict[str, np.ndarray] = {
+            "mean": self.mean.astype(np.float32), "basis": self.basis.astype(np.float32),
+            "scale": np.float32(self.scale), "lags": self.lags.astype(np.int64),
+            "weights": self.weights.astype(np.float32), "bias": np.float32(self.bias)}
+        if prior is not None:
+            arrays["prior"] = np.array(astuple(prior), np.float32)
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, mean=self.mean.astype(np.float32), basis=self.basis.astype(np.float32),
-                     scale=np.float32(self.scale), lags=self.lags.astype(np.int64),
-                     weights=self.weights.astype(np.float32), bias=np.float32(self.bias))
+            np.savez(f, **arrays)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: Path) -> JawHead:
@@ -112,3 +126,113 @@ def available() -> bool:
     """Whether the shipped encoder and head are present (without them, whole clips are the model's alone, or
     fused with ``phonetic`` where a transcript aligns or it is asked for)."""
     return ENCODER_FILE.is_file() and HEAD_FILE.is_file()
+
+
+def stream_available() -> bool:
+    """Whether the streaming step and its head are present (without them, streams are the model's alone)."""
+    return STREAM_FILE.is_file() and STREAM_HEAD_FILE.is_file()
+
+
+def load_prior(path: Path) -> FusionPrior:
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            return FusionPrior(*(float(v) for v in d["prior"]))
+    except (OSError, KeyError, ValueError, TypeError) as e:
+        raise InvalidInput(f"{path}: not a stream's Whisper jaw head ({e})") from e
+
+
+class StreamWhisper:
+    """What every stream shares: the streaming step's session and pool (:class:`facecast.whisper_stream.
+    StreamEncoder`), the head and the fusion's prior. :meth:`session` makes one stream's :class:`StreamJaw`."""
+
+    def __init__(self, head: JawHead, prior: FusionPrior, encoder: StreamEncoder) -> None:
+        if int(head.lags.max()) > 0:
+            raise InvalidInput(f"a stream's Whisper jaw head cannot look ahead (its lags reach {head.lags.max()})")
+        self.head, self.prior, self.encoder = head, prior, encoder
+        # the head as one product per state: state @ project + offset is that state's term for each lag
+        lag_weights = head.weights.reshape(len(head.lags), -1)  # [K, D], as ``lagged`` lays the rows out
+        self.project = (head.basis @ lag_weights.T / head.scale).astype(np.float32)  # [384, K]
+        self.offset = (-head.mean @ self.project).astype(np.float32)
+
+    @classmethod
+    def load(cls, step_path: Path = STREAM_FILE, head_path: Path = STREAM_HEAD_FILE,
+             threads: int = 1) -> StreamWhisper:
+        from facecast.whisper_stream import StreamEncoder
+
+        return cls(JawHead.load(head_path), load_prior(head_path), StreamEncoder(step_path, threads))
+
+    def session(self, weight: float) -> StreamJaw:
+        return StreamJaw(self, weight)
+
+    def hear(self, jaws: list[StreamJaw]) -> None:
+        """The steps for the audio the streams were given (one ONNX Runtime call per step for all of them),
+        then the head on all their new states in one product."""
+        self.encoder.run([j.stream for j in jaws])
+        states = [j.stream.take() for j in jaws]
+        terms = np.concatenate(states) @ self.project + self.offset if any(len(x) for x in states) else None
+        at = 0
+        for jaw, part in zip(jaws, states):
+            if len(part) and terms is not None:
+                jaw.collect(terms[at:at + len(part)])
+                at += len(part)
+
+
+@cache
+def shared_stream_whisper() -> StreamWhisper:
+    """The shipped streaming step and head, loaded once per process (every ``neural`` stream shares them)."""
+    with _loading:
+        return StreamWhisper.load()
+
+
+_loading = threading.Lock()
+
+
+class StreamJaw:
+    """One stream's Whisper jaw: its audio into the step, the head on each new state (its neighbours up to
+    ``-lags.min()`` frames back), and the fusion of the model's JawOpen with it, frame by frame.
+
+    The state of frame ``t`` needs the audio up to ``t`` * 20 ms + 72.5 ms (:mod:`facecast.whisper_stream`), within
+    the learned model's 80 ms, so it is there when the model's frame ``t`` is, if the audio is pushed here first."""
+
+    def __init__(self, shared: StreamWhisper, weight: float) -> None:
+        from facecast.whisper_stream import WhisperStream
+
+        self.shared = shared
+        self.stream = WhisperStream(shared.encoder)
+        self.fusion = RunningFusion(shared.prior, (1.0, weight))
+        self._lags = shared.head.lags
+        self._terms = np.zeros((0, len(self._lags)), np.float32)  # the last -lags.min() states' terms
+        self._jaw = np.zeros(0, np.float32)  # head outputs from frame self._jaw_start
+        self._jaw_start = 0
+
+    def push(self, pcm: np.ndarray | None, frames: int) -> None:
+        """Audio in (None: the end, ``frames`` model frames in all)."""
+        if pcm is None:
+            self.stream.finish(frames)
+        else:
+            self.stream.push(pcm)
+
+    def collect(self, terms: np.ndarray) -> None:
+        """The head's jaw for the new states, from their terms [n, K] (:meth:`StreamWhisper.hear`): frame t's is
+        the sum over lags k of frame t + lag_k's k-th term, and the bias."""
+        known = np.concatenate([self._terms, terms])
+        first = len(self._terms)
+        # before frame 0 the first frame is held, as the clip path holds its ends (``lagged``)
+        index = np.clip(np.arange(first, len(known))[:, None] + self._lags[None, :], 0, None)
+        jaw = known[index, np.arange(len(self._lags))[None, :]].sum(axis=1) + self.shared.head.bias
+        back = int(-self._lags.min())
+        self._terms = known[max(0, len(known) - back):] if back else known[:0]
+        self._jaw = np.concatenate([self._jaw, jaw.astype(np.float32)])
+
+    def fuse(self, model_jaw: np.ndarray, start: int) -> np.ndarray:
+        """The fused JawOpen of model frames ``start`` ... (``model_jaw`` [n]); frames the head has not reached
+        (none, when the audio came here first) keep the model's."""
+        n = len(model_jaw)
+        have = max(0, min(n, self._jaw_start + len(self._jaw) - start))
+        out = np.asarray(model_jaw, np.float32).copy()
+        if have:
+            offset = start - self._jaw_start
+            out[:have] = self.fusion(model_jaw[:have], self._jaw[offset:offset + have])
+            drop = offset + have
+            self._jaw, self._jaw_start = self._jaw[drop:], self._jaw_start + drop
+        return out

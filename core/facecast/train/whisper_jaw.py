@@ -27,13 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from facecast.animators.fusion import fuse_jaw
+from facecast.animators.fusion import FusionPrior, fuse_jaw
 from facecast.animators.neural import WHISPER_WEIGHT
-from facecast.animators.whisper_jaw import ENCODER_FILE, HEAD_FILE, JawHead, at_fps, lagged
+from facecast.animators.whisper_jaw import ENCODER_FILE, HEAD_FILE, STREAM_FILE, JawHead, at_fps, lagged
 from facecast.audio import Audio
 from facecast.train.teacher import fit_pca, load_teacher, save_teacher
 
 GAP = -2  # the lip gap's column in fit.Clip.targets
+STATE_CHUNK = 320  # samples per piece when clips are run as streams (20 ms, as a live client sends them)
 
 
 def zscore(x: np.ndarray) -> np.ndarray:
@@ -72,17 +73,32 @@ def fit_head(states: list[np.ndarray], gaps: list[np.ndarray], sources: list[str
     return JawHead(mean, basis, scale, lags, beta[:-1].astype(np.float32), float(beta[-1]))
 
 
-def compute_all_states(data: Path, out: Path, encoder: Path, threads: int) -> None:
+STREAM_BATCH = 64  # clips run as one batch of streams by ``states --stream``
+
+
+def compute_all_states(data: Path, out: Path, encoder: Path, threads: int, stream: Path | None = None) -> None:
+    """Every clip's states: the clip path's encoder, or (``stream``: the streaming step's file) what a live
+    stream computes, the clips run as batches of streams in 20 ms pieces."""
     from facecast.train.fit import load_clips
     from facecast.whisper_states import WhisperStates
+    from facecast.whisper_stream import StreamEncoder, stream_states
 
     clips, _ = load_clips(data)
-    model = WhisperStates(encoder, threads=threads)
     started, full = time.time(), {}
-    for n, clip in enumerate(clips):
-        full[clip.id] = model.states(clip.audio)
-        if n % 100 == 0:
-            print(f"[{n + 1}/{len(clips)}] {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+    if stream is not None:
+        step = StreamEncoder(stream, threads=threads)
+        ordered = sorted(clips, key=lambda c: len(c.audio))
+        for at in range(0, len(ordered), STREAM_BATCH):
+            batch = ordered[at:at + STREAM_BATCH]
+            for clip, states in zip(batch, stream_states(step, [c.audio for c in batch], chunk=STATE_CHUNK)):
+                full[clip.id] = states
+            print(f"[{at + len(batch)}/{len(clips)}] {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+    else:
+        model = WhisperStates(encoder, threads=threads)
+        for n, clip in enumerate(clips):
+            full[clip.id] = model.states(clip.audio)
+            if n % 100 == 0:
+                print(f"[{n + 1}/{len(clips)}] {time.time() - started:.0f} s", file=sys.stderr, flush=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_teacher(out, full, np.zeros(384, np.float32), np.eye(384, dtype=np.float32), 1.0)
     print(json.dumps({"clips": len(full), "seconds": round(time.time() - started, 1)}))
@@ -156,8 +172,8 @@ def score_folds(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     phonetic = get_animator("phonetic") if not args.no_phonetic else None
 
     def scorer(states: list[np.ndarray], gaps: list[np.ndarray], srcs: list[str], source: str) -> ClipCurves:
-        head = fit_head(states, gaps, srcs, args.dims, np.arange(-args.lags, args.lags + 1), args.ridge,
-                        args.source_power)
+        head = fit_head(states, gaps, srcs, args.dims, np.arange(args.lag_range[0], args.lag_range[1] + 1),
+                        args.ridge, args.source_power)
         fold_model = args.folds / source / "model" / "neural.onnx" if args.folds else None
         model = (NeuralAnimator(fold_model, fuse=False)
                  if fold_model is not None and fold_model.is_file() else None)
@@ -183,6 +199,63 @@ def score_folds(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     return fold_table(args.data, args.states, args.eval_clips, scorer)
 
 
+def stream_prior(head: JawHead, states: list[np.ndarray], audios: list[np.ndarray], clips: int = 200,
+                 seed: int = 0) -> FusionPrior:
+    """The stream fusion's prior: the shipped model's JawOpen (alone) and ``head``'s output, at 25 frames/s (the
+    fusion runs at the model's 50: the same numbers, near enough for a prior), each clip's mean and spread
+    averaged over ``clips`` clips drawn at random."""
+    from facecast.animators.neural import NeuralAnimator
+    from facecast.controls import Controls
+    from facecast.motion import CHANNEL_INDEX
+
+    model = NeuralAnimator(fuse=False)
+    rows = []
+    for i in np.random.default_rng(seed).permutation(len(states))[:clips]:
+        jaw = model.animate(Audio(audios[i], 16_000), Controls(), fps=25).values[:, CHANNEL_INDEX["JawOpen"]]
+        w = head.predict(states[i])[::2]
+        rows.append([jaw.mean(), jaw.std(), w.mean(), w.std()])
+    return FusionPrior(*(float(v) for v in np.mean(rows, axis=0)))
+
+
+def score_stream_folds(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Leave-one-source-out r of streams: each fold's model run as a real stream (20 ms pieces) with its JawOpen
+    fused frame by frame (:class:`RunningFusion`) with the head fitted without that source on stream states."""
+    from facecast.animators.base import run_session
+    from facecast.animators.neural import NeuralAnimator, NeuralSession
+    from facecast.animators.whisper_jaw import STREAM_HEAD_FILE, StreamWhisper, load_prior
+    from facecast.controls import Controls
+    from facecast.train.loso import JAW
+    from facecast.whisper_stream import StreamEncoder
+
+    encoder = StreamEncoder(args.step)
+    prior = load_prior(args.prior or STREAM_HEAD_FILE)
+    lo, hi = args.lag_range
+
+    def scorer(states: list[np.ndarray], gaps: list[np.ndarray], srcs: list[str], source: str) -> ClipCurves:
+        head = fit_head(states, gaps, srcs, args.dims, np.arange(lo, hi + 1), args.ridge, args.source_power)
+        whisper = StreamWhisper(head, prior, encoder)
+        fold_model = args.folds / source / "model" / "neural.onnx"
+        model = NeuralAnimator(fold_model, fuse=False)
+
+        def curves(clip_states: np.ndarray, audio: Audio, fps: int, frames: int) -> dict[str, np.ndarray]:
+            def stream(weight: float | None) -> np.ndarray:
+                session = NeuralSession(model.model, Controls(), fps,
+                                        whisper=None if weight is None else whisper.session(weight))
+                taken = run_session(session, audio.samples)
+                return held_to(np.array([f.values[JAW] for f in taken]), frames)
+
+            m = stream(None)
+            w = zscore(at_fps(head.predict(clip_states), fps, frames).astype(np.float64))
+            ways = {"stream model": m, "stream whisper": w}
+            ways |= {f"clip-zscored model+{a}whisper": zscore(m) + a * w for a in args.weights}
+            ways |= {f"stream model+{a}whisper": stream(a) for a in args.weights}
+            return ways
+
+        return curves
+
+    return fold_table(args.data, args.states, args.eval_clips, scorer)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m facecast.train.whisper_jaw", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -191,6 +264,8 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--encoder", type=Path, default=ENCODER_FILE)
     s.add_argument("--threads", type=int, default=1)
+    s.add_argument("--stream", type=Path, nargs="?", const=STREAM_FILE, default=None, metavar="STEP.onnx",
+                   help="what a live stream computes, with the streaming step (default: the shipped one)")
     for name in ("fit", "folds"):
         q = sub.add_parser(name)
         q.add_argument("--data", type=Path, required=True)
@@ -199,27 +274,48 @@ def main(argv: list[str] | None = None) -> None:
         q.add_argument("--lags", type=int, default=4, help="neighbours each side, 20 ms frames (default 4)")
         q.add_argument("--ridge", type=float, default=100.0, help="ridge penalty (default 100)")
         q.add_argument("--source-power", type=float, default=0.5)
+        q.add_argument("--lag-range", type=lambda t: tuple(int(v) for v in t.split(":")), default=None,
+                       metavar="LO:HI", help="neighbours LO ... HI instead of --lags each side (a stream's: -8:0)")
     sub.choices["fit"].add_argument("--out", type=Path, default=HEAD_FILE)
     sub.choices["fit"].add_argument("--all-clips", action="store_true", help="fit on the validation speakers too")
+    sub.choices["fit"].add_argument("--stream-prior", action="store_true",
+                                    help="a stream's head: also store the fusion's prior (the shipped model's "
+                                         "JawOpen and the head's output on 200 training clips)")
     folds = sub.choices["folds"]
     folds.add_argument("--folds", type=Path, default=None, help="facecast.train.loso's OUT, for the fold models")
     folds.add_argument("--eval-clips", type=int, default=15)
     folds.add_argument("--no-phonetic", action="store_true")
     folds.add_argument("--json", type=Path, default=None)
+    folds.add_argument("--stream", dest="step", type=Path, nargs="?", const=STREAM_FILE, default=None,
+                       metavar="STEP.onnx", help="score streams (the states must be the states --stream ones): "
+                                                 "each fold model as a real stream fused with its head")
+    folds.add_argument("--prior", type=Path, default=None, help="--stream: the head file with the fusion's prior")
+    folds.add_argument("--weights", type=float, nargs="+", default=[1.0, 2.0, 3.0], help="--stream: the head's")
     args = p.parse_args(argv)
+    if args.command in ("fit", "folds"):
+        args.lag_range = args.lag_range or (-args.lags, args.lags)
     if args.command == "states":
-        compute_all_states(args.data, args.out, args.encoder, args.threads)
+        compute_all_states(args.data, args.out, args.encoder, args.threads, args.stream)
     elif args.command == "fit":
         from facecast.train.fit import load_clips
 
         states, gaps, sources = _training_set(load_clips(args.data), load_teacher(args.states), args.all_clips)
-        head = fit_head(states, gaps, sources, args.dims, np.arange(-args.lags, args.lags + 1), args.ridge,
-                        args.source_power)
+        head = fit_head(states, gaps, sources, args.dims, np.arange(args.lag_range[0], args.lag_range[1] + 1),
+                        args.ridge, args.source_power)
+        prior = None
+        if args.stream_prior:
+            clips, manifest = load_clips(args.data)
+            split = {e["id"]: e["split"] for e in manifest["clips"]}
+            cached = load_teacher(args.states)
+            chosen = [c for c in clips if c.id in cached and (args.all_clips or split[c.id] == "train")]
+            prior = stream_prior(head, [cached[c.id] for c in chosen], [c.audio for c in chosen])
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        head.save(args.out)
+        head.save(args.out, prior)
         print(json.dumps({"clips": len(states), "out": str(args.out)}))
     else:
-        table = score_folds(args)
+        if args.step is not None and args.folds is None:
+            p.error("folds --stream needs --folds (the fold models)")
+        table = score_stream_folds(args) if args.step is not None else score_folds(args)
         if args.json:
             args.json.write_text(json.dumps(table, indent=1))
 

@@ -243,25 +243,33 @@ def export(out_dir: Path, model_dir: Path | None = None, weights: str = "int8",
     with tempfile.TemporaryDirectory() as tmp:
         plain = Path(tmp) / "fp32.onnx"
         export_float32(encoder, plain)
-        with atomic_path(path) as target:
-            if weights == "fp16":
-                onnx.save(to_float16_weights(onnx.load(str(plain))), target)
-            elif weights == "fp32":
-                onnx.save(onnx.load(str(plain)), target)
-            else:
-                from onnxruntime.quantization import QuantType, quantize_dynamic
-
-                quiet = logging.getLogger().level
-                logging.getLogger().setLevel(logging.ERROR)  # its advice to pre-process is for vision models
-                quantized = Path(tmp) / "int8.onnx"
-                try:
-                    quantize_dynamic(str(plain), str(quantized), weight_type=QuantType.QInt8,
-                                     op_types_to_quantize=["MatMul"], per_channel=weights == "int8")
-                finally:
-                    logging.getLogger().setLevel(quiet)
-                # the convolutions and positions stored as float16 (exact: the source is float16)
-                onnx.save(to_float16_weights(onnx.load(str(quantized))), target)
+        write_weights(plain, path, weights)
     return path
+
+
+def write_weights(plain: Path, path: Path, weights: str) -> None:
+    """Write the float32 ONNX file ``plain`` to ``path`` with ``weights`` (one of :data:`WEIGHTS`, see the module
+    docstring): int8 MatMuls by ONNX Runtime's dynamic quantization, the other large initializers float16."""
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}")
+    with tempfile.TemporaryDirectory() as tmp, atomic_path(path) as target:
+        if weights == "fp16":
+            onnx.save(to_float16_weights(onnx.load(str(plain))), target)
+        elif weights == "fp32":
+            onnx.save(onnx.load(str(plain)), target)
+        else:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quiet = logging.getLogger().level
+            logging.getLogger().setLevel(logging.ERROR)  # its advice to pre-process is for vision models
+            quantized = Path(tmp) / "int8.onnx"
+            try:
+                quantize_dynamic(str(plain), str(quantized), weight_type=QuantType.QInt8,
+                                 op_types_to_quantize=["MatMul"], per_channel=weights == "int8")
+            finally:
+                logging.getLogger().setLevel(quiet)
+            # the convolutions and positions stored as float16 (exact: the source is float16)
+            onnx.save(to_float16_weights(onnx.load(str(quantized))), target)
 
 
 def ct2_encoder(model_dir: Path | None = None, compute_type: str = "float32", threads: int = 1) -> Any:

@@ -1,0 +1,201 @@
+"""Export Whisper tiny.en's first two layers as one streaming step for live streams
+(``python -m facecast.train.whisper_stream_export --out DIR``, writes ``DIR/whisper_tiny_en_stream.onnx``).
+
+The step (:class:`StreamStep`) is :mod:`facecast.whisper_stream`'s contract: per stream, the two newest mel
+frames and the state that module keeps (the convolutions' last inputs, each layer's pending query frame and its
+ring of ``--history`` keys and values with a mask), and out the new keys, values, pending queries and one state.
+The weights are the clip path's encoder's (:mod:`facecast.train.whisper_onnx`), its MatMuls in int8 by default
+(``--weights int8``, one scale per output column) with the convolutions' and positions' float16: a step for 32
+streams takes 2.5 ms against 4.9 ms with float16 weights (float32 arithmetic), which read 16 MB of weights per
+call. The price: ONNX Runtime quantizes a MatMul's input with one scale for the whole batch, so a stream's states
+move by up to about 0.03 with the other streams that share its step (its JawOpen by about 0.002; measured in
+docs/NEURAL.md, "Whisper's jaw in streams"). ``--weights fp16`` is exact and batch-independent.
+
+``--check WAV ...`` runs the exported file as a stream over those files against :func:`band_states`, the same
+encoder in torch (float32) over the whole clip with each layer's attention masked to the same band: per-dimension
+r and largest difference (float16 weights: 4e-6). Needs the ``train`` and ``teacher`` extras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import cast
+
+import numpy as np
+import torch
+from torch import nn
+
+from facecast.train.whisper_onnx import (
+    OPSET,
+    WEIGHTS,
+    EncoderLayer,
+    WhisperEncoder,
+    build_encoder,
+    default_model_dir,
+    load_wav,
+    mean_pearson,
+    write_weights,
+)
+from facecast.whisper_stream import HEADS, LAYERS, STREAM_FILE, WINDOW_FRAMES, StreamEncoder, stream_states
+
+DIMS = 384
+HISTORY = 100  # frames of keys and values each layer keeps: 2 s (docs/NEURAL.md, "Whisper's jaw in streams")
+INPUTS = ["mel", "mel_prev", "conv_prev", "position", "query0", "keys0", "values0", "mask0",
+          "query1", "keys1", "values1", "mask1"]
+OUTPUTS = ["state", "x0", "key0", "value0", "y0", "key1", "value1", "conv"]
+
+
+class StreamStep(nn.Module):
+    """One 20 ms frame of the first two encoder layers for a batch of streams (see :mod:`facecast.whisper_stream`
+    for the timing): mel [B, 2, 80] and the kept state in, the next state and layer 1's output out.
+
+    Written for small batches: both convolutions are matrix products on the frames they see (ONNX Runtime's Conv
+    took a fifth of the step on inputs three frames long), and each layer's query and key/value projections are
+    their own pre-transposed weights (slicing the fused q, k, v matrix in the graph copied it on every call)."""
+
+    def __init__(self, encoder: WhisperEncoder) -> None:
+        super().__init__()
+        if len(encoder.layers) != LAYERS:
+            raise ValueError(f"the stream step has {LAYERS} layers, the encoder {len(encoder.layers)}")
+        self.positions = encoder.positions
+        # conv weight [out, in, 3] -> [3 * in, out]: row k * in + c multiplies input channel c of the k-th frame
+        self.conv1_w, self.conv1_b = (_weight(encoder.conv1.weight.permute(2, 1, 0).reshape(-1, DIMS)),
+                                      _weight(encoder.conv1.bias))
+        self.conv2_w, self.conv2_b = (_weight(encoder.conv2.weight.permute(2, 1, 0).reshape(-1, DIMS)),
+                                      _weight(encoder.conv2.bias))
+        self.layers = encoder.layers
+        self.q_w = nn.ParameterList(_weight(cast(EncoderLayer, la).qkv.weight[:DIMS].T) for la in self.layers)
+        self.q_b = nn.ParameterList(_weight(cast(EncoderLayer, la).qkv.bias[:DIMS]) for la in self.layers)
+        self.kv_w = nn.ParameterList(_weight(cast(EncoderLayer, la).qkv.weight[DIMS:].T) for la in self.layers)
+        self.kv_b = nn.ParameterList(_weight(cast(EncoderLayer, la).qkv.bias[DIMS:]) for la in self.layers)
+
+    def attend(self, index: int, query: torch.Tensor, new: torch.Tensor, keys: torch.Tensor,
+               values: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Layer ``index``'s output for the pending frame ``query`` [B, 1, D] (its input), which sees the ring's
+        ``keys`` [B, heads, head_dims, H] (transposed) and ``values`` [B, heads, H, head_dims] and the newest
+        frame ``new`` [B, 1, D] where ``mask`` [B, H + 1] is 0 (the newest frame last); and the newest frame's key
+        [B, heads, head_dims, 1] and value [B, heads, 1, head_dims], as the rings keep them. The ring is read in
+        place: its scores and the newest frame's are joined, not its keys."""
+        layer = cast(EncoderLayer, self.layers[index])
+        history = keys.shape[-1]  # fixed at export; shapes below use -1 for the batch (no shape arithmetic)
+        heads, dims = layer.heads, layer.head_dims
+        q = (layer.attn_norm(query) @ self.q_w[index] + self.q_b[index]) * layer.scale
+        q = q.reshape(-1, heads, 1, dims)  # [B, heads, 1, dims] (one frame: no transpose needed)
+        k_new, v_new = (layer.attn_norm(new) @ self.kv_w[index] + self.kv_b[index]).chunk(2, dim=-1)
+        k_new = k_new.reshape(-1, heads, dims, 1)
+        v_new = v_new.reshape(-1, heads, 1, dims)
+        scores = torch.cat([q @ keys, q @ k_new], -1) + mask[:, None, None, :]  # [B, heads, 1, H + 1]
+        weights = torch.softmax(scores, dim=-1)
+        mixed = weights[..., :history] @ values + weights[..., history:] * v_new  # [B, heads, 1, dims]
+        x = query + layer.out(mixed.reshape(-1, 1, DIMS))
+        return x + layer.ffn_out(nn.functional.gelu(layer.ffn_in(layer.ffn_norm(x)))), k_new, v_new
+
+    def forward(self, mel: torch.Tensor, mel_prev: torch.Tensor, conv_prev: torch.Tensor, position: torch.Tensor,
+                query0: torch.Tensor, keys0: torch.Tensor, values0: torch.Tensor, mask0: torch.Tensor,
+                query1: torch.Tensor, keys1: torch.Tensor, values1: torch.Tensor,
+                mask1: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        frames = torch.cat([mel_prev, mel], 1)  # mel frames 2s - 3 ... 2s: [B, 4, 80]
+        seen = torch.cat([frames[:, 0:3].reshape(-1, 1, 240), frames[:, 1:4].reshape(-1, 1, 240)], 1)
+        c1 = nn.functional.gelu(seen @ self.conv1_w + self.conv1_b)  # mel frames 2s - 2, 2s - 1: [B, 2, D]
+        c2 = torch.cat([conv_prev, c1], 1).reshape(-1, 1, 3 * DIMS)  # conv1 at 2s - 3 ... 2s - 1
+        x0 = nn.functional.gelu(c2 @ self.conv2_w + self.conv2_b)  # frame s - 1: [B, 1, D]
+        x0 = x0 + self.positions[position][:, None, :]
+        y0, key0, value0 = self.attend(0, query0, x0, keys0, values0, mask0)  # frame s - 2
+        y1, key1, value1 = self.attend(1, query1, y0, keys1, values1, mask1)  # frame s - 3
+        return y1, x0, key0, value0, y0, key1, value1, c1[:, 1:]
+
+
+def _weight(value: torch.Tensor) -> nn.Parameter:
+    return nn.Parameter(value.detach().contiguous().clone(), requires_grad=False)
+
+
+def export(out_dir: Path, history: int = HISTORY, weights: str = "int8", model_dir: Path | None = None) -> Path:
+    """Write ``out_dir/whisper_tiny_en_stream.onnx`` (``weights``: see :mod:`facecast.train.whisper_onnx`)."""
+    step = StreamStep(build_encoder(model_dir or default_model_dir(), taps=[1]))
+    d, heads = DIMS, HEADS
+    keys, values = torch.zeros(1, heads, d // heads, history), torch.zeros(1, heads, history, d // heads)
+    example = (torch.zeros(1, 2, 80), torch.zeros(1, 2, 80), torch.zeros(1, 1, d), torch.zeros(1, dtype=torch.int64),
+               torch.zeros(1, 1, d), keys, values, torch.zeros(1, history + 1), torch.zeros(1, 1, d), keys, values,
+               torch.zeros(1, history + 1))
+    axes = {name: {0: "batch"} for name in INPUTS + OUTPUTS}
+    path = out_dir / STREAM_FILE
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "fp32.onnx"
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the legacy (TorchScript) exporter's deprecation notice
+            torch.onnx.export(step, example, str(plain), input_names=INPUTS, output_names=OUTPUTS,
+                              dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+        write_weights(plain, path, weights)
+    return path
+
+
+def band_states(audio: np.ndarray, history: int, model_dir: Path | None = None) -> np.ndarray:
+    """The reference for a stream's states: the torch encoder (float32) over the whole clip, on the mel frames a
+    stream computes, its positions restarting every 20 s and each layer seeing ``history`` - 1 frames back and
+    one ahead within those 20 s."""
+    from facecast.whisper_states import STATE_SAMPLES
+    from facecast.whisper_stream import StreamingLogMel
+
+    encoder = build_encoder(model_dir or default_model_dir(), taps=[1])
+    frames = len(audio) // STATE_SAMPLES
+    # the silence a stream's end adds, so that the last frames see the same frame ahead
+    mel = StreamingLogMel().push(np.concatenate([audio, np.zeros(5 * STATE_SAMPLES, np.float32)]))
+    n = min(frames + 4, len(mel) // 2)
+    spectrogram = torch.from_numpy(np.ascontiguousarray(mel[:2 * n].T))[None]
+    frame = torch.arange(n)
+    key, query = frame[None, :], frame[:, None]
+    band = (key - query <= 1) & (key - query > -history) & (key // WINDOW_FRAMES == query // WINDOW_FRAMES)
+    mask = torch.where(band, 0.0, float("-inf"))
+
+    def attention(self: EncoderLayer, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        q, k, v = (t.reshape(1, -1, self.heads, self.head_dims).transpose(1, 2) for t in (q, k, v))
+        weights = torch.softmax(q @ k.transpose(-1, -2) * self.scale + mask, dim=-1)
+        return self.out((weights @ v).transpose(1, 2).reshape(1, -1, self.heads * self.head_dims))
+
+    with torch.no_grad():
+        x = nn.functional.gelu(encoder.conv1(spectrogram))
+        x = nn.functional.gelu(encoder.conv2(x)).transpose(1, 2)
+        x = x + encoder.positions[frame % WINDOW_FRAMES]
+        for layer in encoder.layers:
+            layer.attention = attention.__get__(layer)
+            x = layer(x)
+    return x[0, :frames].numpy()
+
+
+def check(path: Path, wavs: Sequence[Path], model_dir: Path | None = None) -> dict[str, float]:
+    """The exported step as a stream against :func:`band_states` on ``wavs`` (see the module docstring)."""
+    encoder = StreamEncoder(path)
+    audios = [load_wav(w) for w in wavs]
+    ours = np.concatenate(stream_states(encoder, audios, chunk=320))
+    reference = np.concatenate([band_states(a, encoder.history, model_dir) for a in audios])
+    return {"frames": len(ours), "mean_r": mean_pearson(ours, reference),
+            "max_abs_diff": float(np.abs(ours - reference).max()), "ref_abs_mean": float(np.abs(reference).mean())}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m facecast.train.whisper_stream_export",
+                                description=__doc__.split("\n")[0])
+    p.add_argument("--out", type=Path, required=True, help=f"folder to write {STREAM_FILE} into")
+    p.add_argument("--history", type=int, default=HISTORY, help=f"frames each layer keeps (default {HISTORY})")
+    p.add_argument("--weights", choices=WEIGHTS, default="int8", help="int8 (default, the shipped file), "
+                                                                       "int8-tensor, fp16 (exact) or fp32")
+    p.add_argument("--model-dir", type=Path, default=None)
+    p.add_argument("--check", type=Path, nargs="*", default=None, metavar="WAV")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    path = export(args.out, args.history, args.weights, args.model_dir)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)", file=sys.stderr)
+    if args.check:
+        print(json.dumps(check(path, args.check, args.model_dir), indent=1))
+
+
+if __name__ == "__main__":
+    main()

