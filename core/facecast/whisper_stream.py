@@ -144,7 +144,9 @@ class StreamEncoder:
 
     def run(self, streams: Sequence[WhisperStream]) -> None:
         """Every step the streams' mel frames allow, one ONNX Runtime call per step for all the streams that
-        have one; each stream's new states go to its ``states`` list."""
+        have one; each stream's new states go to its ``states`` list. A stream named twice (two chunks of one
+        stream in a daemon batch) is run once, with all its audio."""
+        streams = list({id(s): s for s in streams}.values())
         with self._lock:
             hear(streams)
             while True:

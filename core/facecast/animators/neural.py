@@ -347,9 +347,12 @@ class NeuralSession(StreamingSession):
 def hear_whisper(sessions: list[NeuralSession]) -> None:
     """The Whisper jaw's steps for the audio the sessions took, one ONNX Runtime call per step for all of them
     (they share the process's streaming step), then each one's head."""
-    heard = [s.whisper for s in sessions if s.whisper is not None]
-    if heard:
-        heard[0].shared.hear(heard)
+    by_shared: dict[int, list[whisper_jaw.StreamJaw]] = {}
+    for session in sessions:
+        if session.whisper is not None:
+            by_shared.setdefault(id(session.whisper.shared), []).append(session.whisper)
+    for jaws in by_shared.values():  # one, unless a caller built its own StreamWhisper (the folds do)
+        jaws[0].shared.hear(jaws)
 
 
 Due = tuple[int, "NeuralSession", tuple[np.ndarray, np.ndarray, np.ndarray]]  # (place, session, its due frames)

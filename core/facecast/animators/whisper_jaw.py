@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import astuple, dataclass
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -177,14 +176,18 @@ class StreamWhisper:
                 at += len(part)
 
 
-@cache
 def shared_stream_whisper() -> StreamWhisper:
-    """The shipped streaming step and head, loaded once per process (every ``neural`` stream shares them)."""
+    """The shipped streaming step and head, loaded once per process: every ``neural`` stream shares them, and
+    their pool (the daemon opens streams from several threads at once; each must find the same one)."""
+    global _shared
     with _loading:
-        return StreamWhisper.load()
+        if _shared is None:
+            _shared = StreamWhisper.load()
+        return _shared
 
 
 _loading = threading.Lock()
+_shared: StreamWhisper | None = None
 
 
 class StreamJaw:

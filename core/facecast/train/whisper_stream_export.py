@@ -4,12 +4,12 @@
 The step (:class:`StreamStep`) is :mod:`facecast.whisper_stream`'s contract: per stream, the two newest mel
 frames and the state that module keeps (the convolutions' last inputs, each layer's pending query frame and its
 ring of ``--history`` keys and values with a mask), and out the new keys, values, pending queries and one state.
-The weights are the clip path's encoder's (:mod:`facecast.train.whisper_onnx`), its MatMuls in int8 by default
-(``--weights int8``, one scale per output column) with the convolutions' and positions' float16: a step for 32
-streams takes 2.5 ms against 4.9 ms with float16 weights (float32 arithmetic), which read 16 MB of weights per
-call. The price: ONNX Runtime quantizes a MatMul's input with one scale for the whole batch, so a stream's states
-move by up to about 0.03 with the other streams that share its step (its JawOpen by about 0.002; measured in
-docs/NEURAL.md, "Whisper's jaw in streams"). ``--weights fp16`` is exact and batch-independent.
+The weights are the clip path's encoder's (:mod:`facecast.train.whisper_onnx`), stored as float16 with float32
+arithmetic by default (``--weights fp16``, lossless: the source is float16). Why not int8 as for clips: ONNX
+Runtime quantizes a MatMul's input with one scale for the whole call, so a stream's states would depend on the
+streams that share its step. A stream ending in silence beside streams still talking moved its last JawOpen
+values by up to 0.08 in the daemon test; in float32 each stream gets what it gets alone. int8 makes a step for 32
+streams 2.5 ms instead of 4.9 ms (docs/NEURAL.md, "Whisper's jaw in streams"); ``--weights int8`` writes it.
 
 ``--check WAV ...`` runs the exported file as a stream over those files against :func:`band_states`, the same
 encoder in torch (float32) over the whole clip with each layer's attention masked to the same band: per-dimension
@@ -115,7 +115,7 @@ def _weight(value: torch.Tensor) -> nn.Parameter:
     return nn.Parameter(value.detach().contiguous().clone(), requires_grad=False)
 
 
-def export(out_dir: Path, history: int = HISTORY, weights: str = "int8", model_dir: Path | None = None) -> Path:
+def export(out_dir: Path, history: int = HISTORY, weights: str = "fp16", model_dir: Path | None = None) -> Path:
     """Write ``out_dir/whisper_tiny_en_stream.onnx`` (``weights``: see :mod:`facecast.train.whisper_onnx`)."""
     step = StreamStep(build_encoder(model_dir or default_model_dir(), taps=[1]))
     d, heads = DIMS, HEADS
@@ -185,8 +185,8 @@ def main(argv: list[str] | None = None) -> None:
                                 description=__doc__.split("\n")[0])
     p.add_argument("--out", type=Path, required=True, help=f"folder to write {STREAM_FILE} into")
     p.add_argument("--history", type=int, default=HISTORY, help=f"frames each layer keeps (default {HISTORY})")
-    p.add_argument("--weights", choices=WEIGHTS, default="int8", help="int8 (default, the shipped file), "
-                                                                       "int8-tensor, fp16 (exact) or fp32")
+    p.add_argument("--weights", choices=WEIGHTS, default="fp16", help="fp16 (default, the shipped file: exact), "
+                                                                       "int8, int8-tensor or fp32")
     p.add_argument("--model-dir", type=Path, default=None)
     p.add_argument("--check", type=Path, nargs="*", default=None, metavar="WAV")
     args = p.parse_args(argv)
