@@ -111,7 +111,9 @@ class StreamStep(nn.Module):
         return y1, x0, key0, value0, y0, key1, value1, c1[:, 1:]
 
 
-def _weight(value: torch.Tensor) -> nn.Parameter:
+def _weight(value: torch.Tensor | None) -> nn.Parameter:
+    if value is None:
+        raise ValueError("the encoder's convolutions have biases")
     return nn.Parameter(value.detach().contiguous().clone(), requires_grad=False)
 
 
