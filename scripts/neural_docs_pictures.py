@@ -1,8 +1,9 @@
 """The pictures of docs/NEURAL.md: `python scripts/neural_docs_pictures.py --data DATASET [--out docs/img]`.
 
 1. ``neural_mouth.png``: a validation speaker's clip (never trained on): the mouth opening measured in the video
-   beside the JawOpen of the default clip path (`neural`, fused with the Whisper jaw), of a stream (the model alone)
-   and of `phonetic`, each standardised, with r at lag 0. The clip is not chosen by hand: of the validation
+   beside the JawOpen of the default clip path (`neural`, fused with the Whisper jaw), of a `neural` stream in
+   20 ms chunks (the model fused with the streaming Whisper jaw), of the model alone (`neural-fast`) and of
+   `phonetic`, each standardised, with r at lag 0. The clip is not chosen by hand: of the validation
    clips longer than 4 s (the interview speakers), the one where the default path's r is the median.
 2. ``neural_heads.png``: the learned head on the shipped English speech: two seeds (same mouth, other head), and
    the head-motion control at 0.5, 1 and 2.
@@ -21,9 +22,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from facecast.animators import get_animator
-from facecast.audio import load_audio
+from facecast.animators.base import Animator
+from facecast.audio import Audio, load_audio
 from facecast.controls import Controls
-from facecast.motion import CHANNEL_INDEX
+from facecast.motion import CHANNEL_INDEX, MotionClip
 from facecast.train.loso import held_clips
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +42,13 @@ def standard(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / (x.std() + 1e-9)
 
 
+def streamed(animator: Animator, audio: Audio, controls: Controls, fps: int) -> MotionClip:
+    """The animator's live stream of ``audio`` in 20 ms chunks, as a clip."""
+    session = animator.stream(controls, fps)
+    frames = [f for at in range(0, len(audio.samples), 320) for f in session.push(audio.samples[at:at + 320])]
+    return MotionClip.from_frames(fps, frames + session.flush())
+
+
 def mouth_picture(data: Path, out: Path) -> None:
     manifest = json.loads((data / "manifest.json").read_text())
     chosen = {c["id"] for c in manifest["clips"] if c["split"] == "validation"}
@@ -53,12 +62,14 @@ def mouth_picture(data: Path, out: Path) -> None:
     median = int(np.argsort(scores)[len(scores) // 2])
     name, audio, truth, fps = clips[median]
     gap = truth["opening"]
-    curves = {"neural (clips: the model + Whisper jaw)": get_animator("neural"),
-              "neural stream (the model alone)": get_animator("neural-fast"),
-              "phonetic": get_animator("phonetic")}
-    fig, axes = plt.subplots(len(curves), 1, figsize=(11, 6.8), sharex=True)
-    for ax, (label, animator) in zip(axes, curves.items()):
-        jaw = animator.animate(audio, Controls(), fps=fps).values[:, JAW]
+    curves = {"neural (clips: the model + Whisper jaw)": fused.animate,
+              "neural stream, 20 ms chunks (the model + streaming Whisper jaw)": lambda *a, **k: streamed(fused, *a,
+                                                                                                         **k),
+              "neural-fast (the model alone)": get_animator("neural-fast").animate,
+              "phonetic": get_animator("phonetic").animate}
+    fig, axes = plt.subplots(len(curves), 1, figsize=(11, 8.6), sharex=True)
+    for ax, (label, animate) in zip(axes, curves.items()):
+        jaw = animate(audio, Controls(), fps=fps).values[:, JAW]
         n = min(len(jaw), len(gap))
         t = np.arange(n) / fps
         r = float(np.corrcoef(jaw[:n], gap[:n])[0, 1])

@@ -25,7 +25,7 @@ from pathlib import Path
 CORE = Path(__file__).resolve().parents[1] / "core" / "facecast"
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("contract", frozenset({"errors", "_version", "fileio", "background", "media", "motion", "controls", "audio",
-                           "features", "whisper_states", "runtime", "proto", "wire"})),
+                           "features", "whisper_states", "whisper_stream", "runtime", "proto", "wire"})),
     ("animators", frozenset({"animators", "phonemes", "settle", "speechcheck"})),
     ("outputs", frozenset({"character", "exports", "face", "render", "blender"})),
     ("services", frozenset({"server", "client", "aio"})),

@@ -11,6 +11,11 @@ inputs) between calls, so every 20 ms of audio is computed once; a session start
 feeds each new feature frame, and emits the fps frames whose two neighbouring model frames are known. The model's
 outputs trail its input by ``lookahead`` frames, plus 2 for interpolating to the output fps: 100 ms.
 ``run_batch`` gathers the work of many streams into one ONNX Runtime call per distinct number of new frames.
+A stream's JawOpen is fused frame by frame (:class:`facecast.animators.fusion.RunningFusion`) with the jaw a ridge
+head reads from Whisper tiny.en's first two layers computed within the stream's lookahead
+(:mod:`facecast.whisper_stream`, :class:`facecast.animators.whisper_jaw.StreamJaw`): its state of frame ``t``
+needs the audio up to 72.5 ms past ``t``, the model's 80 ms, so both are ready together and the lookahead stays
+100 ms. All streams share one streaming step, and ``run_batch`` steps them together.
 
 Whole clips (``animate``, the daemon's Animate) are known in advance, so they get more than a stream can: the
 model's take is computed first and its JawOpen fused with 3 times the jaw that a ridge head reads from Whisper
@@ -18,8 +23,8 @@ tiny.en's encoder states (:mod:`facecast.animators.whisper_jaw`, which sees the 
 :func:`facecast.animators.fusion.fuse_jaw`), then replayed as the audio arrives. With a transcript the
 ``phonetic`` animator's JawOpen on the aligned phones joins the fusion, and the aligned /p b m/ make the lips
 close, fused with the model's own closure estimate. ``neural-fast`` (:class:`NeuralFastAnimator`,
-``NeuralAnimator(fuse=False)``) gives clips exactly what a stream gives: the model alone, about 3x faster on
-clips, following the mouth less well.
+``NeuralAnimator(fuse=False)``) gives clips and streams the model alone: about 3x faster on clips and on
+streams, following the mouth less well.
 """
 
 from __future__ import annotations
@@ -606,13 +611,13 @@ class NeuralAnimator(Animator):
 
 
 class NeuralFastAnimator(NeuralAnimator):
-    """``neural-fast``: the learned model alone, for whole clips too (what ``neural`` streams give), for every
-    surface that names animators (CLI, daemon, Blender, ``facecast.animate``); shares ``neural``'s model."""
+    """``neural-fast``: the learned model alone, for whole clips and streams, for every surface that names
+    animators (CLI, daemon, Blender, ``facecast.animate``); shares ``neural``'s model."""
 
     name = "neural-fast"
-    description = ("the learned model alone (neural without fusing clips' JawOpen with Whisper's): about 3x faster "
-                   "on clips, follows the mouth less well than neural's clips (r 0.40 vs 0.61 on "
-                   "leave-one-source-out folds, 0.27 vs 0.40 on the yardstick videos); a transcript is still aligned")
+    description = ("the learned model alone (neural without fusing its JawOpen with Whisper's): about 3x faster "
+                   "on clips and streams, follows the mouth less well (r 0.40 vs 0.61 for neural's clips and 0.54 "
+                   "for its streams on leave-one-source-out folds); a transcript is still aligned")
 
     def __init__(self, model_path: Path | None = None, threads: int = 1) -> None:
         shared = None
