@@ -196,9 +196,10 @@ def test_streams_of_an_animator_that_runs_each_stream_apart_are_admitted_up_to_t
     d = Daemon("--metrics-port", "0")
     try:
         with Client(d.address, timeout=30) as client:
-            # share - 1 energy streams (2 units each) and a neural one (1): one unit of the initial limit is left
+            # share - 1 energy streams (2 units each) and a neural-fast one (1; a neural stream, which also runs
+            # Whisper's streaming jaw, costs more): one unit of the initial limit is left
             held = [client.stream(sample_rate=16_000, animator="energy") for _ in range(share - 1)]
-            held.append(client.stream(sample_rate=16_000, animator="neural"))
+            held.append(client.stream(sample_rate=16_000, animator="neural-fast"))
             for live in held:
                 live.send(np.zeros(320, "<i2").tobytes())
             assert wait_until(lambda: metric(metrics_text(d), "facecast_live_load") == initial - 1, 30)
@@ -207,7 +208,7 @@ def test_streams_of_an_animator_that_runs_each_stream_apart_are_admitted_up_to_t
             with pytest.raises(ServerError, match="runs each stream apart") as refused:
                 list(one_more.responses())
             assert refused.value.code == "RESOURCE_EXHAUSTED"
-            gathering = client.stream(sample_rate=16_000, animator="neural")  # batched: the last unit
+            gathering = client.stream(sample_rate=16_000, animator="neural-fast")  # batched: the last unit
             gathering.send(np.zeros(3200, "<i2").tobytes())
             gathering.end()
             assert list(gathering.responses())[-1].status.code == pb.Status.OK

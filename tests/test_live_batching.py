@@ -328,3 +328,28 @@ def test_one_late_window_holds_the_limit_and_two_in_a_row_stop_admissions_past_t
     # on time again: the limit grows from the streams held
     _window(capacity, None, 8, 8)
     assert not capacity.late and not capacity.overloaded and capacity.limit > 8
+
+
+def test_streams_that_cost_more_per_stream_are_charged_their_units_and_refused_past_the_limit():
+    """A gathering animator that declares ``stream_units`` (neural streams with Whisper's streaming jaw: 2.5) has a
+    class of its own: 32 units of capacity admit 12 such streams, not 32."""
+    from facecast.server.capacity import cost_class
+
+    heavy = cost_class(True, 2.5)
+    assert heavy != GATHERED and cost_class(True) == GATHERED and cost_class(False) == APART
+    capacity = LiveCapacity(initial=32, target_cores=1.5)
+    held = {heavy: 12}
+    assert capacity.load(held) == 30
+    assert capacity.refusal_for_animator(held, heavy) is not None  # a 13th: 32.5 units
+    message = capacity.refusal_for_animator({heavy: 11}, heavy)
+    assert message is None
+    refused = capacity.refusal_for_animator(held, heavy) or ""
+    assert "2.5 stream units" in refused and "costs more per stream" in refused
+
+
+def test_the_neural_animator_declares_what_its_streams_cost():
+    from facecast.animators import get_animator
+    from facecast.animators.neural import STREAM_UNITS
+
+    assert get_animator("neural").stream_units == STREAM_UNITS > 1
+    assert get_animator("neural-fast").stream_units == 1.0

@@ -101,6 +101,7 @@ class Animator(ABC):
     name: str = ""
     version: str = __version__
     description: str = ""
+    stream_units: float = 1.0  # what one live stream costs the daemon against a plain gathered stream (capacity)
     lookahead_ms: float = 0.0
     accepts_text: bool = False
     # how long the daemon's scheduler may hold a live chunk to gather other streams' chunks into one run_batch

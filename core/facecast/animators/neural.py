@@ -89,6 +89,10 @@ WHISPER_WEIGHT = 3.0
 # layers computed within the stream's lookahead (facecast.whisper_stream; docs/NEURAL.md, "Whisper's jaw in
 # streams"), which counts STREAM_WHISPER_WEIGHT times the model (chosen on the leave-one-source-out folds).
 STREAM_WHISPER_WEIGHT = 3.0
+# What such a stream costs the daemon against one of the model alone (``Animator.stream_units``, the capacity's
+# prior): 0.051-0.057 cores per stream against 0.021 for neural-fast, 16 and 32 streams on the 2-core box
+# (docs/BENCHMARKS.md, "32 live streams with the Whisper jaw").
+STREAM_UNITS = 2.5
 FUSE_PHONETIC = False
 PHONE_SHARE = 0.85
 CLOSURE_THRESHOLD = 0.5
@@ -483,6 +487,7 @@ class NeuralAnimator(Animator):
         self.model = model or NeuralModel(model_path, threads)
         self.fuse_whisper = fuse and (whisper_jaw.available() if fuse_whisper is None else fuse_whisper)
         self.fuse_stream = fuse and (whisper_jaw.stream_available() if fuse_stream is None else fuse_stream)
+        self.stream_units = STREAM_UNITS if self.fuse_stream else 1.0
         self.fuse = fuse
         self.fuse_phonetic = fuse and ((FUSE_PHONETIC and phonetic_runs_here()) if fuse_phonetic is None
                                        else fuse_phonetic)

@@ -8,7 +8,10 @@ figures measured on the 2-core box (:data:`INITIAL_PER_CORE` gathered streams pe
 :data:`UNGATHERED_PER_CORE` apart ones do). The *load* is the sum of the admitted live streams' costs; a new
 stream is admitted while load + its cost <= the limit, which is in units too. A stream is opened before its
 config names its animator: it is charged as a gathered stream (:meth:`LiveCapacity.refusal`), and re-checked
-at its real cost once the animator is known (:meth:`LiveCapacity.refusal_for_animator`). ``ceiling``
+at its real cost once the animator is known (:meth:`LiveCapacity.refusal_for_animator`). A gathering animator
+whose streams cost more than a plain gathered one (``Animator.stream_units`` > 1: ``neural`` streams, which also
+run Whisper's streaming jaw) has a class of its own, ``gathered*UNITS``, weighed at those units until a
+measurement gives its ratio to the plain class. ``ceiling``
 (``--max-live-streams``) caps the streams held, whatever they cost.
 
 Every ``window`` seconds :meth:`LiveCapacity.sample` reads the process's CPU time (the event loop and the
@@ -70,9 +73,20 @@ WEIGHT_RANGE = (0.5, 8.0)  # a measured apart weight is kept within this (one od
 Streams = Mapping[str, int]  # live streams held, by cost class
 
 
-def cost_class(gathers: bool) -> str:
-    """The cost class of an animator's streams (``gathers``: its ``batch_wait_ms`` > 0)."""
-    return GATHERED if gathers else APART
+def cost_class(gathers: bool, units: float = 1.0) -> str:
+    """The cost class of an animator's streams (``gathers``: its ``batch_wait_ms`` > 0; ``units``: its
+    ``stream_units``, what one of its streams costs against a plain gathered stream before a measurement says;
+    a gathered animator whose streams cost more has a class of its own, ``gathered*UNITS``)."""
+    if not gathers:
+        return APART
+    return GATHERED if units == 1.0 else f"{GATHERED}*{units:g}"
+
+
+def prior_weight(cost: str) -> float:
+    """The stream units a stream of class ``cost`` costs before a measurement (:func:`cost_class`)."""
+    if cost == APART:
+        return APART_PRIOR
+    return float(cost.split("*", 1)[1]) if cost.startswith(GATHERED + "*") else 1.0
 
 
 def usable_cores() -> int:
@@ -132,9 +146,15 @@ class LiveCapacity:
         self.overloaded = False  # LATE_WINDOWS of them: no new streams past the peak load
         self._peak = 0.0  # the most stream units held at once in this window (at its start, or after an admission)
 
+    def weight(self, cost: str) -> float:
+        """The stream units a stream of class ``cost`` costs now (its prior until measured)."""
+        if cost not in self.weights:
+            self.weights[cost] = prior_weight(cost)
+        return self.weights[cost]
+
     def load(self, streams: Mapping[str, float]) -> float:
         """The stream units ``streams`` (held, or served on average) cost at the current weights."""
-        return sum(self.weights[cost] * n for cost, n in streams.items())
+        return sum(self.weight(cost) * n for cost, n in streams.items())
 
     def observe(self, lateness_seconds: float, frames: int, cost: str) -> None:
         """``frames`` of a stream of class ``cost`` went out ``lateness_seconds`` after their audio arrived."""
@@ -207,12 +227,15 @@ class LiveCapacity:
 
     def _measured_cost(self, cost: str, per_stream: float) -> None:
         """A window served only class ``cost``, each stream using ``per_stream`` of the binding budget: smooth
-        it into that class's cost and, once both classes are measured, set the apart weight to their ratio."""
+        it into that class's cost and, once the plain gathered class is measured too, set the other classes'
+        weights to their ratio to it."""
         before = self.costs.get(cost)
         self.costs[cost] = per_stream if before is None else (before + per_stream) / 2
-        if GATHERED in self.costs and APART in self.costs:
+        if GATHERED in self.costs:
             low, high = WEIGHT_RANGE
-            self.weights[APART] = min(high, max(low, self.costs[APART] / self.costs[GATHERED]))
+            for other, measured in self.costs.items():
+                if other != GATHERED:
+                    self.weights[other] = min(high, max(low, measured / self.costs[GATHERED]))
 
     def refusal(self, streams: Streams) -> str | None:
         """Why a new live stream, charged as a gathered one until its animator is known, is refused now
@@ -234,13 +257,14 @@ class LiveCapacity:
     def refusal_for_animator(self, others: Streams, cost: str) -> str | None:
         """Once a stream's config names its animator: why the stream, charged as gathered so far, is refused at
         the cost of its class ``cost`` (``others``: the live streams held without it), or None."""
-        weight = self.weights[cost]
+        weight = self.weight(cost)
         load = self.load(others)
         if weight <= self.weights[GATHERED] or load + weight <= self.limit:
             self._peak = max(self._peak, load + weight)
             return None
-        how = "measured" if APART in self.costs and GATHERED in self.costs else "before a measurement of both kinds"
-        return (f"this animator runs each stream apart: a stream of it costs {weight:.1f} stream units ({how}), "
+        how = "measured" if cost in self.costs and GATHERED in self.costs else "before a measurement of both kinds"
+        kind = "runs each stream apart" if cost == APART else "costs more per stream than a plain gathered one"
+        return (f"this animator {kind}: a stream of it costs {weight:.1f} stream units ({how}), "
                 f"and the daemon's live streams hold {load:.0f} of its measured capacity of {self.limit:.0f} "
                 "units; try again later or another replica")
 

@@ -127,7 +127,7 @@ class DaemonState:
         """A live stream's second admission, once its config names the animator: charge it at the cost of the
         animator's class (see :meth:`LiveCapacity.refusal_for_animator`) and return that class, or raise
         :class:`SessionLimitReached` to refuse it."""
-        cost = cost_class(animator.batch_wait_ms > 0)
+        cost = cost_class(animator.batch_wait_ms > 0, animator.stream_units)
         self.sessions.recharge(session_id, cost, lambda others: self.capacity.refusal_for_animator(others, cost))
         return cost
 
