@@ -164,3 +164,47 @@ def test_streams_opened_at_once_from_many_threads_share_one_step_and_pool(monkey
     assert all(f is found[0] for f in found)
     jaws = [found[0].session(3.0) for _ in range(3)]  # held: a stream's slot is free again once it is gone
     assert len({j.stream.slot for j in jaws}) == 3
+
+
+def test_windows_restart_where_speech_starts_after_a_second_without_and_after_20_seconds():
+    from facecast.whisper_stream import ONSET_QUIET, WINDOW_FRAMES, window_starts
+
+    heard = np.zeros(3000, bool)
+    heard[10:200] = True  # speech from the start
+    heard[200 + ONSET_QUIET - 1:400] = True  # a pause just too short to restart
+    heard[400 + ONSET_QUIET:500] = True  # a pause of a second: a restart at the onset
+    heard[600:] = True  # then talking on: restarts every 20 s
+    starts = window_starts(heard)
+    assert set(starts[:400 + ONSET_QUIET].tolist()) == {0}
+    assert starts[400 + ONSET_QUIET] == 400 + ONSET_QUIET and starts[600] == 600
+    assert starts[600 + WINDOW_FRAMES] == 600 + WINDOW_FRAMES and (np.arange(3000) - starts).max() < WINDOW_FRAMES
+
+
+def test_quiet_frames_leave_the_running_fusion_as_it_was():
+    fusion = RunningFusion(FusionPrior(0.1, 0.1, 0.0, 1.0), (1.0, 3.0))
+    talk = np.abs(np.sin(np.arange(200) / 5.0))
+    fusion(0.05 + 0.2 * talk, 3 * talk - 1)
+    before = (list(fusion._mean), list(fusion._square), fusion._count)
+    fusion(np.full(3000, 0.01), np.full(3000, -2.0), heard=np.zeros(3000, bool))  # a minute of an NPC waiting
+    assert (list(fusion._mean), list(fusion._square), fusion._count) == before
+
+
+def test_a_long_wait_before_speech_changes_neither_the_streams_jaw_nor_its_scale(speech):
+    """An NPC's stream that waited 30 s in room tone before its line animates the line as a fresh stream does:
+    its fusion learns no statistics from the wait, and its positions restart where the speech starts."""
+    from facecast.animators import get_animator
+    from facecast.controls import Controls
+    from facecast.motion import CHANNEL_INDEX
+
+    neural, jaw = get_animator("neural"), CHANNEL_INDEX["JawOpen"]
+
+    def live(audio: np.ndarray) -> np.ndarray:
+        session = neural.stream(Controls(), 25)
+        frames = [f for at in range(0, len(audio), 320) for f in session.push(audio[at:at + 320])]
+        return np.array([f.values[jaw] for f in frames + session.flush()])
+
+    line = speech[:5 * 16_000]
+    wait = np.random.default_rng(0).normal(0, 1e-3, 30 * 16_000).astype(np.float32)  # -60 dBFS
+    fresh, after = live(line), live(np.concatenate([wait, line]))[30 * 25:30 * 25 + 125]
+    assert np.corrcoef(fresh[:125], after)[0, 1] > 0.98
+    assert 0.9 < after.std() / fresh[:125].std() < 1.1

@@ -33,12 +33,15 @@ from facecast.runtime import inference_session
 from facecast.whisper_states import HOP, N_FFT, N_MELS, STATE_DIMS, _window, mel_filters
 
 STREAM_FILE = "whisper_tiny_en_stream.onnx"
-WINDOW_FRAMES = 1000  # positions restart every 20 s (1000 states), as the clip path's windows
+WINDOW_FRAMES = 1000  # positions restart after 20 s (1000 states) at the latest, as the clip path's windows ...
+ONSET_QUIET = 50  # ... and where speech starts after 1 s without (:func:`next_window`)
 MASKED = -1e9  # a large finite mask: a frame that sees nothing yields finite garbage, never NaN
 LAYERS = 2
 HEADS, HEAD_DIMS = 6, 64
 PAD = N_FFT // 2  # Whisper's centred STFT: frame m covers samples 160 m - 200 ... 160 m + 200
 AHEAD_S = 0.0725  # audio beyond a frame's start that its state needs (see the module docstring)
+SPEECH_FLOOR = -2.5  # heard speech: a mel frame whose peak log10 power is at least this ...
+SPEECH_BELOW = 3.0  # ... and within 30 dB (log10 units) of the loudest frame so far
 
 
 class StreamingLogMel:
@@ -50,6 +53,7 @@ class StreamingLogMel:
         self._started = False
         self.frames = 0  # mel frames given out
         self._max = -np.inf
+        self.speech = np.zeros(0, bool)  # of the frames the last floor() gave out: loud enough to be speech
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         """The new mel frames [m, 80] (float32) that ``samples`` complete."""
@@ -80,9 +84,13 @@ class StreamingLogMel:
         """The mel frames [m, 80] from the :func:`log_power` of :meth:`take`'s windows, in order."""
         if not len(log_spec):
             return np.zeros((0, N_MELS), np.float32)
-        running = np.maximum.accumulate(np.maximum(log_spec.max(axis=1), self._max))  # frame by frame: the same
+        peaks = log_spec.max(axis=1)
+        running = np.maximum.accumulate(np.maximum(peaks, self._max))  # frame by frame: the same
         self._max = float(running[-1])  # whatever pieces the audio comes in
         self.frames += len(log_spec)
+        # speech: loud in itself (room tone at -45 dBFS peaks near -3.4, speech at -20 dBFS near +0.3, log10 of
+        # the mel power) and within 30 dB of the loudest frame so far
+        self.speech = (peaks >= SPEECH_FLOOR) & (peaks - running >= -SPEECH_BELOW)
         return ((np.maximum(log_spec, running[:, None] - 8.0) + 4.0) / 4.0).astype(np.float32)
 
 
@@ -96,6 +104,29 @@ def log_power(windows: np.ndarray) -> np.ndarray:
     spectrum = np.fft.rfft(windows * _window(), axis=-1).astype(np.complex64)
     power = spectrum.real ** 2 + spectrum.imag ** 2
     return np.log10(np.maximum(power @ mel_filters().T, 1e-10))
+
+
+def next_window(start: int, quiet: int, frame: int, heard: bool) -> tuple[int, int]:
+    """The first frame of ``frame``'s window, and the frames without speech before it, from the previous frame's
+    (``start``, ``quiet``) and whether ``frame`` is heard speech.
+
+    Why restart at an onset: Whisper reads speech best near the start of its positions (a clip's window starting
+    at position 300 or 1400 lost 0.024 and 0.098 on the folds, docs/NEURAL.md, eleventh round), and a stream's
+    speech starts anywhere, for an NPC after any wait. A restart after 1 s without speech loses no context worth
+    keeping; a window also restarts after 1000 frames, as the clip path's 20 s windows do."""
+    if frame - start >= WINDOW_FRAMES or (heard and quiet >= ONSET_QUIET and frame > start):
+        start = frame
+    return start, 0 if heard else quiet + 1
+
+
+def window_starts(heard: np.ndarray) -> np.ndarray:
+    """Each frame's window start for a whole clip's per-frame ``heard`` [T] (what a stream computes frame by
+    frame with :func:`next_window`)."""
+    starts, start, quiet = np.zeros(len(heard), np.int64), 0, 0
+    for frame, speech in enumerate(np.asarray(heard, bool).tolist()):
+        start, quiet = next_window(start, quiet, frame, speech)
+        starts[frame] = start
+    return starts
 
 
 class StreamEncoder:
@@ -122,6 +153,7 @@ class StreamEncoder:
         old = len(self.pool.get("frames", ()))
         pool = {name: np.zeros((capacity, *shape), np.float32) for name, shape in shapes.items()}
         pool["frames"] = np.full((capacity, LAYERS, self.history), -1, np.int64)  # frame in each ring slot
+        pool["windows"] = np.full((capacity, LAYERS, self.history), -1, np.int64)  # and its window's start
         for name, array in self.pool.items():
             pool[name][:old] = array
         self.pool = pool
@@ -135,7 +167,7 @@ class StreamEncoder:
             self._free.sort(reverse=True)
             slot = self._free.pop()
             for name, array in self.pool.items():
-                array[slot] = -1 if name == "frames" else 0
+                array[slot] = -1 if name in ("frames", "windows") else 0
             return slot
 
     def release(self, slot: int) -> None:
@@ -160,24 +192,28 @@ class StreamEncoder:
                     part = slots
                 steps = np.array([s.step for s in ready])
                 mel = np.stack([s.next_mel() for s in ready])
-                frames = self.pool["frames"][part]
+                # the windows of frames s - 1 (the new input), s - 2 and s - 3 (the two layers' queries)
+                windows = np.array([s.windows_of_step() for s in ready], np.int64)
+                frames, kept = self.pool["frames"][part], self.pool["windows"][part]
                 feeds = {name: self.pool[name][part] for name in ("mel_prev", "conv_prev", "query0", "keys0",
                                                                   "values0", "query1", "keys1", "values1")}
-                feeds |= {"mel": mel, "position": ((steps - 1) % WINDOW_FRAMES).astype(np.int64),
-                          "mask0": _masks(frames[:, 0], steps - 2), "mask1": _masks(frames[:, 1], steps - 3)}
+                feeds |= {"mel": mel, "position": (steps - 1 - windows[:, 0]).astype(np.int64),
+                          "mask0": _masks(frames[:, 0], kept[:, 0], windows[:, 1], windows[:, 0]),
+                          "mask1": _masks(frames[:, 1], kept[:, 1], windows[:, 2], windows[:, 1])}
                 out = dict(zip(self.output_names, self.session.run(None, feeds)))
-                self._keep(slots, steps, mel, out)
+                self._keep(slots, steps, windows, mel, out)
                 for k, stream in enumerate(ready):
                     stream.advance(out["state"][k, 0])
 
-    def _keep(self, slots: np.ndarray, steps: np.ndarray, mel: np.ndarray, out: dict[str, np.ndarray]) -> None:
+    def _keep(self, slots: np.ndarray, steps: np.ndarray, windows: np.ndarray, mel: np.ndarray,
+              out: dict[str, np.ndarray]) -> None:
         """One step's outputs into the pool: the new keys and values into the rings, the new pending queries,
         the convolutions' last inputs."""
         pool = self.pool
         pool["mel_prev"][slots], pool["conv_prev"][slots] = mel, out["conv"]
         pool["query0"][slots], pool["query1"][slots] = out["x0"], out["y0"]
         cell = np.arange(HEADS * HEAD_DIMS)  # (head, dim) of a key or value, in order
-        for layer, frames in ((0, steps - 1), (1, steps - 2)):
+        for layer, frames, starts in ((0, steps - 1, windows[:, 0]), (1, steps - 2, windows[:, 1])):
             real = frames >= 0
             rows, frame = slots[real], frames[real]
             ring = frame % self.history
@@ -189,6 +225,7 @@ class StreamEncoder:
             pool[f"keys{layer}"].reshape(-1)[keys] = out[f"key{layer}"][real].reshape(len(rows), width)
             pool[f"values{layer}"].reshape(-1)[values] = out[f"value{layer}"][real].reshape(len(rows), width)
             pool["frames"][rows, layer, ring] = frame
+            pool["windows"][rows, layer, ring] = starts[real]
 
 
 def hear(streams: Sequence[WhisperStream]) -> None:
@@ -205,13 +242,12 @@ def hear(streams: Sequence[WhisperStream]) -> None:
         stream.windows = []
 
 
-def _masks(frames: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    """Each row's mask [H + 1] for query frame ``queries[k]`` over ring frames ``frames[k]`` and the frame after
-    the query: 0 for the written frames of the query's 20 s window, :data:`MASKED` for the rest."""
-    window = (queries // WINDOW_FRAMES)[:, None]
-    seen = (frames >= 0) & (frames // WINDOW_FRAMES == window)
-    ahead = (queries[:, None] + 1) // WINDOW_FRAMES == window
-    return np.where(np.concatenate([seen, ahead], 1), 0.0, MASKED).astype(np.float32)
+def _masks(frames: np.ndarray, kept: np.ndarray, query: np.ndarray, ahead: np.ndarray) -> np.ndarray:
+    """Each row's mask [H + 1] over its ring (``frames`` and their window starts ``kept`` [B, H]) and the frame
+    after the query: 0 for the written frames of the query's window (``query`` [B]: its start), and for the
+    frame ahead if its window (``ahead`` [B]) is the query's; :data:`MASKED` for the rest."""
+    seen = (frames >= 0) & (kept == query[:, None])
+    return np.where(np.concatenate([seen, (ahead == query)[:, None]], 1), 0.0, MASKED).astype(np.float32)
 
 
 class WhisperStream:
@@ -228,6 +264,11 @@ class WhisperStream:
         self.samples = 0
         self.states: list[np.ndarray] = []  # [384] each, in frame order: taken by the caller
         self.windows: list[np.ndarray] = []  # mel windows taken, not yet computed
+        self.heard: list[bool] = []  # beside states: the frame's loudness says speech (take_heard)
+        self._speech = np.zeros(0, bool)  # mel frames' StreamingLogMel.speech, from mel frame _speech_start
+        self._speech_start = 0
+        self._frames: dict[int, tuple[int, bool]] = {}  # recent frames' (window start, heard speech)
+        self._start, self._quiet = 0, 0  # the last decided frame's window start, and frames without speech
 
     @property
     def frames_out(self) -> int:
@@ -243,6 +284,7 @@ class WhisperStream:
             self.windows.append(windows)
 
     def add_mel(self, mel: np.ndarray) -> None:
+        self._speech = np.concatenate([self._speech, self.mel.speech])
         if self.step == 0 and len(mel):  # mel frame 0 starts the convolutions (zero padding before it)
             with self._encoder._lock:
                 self._encoder.pool["mel_prev"][self.slot, 1] = mel[0]
@@ -267,12 +309,35 @@ class WhisperStream:
         self._queue = self._queue[2:]
         if self.step >= 3:
             self.states.append(np.array(state, np.float32).reshape(-1))
+            self.heard.append(self._frames[self.step - 3][1])
+        for frame in [f for f in self._frames if f < self.step - 4]:
+            del self._frames[frame]
         self.step += 1
+
+    def windows_of_step(self) -> tuple[int, int, int]:
+        """The window starts of the next step's frames s - 1 (its new input: decided here, :func:`next_window`,
+        from whether its mel frames are speech), s - 2 and s - 3 (the layers' queries); -1 before frame 0."""
+        frame = self.step - 1
+        if frame >= 0 and frame not in self._frames:
+            at = 2 * frame - self._speech_start  # mel frames 2 frame and 2 frame + 1 are this frame's own
+            heard = bool(self._speech[max(at, 0):at + 2].any())
+            self._start, self._quiet = next_window(self._start, self._quiet, frame, heard)
+            self._frames[frame] = (self._start, heard)
+            self._speech, self._speech_start = self._speech[max(at, 0):], self._speech_start + max(at, 0)
+        return tuple(self._frames[f][0] if f in self._frames else -1  # type: ignore[return-value]
+                     for f in (frame, frame - 1, frame - 2))
 
     def take(self) -> np.ndarray:
         """The states computed since the last take [n, 384]."""
         out = np.stack(self.states) if self.states else np.zeros((0, STATE_DIMS), np.float32)
         self.states = []
+        return out
+
+    def take_heard(self) -> np.ndarray:
+        """For the same states, whether each frame was loud enough to be speech (:data:`SPEECH_FLOOR`,
+        :data:`SPEECH_BELOW`): what a stream's fusion learns its statistics from."""
+        out = np.array(self.heard, bool)
+        self.heard = []
         return out
 
 

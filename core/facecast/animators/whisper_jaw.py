@@ -171,8 +171,9 @@ class StreamWhisper:
         terms = np.concatenate(states) @ self.project + self.offset if any(len(x) for x in states) else None
         at = 0
         for jaw, part in zip(jaws, states):
+            heard = jaw.stream.take_heard()
             if len(part) and terms is not None:
-                jaw.collect(terms[at:at + len(part)])
+                jaw.collect(terms[at:at + len(part)], heard)
                 at += len(part)
 
 
@@ -206,6 +207,7 @@ class StreamJaw:
         self._lags = shared.head.lags
         self._terms = np.zeros((0, len(self._lags)), np.float32)  # the last -lags.min() states' terms
         self._jaw = np.zeros(0, np.float32)  # head outputs from frame self._jaw_start
+        self._heard = np.zeros(0, bool)  # beside them: loud enough to be speech (WhisperStream.take_heard)
         self._jaw_start = 0
 
     def push(self, pcm: np.ndarray | None, frames: int) -> None:
@@ -215,9 +217,12 @@ class StreamJaw:
         else:
             self.stream.push(pcm)
 
-    def collect(self, terms: np.ndarray) -> None:
+    def collect(self, terms: np.ndarray, heard: np.ndarray | None = None) -> None:
         """The head's jaw for the new states, from their terms [n, K] (:meth:`StreamWhisper.hear`): frame t's is
-        the sum over lags k of frame t + lag_k's k-th term, and the bias."""
+        the sum over lags k of frame t + lag_k's k-th term, and the bias. ``heard`` [n]: which of the frames were
+        loud enough to be speech (None: all)."""
+        heard = np.ones(len(terms), bool) if heard is None else np.asarray(heard, bool)
+        self._heard = np.concatenate([self._heard, heard[:len(terms)]])
         known = np.concatenate([self._terms, terms])
         first = len(self._terms)
         # before frame 0 the first frame is held, as the clip path holds its ends (``lagged``)
@@ -235,7 +240,8 @@ class StreamJaw:
         out = np.asarray(model_jaw, np.float32).copy()
         if have:
             offset = start - self._jaw_start
-            out[:have] = self.fusion(model_jaw[:have], self._jaw[offset:offset + have])
+            out[:have] = self.fusion(model_jaw[:have], self._jaw[offset:offset + have],
+                                     self._heard[offset:offset + have])
             drop = offset + have
-            self._jaw, self._jaw_start = self._jaw[drop:], self._jaw_start + drop
+            self._jaw, self._heard, self._jaw_start = self._jaw[drop:], self._heard[drop:], self._jaw_start + drop
         return out

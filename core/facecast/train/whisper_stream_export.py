@@ -42,7 +42,7 @@ from facecast.train.whisper_onnx import (
     mean_pearson,
     write_weights,
 )
-from facecast.whisper_stream import HEADS, LAYERS, STREAM_FILE, WINDOW_FRAMES, StreamEncoder, stream_states
+from facecast.whisper_stream import HEADS, LAYERS, STREAM_FILE, StreamEncoder, stream_states, window_starts
 
 DIMS = 384
 HISTORY = 100  # frames of keys and values each layer keeps: 2 s (docs/NEURAL.md, "Whisper's jaw in streams")
@@ -140,20 +140,24 @@ def export(out_dir: Path, history: int = HISTORY, weights: str = "fp16", model_d
 
 def band_states(audio: np.ndarray, history: int, model_dir: Path | None = None) -> np.ndarray:
     """The reference for a stream's states: the torch encoder (float32) over the whole clip, on the mel frames a
-    stream computes, its positions restarting every 20 s and each layer seeing ``history`` - 1 frames back and
-    one ahead within those 20 s."""
+    stream computes, its positions restarting where a stream's do (``whisper_stream.window_starts``: after 20 s,
+    and where speech starts after a second without) and each layer seeing ``history`` - 1 frames back and one
+    ahead within the window."""
     from facecast.whisper_states import STATE_SAMPLES
     from facecast.whisper_stream import StreamingLogMel
 
     encoder = build_encoder(model_dir or default_model_dir(), taps=[1])
     frames = len(audio) // STATE_SAMPLES
     # the silence a stream's end adds, so that the last frames see the same frame ahead
-    mel = StreamingLogMel().push(np.concatenate([audio, np.zeros(5 * STATE_SAMPLES, np.float32)]))
+    streaming = StreamingLogMel()
+    mel = streaming.push(np.concatenate([audio, np.zeros(5 * STATE_SAMPLES, np.float32)]))
     n = min(frames + 4, len(mel) // 2)
     spectrogram = torch.from_numpy(np.ascontiguousarray(mel[:2 * n].T))[None]
     frame = torch.arange(n)
+    speech = streaming.speech[:2 * n]
+    starts = torch.from_numpy(window_starts(speech[0::2] | speech[1::2]))
     key, query = frame[None, :], frame[:, None]
-    band = (key - query <= 1) & (key - query > -history) & (key // WINDOW_FRAMES == query // WINDOW_FRAMES)
+    band = (key - query <= 1) & (key - query > -history) & (starts[None, :] == starts[:, None])
     mask = torch.where(band, 0.0, float("-inf"))
 
     def attention(self: EncoderLayer, x: torch.Tensor) -> torch.Tensor:
@@ -165,7 +169,7 @@ def band_states(audio: np.ndarray, history: int, model_dir: Path | None = None) 
     with torch.no_grad():
         x = nn.functional.gelu(encoder.conv1(spectrogram))
         x = nn.functional.gelu(encoder.conv2(x)).transpose(1, 2)
-        x = x + encoder.positions[frame % WINDOW_FRAMES]
+        x = x + encoder.positions[frame - starts]
         for layer in encoder.layers:
             layer.attention = attention.__get__(layer)
             x = layer(x)
