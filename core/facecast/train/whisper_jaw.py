@@ -104,13 +104,20 @@ def compute_all_states(data: Path, out: Path, encoder: Path, threads: int, strea
     print(json.dumps({"clips": len(full), "seconds": round(time.time() - started, 1)}))
 
 
-def _training_set(loaded: tuple[list[Any], dict[str, Any]], cached: dict[str, np.ndarray], all_clips: bool,
-                  leave_out: str | None = None) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
-    """(states, lip gaps, sources) of the clips chosen from ``loaded`` (``fit.load_clips``'s result) that
-    ``cached`` has states for (all of them, unless the states were computed for a subset)."""
+def _chosen(loaded: tuple[list[Any], dict[str, Any]], cached: dict[str, np.ndarray], all_clips: bool,
+            leave_out: str | None = None) -> list[Any]:
+    """The clips of ``loaded`` (``fit.load_clips``'s result) a head is fitted on: those ``cached`` has states for
+    (all of them, unless the states were computed for a subset), the training split unless ``all_clips``, not
+    of source ``leave_out``."""
     clips, manifest = loaded
     split = {e["id"]: e["split"] for e in manifest["clips"]}
-    chosen = [c for c in clips if c.id in cached and c.source != leave_out and (all_clips or split[c.id] == "train")]
+    return [c for c in clips if c.id in cached and c.source != leave_out and (all_clips or split[c.id] == "train")]
+
+
+def _training_set(loaded: tuple[list[Any], dict[str, Any]], cached: dict[str, np.ndarray], all_clips: bool,
+                  leave_out: str | None = None) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """(states, lip gaps, sources) of :func:`_chosen`'s clips."""
+    chosen = _chosen(loaded, cached, all_clips, leave_out)
     return ([cached[c.id] for c in chosen], [c.targets[:, GAP] for c in chosen], [c.source for c in chosen])
 
 
@@ -299,16 +306,13 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "fit":
         from facecast.train.fit import load_clips
 
-        states, gaps, sources = _training_set(load_clips(args.data), load_teacher(args.states), args.all_clips)
+        loaded, cached = load_clips(args.data), load_teacher(args.states)
+        states, gaps, sources = _training_set(loaded, cached, args.all_clips)
         head = fit_head(states, gaps, sources, args.dims, np.arange(args.lag_range[0], args.lag_range[1] + 1),
                         args.ridge, args.source_power)
         prior = None
         if args.stream_prior:
-            clips, manifest = load_clips(args.data)
-            split = {e["id"]: e["split"] for e in manifest["clips"]}
-            cached = load_teacher(args.states)
-            chosen = [c for c in clips if c.id in cached and (args.all_clips or split[c.id] == "train")]
-            prior = stream_prior(head, [cached[c.id] for c in chosen], [c.audio for c in chosen])
+            prior = stream_prior(head, states, [c.audio for c in _chosen(loaded, cached, args.all_clips)])
         args.out.parent.mkdir(parents=True, exist_ok=True)
         head.save(args.out, prior)
         print(json.dumps({"clips": len(states), "out": str(args.out)}))
