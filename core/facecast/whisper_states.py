@@ -52,6 +52,14 @@ def _window() -> np.ndarray:
     return np.hanning(N_FFT + 1)[:-1].astype(np.float32)  # periodic Hann
 
 
+def mel_power(windows: np.ndarray) -> np.ndarray:
+    """The mel power [N_MELS, m] (float32) of ``m`` STFT windows [m, N_FFT] of 16 kHz samples: Hann window, power
+    spectrum, Whisper's mel filters (what :func:`log_mel` and a stream's mel, :mod:`facecast.whisper_stream`,
+    take the log of)."""
+    spectrum = np.fft.rfft(windows * _window(), axis=-1).astype(np.complex64)
+    return mel_filters() @ (np.abs(spectrum) ** 2).T
+
+
 def log_mel(audio: np.ndarray) -> np.ndarray:
     """Whisper's log-mel spectrogram [80, len(audio) // 160] (float32) of 16 kHz mono float audio.
 
@@ -65,11 +73,9 @@ def log_mel(audio: np.ndarray) -> np.ndarray:
         return np.zeros((N_MELS, 0), np.float32)
     padded = np.pad(samples, N_FFT // 2, mode="reflect")
     columns = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP][:frames]  # the last frame is dropped
-    window, filters = _window(), mel_filters()
     mel = np.empty((N_MELS, frames), np.float32)
     for start in range(0, frames, CHUNK_FRAMES):
-        spectrum = np.fft.rfft(columns[start:start + CHUNK_FRAMES] * window, axis=-1).astype(np.complex64)
-        mel[:, start:start + CHUNK_FRAMES] = filters @ (np.abs(spectrum) ** 2).T
+        mel[:, start:start + CHUNK_FRAMES] = mel_power(columns[start:start + CHUNK_FRAMES])
     log_spec = np.log10(np.maximum(mel, 1e-10))
     log_spec = np.maximum(log_spec, log_spec.max() - 8.0)
     return ((log_spec + 4.0) / 4.0).astype(np.float32)

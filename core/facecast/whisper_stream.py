@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from facecast.runtime import inference_session
-from facecast.whisper_states import HOP, N_FFT, N_MELS, STATE_DIMS, _window, mel_filters
+from facecast.whisper_states import HOP, N_FFT, N_MELS, STATE_DIMS, mel_power
 
 STREAM_FILE = "whisper_tiny_en_stream.onnx"
 WINDOW_FRAMES = 1000  # positions restart after 20 s (1000 states) at the latest, as the clip path's windows ...
@@ -102,9 +102,7 @@ def log_power(windows: np.ndarray) -> np.ndarray:
     """log10 of the mel power [m, 80] of ``m`` STFT windows [m, 400] (before Whisper's floor)."""
     if not len(windows):
         return np.zeros((0, N_MELS), np.float32)
-    spectrum = np.fft.rfft(windows * _window(), axis=-1).astype(np.complex64)
-    power = spectrum.real ** 2 + spectrum.imag ** 2
-    return np.log10(np.maximum(power @ mel_filters().T, 1e-10))
+    return np.log10(np.maximum(mel_power(windows), 1e-10)).T
 
 
 def next_window(start: int, quiet: int, frame: int, heard: bool) -> tuple[int, int]:
