@@ -49,10 +49,9 @@ class StreamingLogMel:
     """Whisper's log-mel of audio arriving in pieces: frame ``m`` once the samples up to ``160 m + 200`` are in."""
 
     def __init__(self) -> None:
-        self._buffer = np.zeros(0, np.float32)  # padded samples from frame self.frames's first
+        self._buffer = np.zeros(0, np.float32)  # padded samples from the next mel frame's first
         self._raw = np.zeros(0, np.float32)  # the first samples, until the start's reflection can be made
         self._started = False
-        self.frames = 0  # mel frames given out
         self._max = -np.inf
         self.speech = np.zeros(0, bool)  # of the frames the last floor() gave out: loud enough to be speech
 
@@ -88,7 +87,6 @@ class StreamingLogMel:
         peaks = log_spec.max(axis=1)
         running = np.maximum.accumulate(np.maximum(peaks, self._max))  # frame by frame: the same
         self._max = float(running[-1])  # whatever pieces the audio comes in
-        self.frames += len(log_spec)
         # speech: loud in itself (room tone at -45 dBFS peaks near -3.4, speech at -20 dBFS near +0.3, log10 of
         # the mel power) and within 30 dB of the loudest frame so far
         self.speech = (peaks >= SPEECH_FLOOR) & (peaks - running >= -SPEECH_BELOW)
@@ -211,16 +209,16 @@ class StreamEncoder:
         pool = self.pool
         pool["mel_prev"][slots], pool["conv_prev"][slots] = mel, out["conv"]
         pool["query0"][slots], pool["query1"][slots] = out["x0"], out["y0"]
-        cell = np.arange(HEADS * HEAD_DIMS)  # (head, dim) of a key or value, in order
+        width = HEADS * HEAD_DIMS
+        cell = np.arange(width)  # (head, dim) of a key or value, in order
+        head, dim = np.divmod(cell, HEAD_DIMS)
         for layer, frames, starts in ((0, steps - 1, windows[:, 0]), (1, steps - 2, windows[:, 1])):
             real = frames >= 0
             rows, frame = slots[real], frames[real]
             ring = frame % self.history
             # flat indices into the contiguous pool arrays: one scatter per array instead of one write per stream
-            keys = (rows[:, None] * (HEADS * HEAD_DIMS) + cell[None, :]) * self.history + ring[:, None]
-            head, dim = np.divmod(cell, HEAD_DIMS)
+            keys = (rows[:, None] * width + cell[None, :]) * self.history + ring[:, None]
             values = ((rows[:, None] * HEADS + head[None, :]) * self.history + ring[:, None]) * HEAD_DIMS + dim
-            width = HEADS * HEAD_DIMS
             pool[f"keys{layer}"].reshape(-1)[keys] = out[f"key{layer}"][real].reshape(len(rows), width)
             pool[f"values{layer}"].reshape(-1)[values] = out[f"value{layer}"][real].reshape(len(rows), width)
             pool["frames"][rows, layer, ring] = frame
@@ -268,11 +266,6 @@ class WhisperStream:
         self._speech_start = 0
         self._frames: dict[int, tuple[int, bool]] = {}  # recent frames' (window start, heard speech)
         self._start, self._quiet = 0, 0  # the last decided frame's window start, and frames without speech
-
-    @property
-    def frames_out(self) -> int:
-        """States computed so far (frames 0 ... frames_out - 1)."""
-        return max(0, self.step - 3)
 
     def push(self, samples: np.ndarray) -> None:
         """Audio in: its mel windows wait for the encoder's ``run`` (which computes every stream's together)."""

@@ -220,14 +220,14 @@ class NeuralSession(StreamingSession):
                 self._audio = np.concatenate([self._audio, np.zeros(partial, np.float32)])
                 self._ending = True
                 if self.whisper is not None:
-                    self.whisper.push(None, frames)
+                    self.whisper.finish(frames)
         else:
             pcm = np.asarray(pcm, np.float32).reshape(-1)
             self._audio = np.concatenate([self._audio, pcm])
             self.samples_received += len(pcm)
             frames = self.samples_received // FRAME_SAMPLES
             if self.whisper is not None:
-                self.whisper.push(pcm, frames)
+                self.whisper.push(pcm)
         if self._ended or frames <= self._feature_frames:
             return NO_WINDOWS
         self._taken = frames

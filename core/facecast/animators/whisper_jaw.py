@@ -210,12 +210,12 @@ class StreamJaw:
         self._heard = np.zeros(0, bool)  # beside them: loud enough to be speech (WhisperStream.take_heard)
         self._jaw_start = 0
 
-    def push(self, pcm: np.ndarray | None, frames: int) -> None:
-        """Audio in (None: the end, ``frames`` model frames in all)."""
-        if pcm is None:
-            self.stream.finish(frames)
-        else:
-            self.stream.push(pcm)
+    def push(self, pcm: np.ndarray) -> None:
+        self.stream.push(pcm)
+
+    def finish(self, frames: int) -> None:
+        """The end of the audio: ``frames`` model frames in all."""
+        self.stream.finish(frames)
 
     def collect(self, terms: np.ndarray, heard: np.ndarray | None = None) -> None:
         """The head's jaw for the new states, from their terms [n, K] (:meth:`StreamWhisper.hear`): frame t's is
