@@ -75,25 +75,13 @@ def window_states(audio: np.ndarray, encoder: WhisperStates, history: int, ahead
     return states
 
 
-def band_encoder(history: int, ahead: int, offset: int = 0) -> Any:
-    """The first two layers in torch with each layer's attention limited to [i - history, i + ahead]; ``offset``:
-    each window's first frame takes Whisper's sinusoidal position ``offset`` instead of 0 (extended past the
-    table's 1500 with the same formula)."""
+def band_encoder(offset: int = 0) -> Any:
+    """The first two layers in torch, for :class:`BandStates` to set each layer's attention mask to a band;
+    ``offset``: each window's first frame takes Whisper's sinusoidal position ``offset`` instead of 0 (extended
+    past the table's 1500 with the same formula)."""
     import torch
 
-    from facecast.train.whisper_onnx import EncoderLayer, build_encoder, default_model_dir
-
-    masks: dict[int, torch.Tensor] = {}
-
-    def attention(self: EncoderLayer, x: torch.Tensor) -> torch.Tensor:
-        batch, n = x.shape[0], x.shape[1]
-        q, k, v = self.qkv(x).chunk(3, dim=-1)
-        q, k, v = (t.reshape(batch, -1, self.heads, self.head_dims).transpose(1, 2) for t in (q, k, v))
-        if n not in masks:
-            offset = torch.arange(n)[None, :] - torch.arange(n)[:, None]  # key frame - query frame
-            masks[n] = torch.where((offset <= ahead) & (offset >= -history), 0.0, float("-inf"))
-        weights = torch.softmax(q @ k.transpose(-1, -2) * self.scale + masks[n], dim=-1)
-        return self.out((weights @ v).transpose(1, 2).reshape(batch, -1, self.heads * self.head_dims))
+    from facecast.train.whisper_onnx import build_encoder, default_model_dir
 
     encoder = build_encoder(default_model_dir(), taps=[1])
     if offset:
@@ -102,20 +90,27 @@ def band_encoder(history: int, ahead: int, offset: int = 0) -> Any:
         angles = np.arange(offset, offset + encoder.positions.shape[0])[:, None] * rates[None, :]
         table = np.concatenate([np.sin(angles), np.cos(angles)], 1).astype(np.float16).astype(np.float32)
         encoder.positions = torch.nn.Parameter(torch.from_numpy(table))
-    for layer in encoder.layers:
-        layer.attention = attention.__get__(layer)
     return encoder
 
 
 class BandStates(WhisperStates):
-    """:class:`WhisperStates`' 20 s windowing (the clip path's) around ``band_encoder`` instead of the ONNX file."""
+    """:class:`WhisperStates`' 20 s windowing (the clip path's) around ``band_encoder`` instead of the ONNX file,
+    each layer's attention limited to [i - history, i + ahead]."""
 
     def __init__(self, history: int, ahead: int, offset: int = 0) -> None:
-        self.encoder, self.dims = band_encoder(history, ahead, offset), STATE_DIMS
+        self.encoder, self.dims = band_encoder(offset), STATE_DIMS
+        self.history, self.ahead = history, ahead
+        self.masks: dict[int, Any] = {}  # by window length, in frames
 
     def encode(self, mel: np.ndarray) -> np.ndarray:
         import torch
 
+        n = mel.shape[1] // 2
+        if n not in self.masks:
+            offset = torch.arange(n)[None, :] - torch.arange(n)[:, None]  # key frame - query frame
+            self.masks[n] = torch.where((offset <= self.ahead) & (offset >= -self.history), 0.0, float("-inf"))
+        for layer in self.encoder.layers:
+            layer.mask = self.masks[n]
         with torch.no_grad():
             return self.encoder(torch.from_numpy(np.ascontiguousarray(mel, dtype=np.float32))[None])[0].numpy()
 

@@ -140,12 +140,16 @@ class EncoderLayer(nn.Module):
         self.ffn_norm = _layer_norm(v[f"{scope}/ffn/layer_norm/gamma"], v[f"{scope}/ffn/layer_norm/beta"])
         self.ffn_in = _linear(v[f"{scope}/ffn/linear_0/weight"], v[f"{scope}/ffn/linear_0/bias"])
         self.ffn_out = _linear(v[f"{scope}/ffn/linear_1/weight"], v[f"{scope}/ffn/linear_1/bias"])
+        # additive [T, T] mask on the attention scores (0: seen, -inf: not), None: every frame sees every frame
+        # (Whisper's own); the streaming experiments set it to a band (facecast.train.whisper_stream_export)
+        self.mask: torch.Tensor | None = None
 
     def attention(self, x: torch.Tensor) -> torch.Tensor:
         batch = x.shape[0]
         q, k, v = self.qkv(x).chunk(3, dim=-1)
         q, k, v = (t.reshape(batch, -1, self.heads, self.head_dims).transpose(1, 2) for t in (q, k, v))
-        weights = torch.softmax(q @ k.transpose(-1, -2) * self.scale, dim=-1)
+        scores = q @ k.transpose(-1, -2) * self.scale
+        weights = torch.softmax(scores if self.mask is None else scores + self.mask, dim=-1)
         return self.out((weights @ v).transpose(1, 2).reshape(batch, -1, self.heads * self.head_dims))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -159,19 +159,12 @@ def band_states(audio: np.ndarray, history: int, model_dir: Path | None = None) 
     key, query = frame[None, :], frame[:, None]
     band = (key - query <= 1) & (key - query > -history) & (starts[None, :] == starts[:, None])
     mask = torch.where(band, 0.0, float("-inf"))
-
-    def attention(self: EncoderLayer, x: torch.Tensor) -> torch.Tensor:
-        q, k, v = self.qkv(x).chunk(3, dim=-1)
-        q, k, v = (t.reshape(1, -1, self.heads, self.head_dims).transpose(1, 2) for t in (q, k, v))
-        weights = torch.softmax(q @ k.transpose(-1, -2) * self.scale + mask, dim=-1)
-        return self.out((weights @ v).transpose(1, 2).reshape(1, -1, self.heads * self.head_dims))
-
     with torch.no_grad():
         x = nn.functional.gelu(encoder.conv1(spectrogram))
         x = nn.functional.gelu(encoder.conv2(x)).transpose(1, 2)
         x = x + encoder.positions[frame - starts]
         for layer in encoder.layers:
-            layer.attention = attention.__get__(layer)
+            cast(EncoderLayer, layer).mask = mask
             x = layer(x)
     return x[0, :frames].numpy()
 
