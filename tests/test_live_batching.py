@@ -331,7 +331,7 @@ def test_one_late_window_holds_the_limit_and_two_in_a_row_stop_admissions_past_t
 
 
 def test_streams_that_cost_more_per_stream_are_charged_their_units_and_refused_past_the_limit():
-    """A gathering animator that declares ``stream_units`` (neural streams with Whisper's streaming jaw: 2.5) has a
+    """A gathering animator that declares ``stream_units`` (neural streams with Whisper's streaming jaw; here 2.5) has a
     class of its own: 32 units of capacity admit 12 such streams, not 32."""
     from facecast.server.capacity import cost_class
 

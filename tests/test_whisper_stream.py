@@ -113,42 +113,54 @@ def test_a_stream_head_that_looks_ahead_or_a_head_without_a_prior_is_refused(enc
 @pytest.mark.slow
 def test_the_shipped_step_is_what_the_tool_exports_and_a_stream_of_the_banded_encoder(tmp_path, speech):
     """core/facecast/models/neural/whisper_tiny_en_stream.onnx is ``python -m facecast.train.whisper_stream_export``'s
-    output, and as a stream it computes the torch encoder with each layer's attention masked to its band (100
-    frames back, one ahead, within 20 s windows whose positions restart): over 24 s, across a window's edge."""
+    output (int8, calibrated on the repository's speech). The same step in float32, as a stream, computes the
+    torch encoder with each layer's attention masked to its band (200 frames back, one ahead, within 20 s windows
+    whose positions restart) over 24 s, across a window's edge; int8 stays within r 0.99 of it."""
     missing = [m for m in EXPORT_NEEDS if importlib.util.find_spec(m) is None]
     if missing:
         pytest.skip(f"the export needs {', '.join(missing)} (pip install -e '.[train,teacher]')")
     import torch
 
+    from facecast.train.whisper_onnx import mean_pearson
     from facecast.train.whisper_stream_export import band_states, export
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        fresh = StreamEncoder(export(tmp_path))
+        fresh = StreamEncoder(export(tmp_path / "int8"))
+        exact = StreamEncoder(export(tmp_path / "fp32", weights="fp32"))
         long = np.concatenate([speech, speech[::-1], speech, speech[:4_567]])
         reference = band_states(long, fresh.history)
     finally:
         torch.set_num_threads(threads)
     shipped = StreamEncoder(STREAM_FILE)
-    assert shipped.history == fresh.history == 100
+    assert shipped.history == fresh.history == exact.history == 200
     ours = stream_states(shipped, [long], chunk=320)[0]
     assert ours.shape == reference.shape == (len(long) // 320, 384)
-    np.testing.assert_allclose(stream_states(fresh, [long], chunk=320)[0], ours, atol=1e-5)
-    np.testing.assert_allclose(ours, reference, atol=1e-4)
+    # the same file up to the calibration's float rounding, which can move a value across an int8 step
+    again = stream_states(fresh, [long], chunk=320)[0]
+    assert np.mean(np.abs(again - ours) > 1e-3) < 1e-3 and np.abs(again - ours).max() < 0.1
+    np.testing.assert_allclose(stream_states(exact, [long], chunk=320)[0], reference, atol=1e-4)
+    assert mean_pearson(ours, reference) > 0.99
 
 
-def test_a_streams_head_reads_its_states_as_the_head_reads_the_whole_clips(encoder, speech):
-    """The stream's head, fed a few states at a time, gives the head's curve of the clip's stream states (its
-    earlier neighbours held at frame 0, as the clip path holds its ends)."""
+def test_a_streams_head_reads_its_states_as_the_head_reads_the_whole_clips(speech):
+    """The stream's head, its audio arriving in uneven pieces beside another stream's, gives the head's curve of
+    the clip's stream states (its earlier neighbours held at frame 0, as the clip path holds its ends)."""
     shared = StreamWhisper.load()
-    states = stream_states(shared.encoder, [speech[:3 * 16_000]])[0]
-    jaw = shared.session(3.0)
+    clip = speech[:3 * 16_000]
+    states = stream_states(shared.encoder, [clip])[0]
+    jaw, other = shared.session(3.0), shared.session(3.0)
     at = 0
-    for size in (1, 2, 5, 1, 30, 300):
-        jaw.collect(states[at:at + size] @ shared.project + shared.offset)
+    for size in (100, 333, 1_700, 320, 9_000, len(clip)):
+        jaw.push(clip[at:at + size])
+        other.push(speech[::-1][at:at + size])
+        shared.hear([jaw, other])
         at += size
-    np.testing.assert_allclose(jaw._jaw, shared.head.predict(states), atol=1e-4)
+    jaw.finish(len(states))
+    shared.hear([jaw])
+    assert len(jaw.jaw) == len(states)
+    np.testing.assert_allclose(jaw.jaw, shared.head.predict(states), atol=1e-4)
 
 
 def test_streams_opened_at_once_from_many_threads_share_one_step_and_pool(monkeypatch):
@@ -187,6 +199,19 @@ def test_quiet_frames_leave_the_running_fusion_as_it_was():
     before = (list(fusion._mean), list(fusion._square), fusion._count)
     fusion(np.full(3000, 0.01), np.full(3000, -2.0), heard=np.zeros(3000, bool))  # a minute of an NPC waiting
     assert (list(fusion._mean), list(fusion._square), fusion._count) == before
+
+
+def test_over_quiet_frames_the_stream_jaw_fades_to_the_models_own_and_comes_back_with_speech():
+    """In a pause the model's jaw rests, while the Whisper head, whose states attend to the last seconds of speech,
+    still reads some: past the 500 ms a gap inside speech lasts, quiet frames fade from the fused value to the
+    model's, and a heard frame brings it back."""
+    fusion = RunningFusion(FusionPrior(0.1, 0.1, 0.0, 1.0), (1.0, 3.0))
+    talk = np.abs(np.sin(np.arange(200) / 5.0))
+    fusion(0.05 + 0.2 * talk, 3 * talk - 1)
+    quiet = fusion(np.full(60, 0.02), np.full(60, 1.5), heard=np.zeros(60, bool))
+    assert np.ptp(quiet[:25]) < 1e-6 and quiet[0] > 0.1  # a gap's length: the fused value, which the head opens
+    assert np.all(np.diff(quiet) <= 1e-7) and abs(quiet[-1] - 0.02) < 0.002  # then, steadily, the model's own
+    assert fusion(np.array([0.02]), np.array([1.5]), heard=np.array([True]))[0] > 0.1
 
 
 def test_a_long_wait_before_speech_changes_neither_the_streams_jaw_nor_its_scale(speech):

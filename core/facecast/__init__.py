@@ -16,6 +16,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
+# numpy's OpenBLAS keeps a worker thread per core spinning after each matrix product. facecast's products are
+# small, and a daemon serving live streams makes thousands a second: that thread took 0.9 of a core on the 2-core
+# box, and 32 `neural` streams ran 7-28 frames late (docs/BENCHMARKS.md, "Faster neural streams"). So one thread,
+# unless the caller says otherwise; this must run before numpy loads (a process that loaded it first keeps its own).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 from facecast._version import __version__
 from facecast.controls import Controls
 from facecast.errors import AudioError, FacecastError, InvalidInput

@@ -26,10 +26,11 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from facecast.features import strided_windows
 from facecast.runtime import inference_session
 from facecast.whisper_states import HOP, N_FFT, N_MELS, STATE_DIMS, mel_power
 
@@ -74,23 +75,21 @@ class StreamingLogMel:
         count = max(0, (len(self._buffer) - N_FFT) // HOP + 1)
         if count == 0:
             return NO_WINDOWS
-        buffer = self._buffer  # windows every HOP samples: a strided view (sliding_window_view costs more)
-        windows = np.lib.stride_tricks.as_strided(buffer, (count, N_FFT), (HOP * buffer.strides[0], buffer.strides[0]),
-                                                  writeable=False)
+        windows = strided_windows(self._buffer, count, N_FFT, HOP)
         self._buffer = self._buffer[count * HOP:]
         return windows
 
     def floor(self, log_spec: np.ndarray) -> np.ndarray:
-        """The mel frames [m, 80] from the :func:`log_power` of :meth:`take`'s windows, in order."""
+        """The mel frames [m, 80] from the :func:`log_power` of :meth:`take`'s windows, in order (each frame
+        floored 8 below the loudest frame so far: the same whatever pieces the audio comes in); their speech
+        flags go to :attr:`speech`: loud in itself (room tone at -45 dBFS peaks near -3.4, speech at -20 dBFS
+        near +0.3, log10 of the mel power) and within 30 dB of the loudest frame so far."""
         if not len(log_spec):
+            self.speech = np.zeros(0, bool)
             return np.zeros((0, N_MELS), np.float32)
-        peaks = log_spec.max(axis=1)
-        running = np.maximum.accumulate(np.maximum(peaks, self._max))  # frame by frame: the same
-        self._max = float(running[-1])  # whatever pieces the audio comes in
-        # speech: loud in itself (room tone at -45 dBFS peaks near -3.4, speech at -20 dBFS near +0.3, log10 of
-        # the mel power) and within 30 dB of the loudest frame so far
-        self.speech = (peaks >= SPEECH_FLOOR) & (peaks - running >= -SPEECH_BELOW)
-        return ((np.maximum(log_spec, running[:, None] - 8.0) + 4.0) / 4.0).astype(np.float32)
+        mel, speech = floor_together([self], log_spec[None])
+        self.speech = speech[0]
+        return mel[0]
 
 
 NO_WINDOWS = np.zeros((0, N_FFT), np.float32)
@@ -171,10 +170,12 @@ class StreamEncoder:
         with self._lock:
             self._free.append(slot)
 
-    def run(self, streams: Sequence[WhisperStream]) -> None:
+    def run(self, streams: Sequence[WhisperStream], sink: StateSink | None = None) -> None:
         """Every step the streams' mel frames allow, one ONNX Runtime call per step for all the streams that
-        have one; each stream's new states go to its ``states`` list. A stream named twice (two chunks of one
-        stream in a daemon batch) is run once, with all its audio."""
+        have one. A step's new states go to ``sink`` (the streams that gave one, their states [n, 384], frame
+        indices [n] and whether each frame was heard as speech: one call for all of them), by default to each
+        stream's ``states`` list. A stream named twice (two chunks of one stream in a daemon batch) is run once,
+        with all its audio."""
         streams = list({id(s): s for s in streams}.values())
         with self._lock:
             hear(streams)
@@ -199,8 +200,12 @@ class StreamEncoder:
                           "mask1": _masks(frames[:, 1], kept[:, 1], windows[:, 2], windows[:, 1])}
                 out = dict(zip(self.output_names, self.session.run(None, feeds)))
                 self._keep(slots, steps, windows, mel, out)
-                for k, stream in enumerate(ready):
-                    stream.advance(out["state"][k, 0])
+                done = [stream.advance() for stream in ready]  # (frame, heard) of the state each step gave
+                gave = [k for k, frame in enumerate(done) if frame is not None]
+                if gave:
+                    states = out["state"][gave, 0]
+                    frame_heard = np.array([done[k] for k in gave], np.int64).reshape(-1, 2)
+                    (sink or _append)([ready[k] for k in gave], states, frame_heard[:, 0], frame_heard[:, 1] > 0)
 
     def _keep(self, slots: np.ndarray, steps: np.ndarray, windows: np.ndarray, mel: np.ndarray,
               out: dict[str, np.ndarray]) -> None:
@@ -209,34 +214,58 @@ class StreamEncoder:
         pool = self.pool
         pool["mel_prev"][slots], pool["conv_prev"][slots] = mel, out["conv"]
         pool["query0"][slots], pool["query1"][slots] = out["x0"], out["y0"]
-        width = HEADS * HEAD_DIMS
-        cell = np.arange(width)  # (head, dim) of a key or value, in order
-        head, dim = np.divmod(cell, HEAD_DIMS)
         for layer, frames, starts in ((0, steps - 1, windows[:, 0]), (1, steps - 2, windows[:, 1])):
             real = frames >= 0
             rows, frame = slots[real], frames[real]
             ring = frame % self.history
-            # flat indices into the contiguous pool arrays: one scatter per array instead of one write per stream
-            keys = (rows[:, None] * width + cell[None, :]) * self.history + ring[:, None]
-            values = ((rows[:, None] * HEADS + head[None, :]) * self.history + ring[:, None]) * HEAD_DIMS + dim
-            pool[f"keys{layer}"].reshape(-1)[keys] = out[f"key{layer}"][real].reshape(len(rows), width)
-            pool[f"values{layer}"].reshape(-1)[values] = out[f"value{layer}"][real].reshape(len(rows), width)
+            # [rows, heads, dims] at each row's own ring slot: one scatter per array
+            pool[f"keys{layer}"][rows, :, :, ring] = out[f"key{layer}"][real, :, :, 0]
+            pool[f"values{layer}"][rows, :, ring, :] = out[f"value{layer}"][real, :, 0, :]
             pool["frames"][rows, layer, ring] = frame
             pool["windows"][rows, layer, ring] = starts[real]
 
 
+StateSink = Callable[[list["WhisperStream"], np.ndarray, np.ndarray, np.ndarray], None]
+
+
+def _append(streams: list[WhisperStream], states: np.ndarray, frames: np.ndarray, heard: np.ndarray) -> None:
+    """The default sink: each stream's new state onto its ``states`` (and ``heard``) list."""
+    for stream, state, speech in zip(streams, states, heard.tolist()):
+        stream.states.append(np.array(state, np.float32))
+        stream.heard.append(speech)
+
+
 def hear(streams: Sequence[WhisperStream]) -> None:
-    """The mel frames of the audio the streams took, the spectra of all of them in one call."""
+    """The mel frames of the audio the streams took: the spectra of all of them in one call, then the floors of
+    the streams with as many new frames together (in a live batch, all of them: two frames per 20 ms)."""
     pending = [s for s in streams if len(s.windows)]
     if not pending:
         return
     parts = [np.concatenate(s.windows) if len(s.windows) > 1 else s.windows[0] for s in pending]
     spectra = log_power(np.concatenate(parts))
-    at = 0
-    for stream, part in zip(pending, parts):
-        stream.add_mel(stream.mel.floor(spectra[at:at + len(part)]))
-        at += len(part)
-        stream.windows = []
+    starts = np.cumsum([0] + [len(part) for part in parts])
+    groups: dict[int, list[int]] = {}
+    for k, part in enumerate(parts):
+        groups.setdefault(len(part), []).append(k)
+    for count, members in groups.items():
+        rows = (starts[members][:, None] + np.arange(count)[None, :]).reshape(-1)
+        floored, speech = floor_together([pending[k].mel for k in members],
+                                         spectra[rows].reshape(len(members), count, N_MELS))
+        for k, mel, heard in zip(members, floored, speech):
+            pending[k].add_mel(mel, heard)
+            pending[k].windows = []
+
+
+def floor_together(mels: Sequence[StreamingLogMel], log_spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`StreamingLogMel.floor` of several streams' next frames at once (``log_spec`` [streams, m, 80]):
+    their mel frames [streams, m, 80] and speech flags [streams, m]."""
+    peaks = log_spec.max(axis=2)
+    before = np.array([mel._max for mel in mels], np.float32)  # float32 throughout, as one stream's
+    running = np.maximum.accumulate(np.maximum(peaks, before[:, None]), axis=1)
+    for mel, loudest in zip(mels, running[:, -1].tolist()):
+        mel._max = loudest
+    speech = (peaks >= SPEECH_FLOOR) & (peaks - running >= -SPEECH_BELOW)
+    return ((np.maximum(log_spec, running[..., None] - 8.0) + 4.0) / 4.0).astype(np.float32), speech
 
 
 def _masks(frames: np.ndarray, kept: np.ndarray, query: np.ndarray, ahead: np.ndarray) -> np.ndarray:
@@ -275,8 +304,9 @@ class WhisperStream:
         if len(windows):
             self.windows.append(windows)
 
-    def add_mel(self, mel: np.ndarray) -> None:
-        self._speech = np.concatenate([self._speech, self.mel.speech])
+    def add_mel(self, mel: np.ndarray, speech: np.ndarray) -> None:
+        """New mel frames [m, 80] and their speech flags [m] (:func:`hear`)."""
+        self._speech = np.concatenate([self._speech, speech])
         if self.step == 0 and len(mel):  # mel frame 0 starts the convolutions (zero padding before it)
             with self._encoder._lock:
                 self._encoder.pool["mel_prev"][self.slot, 1] = mel[0]
@@ -296,15 +326,15 @@ class WhisperStream:
         """The next step's two mel frames [2, 80]."""
         return self._queue[:2]
 
-    def advance(self, state: np.ndarray) -> None:
-        """One step done: its two mel frames used, ``state`` [384] (frame step - 3's) kept if it is a frame."""
+    def advance(self) -> tuple[int, bool] | None:
+        """One step done, its two mel frames used: the frame whose state it gave (step - 3) and whether that
+        frame was heard as speech, or None before frame 0."""
         self._queue = self._queue[2:]
-        if self.step >= 3:
-            self.states.append(np.array(state, np.float32).reshape(-1))
-            self.heard.append(self._frames[self.step - 3][1])
-        for frame in [f for f in self._frames if f < self.step - 4]:
-            del self._frames[frame]
+        frame = self.step - 3
+        gave = (frame, self._frames[frame][1]) if frame >= 0 else None
+        self._frames.pop(frame - 1, None)  # the oldest a later step asks for is frame step - 2
         self.step += 1
+        return gave
 
     def windows_of_step(self) -> tuple[int, int, int]:
         """The window starts of the next step's frames s - 1 (its new input: decided here, :func:`next_window`,

@@ -8,7 +8,9 @@ replayed to the caller as the audio arrives.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -89,13 +91,20 @@ class RunningFusion:
     Why running: a stream cannot see the clip's statistics. Each statistic is an average that starts from
     ``prior`` worth ``prior_frames`` frames and then weighs the last ``memory_frames`` (30 s) of speech most: a
     new stream starts as the training clips sit, and a long one follows its speaker. Frames the caller marks as
-    not heard (quiet: an NPC waiting between lines) are fused with the statistics as they stand and do not change
-    them; learning from a minute of silence had shrunk the next sentence's jaw by a third.
+    not heard (quiet: an NPC waiting between lines) do not change them; learning from a minute of silence had
+    shrunk the next sentence's jaw by a third. Nor, in a pause, do they trust the other curve: after ``hold_frames``
+    quiet frames in a row (500 ms: the gaps inside speech are shorter) the output fades from the fused value to
+    the model's own (``fade_frames``: the fade's time constant), and comes back at the next heard frame. The
+    model's jaw rests in a pause; the Whisper head's, reading states that attend to the last 4 s of speech, stayed
+    half open for a second after it (docs/NEURAL.md, "Faster streams").
     """
 
     def __init__(self, prior: FusionPrior, weights: tuple[float, float], prior_frames: int = 50,
-                 memory_frames: int = 1500) -> None:
+                 memory_frames: int = 1500, hold_frames: int = 25, fade_frames: float = 5.0) -> None:
         self.weights = weights
+        self._hold, self._fade = hold_frames, math.exp(-1.0 / fade_frames)
+        self._quiet = hold_frames  # quiet frames in a row (a stream starts as after a pause: the model's own)
+        self._share = 0.0  # the fused value's share of the output
         w_model, w_other = weights
         # the running first and second moments of the model, the other curve and the weighted sum (floats: a
         # stream calls this every 20 ms, where numpy's per-call cost would be most of the work)
@@ -108,21 +117,34 @@ class RunningFusion:
     def _std(self, k: int) -> float:
         return math.sqrt(max(self._square[k] - self._mean[k] ** 2, 1e-12))
 
-    def __call__(self, model: np.ndarray, other: np.ndarray, heard: np.ndarray | None = None) -> np.ndarray:
+    def __call__(self, model: Sequence[float] | np.ndarray, other: Sequence[float] | np.ndarray,
+                 heard: Sequence[bool] | np.ndarray | None = None) -> np.ndarray:
         """The fused JawOpen of the next frames (``model`` and ``other`` [n], the same frames; ``heard`` [n]:
         which of them update the statistics, None: all)."""
         out = np.empty(len(model), np.float32)
         w_model, w_other = self.weights
         mean, square = self._mean, self._square
-        learn = [True] * len(model) if heard is None else np.asarray(heard, bool).tolist()
-        pairs = zip(np.asarray(model, np.float64).tolist(), np.asarray(other, np.float64).tolist(), learn)
-        for k, (m, o, update) in enumerate(pairs):
-            summed = w_model * (m - mean[0]) / self._std(0) + w_other * (o - mean[1]) / self._std(1)
+        learn = [True] * len(model) if heard is None else _floats(heard)
+        for k, (m, o, update) in enumerate(zip(_floats(model), _floats(other), learn)):
+            std_model, std_other = self._std(0), self._std(1)
+            summed = w_model * (m - mean[0]) / std_model + w_other * (o - mean[1]) / std_other
             if update:
                 self._count += 1
                 rate = max(1.0 / self._count, 1.0 / self._memory)
                 for i, value in enumerate((m, o, summed)):
                     mean[i] += rate * (value - mean[i])
                     square[i] += rate * (value * value - square[i])
-            out[k] = min(max(mean[0] + self._std(0) * summed / self._std(2), 0.0), 1.0)
+                std_model = self._std(0)
+                self._quiet, self._share = 0, 1.0
+            else:
+                self._quiet += 1
+                if self._quiet > self._hold:
+                    self._share *= self._fade
+            fused = mean[0] + std_model * summed / self._std(2)
+            out[k] = min(max(self._share * fused + (1.0 - self._share) * m, 0.0), 1.0)
         return out
+
+
+def _floats(values: Sequence[Any] | np.ndarray) -> list[Any]:
+    """Python numbers for a frame-by-frame loop (numpy's scalars cost more in one)."""
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)

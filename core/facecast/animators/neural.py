@@ -90,9 +90,9 @@ WHISPER_WEIGHT = 3.0
 # streams"), which counts STREAM_WHISPER_WEIGHT times the model (chosen on the leave-one-source-out folds).
 STREAM_WHISPER_WEIGHT = 3.0
 # What such a stream costs the daemon against one of the model alone (``Animator.stream_units``, the capacity's
-# prior): 0.051-0.057 cores per stream against 0.021 for neural-fast, 16 and 32 streams on the 2-core box
-# (docs/BENCHMARKS.md, "32 live streams with the Whisper jaw").
-STREAM_UNITS = 2.5
+# prior): 0.029-0.030 cores per stream against 0.021-0.022 for neural-fast, 24-32 streams on the 2-core box
+# (docs/BENCHMARKS.md, "Faster neural streams").
+STREAM_UNITS = 2.0
 FUSE_PHONETIC = False
 PHONE_SHARE = 0.85
 CLOSURE_THRESHOLD = 0.5

@@ -29,7 +29,7 @@ from facecast.features import FRAME_S
 from facecast.motion import ProgressCallback
 
 if TYPE_CHECKING:
-    from facecast.whisper_stream import StreamEncoder
+    from facecast.whisper_stream import StreamEncoder, WhisperStream
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "neural"
 ENCODER_FILE = MODEL_DIR / "whisper_tiny_en_encoder.onnx"
@@ -152,6 +152,8 @@ class StreamWhisper:
         lag_weights = head.weights.reshape(len(head.lags), -1)  # [K, D], as ``lagged`` lays the rows out
         self.project = (head.basis @ lag_weights.T / head.scale).astype(np.float32)  # [384, K]
         self.offset = (-head.mean @ self.project).astype(np.float32)
+        # each encoder slot's ring of its stream's last terms [slots, 1 - lags.min(), K] (:meth:`_collect`)
+        self._terms = np.zeros((0, 1 - int(head.lags.min()), len(head.lags)), np.float32)
 
     @classmethod
     def load(cls, step_path: Path = STREAM_FILE, head_path: Path = STREAM_HEAD_FILE,
@@ -164,17 +166,37 @@ class StreamWhisper:
         return StreamJaw(self, weight)
 
     def hear(self, jaws: list[StreamJaw]) -> None:
-        """The steps for the audio the streams were given (one ONNX Runtime call per step for all of them),
-        then the head on all their new states in one product."""
-        self.encoder.run([j.stream for j in jaws])
-        states = [j.stream.take() for j in jaws]
-        terms = np.concatenate(states) @ self.project + self.offset if any(len(x) for x in states) else None
-        at = 0
-        for jaw, part in zip(jaws, states):
-            heard = jaw.stream.take_heard()
-            if len(part) and terms is not None:
-                jaw.collect(terms[at:at + len(part)], heard)
-                at += len(part)
+        """The steps for the audio the streams were given (one ONNX Runtime call per step for all of them), and
+        after each step the head on all its new states at once (:meth:`_collect`)."""
+        by_stream = {id(jaw.stream): jaw for jaw in jaws}
+
+        def sink(streams: list[WhisperStream], states: np.ndarray, frames: np.ndarray, heard: np.ndarray) -> None:
+            self._collect([by_stream[id(s)] for s in streams], states, frames, heard)
+
+        self.encoder.run([jaw.stream for jaw in jaws], sink)
+
+    def _collect(self, jaws: list[StreamJaw], states: np.ndarray, frames: np.ndarray, heard: np.ndarray) -> None:
+        """The head's jaw of one new frame each for ``jaws`` (frame indices ``frames``, states [n, 384]): each
+        state's term for every lag goes into its stream's ring of the last ``1 - lags.min()`` frames' terms, and
+        frame t's jaw is the sum over lags k of frame t + lag_k's k-th term, and the bias. At frame 0 the whole
+        ring is frame 0's: before it the first frame is held, as the clip path holds its ends (``lagged``)."""
+        slots = np.array([jaw.stream.slot for jaw in jaws])
+        if len(self._terms) <= slots.max():  # the encoder's pool grew
+            grown = np.zeros((len(self.encoder.pool["frames"]), *self._terms.shape[1:]), np.float32)
+            grown[:len(self._terms)] = self._terms
+            self._terms = grown
+        span = self._terms.shape[1]
+        terms = states @ self.project + self.offset  # [n, K]
+        self._terms[slots, frames % span] = terms
+        first = frames == 0
+        if first.any():
+            self._terms[slots[first]] = terms[first][:, None, :]
+        lags = np.arange(len(self.head.lags))
+        jaw = self._terms[slots[:, None], (frames[:, None] + self.head.lags[None, :]) % span, lags[None, :]]
+        values = (jaw.sum(axis=1) + self.head.bias).tolist()
+        for stream_jaw, value, speech in zip(jaws, values, heard.tolist()):
+            stream_jaw.jaw.append(value)
+            stream_jaw.heard.append(speech)
 
 
 def shared_stream_whisper() -> StreamWhisper:
@@ -204,10 +226,8 @@ class StreamJaw:
         self.shared = shared
         self.stream = WhisperStream(shared.encoder)
         self.fusion = RunningFusion(shared.prior, (1.0, weight))
-        self._lags = shared.head.lags
-        self._terms = np.zeros((0, len(self._lags)), np.float32)  # the last -lags.min() states' terms
-        self._jaw = np.zeros(0, np.float32)  # head outputs from frame self._jaw_start
-        self._heard = np.zeros(0, bool)  # beside them: loud enough to be speech (WhisperStream.take_heard)
+        self.jaw: list[float] = []  # the head's jaw from frame self._jaw_start (StreamWhisper._collect)
+        self.heard: list[bool] = []  # beside it: loud enough to be speech (WhisperStream's heard)
         self._jaw_start = 0
 
     def push(self, pcm: np.ndarray) -> None:
@@ -217,31 +237,17 @@ class StreamJaw:
         """The end of the audio: ``frames`` model frames in all."""
         self.stream.finish(frames)
 
-    def collect(self, terms: np.ndarray, heard: np.ndarray | None = None) -> None:
-        """The head's jaw for the new states, from their terms [n, K] (:meth:`StreamWhisper.hear`): frame t's is
-        the sum over lags k of frame t + lag_k's k-th term, and the bias. ``heard`` [n]: which of the frames were
-        loud enough to be speech (None: all)."""
-        heard = np.ones(len(terms), bool) if heard is None else np.asarray(heard, bool)
-        self._heard = np.concatenate([self._heard, heard[:len(terms)]])
-        known = np.concatenate([self._terms, terms])
-        first = len(self._terms)
-        # before frame 0 the first frame is held, as the clip path holds its ends (``lagged``)
-        index = np.clip(np.arange(first, len(known))[:, None] + self._lags[None, :], 0, None)
-        jaw = known[index, np.arange(len(self._lags))[None, :]].sum(axis=1) + self.shared.head.bias
-        back = int(-self._lags.min())
-        self._terms = known[max(0, len(known) - back):] if back else known[:0]
-        self._jaw = np.concatenate([self._jaw, jaw.astype(np.float32)])
-
     def fuse(self, model_jaw: np.ndarray, start: int) -> np.ndarray:
         """The fused JawOpen of model frames ``start`` ... (``model_jaw`` [n]); frames the head has not reached
         (none, when the audio came here first) keep the model's."""
         n = len(model_jaw)
-        have = max(0, min(n, self._jaw_start + len(self._jaw) - start))
+        have = max(0, min(n, self._jaw_start + len(self.jaw) - start))
         out = np.asarray(model_jaw, np.float32).copy()
         if have:
             offset = start - self._jaw_start
-            out[:have] = self.fusion(model_jaw[:have], self._jaw[offset:offset + have],
-                                     self._heard[offset:offset + have])
+            out[:have] = self.fusion(model_jaw[:have], self.jaw[offset:offset + have],
+                                     self.heard[offset:offset + have])
             drop = offset + have
-            self._jaw, self._heard, self._jaw_start = self._jaw[drop:], self._heard[drop:], self._jaw_start + drop
+            del self.jaw[:drop], self.heard[:drop]
+            self._jaw_start += drop
         return out

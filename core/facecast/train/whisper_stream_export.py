@@ -4,12 +4,16 @@
 The step (:class:`StreamStep`) is :mod:`facecast.whisper_stream`'s contract: per stream, the two newest mel
 frames and the state that module keeps (the convolutions' last inputs, each layer's pending query frame and its
 ring of ``--history`` keys and values with a mask), and out the new keys, values, pending queries and one state.
-The weights are the clip path's encoder's (:mod:`facecast.train.whisper_onnx`), stored as float16 with float32
-arithmetic by default (``--weights fp16``, lossless: the source is float16). Why not int8 as for clips: ONNX
-Runtime quantizes a MatMul's input with one scale for the whole call, so a stream's states would depend on the
-streams that share its step. A stream ending in silence beside streams still talking moved its last JawOpen
-values by up to 0.08 in the daemon test; in float32 each stream gets what it gets alone. int8 makes a step for 32
-streams 2.5 ms instead of 4.9 ms (docs/NEURAL.md, "Whisper's jaw in streams"); ``--weights int8`` writes it.
+The weights are the clip path's encoder's (:mod:`facecast.train.whisper_onnx`). By default (``--weights int8``,
+the shipped file) the ten matrix products of the two layers are int8 by ONNX Runtime's *static* quantization: each
+product's input has one scale, fixed in the file, calibrated on the repository's two speech clips
+(:data:`CALIBRATION`, each also reversed, under noise and 20 dB quieter: :func:`calibration_audio`). Fixed scales
+keep every stream's states independent of the streams that share its step (dynamic quantization, which
+measures one scale per call, moved a stream's JawOpen by up to 0.08 when a stream beside it fell silent). The two
+convolutions stay float32: quantized they cost the most accuracy for the least time. A step for 32 streams
+with 100 frames of history took 2.3 ms instead of 3.4 ms (float32) or 4.0 ms (``--weights fp16``: float16
+weights, float32 arithmetic, exact), and the head's jaw stays within r 0.997 of float32's (docs/NEURAL.md,
+"Faster streams").
 
 ``--check WAV ...`` runs the exported file as a stream over those files against :func:`band_states`, the same
 encoder in torch (float32) over the whole clip with each layer's attention masked to the same band: per-dimension
@@ -20,32 +24,39 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
+import onnx
 import torch
 from torch import nn
 
+from facecast.fileio import atomic_path
 from facecast.train.whisper_onnx import (
     OPSET,
-    WEIGHTS,
     EncoderLayer,
     WhisperEncoder,
     build_encoder,
     default_model_dir,
     load_wav,
     mean_pearson,
+    to_float16_weights,
     write_weights,
 )
 from facecast.whisper_stream import HEADS, LAYERS, STREAM_FILE, StreamEncoder, stream_states, window_starts
 
 DIMS = 384
-HISTORY = 100  # frames of keys and values each layer keeps: 2 s (docs/NEURAL.md, "Whisper's jaw in streams")
+ROOT = Path(__file__).resolve().parents[3]
+CALIBRATION = (ROOT / "assets" / "speech_en.wav", ROOT / "assets" / "speech_de.wav")
+WEIGHTS = ("int8", "fp16", "fp32")
+CONVOLUTIONS = ("conv1_w", "conv2_w")  # the products left in float32 by int8 (see the module docstring)
+HISTORY = 200  # frames of keys and values each layer keeps: 4 s (docs/NEURAL.md, "Whisper's jaw in streams")
 INPUTS = ["mel", "mel_prev", "conv_prev", "position", "query0", "keys0", "values0", "mask0",
           "query1", "keys1", "values1", "mask1"]
 OUTPUTS = ["state", "x0", "key0", "value0", "y0", "key1", "value1", "conv"]
@@ -117,8 +128,12 @@ def _weight(value: torch.Tensor | None) -> nn.Parameter:
     return nn.Parameter(value.detach().contiguous().clone(), requires_grad=False)
 
 
-def export(out_dir: Path, history: int = HISTORY, weights: str = "fp16", model_dir: Path | None = None) -> Path:
-    """Write ``out_dir/whisper_tiny_en_stream.onnx`` (``weights``: see :mod:`facecast.train.whisper_onnx`)."""
+def export(out_dir: Path, history: int = HISTORY, weights: str = "int8", model_dir: Path | None = None,
+           calibration: Sequence[Path] = CALIBRATION) -> Path:
+    """Write ``out_dir/whisper_tiny_en_stream.onnx`` (``weights``: one of :data:`WEIGHTS`, see the module
+    docstring; ``calibration``: the speech int8's scales are measured on)."""
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}")
     step = StreamStep(build_encoder(model_dir or default_model_dir(), taps=[1]))
     d, heads = DIMS, HEADS
     keys, values = torch.zeros(1, heads, d // heads, history), torch.zeros(1, heads, history, d // heads)
@@ -134,8 +149,78 @@ def export(out_dir: Path, history: int = HISTORY, weights: str = "fp16", model_d
             warnings.simplefilter("ignore")  # the legacy (TorchScript) exporter's deprecation notice
             torch.onnx.export(step, example, str(plain), input_names=INPUTS, output_names=OUTPUTS,
                               dynamic_axes=axes, opset_version=OPSET, dynamo=False)
-        write_weights(plain, path, weights)
+        if weights == "int8":
+            quantize(plain, path, calibration_audio([load_wav(w) for w in calibration]))
+        else:
+            write_weights(plain, path, weights)
     return path
+
+
+def calibration_audio(clips: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The streams int8's scales are measured on: each clip as it is, reversed, under white noise at -40 dBFS
+    and 20 dB quieter (a fixed seed: the same file on every machine)."""
+    noise = np.random.default_rng(0)
+    out = []
+    for clip in clips:
+        clip = np.asarray(clip, np.float32)
+        out += [clip, clip[::-1].copy(), clip + 0.01 * noise.standard_normal(len(clip)).astype(np.float32),
+                0.1 * clip]
+    return out
+
+
+class _Recorder:
+    """An ONNX Runtime session that keeps a copy of every call's inputs (the calibration's data)."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.feeds: list[dict[str, np.ndarray]] = []
+
+    def run(self, names: object, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        self.feeds.append({name: np.array(value) for name, value in feeds.items()})
+        out: list[np.ndarray] = self.session.run(names, feeds)
+        return out
+
+
+def quantize(plain: Path, path: Path, audio: Sequence[np.ndarray]) -> None:
+    """Write the float32 step ``plain`` to ``path`` with its layers' matrix products int8, their inputs' scales
+    the extremes seen when ``audio`` runs through it as streams in 20 ms pieces (static quantization: see the
+    module docstring)."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    encoder = StreamEncoder(plain)
+    recorder = _Recorder(encoder.session)
+    encoder.session = recorder
+    stream_states(encoder, audio, chunk=320)
+    model = onnx.load(str(plain))
+    weights = {init.name for init in model.graph.initializer}
+    products = [node.name for node in model.graph.node if node.op_type == "MatMul"
+                and any(i in weights and i not in CONVOLUTIONS for i in node.input)]
+
+    class Feeds(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.feeds = iter(recorder.feeds)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.feeds, None)
+
+    quiet = logging.getLogger().level
+    logging.getLogger().setLevel(logging.ERROR)  # its advice to pre-process is for vision models
+    try:
+        with tempfile.TemporaryDirectory() as tmp, atomic_path(path) as target:
+            quantized = Path(tmp) / "int8.onnx"
+            quantize_static(str(plain), str(quantized), Feeds(), quant_format=QuantFormat.QDQ, per_channel=True,
+                            weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
+                            nodes_to_quantize=products, calibrate_method=CalibrationMethod.MinMax)
+            # the convolutions and positions stored as float16 (exact: the source is float16)
+            onnx.save(to_float16_weights(onnx.load(str(quantized))), target)
+    finally:
+        logging.getLogger().setLevel(quiet)
 
 
 def band_states(audio: np.ndarray, history: int, model_dir: Path | None = None) -> np.ndarray:
@@ -184,13 +269,15 @@ def main(argv: list[str] | None = None) -> None:
                                 description=__doc__.split("\n")[0])
     p.add_argument("--out", type=Path, required=True, help=f"folder to write {STREAM_FILE} into")
     p.add_argument("--history", type=int, default=HISTORY, help=f"frames each layer keeps (default {HISTORY})")
-    p.add_argument("--weights", choices=WEIGHTS, default="fp16", help="fp16 (default, the shipped file: exact), "
-                                                                       "int8, int8-tensor or fp32")
+    p.add_argument("--weights", choices=WEIGHTS, default="int8",
+                   help="int8 (default, the shipped file: static quantization), fp16 (float16 weights, exact) or fp32")
+    p.add_argument("--calibration", type=Path, nargs="+", default=list(CALIBRATION), metavar="WAV",
+                   help="int8: the speech its scales are measured on (default: the repository's two clips)")
     p.add_argument("--model-dir", type=Path, default=None)
     p.add_argument("--check", type=Path, nargs="*", default=None, metavar="WAV")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    path = export(args.out, args.history, args.weights, args.model_dir)
+    path = export(args.out, args.history, args.weights, args.model_dir, args.calibration)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)", file=sys.stderr)
     if args.check:
         print(json.dumps(check(path, args.check, args.model_dir), indent=1))
