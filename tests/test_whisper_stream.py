@@ -122,12 +122,12 @@ def test_the_shipped_step_is_what_the_tool_exports_and_a_stream_of_the_banded_en
     import torch
 
     from facecast.train.whisper_onnx import mean_pearson
-    from facecast.train.whisper_stream_export import band_states, export
+    from facecast.train.whisper_stream_export import CALIBRATION, band_states, export
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        fresh = StreamEncoder(export(tmp_path / "int8"))
+        fresh = StreamEncoder(export(tmp_path / "int8", calibration=[ROOT / c for c in CALIBRATION]))
         exact = StreamEncoder(export(tmp_path / "fp32", weights="fp32"))
         long = np.concatenate([speech, speech[::-1], speech, speech[:4_567]])
         reference = band_states(long, fresh.history)

@@ -52,8 +52,7 @@ from facecast.train.whisper_onnx import (
 from facecast.whisper_stream import HEADS, LAYERS, STREAM_FILE, StreamEncoder, stream_states, window_starts
 
 DIMS = 384
-ROOT = Path(__file__).resolve().parents[3]
-CALIBRATION = (ROOT / "assets" / "speech_en.wav", ROOT / "assets" / "speech_de.wav")
+CALIBRATION = ("assets/speech_en.wav", "assets/speech_de.wav")  # the shipped file's, from the checkout's root
 WEIGHTS = ("int8", "fp16", "fp32")
 CONVOLUTIONS = ("conv1_w", "conv2_w")  # the products left in float32 by int8 (see the module docstring)
 HISTORY = 200  # frames of keys and values each layer keeps: 4 s (docs/NEURAL.md, "Whisper's jaw in streams")
@@ -129,11 +128,14 @@ def _weight(value: torch.Tensor | None) -> nn.Parameter:
 
 
 def export(out_dir: Path, history: int = HISTORY, weights: str = "int8", model_dir: Path | None = None,
-           calibration: Sequence[Path] = CALIBRATION) -> Path:
+           calibration: Sequence[Path] = ()) -> Path:
     """Write ``out_dir/whisper_tiny_en_stream.onnx`` (``weights``: one of :data:`WEIGHTS`, see the module
-    docstring; ``calibration``: the speech int8's scales are measured on)."""
+    docstring; ``calibration``: the speech files int8's scales are measured on, :data:`CALIBRATION` for the
+    shipped file)."""
     if weights not in WEIGHTS:
         raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}")
+    if weights == "int8" and not calibration:
+        raise ValueError("int8 weights need speech to calibrate on (the shipped file: " + " ".join(CALIBRATION) + ")")
     step = StreamStep(build_encoder(model_dir or default_model_dir(), taps=[1]))
     d, heads = DIMS, HEADS
     keys, values = torch.zeros(1, heads, d // heads, history), torch.zeros(1, heads, history, d // heads)
@@ -271,8 +273,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--history", type=int, default=HISTORY, help=f"frames each layer keeps (default {HISTORY})")
     p.add_argument("--weights", choices=WEIGHTS, default="int8",
                    help="int8 (default, the shipped file: static quantization), fp16 (float16 weights, exact) or fp32")
-    p.add_argument("--calibration", type=Path, nargs="+", default=list(CALIBRATION), metavar="WAV",
-                   help="int8: the speech its scales are measured on (default: the repository's two clips)")
+    p.add_argument("--calibration", type=Path, nargs="+", default=[Path(c) for c in CALIBRATION], metavar="WAV",
+                   help="int8: the speech its scales are measured on (default: the repository's two clips, "
+                        "relative to the checkout's root, where the command runs)")
     p.add_argument("--model-dir", type=Path, default=None)
     p.add_argument("--check", type=Path, nargs="*", default=None, metavar="WAV")
     args = p.parse_args(argv)
