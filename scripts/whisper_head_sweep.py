@@ -6,7 +6,8 @@
 Ridge configs are ``dims:lags:ridge[:step]`` (principal components, neighbours on each side, penalty, stride of
 the neighbours). Conv configs are ``width:k1:k2:steps:dropout:decay``: Conv1d(k1) -> GELU -> Conv1d(k2) on the
 first ridge config's principal components, trained on 200-frame crops against the z-scored lip gap with the
-ridge head's source weights; "+ ridge" adds the two in standard units.
+ridge head's source weights; "+ ridge" adds the two in standard units. ``--causal``: a stream's heads (on the
+states of ``whisper_jaw states --stream``): ridge neighbours -lags ... 0, convolutions that see no frame ahead.
 
 Each fold fits on every other training source and scores the left-out source's held-out clips (those of
 ``facecast.train.loso``) against the captured lip gap, as ``python -m facecast.train.whisper_jaw folds`` does.
@@ -27,7 +28,7 @@ from facecast.train.whisper_jaw import ClipCurves, fit_head, fold_table, source_
 
 def train_conv(head: JawHead, states: list[np.ndarray], gaps: list[np.ndarray], sources: list[str],
                width: int, k1: int, k2: int, steps: int, seed: int, dropout: float,
-               decay: float) -> Callable[[np.ndarray], np.ndarray]:
+               decay: float, causal: bool = False) -> Callable[[np.ndarray], np.ndarray]:
     import torch
 
     torch.manual_seed(seed)
@@ -39,10 +40,13 @@ def train_conv(head: JawHead, states: list[np.ndarray], gaps: list[np.ndarray], 
     p = np.array([weight[s] * m for s, m in zip(sources, n)])
     p /= p.sum()
     d = xs[0].shape[1]
+    def pad(k: int) -> torch.nn.Module:  # causal: each output sees its frame and the k - 1 before it
+        return torch.nn.ConstantPad1d((k - 1, 0) if causal else (k // 2, k // 2), 0.0)
+
     net = torch.nn.Sequential(
         torch.nn.Dropout(dropout),
-        torch.nn.Conv1d(d, width, k1, padding=k1 // 2), torch.nn.GELU(), torch.nn.Dropout(dropout),
-        torch.nn.Conv1d(width, 1, k2, padding=k2 // 2))
+        pad(k1), torch.nn.Conv1d(d, width, k1), torch.nn.GELU(), torch.nn.Dropout(dropout),
+        pad(k2), torch.nn.Conv1d(width, 1, k2))
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=steps, pct_start=0.1)
     crop, batch = 200, 32
@@ -80,6 +84,8 @@ def main() -> None:
     p.add_argument("--configs", default="128:4:100", help="ridge configs dims:lags:ridge[:step], comma-separated")
     p.add_argument("--nn", default="", help="conv configs width:k1:k2:steps:dropout:decay, comma-separated")
     p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--causal", action="store_true",
+                   help="a stream's heads: ridge neighbours -lags ... 0, convolutions padded on the left")
     args = p.parse_args()
     import torch
 
@@ -91,13 +97,14 @@ def main() -> None:
             parts = [float(v) for v in cfg.split(":")]
             dims, lags, ridge = int(parts[0]), int(parts[1]), parts[2]
             step = int(parts[3]) if len(parts) > 3 else 1
-            heads[cfg] = fit_head(states, gaps, srcs, dims, np.arange(-lags, lags + 1, step), ridge)
+            reach = np.arange(-lags, 1, step) if args.causal else np.arange(-lags, lags + 1, step)
+            heads[cfg] = fit_head(states, gaps, srcs, dims, reach, ridge)
         base = next(iter(heads.values()))
         convs: dict[str, list[Callable[[np.ndarray], np.ndarray]]] = {}
         for cfg in filter(None, args.nn.split(",")):
             w, k1, k2, steps, dr, dec = cfg.split(":")
             convs[cfg] = [train_conv(base, states, gaps, srcs, int(w), int(k1), int(k2), int(steps), seed,
-                                     float(dr), float(dec)) for seed in range(args.seeds)]
+                                     float(dr), float(dec), args.causal) for seed in range(args.seeds)]
 
         def curves(clip_states: np.ndarray, _audio: Audio, fps: int, frames: int) -> dict[str, np.ndarray]:
             def at(x: np.ndarray) -> np.ndarray:

@@ -279,6 +279,13 @@ def test_run_batch_hands_a_failing_session_its_error(neural, speech):
     assert isinstance(results[1], Exception) and not isinstance(results[0], Exception)
     # what it gets alone, up to float rounding (a batch of two rounds ONNX Runtime's products differently)
     np.testing.assert_allclose(np.stack([f.values for f in results[0]]), np.stack([f.values for f in alone]), atol=2e-5)
+    # a session whose Whisper jaw fails while the batch's Whisper steps run together
+    good, bad = neural.stream(Controls()), neural.stream(Controls())
+    assert good.whisper is not None and bad.whisper is not None
+    bad.whisper.stream = None
+    results = neural.run_batch([(good, speech.samples[:16000]), (bad, speech.samples[:16000])])
+    assert isinstance(results[1], AttributeError) and not isinstance(results[0], Exception)
+    np.testing.assert_allclose(np.stack([f.values for f in results[0]]), np.stack([f.values for f in alone]), atol=2e-5)
 
 
 @pytest.mark.slow

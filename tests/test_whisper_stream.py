@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 
 from facecast.animators.fusion import FusionPrior, RunningFusion, fuse_jaw
-from facecast.animators.whisper_jaw import STREAM_FILE, STREAM_HEAD_FILE, StreamWhisper, load_prior
+from facecast.animators.whisper_jaw import (
+    STREAM_FILE,
+    STREAM_HEAD_FILE,
+    STREAM_PRIOR_FRAMES,
+    JawHead,
+    StreamWhisper,
+    load_prior,
+)
 from facecast.audio import load_audio
 from facecast.whisper_states import log_mel
 from facecast.whisper_stream import AHEAD_S, StreamEncoder, StreamingLogMel, WhisperStream, stream_states
@@ -96,8 +103,24 @@ def test_running_fusion_becomes_the_clips_fusion_once_it_has_heard_enough():
     assert abs(running[late].mean() - clip[late].mean()) < 0.02
 
 
+
+def test_a_streams_fusion_leans_on_its_prior_for_seconds_then_follows_the_speaker(encoder):
+    """A stream's statistics start from the prior, worth STREAM_PRIOR_FRAMES (10 s) of speech: over a short line
+    they stay near it (a few seconds of one speaker are noisy), and after a minute they are the speaker's."""
+    shared = StreamWhisper(JawHead.load(STREAM_HEAD_FILE), FusionPrior(0.1, 0.1, 0.0, 1.0), encoder)
+    fusion = shared.session(5.0).fusion
+    rng = np.random.default_rng(2)
+    model = 0.4 + 0.05 * rng.normal(size=4000)  # a wide-mouthed speaker: the model's jaw sits far above the prior
+    other = 1.0 + rng.normal(size=4000)
+    fusion(model[:150], other[:150])  # 3 s
+    assert abs(fusion._mean[0] - 0.1) < abs(fusion._mean[0] - 0.4)
+    weighed = (0.1 * STREAM_PRIOR_FRAMES + model[:150].sum()) / (STREAM_PRIOR_FRAMES + 150)  # the prior as frames
+    assert fusion._mean[0] == pytest.approx(weighed)
+    fusion(model[150:], other[150:])  # 80 s in all
+    assert fusion._mean[0] == pytest.approx(0.4, abs=0.03) and fusion._mean[1] == pytest.approx(1.0, abs=0.15)
+
+
 def test_a_stream_head_that_looks_ahead_or_a_head_without_a_prior_is_refused(encoder, tmp_path):
-    from facecast.animators.whisper_jaw import JawHead
     from facecast.errors import InvalidInput
 
     head = JawHead.load(STREAM_HEAD_FILE)

@@ -87,8 +87,9 @@ HEAD_GAIN = 2.2
 WHISPER_WEIGHT = 3.0
 # Streams: the model's JawOpen fused frame by frame with the jaw a ridge head reads from Whisper's first two
 # layers computed within the stream's lookahead (facecast.whisper_stream; docs/NEURAL.md, "Whisper's jaw in
-# streams"), which counts STREAM_WHISPER_WEIGHT times the model (chosen on the leave-one-source-out folds).
-STREAM_WHISPER_WEIGHT = 3.0
+# streams"), which counts STREAM_WHISPER_WEIGHT times the model (chosen on the leave-one-source-out folds; 5
+# since the sixteenth stop's steadier fusion, whisper_jaw.STREAM_PRIOR_FRAMES).
+STREAM_WHISPER_WEIGHT = 5.0
 # What such a stream costs the daemon against one of the model alone (``Animator.stream_units``, the capacity's
 # prior): 0.029-0.030 cores per stream against 0.021-0.022 for neural-fast, 24-32 streams on the 2-core box
 # (docs/BENCHMARKS.md, "Faster neural streams").
@@ -621,7 +622,7 @@ class NeuralFastAnimator(NeuralAnimator):
 
     name = "neural-fast"
     description = ("the learned model alone (neural without fusing its JawOpen with Whisper's): about 3x faster "
-                   "on clips and streams, follows the mouth less well (r 0.40 vs 0.61 for neural's clips and 0.54 "
+                   "on clips and streams, follows the mouth less well (r 0.40 vs 0.61 for neural's clips and 0.55 "
                    "for its streams on leave-one-source-out folds); a transcript is still aligned")
 
     def __init__(self, model_path: Path | None = None, threads: int = 1) -> None:

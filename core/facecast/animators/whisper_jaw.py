@@ -36,6 +36,10 @@ ENCODER_FILE = MODEL_DIR / "whisper_tiny_en_encoder.onnx"
 HEAD_FILE = MODEL_DIR / "whisper_jaw.npz"
 STREAM_FILE = MODEL_DIR / "whisper_tiny_en_stream.onnx"  # the streaming step (facecast.whisper_stream)
 STREAM_HEAD_FILE = MODEL_DIR / "whisper_stream_jaw.npz"  # its head: lags -8 ... 0, and the fusion's prior
+# What a stream's fusion trusts its prior for before its own speech (RunningFusion's prior_frames): 10 s. A few
+# seconds of one speaker give noisy statistics; 500 frames against 50 (the fourteenth stop's) gained 0.007-0.009
+# on the leave-one-source-out folds (docs/NEURAL.md, "A steadier stream fusion").
+STREAM_PRIOR_FRAMES = 500
 # The encoder is 95 % of a whole clip's work: two intra-op threads (a 2-core machine's both cores, for the
 # fraction of a second a clip takes) make a clip 1.7 times as fast (docs/NEURAL.md, "Speed and memory")
 THREADS = 2
@@ -144,10 +148,11 @@ class StreamWhisper:
     """What every stream shares: the streaming step's session and pool (:class:`facecast.whisper_stream.
     StreamEncoder`), the head and the fusion's prior. :meth:`session` makes one stream's :class:`StreamJaw`."""
 
-    def __init__(self, head: JawHead, prior: FusionPrior, encoder: StreamEncoder) -> None:
+    def __init__(self, head: JawHead, prior: FusionPrior, encoder: StreamEncoder,
+                 prior_frames: int = STREAM_PRIOR_FRAMES) -> None:
         if int(head.lags.max()) > 0:
             raise InvalidInput(f"a stream's Whisper jaw head cannot look ahead (its lags reach {head.lags.max()})")
-        self.head, self.prior, self.encoder = head, prior, encoder
+        self.head, self.prior, self.encoder, self.prior_frames = head, prior, encoder, prior_frames
         # the head as one product per state: state @ project + offset is that state's term for each lag
         lag_weights = head.weights.reshape(len(head.lags), -1)  # [K, D], as ``lagged`` lays the rows out
         self.project = (head.basis @ lag_weights.T / head.scale).astype(np.float32)  # [384, K]
@@ -225,7 +230,7 @@ class StreamJaw:
 
         self.shared = shared
         self.stream = WhisperStream(shared.encoder)
-        self.fusion = RunningFusion(shared.prior, (1.0, weight))
+        self.fusion = RunningFusion(shared.prior, (1.0, weight), prior_frames=shared.prior_frames)
         self.jaw: list[float] = []  # the head's jaw from frame self._jaw_start (StreamWhisper._collect)
         self.heard: list[bool] = []  # beside it: loud enough to be speech (WhisperStream's heard)
         self._jaw_start = 0

@@ -29,7 +29,15 @@ import numpy as np
 
 from facecast.animators.fusion import FusionPrior, fuse_jaw
 from facecast.animators.neural import WHISPER_WEIGHT
-from facecast.animators.whisper_jaw import ENCODER_FILE, HEAD_FILE, STREAM_FILE, JawHead, at_fps, lagged
+from facecast.animators.whisper_jaw import (
+    ENCODER_FILE,
+    HEAD_FILE,
+    STREAM_FILE,
+    STREAM_PRIOR_FRAMES,
+    JawHead,
+    at_fps,
+    lagged,
+)
 from facecast.audio import Audio
 from facecast.train.teacher import fit_pca, load_teacher, save_teacher
 
@@ -207,15 +215,15 @@ def score_folds(args: argparse.Namespace) -> dict[str, dict[str, float]]:
 
 
 def stream_prior(head: JawHead, states: list[np.ndarray], audios: list[np.ndarray], clips: int = 200,
-                 seed: int = 0) -> FusionPrior:
-    """The stream fusion's prior: the shipped model's JawOpen (alone) and ``head``'s output, at 25 frames/s (the
-    fusion runs at the model's 50: the same numbers, near enough for a prior), each clip's mean and spread
-    averaged over ``clips`` clips drawn at random."""
+                 seed: int = 0, model: Any = None) -> FusionPrior:
+    """The stream fusion's prior: ``model``'s JawOpen (alone; None: the shipped model's) and ``head``'s output, at
+    25 frames/s (the fusion runs at the model's 50: the same numbers, near enough for a prior), each clip's mean
+    and spread averaged over ``clips`` clips drawn at random."""
     from facecast.animators.neural import NeuralAnimator
     from facecast.controls import Controls
     from facecast.motion import CHANNEL_INDEX
 
-    model = NeuralAnimator(fuse=False)
+    model = model or NeuralAnimator(fuse=False)
     rows = []
     for i in np.random.default_rng(seed).permutation(len(states))[:clips]:
         jaw = model.animate(Audio(audios[i], 16_000), Controls(), fps=25).values[:, CHANNEL_INDEX["JawOpen"]]
@@ -226,23 +234,29 @@ def stream_prior(head: JawHead, states: list[np.ndarray], audios: list[np.ndarra
 
 def score_stream_folds(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """Leave-one-source-out r of streams: each fold's model run as a real stream (20 ms pieces) with its JawOpen
-    fused frame by frame (:class:`RunningFusion`) with the head fitted without that source on stream states."""
+    fused frame by frame (:class:`RunningFusion`) with the head fitted without that source on stream states, the
+    fusion's prior measured on that fold's training clips with its model and head (``--prior``: a head file's
+    instead), trusted for ``--prior-frames``."""
     from facecast.animators.base import run_session
     from facecast.animators.neural import NeuralAnimator, NeuralSession
-    from facecast.animators.whisper_jaw import STREAM_HEAD_FILE, StreamWhisper, load_prior
+    from facecast.animators.whisper_jaw import StreamWhisper, load_prior
     from facecast.controls import Controls
+    from facecast.train.fit import load_clips
     from facecast.train.loso import JAW
     from facecast.whisper_stream import StreamEncoder
 
     encoder = StreamEncoder(args.step)
-    prior = load_prior(args.prior or STREAM_HEAD_FILE)
+    given = load_prior(args.prior) if args.prior else None
+    loaded, cached = load_clips(args.data), load_teacher(args.states)
     lo, hi = args.lag_range
 
     def scorer(states: list[np.ndarray], gaps: list[np.ndarray], srcs: list[str], source: str) -> ClipCurves:
         head = fit_head(states, gaps, srcs, args.dims, np.arange(lo, hi + 1), args.ridge, args.source_power)
-        whisper = StreamWhisper(head, prior, encoder)
         fold_model = args.folds / source / "model" / "neural.onnx"
         model = NeuralAnimator(fold_model, fuse=False)
+        prior = given or stream_prior(head, states, [c.audio for c in _chosen(loaded, cached, True, source)],
+                                      model=model)
+        whisper = StreamWhisper(head, prior, encoder, args.prior_frames)
 
         def curves(clip_states: np.ndarray, audio: Audio, fps: int, frames: int) -> dict[str, np.ndarray]:
             def stream(weight: float | None) -> np.ndarray:
@@ -296,8 +310,11 @@ def main(argv: list[str] | None = None) -> None:
     folds.add_argument("--stream", dest="step", type=Path, nargs="?", const=STREAM_FILE, default=None,
                        metavar="STEP.onnx", help="score streams (the states must be the states --stream ones): "
                                                  "each fold model as a real stream fused with its head")
-    folds.add_argument("--prior", type=Path, default=None, help="--stream: the head file with the fusion's prior")
-    folds.add_argument("--weights", type=float, nargs="+", default=[1.0, 2.0, 3.0], help="--stream: the head's")
+    folds.add_argument("--prior", type=Path, default=None,
+                       help="--stream: the head file with the fusion's prior (default: each fold's own)")
+    folds.add_argument("--prior-frames", type=int, default=STREAM_PRIOR_FRAMES,
+                       help=f"--stream: what the fusion trusts its prior for (default {STREAM_PRIOR_FRAMES})")
+    folds.add_argument("--weights", type=float, nargs="+", default=[3.0, 5.0], help="--stream: the head's")
     args = p.parse_args(argv)
     if args.command in ("fit", "folds"):
         args.lag_range = args.lag_range or (-args.lags, args.lags)
