@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from facecast.animators import get_animator
-from facecast.animators.base import Animator
+from facecast.animators.base import Animator, run_session
 from facecast.audio import Audio, load_audio
 from facecast.controls import Controls
 from facecast.motion import CHANNEL_INDEX, MotionClip
@@ -44,9 +44,7 @@ def standard(x: np.ndarray) -> np.ndarray:
 
 def streamed(animator: Animator, audio: Audio, controls: Controls, fps: int) -> MotionClip:
     """The animator's live stream of ``audio`` in 20 ms chunks, as a clip."""
-    session = animator.stream(controls, fps)
-    frames = [f for at in range(0, len(audio.samples), 320) for f in session.push(audio.samples[at:at + 320])]
-    return MotionClip.from_frames(fps, frames + session.flush())
+    return MotionClip.from_frames(fps, run_session(animator.stream(controls, fps), audio.samples, chunk_s=0.02))
 
 
 def mouth_picture(data: Path, out: Path) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from facecast.animators import DEFAULT_ANIMATOR, animator_names, get_animator, whisper_jaw
+from facecast.animators.base import run_session
 from facecast.animators.neural import NeuralAnimator, NeuralSession
 from facecast.audio import MODEL_RATE, Audio, load_audio, resample
 from facecast.controls import Controls
@@ -50,8 +51,7 @@ class Live:
 
     def animate(self, audio: Audio, controls: Controls | None = None, fps: int = 30) -> MotionClip:
         session = self.animator.stream(controls or Controls(), fps)
-        frames = [f for at in range(0, len(audio.samples), 320) for f in session.push(audio.samples[at:at + 320])]
-        return MotionClip.from_frames(fps, frames + session.flush())
+        return MotionClip.from_frames(fps, run_session(session, audio.samples, chunk_s=0.02))
 
 
 @pytest.fixture(scope="module")

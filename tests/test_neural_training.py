@@ -13,6 +13,7 @@ import pytest
 from terminal import assert_ok, assert_one_line_error, run_in_terminal
 
 from facecast.animators import get_animator
+from facecast.animators.base import run_session
 from facecast.audio import load_audio
 from facecast.controls import Controls
 from facecast.train.dataset import (
@@ -364,11 +365,7 @@ def test_a_model_trained_with_running_standardisation_streams_what_its_clips_com
     audio = Audio(sound.samples[:4 * MODEL_RATE], MODEL_RATE)
     controls = Controls(seed=2)
     offline = animator.animate(audio, controls).values
-    session = animator.stream(controls)
-    frames = []
-    for start in range(0, len(audio.samples), 320):  # 20 ms chunks, as live streams send them
-        frames += session.push(audio.samples[start:start + 320])
-    frames += session.flush()
+    frames = run_session(animator.stream(controls), audio.samples, chunk_s=0.02)  # as live streams send them
     np.testing.assert_allclose(np.stack([f.values for f in frames]), offline, atol=2e-5)
     plain = NeuralAnimator(tmp_path / "model" / "neural.onnx", fuse=False)
     plain.model.norm = None  # the same weights fed the fixed normalisation hear something else

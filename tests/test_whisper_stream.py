@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from facecast.animators.base import run_session
 from facecast.animators.fusion import FusionPrior, RunningFusion, fuse_jaw
 from facecast.animators.whisper_jaw import (
     STREAM_FILE,
@@ -247,9 +248,7 @@ def test_a_long_wait_before_speech_changes_neither_the_streams_jaw_nor_its_scale
     neural, jaw = get_animator("neural"), CHANNEL_INDEX["JawOpen"]
 
     def live(audio: np.ndarray) -> np.ndarray:
-        session = neural.stream(Controls(), 25)
-        frames = [f for at in range(0, len(audio), 320) for f in session.push(audio[at:at + 320])]
-        return np.array([f.values[jaw] for f in frames + session.flush()])
+        return np.array([f.values[jaw] for f in run_session(neural.stream(Controls(), 25), audio, chunk_s=0.02)])
 
     line = speech[:5 * 16_000]
     wait = np.random.default_rng(0).normal(0, 1e-3, 30 * 16_000).astype(np.float32)  # -60 dBFS

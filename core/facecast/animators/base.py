@@ -27,12 +27,12 @@ OFFLINE_CHUNK_SECONDS = 10.0
 PREWORK_SHARE = 0.9
 
 
-def run_session(session: StreamingSession, samples: np.ndarray,
-                progress: ProgressCallback | None = None) -> list[MotionFrame]:
-    """Every frame of a whole clip: its samples (at :data:`MODEL_RATE`) pushed in :data:`OFFLINE_CHUNK_SECONDS`
-    chunks, then the flush; ``progress(seconds done, seconds in all)`` after each chunk."""
+def run_session(session: StreamingSession, samples: np.ndarray, progress: ProgressCallback | None = None,
+                chunk_s: float = OFFLINE_CHUNK_SECONDS) -> list[MotionFrame]:
+    """Every frame of a whole clip: its samples (at :data:`MODEL_RATE`) pushed in ``chunk_s`` chunks (0.02: as
+    live streams send them), then the flush; ``progress(seconds done, seconds in all)`` after each chunk."""
     frames: list[MotionFrame] = []
-    step = int(OFFLINE_CHUNK_SECONDS * MODEL_RATE)
+    step = max(1, round(chunk_s * MODEL_RATE))
     for start in range(0, len(samples), step):
         frames += session.push(samples[start:start + step])
         if progress:
