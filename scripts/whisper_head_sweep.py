@@ -23,51 +23,15 @@ import numpy as np
 
 from facecast.animators.whisper_jaw import JawHead, at_fps
 from facecast.audio import Audio
-from facecast.train.whisper_jaw import ClipCurves, fit_head, fold_table, source_weights, zscore
+from facecast.train.whisper_jaw import ClipCurves, ConvRecipe, fit_head, fold_table, train_conv, zscore
 
 
-def train_conv(head: JawHead, states: list[np.ndarray], gaps: list[np.ndarray], sources: list[str],
-               width: int, k1: int, k2: int, steps: int, seed: int, dropout: float,
-               decay: float, causal: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+def conv_predictor(head: JawHead, states: list[np.ndarray], gaps: list[np.ndarray], sources: list[str],
+                   recipe: ConvRecipe, seed: int, causal: bool) -> Callable[[np.ndarray], np.ndarray]:
+    """:func:`facecast.train.whisper_jaw.train_conv`'s network as a function of a clip's states."""
     import torch
 
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    xs = [head.components(s) for s in states]
-    ys = [zscore(g[:len(x)].astype(np.float64)).astype(np.float32) for x, g in zip(xs, gaps)]
-    n = [min(len(x), len(y)) for x, y in zip(xs, ys)]
-    weight = source_weights(sources, [m / 3000 for m in n], 0.5)
-    p = np.array([weight[s] * m for s, m in zip(sources, n)])
-    p /= p.sum()
-    d = xs[0].shape[1]
-    def pad(k: int) -> torch.nn.Module:  # causal: each output sees its frame and the k - 1 before it
-        return torch.nn.ConstantPad1d((k - 1, 0) if causal else (k // 2, k // 2), 0.0)
-
-    net = torch.nn.Sequential(
-        torch.nn.Dropout(dropout),
-        pad(k1), torch.nn.Conv1d(d, width, k1), torch.nn.GELU(), torch.nn.Dropout(dropout),
-        pad(k2), torch.nn.Conv1d(width, 1, k2))
-    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=steps, pct_start=0.1)
-    crop, batch = 200, 32
-    for _ in range(steps):
-        bx, by = np.zeros((batch, d, crop), np.float32), np.zeros((batch, crop), np.float32)
-        bm = np.zeros((batch, crop), np.float32)
-        for b, i in enumerate(rng.choice(len(xs), batch, p=p)):
-            m = n[i]
-            a = int(rng.integers(0, max(m - crop, 0) + 1))
-            seg = slice(a, min(a + crop, m))
-            ln = seg.stop - seg.start
-            bx[b, :, :ln] = xs[i][seg].T
-            by[b, :ln] = ys[i][seg]
-            bm[b, :ln] = 1.0
-        out = net(torch.from_numpy(bx))[:, 0]
-        loss = (((out - torch.from_numpy(by)) ** 2) * torch.from_numpy(bm)).sum() / bm.sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-    net.eval()
+    net = train_conv(head, states, gaps, sources, recipe, seed, causal)
 
     def predict(s: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -102,9 +66,8 @@ def main() -> None:
         base = next(iter(heads.values()))
         convs: dict[str, list[Callable[[np.ndarray], np.ndarray]]] = {}
         for cfg in filter(None, args.nn.split(",")):
-            w, k1, k2, steps, dr, dec = cfg.split(":")
-            convs[cfg] = [train_conv(base, states, gaps, srcs, int(w), int(k1), int(k2), int(steps), seed,
-                                     float(dr), float(dec), args.causal) for seed in range(args.seeds)]
+            convs[cfg] = [conv_predictor(base, states, gaps, srcs, ConvRecipe.parse(cfg), seed, args.causal)
+                          for seed in range(args.seeds)]
 
         def curves(clip_states: np.ndarray, _audio: Audio, fps: int, frames: int) -> dict[str, np.ndarray]:
             def at(x: np.ndarray) -> np.ndarray:

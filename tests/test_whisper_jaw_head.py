@@ -11,7 +11,7 @@ import pytest
 from facecast.animators import whisper_jaw
 from facecast.animators.whisper_jaw import JawHead, at_fps, lagged
 from facecast.errors import InvalidInput
-from facecast.train.whisper_jaw import fit_head, source_weights
+from facecast.train.whisper_jaw import ConvRecipe, conv_head, fit_conv, fit_head, source_weights, train_conv
 
 
 def _clip(rng: np.random.Generator, frames: int, carry: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -34,6 +34,31 @@ def test_the_fitted_head_follows_the_mouth_that_the_states_carry_on_an_unseen_cl
     noise, gap_noise = _clip(rng, 500, carry=False)
     assert abs(np.corrcoef(head.predict(noise), gap_noise)[0, 1]) < 0.2
 
+
+
+def test_a_convolution_beside_the_ridge_head_is_the_trained_network_and_still_follows_the_mouth() -> None:
+    """A stream's head with a causal convolution (``fit --conv``): numpy's :class:`ConvHead` computes what the
+    trained torch network computes, and the sum still follows the gap the states carry (the lags' one frame
+    late is past the causal head's reach; the frame early is within it)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    clips = [_clip(rng, 400) for _ in range(12)]
+    states, gaps, sources = [s for s, _ in clips], [g for _, g in clips], ["a"] * 6 + ["b"] * 6
+    ridge = fit_head(states, gaps, sources, dims=32, lags=np.arange(-4, 1), ridge=10.0)
+    recipe = ConvRecipe(width=8, k1=5, k2=3, steps=60)
+    net = train_conv(ridge, states, gaps, sources, recipe, seed=0, causal=True)
+    test, gap = _clip(rng, 300)
+    pcs = ridge.components(test)
+    with torch.no_grad():
+        reference = net(torch.from_numpy(pcs.T[None].copy()))[0, 0].numpy()
+    np.testing.assert_allclose(conv_head(net).predict(pcs), reference, atol=1e-5)
+    # causal: a change at frame 200 leaves every earlier frame as it was
+    changed = pcs.copy()
+    changed[200:] += 1.0
+    assert np.array_equal(conv_head(net).predict(changed)[:200], conv_head(net).predict(pcs)[:200])
+    both = fit_conv(ridge, states, gaps, sources, recipe)
+    assert both.conv is not None and both.conv.ridge_spread > 0 and both.conv.conv_spread > 0
+    assert np.corrcoef(both.predict(test), gap)[0, 1] > 0.6
 
 def test_the_head_round_trips_through_its_file_and_a_wrong_file_is_a_clear_error(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)

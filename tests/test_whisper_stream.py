@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from facecast.animators.whisper_jaw import (
     STREAM_FILE,
     STREAM_HEAD_FILE,
     STREAM_PRIOR_FRAMES,
+    ConvHead,
     JawHead,
     StreamWhisper,
     load_prior,
@@ -168,10 +170,20 @@ def test_the_shipped_step_is_what_the_tool_exports_and_a_stream_of_the_banded_en
     assert mean_pearson(ours, reference) > 0.99
 
 
-def test_a_streams_head_reads_its_states_as_the_head_reads_the_whole_clips(speech):
+@pytest.mark.parametrize("convolution", [False, True])
+def test_a_streams_head_reads_its_states_as_the_head_reads_the_whole_clips(speech, convolution, tmp_path):
     """The stream's head, its audio arriving in uneven pieces beside another stream's, gives the head's curve of
-    the clip's stream states (its earlier neighbours held at frame 0, as the clip path holds its ends)."""
-    shared = StreamWhisper.load()
+    the clip's stream states (its earlier neighbours held at frame 0, as the clip path holds its ends; the
+    convolution beside it sees zeros before frame 0, as it was trained)."""
+    loaded = StreamWhisper.load()
+    head = replace(loaded.head, conv=None)
+    if convolution:
+        rng = np.random.default_rng(5)
+        dims = head.basis.shape[1]
+        conv = ConvHead(rng.normal(0, 0.1, (8, dims, 5)).astype(np.float32), rng.normal(0, 0.1, 8).astype(np.float32),
+                        rng.normal(0, 0.3, (8, 3)).astype(np.float32), 0.2, 1.7, 0.6)
+        head = replace(head, conv=conv)
+    shared = StreamWhisper(head, loaded.prior, loaded.encoder)
     clip = speech[:3 * 16_000]
     states = stream_states(shared.encoder, [clip])[0]
     jaw, other = shared.session(3.0), shared.session(3.0)
@@ -185,6 +197,11 @@ def test_a_streams_head_reads_its_states_as_the_head_reads_the_whole_clips(speec
     shared.hear([jaw])
     assert len(jaw.jaw) == len(states)
     np.testing.assert_allclose(jaw.jaw, shared.head.predict(states), atol=1e-4)
+    if convolution:  # the convolution counts, and a saved head keeps it
+        assert np.abs(shared.head.predict(states) - head.ridge(states) / 1.7).max() > 0.1
+        path = tmp_path / "head.npz"
+        head.save(path, loaded.prior)
+        np.testing.assert_allclose(JawHead.load(path).predict(states), head.predict(states), atol=1e-6)
 
 
 def test_streams_opened_at_once_from_many_threads_share_one_step_and_pool(monkeypatch):
@@ -227,13 +244,13 @@ def test_quiet_frames_leave_the_running_fusion_as_it_was():
 
 def test_over_quiet_frames_the_stream_jaw_fades_to_the_models_own_and_comes_back_with_speech():
     """In a pause the model's jaw rests, while the Whisper head, whose states attend to the last seconds of speech,
-    still reads some: past the 500 ms a gap inside speech lasts, quiet frames fade from the fused value to the
+    still reads some: past the 400 ms a gap inside speech lasts, quiet frames fade from the fused value to the
     model's, and a heard frame brings it back."""
     fusion = RunningFusion(FusionPrior(0.1, 0.1, 0.0, 1.0), (1.0, 3.0))
     talk = np.abs(np.sin(np.arange(200) / 5.0))
     fusion(0.05 + 0.2 * talk, 3 * talk - 1)
     quiet = fusion(np.full(60, 0.02), np.full(60, 1.5), heard=np.zeros(60, bool))
-    assert np.ptp(quiet[:25]) < 1e-6 and quiet[0] > 0.1  # a gap's length: the fused value, which the head opens
+    assert np.ptp(quiet[:20]) < 1e-6 and quiet[0] > 0.1  # a gap's length: the fused value, which the head opens
     assert np.all(np.diff(quiet) <= 1e-7) and abs(quiet[-1] - 0.02) < 0.002  # then, steadily, the model's own
     assert fusion(np.array([0.02]), np.array([1.5]), heard=np.array([True]))[0] > 0.1
 

@@ -93,14 +93,14 @@ class RunningFusion:
     new stream starts as the training clips sit, and a long one follows its speaker. Frames the caller marks as
     not heard (quiet: an NPC waiting between lines) do not change them; learning from a minute of silence had
     shrunk the next sentence's jaw by a third. Nor, in a pause, do they trust the other curve: after ``hold_frames``
-    quiet frames in a row (500 ms: the gaps inside speech are shorter) the output fades from the fused value to
+    quiet frames in a row (400 ms: the gaps inside speech are shorter) the output fades from the fused value to
     the model's own (``fade_frames``: the fade's time constant), and comes back at the next heard frame. The
     model's jaw rests in a pause; the Whisper head's, reading states that attend to the last 4 s of speech, stayed
     half open for a second after it (docs/NEURAL.md, "Faster streams").
     """
 
     def __init__(self, prior: FusionPrior, weights: tuple[float, float], prior_frames: int = 50,
-                 memory_frames: int = 1500, hold_frames: int = 25, fade_frames: float = 5.0) -> None:
+                 memory_frames: int = 1500, hold_frames: int = 20, fade_frames: float = 5.0) -> None:
         self.weights = weights
         self._hold, self._fade = hold_frames, math.exp(-1.0 / fade_frames)
         self._quiet = hold_frames  # quiet frames in a row (a stream starts as after a pause: the model's own)

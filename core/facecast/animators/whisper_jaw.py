@@ -52,9 +52,47 @@ def lagged(pcs: np.ndarray, lags: np.ndarray) -> np.ndarray:
     return pcs[index].reshape(frames, -1)
 
 
+def gelu(x: np.ndarray) -> np.ndarray:
+    """PyTorch's GELU (the exact, erf form)."""
+    from scipy.special import erf
+
+    return (0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class ConvHead:
+    """A small causal convolution on a head's components, added to its ridge read-out (a stream's head):
+    Conv1d(k1) -> GELU -> Conv1d(k2), each output frame seeing its own frame and those before it, zeros before
+    the first. The head's output is then ``ridge / ridge_spread + conv / conv_spread`` (each over its spread on
+    the training clips). Why: beside the ridge head it follows unseen speakers' mouths better on the
+    leave-one-source-out folds (docs/NEURAL.md, "A convolution beside the stream's ridge head")."""
+
+    w1: np.ndarray  # [W, D, k1], as torch's Conv1d weight
+    b1: np.ndarray  # [W]
+    w2: np.ndarray  # [W, k2] (the second convolution's one output channel)
+    b2: float
+    ridge_spread: float
+    conv_spread: float
+
+    def hidden(self, pcs: np.ndarray) -> np.ndarray:
+        """The first convolution's output after the GELU [T, W], from components [T, D]."""
+        k1 = self.w1.shape[2]
+        padded = np.concatenate([np.zeros((k1 - 1, pcs.shape[1]), np.float32), pcs])
+        total = self.b1 + sum(padded[j:j + len(pcs)] @ self.w1[:, :, j].T for j in range(k1))
+        return gelu(np.asarray(total, np.float32))
+
+    def predict(self, pcs: np.ndarray) -> np.ndarray:
+        """The convolution's output [T] from components [T, D]."""
+        hidden = self.hidden(pcs)
+        k2 = self.w2.shape[1]
+        padded = np.concatenate([np.zeros((k2 - 1, hidden.shape[1]), np.float32), hidden])
+        return (self.b2 + sum(padded[j:j + len(pcs)] @ self.w2[:, j] for j in range(k2))).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class JawHead:
-    """A linear read-out of Whisper states (see the module docstring)."""
+    """A linear read-out of Whisper states (see the module docstring), with a :class:`ConvHead` beside it where
+    ``conv`` is given."""
 
     mean: np.ndarray  # [384]
     basis: np.ndarray  # [384, D]
@@ -62,15 +100,24 @@ class JawHead:
     lags: np.ndarray  # [K] ints, frames of 20 ms
     weights: np.ndarray  # [K * D]
     bias: float
+    conv: ConvHead | None = None
 
     def components(self, states: np.ndarray) -> np.ndarray:
         return ((states - self.mean) @ self.basis / self.scale).astype(np.float32)
 
-    def predict(self, states: np.ndarray) -> np.ndarray:
-        """The lip gap [T] at 50 frames/s, in standard units, from states [T, 384]."""
+    def ridge(self, states: np.ndarray) -> np.ndarray:
+        """The linear read-out alone [T]."""
         if len(states) == 0:
             return np.zeros(0, np.float32)
         return (lagged(self.components(states), self.lags) @ self.weights + self.bias).astype(np.float32)
+
+    def predict(self, states: np.ndarray) -> np.ndarray:
+        """The lip gap [T] at 50 frames/s, in standard units, from states [T, 384]."""
+        ridge = self.ridge(states)
+        if self.conv is None or len(states) == 0:
+            return ridge
+        conv = self.conv.predict(self.components(states))
+        return (ridge / self.conv.ridge_spread + conv / self.conv.conv_spread).astype(np.float32)
 
     def save(self, path: Path, prior: FusionPrior | None = None) -> None:
         """Write the head (and, for a stream's head, the fusion's ``prior``)."""
@@ -82,6 +129,11 @@ class JawHead:
             "weights": self.weights.astype(np.float32), "bias": np.float32(self.bias)}
         if prior is not None:
             arrays["prior"] = np.array(astuple(prior), np.float32)
+        if self.conv is not None:
+            c = self.conv
+            arrays |= {"conv_w1": c.w1.astype(np.float32), "conv_b1": c.b1.astype(np.float32),
+                       "conv_w2": c.w2.astype(np.float32), "conv_b2": np.float32(c.b2),
+                       "conv_spreads": np.array([c.ridge_spread, c.conv_spread], np.float32)}
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, **arrays)  # type: ignore[arg-type]
 
@@ -89,7 +141,13 @@ class JawHead:
     def load(cls, path: Path) -> JawHead:
         try:
             with np.load(path, allow_pickle=False) as d:
-                return cls(d["mean"], d["basis"], float(d["scale"]), d["lags"], d["weights"], float(d["bias"]))
+                conv = None
+                if "conv_w1" in d.files:
+                    spreads = d["conv_spreads"]
+                    conv = ConvHead(d["conv_w1"], d["conv_b1"], d["conv_w2"], float(d["conv_b2"]),
+                                    float(spreads[0]), float(spreads[1]))
+                return cls(d["mean"], d["basis"], float(d["scale"]), d["lags"], d["weights"], float(d["bias"]),
+                           conv)
         except (OSError, KeyError, ValueError) as e:
             raise InvalidInput(f"{path}: not a Whisper jaw head ({e})") from e
 
@@ -159,6 +217,13 @@ class StreamWhisper:
         self.offset = (-head.mean @ self.project).astype(np.float32)
         # each encoder slot's ring of its stream's last terms [slots, 1 - lags.min(), K] (:meth:`_collect`)
         self._terms = np.zeros((0, 1 - int(head.lags.min()), len(head.lags)), np.float32)
+        # with a convolution: each slot's last components [slots, k1, D] and hidden values [slots, k2, W]
+        conv = head.conv
+        self._pcs = np.zeros((0, conv.w1.shape[2], conv.w1.shape[1]) if conv else (0, 1, 1), np.float32)
+        self._hidden = np.zeros((0, conv.w2.shape[1], conv.w2.shape[0]) if conv else (0, 1, 1), np.float32)
+        if conv is not None:  # each convolution: one product of a window [taps * channels] (:meth:`_with_conv`)
+            self._w1 = np.ascontiguousarray(conv.w1.transpose(2, 1, 0).reshape(-1, conv.w1.shape[0]))
+            self._w2 = np.ascontiguousarray(conv.w2.T.reshape(-1))
 
     @classmethod
     def load(cls, step_path: Path = STREAM_FILE, head_path: Path = STREAM_HEAD_FILE,
@@ -187,9 +252,8 @@ class StreamWhisper:
         ring is frame 0's: before it the first frame is held, as the clip path holds its ends (``lagged``)."""
         slots = np.array([jaw.stream.slot for jaw in jaws])
         if len(self._terms) <= slots.max():  # the encoder's pool grew
-            grown = np.zeros((len(self.encoder.pool["frames"]), *self._terms.shape[1:]), np.float32)
-            grown[:len(self._terms)] = self._terms
-            self._terms = grown
+            self._terms, self._pcs, self._hidden = (_grown(ring, len(self.encoder.pool["frames"]))
+                                                    for ring in (self._terms, self._pcs, self._hidden))
         span = self._terms.shape[1]
         terms = states @ self.project + self.offset  # [n, K]
         self._terms[slots, frames % span] = terms
@@ -198,10 +262,35 @@ class StreamWhisper:
             self._terms[slots[first]] = terms[first][:, None, :]
         lags = np.arange(len(self.head.lags))
         jaw = self._terms[slots[:, None], (frames[:, None] + self.head.lags[None, :]) % span, lags[None, :]]
-        values = (jaw.sum(axis=1) + self.head.bias).tolist()
+        ridge = jaw.sum(axis=1) + self.head.bias
+        values = (ridge if self.head.conv is None else self._with_conv(ridge, slots, states, frames)).tolist()
         for stream_jaw, value, speech in zip(jaws, values, heard.tolist()):
             stream_jaw.jaw.append(value)
             stream_jaw.heard.append(speech)
+
+    def _with_conv(self, ridge: np.ndarray, slots: np.ndarray, states: np.ndarray, frames: np.ndarray) -> np.ndarray:
+        """The ridge values [n] with the head's convolution added (:class:`ConvHead`), one frame per slot: each
+        slot's rings hold its last components and hidden values, zeros before its frame 0."""
+        conv = self.head.conv
+        assert conv is not None
+        first = frames == 0
+        self._pcs[slots[first]] = 0.0
+        self._hidden[slots[first]] = 0.0
+        k1, k2 = self._pcs.shape[1], self._hidden.shape[1]
+        self._pcs[slots, frames % k1] = self.head.components(states)
+        window = self._pcs[slots[:, None], (frames[:, None] - k1 + 1 + np.arange(k1)[None, :]) % k1]  # [n, k1, D]
+        hidden = gelu(window.reshape(len(slots), -1) @ self._w1 + conv.b1)
+        self._hidden[slots, frames % k2] = hidden
+        window = self._hidden[slots[:, None], (frames[:, None] - k2 + 1 + np.arange(k2)[None, :]) % k2]  # [n, k2, W]
+        out = window.reshape(len(slots), -1) @ self._w2 + conv.b2
+        return ridge / conv.ridge_spread + out / conv.conv_spread
+
+
+def _grown(ring: np.ndarray, slots: int) -> np.ndarray:
+    """A per-slot ring with room for ``slots`` slots (the new ones zero)."""
+    grown = np.zeros((slots, *ring.shape[1:]), np.float32)
+    grown[:len(ring)] = ring
+    return grown
 
 
 def shared_stream_whisper() -> StreamWhisper:

@@ -22,6 +22,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from facecast.animators.whisper_jaw import (
     HEAD_FILE,
     STREAM_FILE,
     STREAM_PRIOR_FRAMES,
+    ConvHead,
     JawHead,
     at_fps,
     lagged,
@@ -43,6 +45,91 @@ from facecast.train.teacher import fit_pca, load_teacher, save_teacher
 
 GAP = -2  # the lip gap's column in fit.Clip.targets
 STATE_CHUNK = 320  # samples per piece when clips are run as streams (20 ms, as a live client sends them)
+
+
+@dataclass(frozen=True)
+class ConvRecipe:
+    """How a convolution beside a ridge head is trained (``--conv WIDTH:K1:K2:STEPS:DROPOUT:DECAY``)."""
+
+    width: int = 64
+    k1: int = 5
+    k2: int = 5
+    steps: int = 600
+    dropout: float = 0.3
+    decay: float = 0.05
+
+    @classmethod
+    def parse(cls, text: str) -> ConvRecipe:
+        w, k1, k2, steps, dropout, decay = text.split(":")
+        return cls(int(w), int(k1), int(k2), int(steps), float(dropout), float(decay))
+
+
+def train_conv(head: JawHead, states: list[np.ndarray], gaps: list[np.ndarray], sources: list[str],
+               recipe: ConvRecipe, seed: int = 0, causal: bool = True) -> Any:
+    """A Conv1d(k1) -> GELU -> Conv1d(k2) network (torch, eval mode) on ``head``'s components, trained with AdamW
+    (one-cycle, 2e-3) on 200-frame crops against each clip's z-scored lip gap, clips drawn with the ridge head's
+    source weights. ``causal``: padded on the left, as a stream needs (else centred, for whole clips)."""
+    import torch
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    xs = [head.components(s) for s in states]
+    ys = [zscore(g[:len(x)].astype(np.float64)).astype(np.float32) for x, g in zip(xs, gaps)]
+    n = [min(len(x), len(y)) for x, y in zip(xs, ys)]
+    weight = source_weights(sources, [m / 3000 for m in n], 0.5)
+    p = np.array([weight[s] * m for s, m in zip(sources, n)])
+    p /= p.sum()
+    d = xs[0].shape[1]
+
+    def pad(k: int) -> Any:  # causal: each output sees its frame and the k - 1 before it
+        return torch.nn.ConstantPad1d((k - 1, 0) if causal else (k // 2, k // 2), 0.0)
+
+    net = torch.nn.Sequential(
+        torch.nn.Dropout(recipe.dropout),
+        pad(recipe.k1), torch.nn.Conv1d(d, recipe.width, recipe.k1), torch.nn.GELU(), torch.nn.Dropout(recipe.dropout),
+        pad(recipe.k2), torch.nn.Conv1d(recipe.width, 1, recipe.k2))
+    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=recipe.decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=recipe.steps, pct_start=0.1)
+    crop, batch = 200, 32
+    for _ in range(recipe.steps):
+        bx, by = np.zeros((batch, d, crop), np.float32), np.zeros((batch, crop), np.float32)
+        bm = np.zeros((batch, crop), np.float32)
+        for b, i in enumerate(rng.choice(len(xs), batch, p=p)):
+            m = n[i]
+            a = int(rng.integers(0, max(m - crop, 0) + 1))
+            seg = slice(a, min(a + crop, m))
+            ln = seg.stop - seg.start
+            bx[b, :, :ln] = xs[i][seg].T
+            by[b, :ln] = ys[i][seg]
+            bm[b, :ln] = 1.0
+        out = net(torch.from_numpy(bx))[:, 0]
+        loss = (((out - torch.from_numpy(by)) ** 2) * torch.from_numpy(bm)).sum() / bm.sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    return net.eval()
+
+
+def conv_head(net: Any) -> ConvHead:
+    """A causal :func:`train_conv` network's weights as a :class:`ConvHead` (its spreads 1)."""
+    first, second = net[2], net[6]
+
+    def array(t: Any) -> np.ndarray:
+        return t.detach().numpy().astype(np.float32)
+
+    return ConvHead(array(first.weight), array(first.bias), array(second.weight)[0], float(array(second.bias)[0]),
+                    1.0, 1.0)
+
+
+def fit_conv(head: JawHead, states: list[np.ndarray], gaps: list[np.ndarray], sources: list[str],
+             recipe: ConvRecipe, seed: int = 0) -> JawHead:
+    """``head`` with a causal :class:`ConvHead` beside it (:func:`train_conv`), the two added over their spreads on
+    the training clips."""
+    conv = conv_head(train_conv(head, states, gaps, sources, recipe, seed, causal=True))
+    ridge = np.concatenate([head.ridge(s) for s in states])
+    out = np.concatenate([conv.predict(head.components(s)) for s in states])
+    return replace(head, conv=replace(conv, ridge_spread=float(ridge.std()), conv_spread=float(out.std())))
 
 
 def zscore(x: np.ndarray) -> np.ndarray:
@@ -252,6 +339,8 @@ def score_stream_folds(args: argparse.Namespace) -> dict[str, dict[str, float]]:
 
     def scorer(states: list[np.ndarray], gaps: list[np.ndarray], srcs: list[str], source: str) -> ClipCurves:
         head = fit_head(states, gaps, srcs, args.dims, np.arange(lo, hi + 1), args.ridge, args.source_power)
+        if args.conv is not None:
+            head = fit_conv(head, states, gaps, srcs, args.conv)
         fold_model = args.folds / source / "model" / "neural.onnx"
         model = NeuralAnimator(fold_model, fuse=False)
         prior = given or stream_prior(head, states, [c.audio for c in _chosen(loaded, cached, True, source)],
@@ -295,6 +384,9 @@ def main(argv: list[str] | None = None) -> None:
         q.add_argument("--lags", type=int, default=4, help="neighbours each side, 20 ms frames (default 4)")
         q.add_argument("--ridge", type=float, default=100.0, help="ridge penalty (default 100)")
         q.add_argument("--source-power", type=float, default=0.5)
+        q.add_argument("--conv", type=ConvRecipe.parse, default=None, metavar="W:K1:K2:STEPS:DROPOUT:DECAY",
+                       help="a stream's head: a causal convolution beside the ridge read-out (needs torch; "
+                            "the shipped one: 64:5:5:600:0.3:0.05)")
         q.add_argument("--lag-range", type=lambda t: tuple(int(v) for v in t.split(":")), default=None,
                        metavar="LO:HI", help="neighbours LO ... HI instead of --lags each side (a stream's: -8:0)")
     sub.choices["fit"].add_argument("--out", type=Path, default=HEAD_FILE)
@@ -327,6 +419,8 @@ def main(argv: list[str] | None = None) -> None:
         states, gaps, sources = _training_set(loaded, cached, args.all_clips)
         head = fit_head(states, gaps, sources, args.dims, np.arange(args.lag_range[0], args.lag_range[1] + 1),
                         args.ridge, args.source_power)
+        if args.conv is not None:
+            head = fit_conv(head, states, gaps, sources, args.conv)
         prior = None
         if args.stream_prior:
             prior = stream_prior(head, states, [c.audio for c in _chosen(loaded, cached, args.all_clips)])
