@@ -58,7 +58,15 @@ def test_a_convolution_beside_the_ridge_head_is_the_trained_network_and_still_fo
     assert np.array_equal(conv_head(net).predict(changed)[:200], conv_head(net).predict(pcs)[:200])
     both = fit_conv(ridge, states, gaps, sources, recipe)
     assert both.conv is not None and both.conv.ridge_spread > 0 and both.conv.conv_spread > 0
-    assert np.corrcoef(both.predict(test), gap)[0, 1] > 0.6
+    assert not both.conv.centred and np.corrcoef(both.predict(test), gap)[0, 1] > 0.6
+    # a whole clip's head (lags either side) gets a centred convolution, also what its network computes
+    centred = train_conv(ridge, states, gaps, sources, recipe, seed=0, causal=False)
+    with torch.no_grad():
+        reference = centred(torch.from_numpy(pcs.T[None].copy()))[0, 0].numpy()
+    np.testing.assert_allclose(conv_head(centred, centred=True).predict(pcs), reference, atol=1e-5)
+    clip_head = fit_conv(fit_head(states, gaps, sources, dims=32, ridge=10.0), states, gaps, sources, recipe)
+    assert clip_head.conv is not None and clip_head.conv.centred
+    assert np.corrcoef(clip_head.predict(test), gap)[0, 1] > 0.8
 
 def test_the_head_round_trips_through_its_file_and_a_wrong_file_is_a_clear_error(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)

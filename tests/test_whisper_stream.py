@@ -130,6 +130,9 @@ def test_a_stream_head_that_looks_ahead_or_a_head_without_a_prior_is_refused(enc
     with pytest.raises(InvalidInput, match="look ahead"):
         StreamWhisper(JawHead(head.mean, head.basis, head.scale, head.lags + 1, head.weights, head.bias),
                       load_prior(STREAM_HEAD_FILE), encoder)
+    assert head.conv is not None
+    with pytest.raises(InvalidInput, match="convolution is centred"):
+        StreamWhisper(replace(head, conv=replace(head.conv, centred=True)), load_prior(STREAM_HEAD_FILE), encoder)
     plain = tmp_path / "head.npz"
     head.save(plain)
     with pytest.raises(InvalidInput, match="stream's Whisper jaw head"):

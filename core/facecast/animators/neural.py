@@ -622,7 +622,7 @@ class NeuralFastAnimator(NeuralAnimator):
 
     name = "neural-fast"
     description = ("the learned model alone (neural without fusing its JawOpen with Whisper's): about 3x faster "
-                   "on clips and streams, follows the mouth less well (r 0.40 vs 0.61 for neural's clips and 0.56 "
+                   "on clips and streams, follows the mouth less well (r 0.40 vs 0.62 for neural's clips and 0.56 "
                    "for its streams on leave-one-source-out folds); a transcript is still aligned")
 
     def __init__(self, model_path: Path | None = None, threads: int = 1) -> None:

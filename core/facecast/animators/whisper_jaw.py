@@ -7,8 +7,9 @@ mouths better than any network this project can train on 55 minutes of mostly on
 clips use it: the ``neural`` animator fuses its curve with the learned model's JawOpen (:mod:`fusion`).
 
 The head is pure numpy: the states' principal components (``mean``, ``basis``, ``scale``), each 20 ms frame with
-its neighbours at ``lags`` frames, one weight per (lag, component) and a bias. It predicts the lip gap in the
-clip's standard units (mean 0, spread 1), as the fusion wants. Files (``core/facecast/models/neural/``):
+its neighbours at ``lags`` frames, one weight per (lag, component) and a bias, and beside it a small
+convolution on the same components (:class:`ConvHead`; causal in a stream's head). It predicts the lip gap in
+the clip's standard units (mean 0, spread 1), as the fusion wants. Files (``core/facecast/models/neural/``):
 ``whisper_tiny_en_encoder.onnx`` (the encoder, run by ONNX Runtime: :mod:`facecast.whisper_states`) and
 ``whisper_jaw.npz`` (the head, ``python -m facecast.train.whisper_jaw fit``).
 """
@@ -73,11 +74,17 @@ class ConvHead:
     b2: float
     ridge_spread: float
     conv_spread: float
+    centred: bool = False  # a whole clip's head: each tap window centred on its frame (odd taps), zeros past the ends
+
+    def _padded(self, x: np.ndarray, taps: int) -> np.ndarray:
+        before, after = (taps // 2, taps // 2) if self.centred else (taps - 1, 0)
+        return np.concatenate([np.zeros((before, x.shape[1]), np.float32), x,
+                               np.zeros((after, x.shape[1]), np.float32)])
 
     def hidden(self, pcs: np.ndarray) -> np.ndarray:
         """The first convolution's output after the GELU [T, W], from components [T, D]."""
         k1 = self.w1.shape[2]
-        padded = np.concatenate([np.zeros((k1 - 1, pcs.shape[1]), np.float32), pcs])
+        padded = self._padded(pcs, k1)
         total = self.b1 + sum(padded[j:j + len(pcs)] @ self.w1[:, :, j].T for j in range(k1))
         return gelu(np.asarray(total, np.float32))
 
@@ -85,7 +92,7 @@ class ConvHead:
         """The convolution's output [T] from components [T, D]."""
         hidden = self.hidden(pcs)
         k2 = self.w2.shape[1]
-        padded = np.concatenate([np.zeros((k2 - 1, hidden.shape[1]), np.float32), hidden])
+        padded = self._padded(hidden, k2)
         return (self.b2 + sum(padded[j:j + len(pcs)] @ self.w2[:, j] for j in range(k2))).astype(np.float32)
 
 
@@ -133,7 +140,8 @@ class JawHead:
             c = self.conv
             arrays |= {"conv_w1": c.w1.astype(np.float32), "conv_b1": c.b1.astype(np.float32),
                        "conv_w2": c.w2.astype(np.float32), "conv_b2": np.float32(c.b2),
-                       "conv_spreads": np.array([c.ridge_spread, c.conv_spread], np.float32)}
+                       "conv_spreads": np.array([c.ridge_spread, c.conv_spread], np.float32),
+                       "conv_centred": np.array(c.centred)}
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, **arrays)  # type: ignore[arg-type]
 
@@ -145,7 +153,8 @@ class JawHead:
                 if "conv_w1" in d.files:
                     spreads = d["conv_spreads"]
                     conv = ConvHead(d["conv_w1"], d["conv_b1"], d["conv_w2"], float(d["conv_b2"]),
-                                    float(spreads[0]), float(spreads[1]))
+                                    float(spreads[0]), float(spreads[1]),
+                                    bool(d["conv_centred"]) if "conv_centred" in d.files else False)
                 return cls(d["mean"], d["basis"], float(d["scale"]), d["lags"], d["weights"], float(d["bias"]),
                            conv)
         except (OSError, KeyError, ValueError) as e:
@@ -210,6 +219,8 @@ class StreamWhisper:
                  prior_frames: int = STREAM_PRIOR_FRAMES) -> None:
         if int(head.lags.max()) > 0:
             raise InvalidInput(f"a stream's Whisper jaw head cannot look ahead (its lags reach {head.lags.max()})")
+        if head.conv is not None and head.conv.centred:
+            raise InvalidInput("a stream's Whisper jaw head cannot look ahead (its convolution is centred)")
         self.head, self.prior, self.encoder, self.prior_frames = head, prior, encoder, prior_frames
         # the head as one product per state: state @ project + offset is that state's term for each lag
         lag_weights = head.weights.reshape(len(head.lags), -1)  # [K, D], as ``lagged`` lays the rows out

@@ -111,22 +111,24 @@ def train_conv(head: JawHead, states: list[np.ndarray], gaps: list[np.ndarray], 
     return net.eval()
 
 
-def conv_head(net: Any) -> ConvHead:
-    """A causal :func:`train_conv` network's weights as a :class:`ConvHead` (its spreads 1)."""
+def conv_head(net: Any, centred: bool = False) -> ConvHead:
+    """A :func:`train_conv` network's weights as a :class:`ConvHead` (its spreads 1; ``centred``: trained with
+    ``causal=False``)."""
     first, second = net[2], net[6]
 
     def array(t: Any) -> np.ndarray:
         return t.detach().numpy().astype(np.float32)
 
     return ConvHead(array(first.weight), array(first.bias), array(second.weight)[0], float(array(second.bias)[0]),
-                    1.0, 1.0)
+                    1.0, 1.0, centred)
 
 
 def fit_conv(head: JawHead, states: list[np.ndarray], gaps: list[np.ndarray], sources: list[str],
              recipe: ConvRecipe, seed: int = 0) -> JawHead:
-    """``head`` with a causal :class:`ConvHead` beside it (:func:`train_conv`), the two added over their spreads on
-    the training clips."""
-    conv = conv_head(train_conv(head, states, gaps, sources, recipe, seed, causal=True))
+    """``head`` with a :class:`ConvHead` beside it (:func:`train_conv`), the two added over their spreads on the
+    training clips: causal where the head looks no frame ahead (a stream's), else centred (a whole clip's)."""
+    causal = int(head.lags.max()) <= 0
+    conv = conv_head(train_conv(head, states, gaps, sources, recipe, seed, causal=causal), centred=not causal)
     ridge = np.concatenate([head.ridge(s) for s in states])
     out = np.concatenate([conv.predict(head.components(s)) for s in states])
     return replace(head, conv=replace(conv, ridge_spread=float(ridge.std()), conv_spread=float(out.std())))
@@ -276,6 +278,8 @@ def score_folds(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     def scorer(states: list[np.ndarray], gaps: list[np.ndarray], srcs: list[str], source: str) -> ClipCurves:
         head = fit_head(states, gaps, srcs, args.dims, np.arange(args.lag_range[0], args.lag_range[1] + 1),
                         args.ridge, args.source_power)
+        if args.conv is not None:
+            head = fit_conv(head, states, gaps, srcs, args.conv)
         fold_model = args.folds / source / "model" / "neural.onnx" if args.folds else None
         model = (NeuralAnimator(fold_model, fuse=False)
                  if fold_model is not None and fold_model.is_file() else None)
@@ -385,8 +389,8 @@ def main(argv: list[str] | None = None) -> None:
         q.add_argument("--ridge", type=float, default=100.0, help="ridge penalty (default 100)")
         q.add_argument("--source-power", type=float, default=0.5)
         q.add_argument("--conv", type=ConvRecipe.parse, default=None, metavar="W:K1:K2:STEPS:DROPOUT:DECAY",
-                       help="a stream's head: a causal convolution beside the ridge read-out (needs torch; "
-                            "the shipped one: 64:5:5:600:0.3:0.05)")
+                       help="a convolution beside the ridge read-out (needs torch): causal for a stream's head "
+                            "(lags up to 0), else centred; the shipped one: 64:5:5:600:0.3:0.05")
         q.add_argument("--lag-range", type=lambda t: tuple(int(v) for v in t.split(":")), default=None,
                        metavar="LO:HI", help="neighbours LO ... HI instead of --lags each side (a stream's: -8:0)")
     sub.choices["fit"].add_argument("--out", type=Path, default=HEAD_FILE)
