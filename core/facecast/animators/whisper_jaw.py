@@ -53,10 +53,17 @@ def lagged(pcs: np.ndarray, lags: np.ndarray) -> np.ndarray:
     return pcs[index].reshape(frames, -1)
 
 
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function to within 1.5e-7 (Abramowitz and Stegun 7.1.26), in numpy alone: the Blender add-on
+    runs the ``neural`` animator in Blender's Python, which has no scipy."""
+    t = 1.0 / (1.0 + 0.3275911 * np.abs(x))
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return np.sign(x) * (1.0 - poly * np.exp(-x * x))
+
+
 def gelu(x: np.ndarray) -> np.ndarray:
     """PyTorch's GELU (the exact, erf form)."""
-    from scipy.special import erf
-
+    x = np.asarray(x, np.float64)
     return (0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))).astype(np.float32)
 
 
