@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import astuple, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,24 +84,34 @@ class ConvHead:
     conv_spread: float
     centred: bool = False  # a whole clip's head: each tap window centred on its frame (odd taps), zeros past the ends
 
-    def _padded(self, x: np.ndarray, taps: int) -> np.ndarray:
-        before, after = (taps // 2, taps // 2) if self.centred else (taps - 1, 0)
-        return np.concatenate([np.zeros((before, x.shape[1]), np.float32), x,
-                               np.zeros((after, x.shape[1]), np.float32)])
+    @cached_property
+    def _taps1(self) -> np.ndarray:  # [k1 * D, W]: the first convolution as one product of a tap window
+        return np.ascontiguousarray(self.w1.transpose(2, 1, 0).reshape(-1, self.w1.shape[0]))
 
-    def hidden(self, pcs: np.ndarray) -> np.ndarray:
-        """The first convolution's output after the GELU [T, W], from components [T, D]."""
-        k1 = self.w1.shape[2]
-        padded = self._padded(pcs, k1)
-        total = self.b1 + sum(padded[j:j + len(pcs)] @ self.w1[:, :, j].T for j in range(k1))
-        return gelu(np.asarray(total, np.float32))
+    @cached_property
+    def _taps2(self) -> np.ndarray:  # [k2 * W]
+        return np.ascontiguousarray(self.w2.T.reshape(-1))
+
+    def first(self, windows: np.ndarray) -> np.ndarray:
+        """The first convolution after the GELU [n, W] of ``n`` windows of components [n, k1, D], oldest first."""
+        return gelu(windows.reshape(len(windows), -1) @ self._taps1 + self.b1)
+
+    def second(self, windows: np.ndarray) -> np.ndarray:
+        """The convolution's output [n] of ``n`` windows of :meth:`first`'s values [n, k2, W], oldest first."""
+        return (windows.reshape(len(windows), -1) @ self._taps2 + self.b2).astype(np.float32)
+
+    def _windows(self, x: np.ndarray, taps: int) -> np.ndarray:
+        """Each frame's tap window [T, taps, C] of ``x`` [T, C]: the frame and those before it (causal) or around
+        it (centred), zeros past the ends."""
+        before, after = (taps // 2, taps // 2) if self.centred else (taps - 1, 0)
+        padded = np.concatenate([np.zeros((before, x.shape[1]), np.float32), x,
+                                 np.zeros((after, x.shape[1]), np.float32)])
+        return padded[np.arange(len(x))[:, None] + np.arange(taps)[None, :]]
 
     def predict(self, pcs: np.ndarray) -> np.ndarray:
         """The convolution's output [T] from components [T, D]."""
-        hidden = self.hidden(pcs)
-        k2 = self.w2.shape[1]
-        padded = self._padded(hidden, k2)
-        return (self.b2 + sum(padded[j:j + len(pcs)] @ self.w2[:, j] for j in range(k2))).astype(np.float32)
+        hidden = self.first(self._windows(pcs, self.w1.shape[2]))
+        return self.second(self._windows(hidden, self.w2.shape[1]))
 
 
 @dataclass(frozen=True)
@@ -239,9 +250,6 @@ class StreamWhisper:
         conv = head.conv
         self._pcs = np.zeros((0, conv.w1.shape[2], conv.w1.shape[1]) if conv else (0, 1, 1), np.float32)
         self._hidden = np.zeros((0, conv.w2.shape[1], conv.w2.shape[0]) if conv else (0, 1, 1), np.float32)
-        if conv is not None:  # each convolution: one product of a window [taps * channels] (:meth:`_with_conv`)
-            self._w1 = np.ascontiguousarray(conv.w1.transpose(2, 1, 0).reshape(-1, conv.w1.shape[0]))
-            self._w2 = np.ascontiguousarray(conv.w2.T.reshape(-1))
 
     @classmethod
     def load(cls, step_path: Path = STREAM_FILE, head_path: Path = STREAM_HEAD_FILE,
@@ -296,11 +304,9 @@ class StreamWhisper:
         self._hidden[slots[first]] = 0.0
         k1, k2 = self._pcs.shape[1], self._hidden.shape[1]
         self._pcs[slots, frames % k1] = self.head.components(states)
-        window = self._pcs[slots[:, None], (frames[:, None] - k1 + 1 + np.arange(k1)[None, :]) % k1]  # [n, k1, D]
-        hidden = gelu(window.reshape(len(slots), -1) @ self._w1 + conv.b1)
+        hidden = conv.first(self._pcs[slots[:, None], (frames[:, None] - k1 + 1 + np.arange(k1)[None, :]) % k1])
         self._hidden[slots, frames % k2] = hidden
-        window = self._hidden[slots[:, None], (frames[:, None] - k2 + 1 + np.arange(k2)[None, :]) % k2]  # [n, k2, W]
-        out = window.reshape(len(slots), -1) @ self._w2 + conv.b2
+        out = conv.second(self._hidden[slots[:, None], (frames[:, None] - k2 + 1 + np.arange(k2)[None, :]) % k2])
         return ridge / conv.ridge_spread + out / conv.conv_spread
 
 

@@ -237,20 +237,21 @@ ClipCurves = Callable[[np.ndarray, Audio, int, int], dict[str, np.ndarray]]
 
 def fold_table(data: Path, states: Path | dict[str, np.ndarray], eval_clips: int,
                scorer: Callable[[list[np.ndarray], list[np.ndarray], list[str], str], ClipCurves],
-               ) -> dict[str, dict[str, float]]:
+               loaded: tuple[list[Any], dict[str, Any]] | None = None) -> dict[str, dict[str, float]]:
     """Leave-one-source-out r against the lip gap, per source and their mean (the ``"mean"`` row).
 
     For each training source, ``scorer(states, gaps, sources, source)`` gets every other source's clips and
     returns the fold's ``ClipCurves``; each curve is scored on the left-out source's ``eval_clips`` held-out
     clips (``loso.held_clips``) and the scores are averaged per source. Prints a JSON line per row.
-    ``states``: the ``states`` command's file, or such states by clip id already in memory.
+    ``states``: the ``states`` command's file, or such states by clip id already in memory; ``loaded``: the
+    dataset's ``fit.load_clips`` where the caller has it already.
     """
     from facecast.train.fit import load_clips
     from facecast.train.loso import held_clips
 
     cached = load_teacher(states) if isinstance(states, Path) else states
     sources = sorted({str(i).split("/")[0] for i in cached})
-    loaded = load_clips(data)
+    loaded = loaded or load_clips(data)
     table: dict[str, dict[str, float]] = {}
     for source in sources:
         curves = scorer(*_training_set(loaded, cached, True, leave_out=source), source)
@@ -367,7 +368,7 @@ def score_stream_folds(args: argparse.Namespace) -> dict[str, dict[str, float]]:
 
         return curves
 
-    return fold_table(args.data, args.states, args.eval_clips, scorer)
+    return fold_table(args.data, cached, args.eval_clips, scorer, loaded)
 
 
 def main(argv: list[str] | None = None) -> None:
